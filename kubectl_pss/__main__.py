@@ -1,0 +1,4 @@
+"""``python -m kubectl_pss``."""
+from .cli import main
+
+raise SystemExit(main())
