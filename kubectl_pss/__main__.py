@@ -1,4 +1,4 @@
 """``python -m kubectl_pss``."""
-from .cli import main
+from .cli import entry
 
-raise SystemExit(main())
+entry()

@@ -1,0 +1,110 @@
+"""The kubectl-pss command line: parses flags and dispatches to one command module.
+
+Only the chosen command's module is imported, so ``--help`` and ``version`` stay fast
+(no ``kubernetes`` import, no tabulate).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from . import __version__
+from .errors import EXIT_ERROR, UsageError
+
+# name -> (module under kubectl_pss.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("check", "Evaluate manifests offline against the Pod Security Standards"),
+    "version": ("version", "Print the plugin version and the newest policy version it knows"),
+}
+
+# Flags that take a value, so that flags given before the command name can be moved after it.
+_VALUE_FLAGS = {"--kubeconfig", "--context", "--request-timeout", "-n", "--namespace", "-o", "--output"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like kubectl
+        raise UsageError(message)
+
+
+def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
+    """Find the command name; flags given before it are moved behind it (kubectl pss --context x audit)."""
+    before: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            break
+        if not arg.startswith("-") or arg == "-":
+            return arg, before + argv[i + 1:]
+        before.append(arg)
+        if arg in _VALUE_FLAGS and "=" not in arg and i + 1 < len(argv):
+            before.append(argv[i + 1])
+            i += 1
+        i += 1
+    return None, before
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kubectl pss",
+        description="What the Pod Security Standards would do to your cluster, before anything breaks.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Commands:\n" + "\n".join(f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items())
+        + "\n\nUse 'kubectl pss COMMAND --help' for a command's flags.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("command", nargs="?", help=argparse.SUPPRESS)
+    return parser
+
+
+def run(argv: list[str]) -> int:
+    command, rest = _split_command(argv)
+    if command is None:
+        args = _top_parser().parse_args(rest)
+        if args.version:
+            command, rest = "version", []
+        else:
+            _top_parser().print_help()
+            return 0 if not rest else EXIT_ERROR
+    if command not in COMMANDS:
+        raise UsageError(f'unknown command "{command}" for "kubectl pss"')
+    module_name, help_text = COMMANDS[command]
+    module = importlib.import_module(f".commands.{module_name}", __package__)
+    parser = _Parser(prog=f"kubectl pss {command}", description=help_text)
+    module.add_arguments(parser)
+    args = parser.parse_args(rest)
+    options = module.complete(args)
+    module.validate(options)
+    return module.run(options)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``kubectl-pss`` executable."""
+    try:
+        code = run(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    except SystemExit as exc:  # argparse's --help
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:
+        # The reader went away (| head): say nothing, like other CLIs.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    return code
+
+
+def entry() -> None:
+    """Console-script entry: run, flush, and skip interpreter teardown (saves ~150 ms)."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        code = code or 1
+    os._exit(code)

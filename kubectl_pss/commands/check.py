@@ -1,0 +1,182 @@
+"""``kubectl pss check -f PATH``: the Pod Security engine offline on manifests, for CI.
+
+With ``--level`` each object is allowed or denied at that level; without it each object
+gets its strictest passing level and the violations that keep it from the next one.
+Exit 0 all allowed, 1 some object denied, 2 bad input (valid objects are still reported).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
+from ..manifests import LoadError, load_documents
+from ..policy import (
+    LATEST,
+    Level,
+    Result,
+    Version,
+    apply_manifest_defaults,
+    evaluate,
+    grade,
+    is_evaluated_kind,
+    iter_items,
+    object_ref,
+)
+from ..policy.objects import InvalidObjectError
+from ..policy.registry import NEWEST_MINOR
+from ..report.color import Palette, color_enabled
+from ..report.render import format_table, write_report
+from .common import add_output_flags, level_arg, validate_output, version_arg
+
+
+@dataclass
+class CheckOptions:
+    paths: list[str]
+    level: Level | None = None
+    version: Version = LATEST
+    output: str = "table"
+    no_color: bool = False
+
+
+@dataclass
+class CheckReport:
+    results: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--filename", action="append", dest="paths", default=[], metavar="PATH",
+                        help="manifest file, directory (recursive *.yaml, *.yml, *.json) or - for stdin; repeatable")
+    parser.add_argument("--level", help="privileged, baseline or restricted: judge every object at this level")
+    parser.add_argument("--version", dest="policy_version", default="latest",
+                        help=f'policy version "v1.N" or "latest" (= v1.{NEWEST_MINOR}; default latest)')
+    add_output_flags(parser)
+
+
+def complete(args: argparse.Namespace) -> CheckOptions:
+    return CheckOptions(
+        paths=args.paths,
+        level=None if args.level is None else level_arg(args.level),
+        version=version_arg(args.policy_version),
+        output=args.output,
+        no_color=args.no_color,
+    )
+
+
+def validate(options: CheckOptions) -> None:
+    if not options.paths:
+        raise UsageError("must specify one of -f and -k; use -f PATH (a file, a directory or - for stdin)")
+    if options.paths.count("-") > 1:
+        raise UsageError("stdin (-) can only be read once")
+    validate_output(options.output)
+
+
+def _violations(result: Result | None) -> list[dict[str, str]]:
+    return [] if result is None else [v.as_dict() for v in result.violations]
+
+
+def _judge(obj: dict, options: CheckOptions) -> dict[str, Any]:
+    if options.level is not None:
+        result = evaluate(obj, options.level, options.version)
+        return {"level": options.level.value, "version": str(options.version),
+                "allowed": result.allowed, "violations": _violations(result)}
+    graded = grade(obj, options.version)
+    next_level = graded.level.stricter()
+    return {"strictestLevel": graded.level.value, "level": None if next_level is None else next_level.value,
+            "version": str(options.version), "violations": _violations(graded.blocking)}
+
+
+def build_report(options: CheckOptions) -> CheckReport:
+    documents, errors = load_documents(options.paths)
+    report = CheckReport(errors=errors)
+    for doc in documents:
+        if not isinstance(doc.data, dict):
+            report.errors.append(LoadError(doc.source, doc.index, "document is not a mapping (a Kubernetes object)"))
+            continue
+        for obj in iter_items(doc.data):
+            if not isinstance(obj, dict):
+                report.errors.append(LoadError(doc.source, doc.index, "list item is not a mapping (a Kubernetes object)"))
+                continue
+            if not isinstance(obj.get("kind"), str) or not obj["kind"]:
+                report.errors.append(LoadError(doc.source, doc.index, "object has no kind"))
+                continue
+            kind, namespace, name = object_ref(obj)
+            entry: dict[str, Any] = {"source": doc.source, "document": doc.index, "kind": kind,
+                                     "namespace": namespace, "name": name}
+            if not is_evaluated_kind(obj):
+                report.skipped.append(entry)
+                continue
+            try:
+                entry.update(_judge(apply_manifest_defaults(obj), options))
+            except InvalidObjectError as exc:
+                report.errors.append(LoadError(doc.source, doc.index, f"{kind} {name}: {exc}"))
+                continue
+            report.results.append(entry)
+    return report
+
+
+def report_data(report: CheckReport) -> dict[str, Any]:
+    return {
+        "results": report.results,
+        "skipped": report.skipped,
+        "errors": [{"source": e.source, "document": e.index, "error": e.message} for e in report.errors],
+    }
+
+
+def _render_table(report: CheckReport, options: CheckOptions, stream: TextIO) -> None:
+    palette = Palette(color_enabled(stream, options.no_color))
+    rows: list[list[str]] = []
+    for entry in report.results:
+        ref = f"{entry['kind']}/{entry['name'] or '-'}"
+        if options.level is not None:
+            verdict = palette.paint("allowed", "restricted") if entry["allowed"] else palette.paint("denied", "privileged")
+        else:
+            verdict = palette.paint(entry["strictestLevel"], entry["strictestLevel"])
+        violations = entry["violations"] or [{"check": "-", "reason": "", "detail": ""}]
+        for i, violation in enumerate(violations):
+            first = i == 0
+            message = violation["reason"] + (f": {violation['detail']}" if violation["detail"] else "")
+            rows.append([entry["source"] if first else "", ref if first else "", entry["namespace"] or "" if first else "",
+                         verdict if first else "", violation["check"], message])
+    third = "verdict" if options.level is not None else "strictest"
+    check_header = "check" if options.level is not None else "blocks next level"
+    table = format_table(rows, ["source", "object", "namespace", third, check_header, "reason: detail"])
+    if table:
+        stream.write(table + "\n")
+    stream.write(_summary(report, options) + "\n")
+
+
+def _summary(report: CheckReport, options: CheckOptions) -> str:
+    policy = f"{options.level.value}:{options.version}" if options.level else f"version {options.version}"
+    if options.version.minor is None or options.version.minor > NEWEST_MINOR:
+        policy += f" (evaluated as v1.{NEWEST_MINOR})"
+    parts = [f"{len(report.results)} object(s) checked at {policy}"]
+    if options.level is not None:
+        denied = sum(1 for r in report.results if not r["allowed"])
+        parts.append(f"{denied} denied")
+    else:
+        for level in ("restricted", "baseline", "privileged"):
+            count = sum(1 for r in report.results if r["strictestLevel"] == level)
+            parts.append(f"{count} {level}")
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} skipped (kinds without a pod template)")
+    if report.errors:
+        parts.append(f"{len(report.errors)} error(s)")
+    return ", ".join(parts)
+
+
+def run(options: CheckOptions) -> int:
+    report = build_report(options)
+    write_report(report_data(report) if options.output != "table" else report, options.output, sys.stdout,
+                 lambda r, out: _render_table(r, options, out))
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    if report.errors:
+        return EXIT_ERROR
+    if options.level is not None and any(not r["allowed"] for r in report.results):
+        return EXIT_FINDINGS
+    return EXIT_OK

@@ -1,0 +1,12 @@
+"""Errors that end a command with a clear one-line message and an exit code."""
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+class UsageError(Exception):
+    """Bad input (flags, files, values): one line on stderr, exit code 2."""
+
+    exit_code = EXIT_ERROR

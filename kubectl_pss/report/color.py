@@ -1,0 +1,36 @@
+"""Colour by level, following kubectl's rule: a TTY, TERM not dumb, NO_COLOR unset, no --no-color."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+_CODES = {"restricted": "32", "baseline": "33", "privileged": "31", "error": "31", "dim": "2", "bold": "1"}
+
+
+def color_enabled(stream: TextIO, no_color: bool = False) -> bool:
+    if no_color or "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        if not stream.isatty():
+            return False
+    except (AttributeError, ValueError):
+        return False
+    if sys.platform == "win32":  # only Windows needs colorama to translate ANSI codes
+        import colorama
+
+        colorama.just_fix_windows_console()
+    return True
+
+
+class Palette:
+    """Wraps text in ANSI colours when enabled, otherwise returns it unchanged."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def paint(self, text: str, style: str) -> str:
+        code = _CODES.get(style)
+        if not self.enabled or code is None or not text:
+            return text
+        return f"\x1b[{code}m{text}\x1b[0m"
