@@ -41,8 +41,8 @@ def _validate(checks: tuple[Check, ...]) -> None:
             raise RegistryError(f"check {check.id}: revisions not in strictly increasing version order")
         for revision in check.revisions:
             for overridden in revision.overrides:
-                target = by_id.get(overridden)
-                if check.level is not Level.RESTRICTED or target is None or target.level is not Level.BASELINE:
+                target = by_id.get(overridden)  # an unknown id is tolerated, as upstream does
+                if check.level is not Level.RESTRICTED or (target is not None and target.level is not Level.BASELINE):
                     raise RegistryError(f"check {check.id}: may only override a baseline check from restricted")
 
 
@@ -59,7 +59,7 @@ class Registry:
 
     def __init__(self, checks: tuple[Check, ...] = ALL, max_minor: int | None = None) -> None:
         _validate(checks)
-        newest = max(r.minimum_minor for c in checks for r in c.revisions)
+        newest = max((r.minimum_minor for c in checks for r in c.revisions), default=0)
         self.max_minor = newest if max_minor is None else min(newest, max_minor)
         self.checks = {c.id: c for c in checks}
         self._plans: dict[tuple[Level, int], tuple[PlannedCheck, ...]] = {}

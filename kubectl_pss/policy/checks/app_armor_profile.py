@@ -13,7 +13,11 @@ _ALLOWED_TYPES = frozenset({"RuntimeDefault", "Localhost"})
 
 
 def _allowed_annotation(value: object) -> bool:
-    return value == "" or value == "runtime/default" or (isinstance(value, str) and value.startswith("localhost/"))
+    # A null annotation value decodes to "" in Go, which is allowed.
+    return (
+        value is None or value == "" or value == "runtime/default"
+        or (isinstance(value, str) and value.startswith("localhost/"))
+    )
 
 
 def _profile_type(sc: dict | None) -> str | None:

@@ -18,7 +18,9 @@ def _valid_annotation(value: object) -> bool:
 
 
 def _annotation_item(key: str, value: object) -> str:
-    return f"{key}={go_quote(value if isinstance(value, str) else str(value))}"
+    # A null annotation value decodes to "" in Go (and "" is a forbidden value).
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    return f"{key}={go_quote(text)}"
 
 
 def seccomp_profile_baseline_1_0(pod: PodView) -> Forbidden | None:
