@@ -11,10 +11,12 @@ import os
 import sys
 
 from . import __version__
-from .errors import EXIT_ERROR, UsageError
+from .errors import EXIT_ERROR, FatalError, UsageError
 
 # name -> (module under kubectl_pss.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": ("audit", "Every namespace's Pod Security labels and the strictest level its pods and workloads pass"),
+    "simulate": ("simulate", "What enforcing a Pod Security level on namespaces would reject, grouped by workload"),
     "check": ("check", "Evaluate manifests offline against the Pod Security Standards"),
     "version": ("version", "Print the plugin version and the newest policy version it knows"),
 }
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``kubectl-pss`` executable."""
     try:
         code = run(sys.argv[1:] if argv is None else argv)
-    except UsageError as exc:
+    except FatalError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = exc.exit_code
     except SystemExit as exc:  # argparse's --help

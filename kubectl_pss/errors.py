@@ -6,7 +6,11 @@ EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 
 
-class UsageError(Exception):
-    """Bad input (flags, files, values): one line on stderr, exit code 2."""
+class FatalError(Exception):
+    """Ends the command: one line on stderr (``error: ...``), exit code 2."""
 
     exit_code = EXIT_ERROR
+
+
+class UsageError(FatalError):
+    """Bad input (flags, files, values)."""

@@ -150,3 +150,26 @@ def load_documents(paths: list[str]) -> tuple[list[Document], list[LoadError]]:
         for item in _parse(source, text):
             (documents if isinstance(item, Document) else errors).append(item)
     return documents, errors
+
+
+def load_admission_config(path: str):
+    """Read an AdmissionConfiguration / PodSecurityConfiguration file (``path:`` references followed).
+
+    Returns (AdmissionConfig, warnings); raises ValueError with a one-line message.
+    """
+    from .policy.admission import AdmissionConfigError, parse_admission_config
+
+    documents, errors = load_documents([path])
+    if errors:
+        raise ValueError(str(errors[0]))
+    if len(documents) != 1:
+        raise ValueError(f"{path}: expected one document, found {len(documents)}")
+    doc = documents[0].data
+    if isinstance(doc, dict) and doc.get("kind") == "AdmissionConfiguration":
+        for plugin in doc.get("plugins") or ():
+            if isinstance(plugin, dict) and plugin.get("name") == "PodSecurity" and plugin.get("configuration") is None and plugin.get("path"):
+                return load_admission_config(os.path.join(os.path.dirname(path), str(plugin["path"])))
+    try:
+        return parse_admission_config(doc, path)
+    except AdmissionConfigError as exc:
+        raise ValueError(f"{path}: {exc}") from None

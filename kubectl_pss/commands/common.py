@@ -30,3 +30,39 @@ def version_arg(text: str, flag: str = "--version") -> Version:
         return parse_version(text)
     except PolicyValueError:
         raise UsageError(f'invalid {flag} "{text}": {VERSION_ERROR}') from None
+
+
+def add_connection_flags(parser: argparse.ArgumentParser) -> None:
+    """kubectl's connection flags (kubectl passes them to a plugin only after its name)."""
+    group = parser.add_argument_group("connection")
+    group.add_argument("--kubeconfig", help="path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
+    group.add_argument("--context", help="the kubeconfig context to use")
+    group.add_argument("--request-timeout", default="0",
+                       help='time to wait for one server request, e.g. "30s", "1m" ("0": no timeout)')
+
+
+def add_scope_flags(parser: argparse.ArgumentParser, all_by_default: bool) -> None:
+    parser.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
+    parser.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
+                        help="a namespace (repeatable, or comma-separated)"
+                        + ("" if all_by_default else "; default: the context's namespace"))
+
+
+def parse_duration(text: str) -> float | None:
+    """kubectl's --request-timeout: a number of seconds or a Go-style duration ("1m30s"); 0 is none."""
+    import re
+
+    if re.fullmatch(r"[0-9]+", text):
+        seconds = float(text)
+    else:
+        parts = re.findall(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)", text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            raise UsageError(f'invalid --request-timeout "{text}": use a duration such as "30s" or "1m"')
+        scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+        seconds = sum(float(n) * scale[u] for n, u in parts)
+    return None if seconds == 0 else seconds
+
+
+def namespaces_arg(values: list[str]) -> list[str]:
+    names = [n.strip() for value in values for n in value.split(",") if n.strip()]
+    return list(dict.fromkeys(names))

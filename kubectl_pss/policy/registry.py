@@ -99,3 +99,15 @@ class Registry:
 
 DEFAULT_REGISTRY = Registry()
 NEWEST_MINOR = DEFAULT_REGISTRY.max_minor
+
+
+_BY_MINOR: dict[int, Registry] = {}
+
+
+def registry_for(max_minor: int | None) -> Registry:
+    """The registry of a cluster whose API server is at 1.<max_minor> (its ``latest``); None: the newest."""
+    if max_minor is None or max_minor >= NEWEST_MINOR:
+        return DEFAULT_REGISTRY
+    if max_minor not in _BY_MINOR:
+        _BY_MINOR[max_minor] = Registry(max_minor=max(max_minor, 0))
+    return _BY_MINOR[max_minor]

@@ -1,0 +1,107 @@
+"""``kubectl pss audit [-A | -n NS ...]``: where each namespace stands against the Pod Security Standards.
+
+Per namespace: its pod-security labels (or the cluster defaults), exemption, counts, the
+strictest level every pod and workload template passes at the enforce version in force,
+and the findings, grouped by owning workload, that keep it from the next stricter level.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
+from ..policy import Level
+from ..policy.namespaces import audit_namespace
+from ..report.audit import render_audit
+from ..report.render import write_report
+from .clusterview import load_cluster_view
+from .common import (
+    add_connection_flags,
+    add_output_flags,
+    add_scope_flags,
+    level_arg,
+    namespaces_arg,
+    parse_duration,
+    validate_output,
+)
+
+
+@dataclass
+class AuditOptions:
+    connection: Any
+    namespaces: list[str] | None  # None: all namespaces; [] : the context's namespace
+    admission_config: str | None
+    fail_on: Level | None
+    output: str
+    no_color: bool
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_scope_flags(parser, all_by_default=False)
+    parser.add_argument("--admission-config", metavar="FILE",
+                        help="the API server's AdmissionConfiguration (PodSecurity defaults and exemptions)")
+    parser.add_argument("--fail-on", metavar="LEVEL",
+                        help="exit 1 when some namespace's pods or templates cannot pass LEVEL (for CI)")
+    add_output_flags(parser)
+    add_connection_flags(parser)
+
+
+def complete(args: argparse.Namespace) -> AuditOptions:
+    from ..cluster.client import ConnectionOptions
+
+    namespaces = namespaces_arg(args.namespace)
+    if args.all_namespaces and namespaces:
+        raise UsageError("a resource cannot be retrieved by namespace across all namespaces: use -A or -n, not both")
+    return AuditOptions(
+        connection=ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
+                                     request_timeout=parse_duration(args.request_timeout)),
+        namespaces=None if args.all_namespaces else namespaces,
+        admission_config=args.admission_config,
+        fail_on=None if args.fail_on is None else level_arg(args.fail_on, "--fail-on"),
+        output=args.output,
+        no_color=args.no_color,
+    )
+
+
+def validate(options: AuditOptions) -> None:
+    validate_output(options.output)
+
+
+def build_audit(view) -> dict[str, Any]:
+    """The audit report (the ``-o json`` contract) of a cluster view."""
+    namespaces = [
+        audit_namespace(ns, view.pods.get(ns["metadata"]["name"], []), view.workloads.get(ns["metadata"]["name"], []),
+                        view.config, view.registry)
+        for ns in view.namespaces
+    ]
+    return {
+        "cluster": view.cluster_dict(),
+        "namespaces": [n.as_dict() for n in namespaces],
+        "errors": view.errors,
+        "notes": view.notes,
+    }
+
+
+def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:
+    if report["errors"]:
+        return EXIT_ERROR
+    if fail_on is not None and any(Level(ns["strictestLevel"]) < fail_on for ns in report["namespaces"]):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def run(options: AuditOptions) -> int:
+    scope = options.namespaces
+    if scope == []:
+        from ..cluster.client import connect
+
+        scope = [connect(options.connection).namespace]
+    view = load_cluster_view(options.connection, scope, options.admission_config)
+    report = build_audit(view)
+    write_report(report, options.output, sys.stdout, lambda r, out: render_audit(r, out, options.no_color))
+    for error in report["errors"]:
+        where = f'namespace "{error["namespace"]}"' if error["namespace"] else "cluster"
+        print(f"error: {where}: {error['resource']}: {error['error']}", file=sys.stderr)
+    return exit_code(report, options.fail_on)

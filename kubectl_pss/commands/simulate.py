@@ -1,0 +1,181 @@
+"""``kubectl pss simulate LEVEL``: what enforcing a level would reject, grouped by owning workload.
+
+Unlike the server's namespace dry-run it reads workload templates too (Deployments scaled
+to 0, CronJobs between runs), has no pod cap or time budget, never truncates, and also
+answers for namespaces whose enforce label is already at that level.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
+from ..policy import LATEST, Level, Version
+from ..policy.admission import MODES, level_label, namespace_dry_run, resolve_policy, version_label
+from ..policy.namespaces import policy_version, simulate_namespace
+from ..report.render import write_report
+from ..report.simulate import render_simulation
+from .clusterview import ClusterView, load_cluster_view
+from .common import (
+    add_connection_flags,
+    add_output_flags,
+    add_scope_flags,
+    level_arg,
+    namespaces_arg,
+    parse_duration,
+    validate_output,
+    version_arg,
+)
+
+
+@dataclass
+class SimulateOptions:
+    level: Level
+    version: Version
+    mode: str
+    connection: Any
+    namespaces: list[str] | None  # None: all namespaces
+    admission_config: str | None
+    server_dry_run: bool
+    output: str
+    no_color: bool
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("level", help="privileged, baseline or restricted")
+    parser.add_argument("--version", dest="policy_version", default="latest",
+                        help='policy version "v1.N" or "latest" (the cluster\'s own version; default)')
+    parser.add_argument("--mode", default="enforce", help="enforce (default), audit or warn")
+    add_scope_flags(parser, all_by_default=True)
+    parser.add_argument("--admission-config", metavar="FILE",
+                        help="the API server's AdmissionConfiguration (PodSecurity defaults and exemptions)")
+    parser.add_argument("--server-dry-run", action="store_true",
+                        help="also ask the API server (label patch with dryRun=All, nothing changes) and compare")
+    add_output_flags(parser)
+    add_connection_flags(parser)
+
+
+def complete(args: argparse.Namespace) -> SimulateOptions:
+    from ..cluster.client import ConnectionOptions
+
+    namespaces = namespaces_arg(args.namespace)
+    if args.all_namespaces and namespaces:
+        raise UsageError("use -A or -n, not both")
+    return SimulateOptions(
+        level=level_arg(args.level, "level"),
+        version=version_arg(args.policy_version),
+        mode=args.mode,
+        connection=ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
+                                     request_timeout=parse_duration(args.request_timeout)),
+        namespaces=namespaces or None,
+        admission_config=args.admission_config,
+        server_dry_run=args.server_dry_run,
+        output=args.output,
+        no_color=args.no_color,
+    )
+
+
+def validate(options: SimulateOptions) -> None:
+    if options.mode not in MODES:
+        raise UsageError(f'invalid --mode "{options.mode}": must be one of enforce, audit, warn')
+    if options.server_dry_run and options.mode != "enforce":
+        raise UsageError("--server-dry-run needs --mode enforce: the API server only dry-runs enforce label changes")
+    validate_output(options.output)
+
+
+def build_simulation(view: ClusterView, options: SimulateOptions) -> tuple[dict[str, Any], list]:
+    simulations = [
+        simulate_namespace(ns, view.pods.get(ns["metadata"]["name"], []), view.workloads.get(ns["metadata"]["name"], []),
+                           options.level, options.version, options.mode, view.config, view.registry)
+        for ns in view.namespaces
+    ]
+    affected = [s for s in simulations if s.would_reject]
+    report = {
+        "level": options.level.value,
+        "version": str(options.version),
+        "mode": options.mode,
+        "policyVersion": policy_version(options.version, view.registry),
+        "cluster": view.cluster_dict(),
+        "namespaces": [s.as_dict() for s in simulations],
+        "summary": {
+            "namespaces": len(simulations),
+            "namespacesAffected": len(affected),
+            "exemptNamespaces": sum(1 for s in simulations if s.exempt),
+            "podsRejected": sum(s.rejected_pods() for s in affected),
+            "workloadsRejected": sum(s.rejected_workloads() for s in affected),
+            "exemptPods": sum(len(s.exempt_pods) for s in simulations),
+        },
+        "errors": view.errors,
+        "notes": view.notes,
+    }
+    return report, simulations
+
+
+def _server_skips(namespace: dict, options: SimulateOptions, view: ClusterView) -> str | None:
+    """Why the API server would not dry-run this label change (upstream's skip rules), or None."""
+    old = resolve_policy((namespace["metadata"].get("labels") or {}), view.config.defaults).enforce
+    new_version = options.version
+    if old.level == options.level and old.version == new_version:
+        return "the enforce policy does not change, so the server checks nothing"
+    if options.level is Level.PRIVILEGED:
+        return "the new enforce level is privileged, so the server checks nothing"
+    if old.version == new_version and not options.level > old.level:
+        return "the enforce level does not get stricter, so the server checks nothing"
+    return None
+
+
+def server_dry_run(view: ClusterView, options: SimulateOptions, report: dict[str, Any]) -> None:
+    """Send the same enforce label change with dryRun=All per namespace and compare the server's warnings."""
+    from ..cluster.client import connect
+    from ..cluster.errors import ClusterError
+
+    cluster = connect(options.connection)
+    by_name = {ns["metadata"]["name"]: ns for ns in view.namespaces}
+    for entry in report["namespaces"]:
+        if entry["exempt"]:
+            continue
+        namespace = by_name[entry["name"]]
+        labels = {level_label("enforce"): options.level.value, version_label("enforce"): str(options.version)}
+        expected = namespace_dry_run(entry["name"], view.pods.get(entry["name"], []), options.level, options.version,
+                                     view.config.exemptions, view.registry)
+        skip = _server_skips(namespace, options, view)
+        try:
+            response = cluster.patch_merge(f"/api/v1/namespaces/{entry['name']}", {"metadata": {"labels": labels}},
+                                           dry_run=True)
+        except ClusterError as exc:
+            entry["server"] = {"error": str(exc), "agrees": None}
+            continue
+        server: dict[str, Any] = {"warnings": response.warnings, "expected": [] if skip else expected.warnings}
+        if skip:
+            server["note"] = skip
+        truncated = any(w.startswith("new PodSecurity enforce level only checked against") for w in response.warnings)
+        if truncated and not any(w.startswith("new PodSecurity enforce level only checked") for w in expected.warnings):
+            server["note"] = "the server stopped early (its 1 s budget); compared the pods it checked only"
+            server["agrees"] = set(response.warnings[1:]) <= set(expected.warnings) | {response.warnings[0]}
+        else:
+            server["agrees"] = response.warnings == server["expected"]
+        entry["server"] = server
+
+
+def run(options: SimulateOptions) -> int:
+    view = load_cluster_view(options.connection, options.namespaces, options.admission_config)
+    report, _ = build_simulation(view, options)
+    if options.server_dry_run:
+        server_dry_run(view, options, report)
+        disagreements = [ns["name"] for ns in report["namespaces"] if ns.get("server", {}).get("agrees") is False]
+        report["summary"]["serverDisagreements"] = len(disagreements)
+        for name in disagreements:
+            print(f'DISAGREEMENT: namespace "{name}": the API server\'s dry run and kubectl-pss differ '
+                  "(a bug in one of the two; please report it with -o json)", file=sys.stderr)
+    write_report(report, options.output, sys.stdout, lambda r, out: render_simulation(r, out, options.no_color))
+    for error in report["errors"]:
+        where = f'namespace "{error["namespace"]}"' if error["namespace"] else "cluster"
+        print(f"error: {where}: {error['resource']}: {error['error']}", file=sys.stderr)
+    if report["errors"]:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if report["summary"]["namespacesAffected"] else EXIT_OK
+
+
+__all__ = ["LATEST", "SimulateOptions", "build_simulation", "run"]

@@ -1,0 +1,199 @@
+"""Evaluate a namespace's pods and workload templates and group the violations by owning workload.
+
+Pure: takes the objects as read from the API (already defaulted) and returns findings.
+Pods are followed up their controller chain (Pod -> ReplicaSet -> Deployment, Pod -> Job ->
+CronJob, ...) to the top owner we hold; a bare pod, or a static (mirror) pod owned by a
+Node, is its own owner. Templates are evaluated for top-level workloads only: a ReplicaSet
+run by a Deployment is covered by the Deployment's template and its own pods.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .admission import Exemptions
+from .evaluate import Result, Violation, evaluate
+from .levels import LEVELS, Level, Version
+from .objects import TEMPLATE_PATHS
+from .registry import DEFAULT_REGISTRY, Registry
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Owner:
+    kind: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+def _meta(obj: dict) -> dict:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _controller_ref(obj: dict) -> dict | None:
+    for ref in _meta(obj).get("ownerReferences") or ():
+        if isinstance(ref, dict) and ref.get("controller") is True:
+            return ref
+    return None
+
+
+class OwnerIndex:
+    """Workloads by uid, to walk controller references up to the top owner."""
+
+    def __init__(self, workloads: Iterable[dict]) -> None:
+        self._by_uid: dict[str, dict] = {}
+        for workload in workloads:
+            uid = _meta(workload).get("uid")
+            if uid:
+                self._by_uid[uid] = workload
+
+    def top_owner(self, obj: dict) -> Owner:
+        """The outermost controller of an object that we can name; the object itself if it has none."""
+        current = obj
+        for _ in range(16):  # ownership chains are short; a cycle must not hang us
+            ref = _controller_ref(current)
+            if ref is None or ref.get("kind") == "Node":
+                break
+            parent = self._by_uid.get(ref.get("uid") or "")
+            if parent is None:
+                return Owner(str(ref.get("kind")), str(ref.get("name")))
+            current = parent
+        return Owner(str(current.get("kind")), str(_meta(current).get("name")))
+
+    def is_top_level(self, workload: dict) -> bool:
+        """True unless another workload we hold controls this one."""
+        ref = _controller_ref(workload)
+        return ref is None or (ref.get("uid") or "") not in self._by_uid
+
+
+@dataclass
+class Subject:
+    """One thing PSA evaluates: a pod, or the pod template of a top-level workload."""
+
+    obj: dict
+    owner: Owner
+    is_template: bool
+
+    @property
+    def name(self) -> str:
+        return str(_meta(self.obj).get("name"))
+
+
+@dataclass
+class Finding:
+    """Violations at one level shared by pods and/or the template of one owner."""
+
+    owner: Owner
+    level: Level
+    violations: tuple[Violation, ...]
+    pods: list[str] = field(default_factory=list)
+    template: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "owner": {"kind": self.owner.kind, "name": self.owner.name},
+            "pods": self.pods,
+            "template": self.template,
+            "level": self.level.value,
+            "violations": [v.as_dict() for v in self.violations],
+        }
+
+
+@dataclass
+class SubjectSet:
+    """A namespace's subjects, with the pods skipped because their runtimeClass is exempt."""
+
+    subjects: list[Subject]
+    exempt_pods: list[str]
+    pods: int
+    workloads: int
+
+
+def collect_subjects(pods: Iterable[dict], workloads: Iterable[dict], exemptions: Exemptions = Exemptions()) -> SubjectSet:
+    """Pods and top-level workload templates of one namespace, in a stable order."""
+    workloads = [w for w in workloads if w.get("kind") in TEMPLATE_PATHS and w.get("kind") != "Pod"]
+    index = OwnerIndex(workloads)
+    subjects: list[Subject] = []
+    exempt: list[str] = []
+    pod_count = 0
+    for pod in pods:
+        pod_count += 1
+        if exemptions.runtime_class_exempt(pod.get("spec")):
+            exempt.append(str(_meta(pod).get("name")))
+            continue
+        subjects.append(Subject(pod, index.top_owner(pod), False))
+    top_level = 0
+    for workload in workloads:
+        if index.is_top_level(workload):
+            top_level += 1
+            template = _template_spec(workload)
+            if template is not None and exemptions.runtime_class_exempt(template):
+                continue
+            subjects.append(Subject(workload, Owner(str(workload.get("kind")), str(_meta(workload).get("name"))), True))
+    return SubjectSet(subjects, exempt, pod_count, top_level)
+
+
+def _template_spec(workload: dict) -> dict | None:
+    node = workload
+    for key in (TEMPLATE_PATHS[workload["kind"]] or ()) + ("spec",):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+class Evaluator:
+    """Evaluates subjects at one version, caching each subject's result per level."""
+
+    def __init__(self, version: Version, registry: Registry = DEFAULT_REGISTRY) -> None:
+        self.version = version
+        self.registry = registry
+        self._cache: dict[tuple[int, Level], Result] = {}
+
+    def result(self, subject: Subject, level: Level) -> Result:
+        key = (id(subject), level)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = evaluate(subject.obj, level, self.version, self.registry)
+        return cached
+
+    def strictest(self, subject: Subject) -> Level:
+        if not self.result(subject, Level.BASELINE).allowed:
+            return Level.PRIVILEGED
+        if not self.result(subject, Level.RESTRICTED).allowed:
+            return Level.BASELINE
+        return Level.RESTRICTED
+
+
+def findings_at(subjects: Iterable[Subject], level: Level, evaluator: Evaluator) -> list[Finding]:
+    """Group the subjects that fail ``level`` by (owner, violations), owners sorted."""
+    groups: dict[tuple[Owner, tuple[Violation, ...]], Finding] = {}
+    for subject in subjects:
+        result = evaluator.result(subject, level)
+        if result.allowed:
+            continue
+        key = (subject.owner, result.violations)
+        finding = groups.get(key)
+        if finding is None:
+            finding = groups[key] = Finding(subject.owner, level, result.violations)
+        if subject.is_template:
+            finding.template = True
+        else:
+            finding.pods.append(subject.name)
+    for finding in groups.values():
+        finding.pods.sort()
+    return sorted(groups.values(), key=lambda f: (f.owner, [v.check for v in f.violations]))
+
+
+def strictest_of(subjects: Iterable[Subject], evaluator: Evaluator) -> Level:
+    """The strictest level every subject passes (restricted for none)."""
+    strictest = Level.RESTRICTED
+    for subject in subjects:
+        strictest = min(strictest, evaluator.strictest(subject))
+        if strictest is Level.PRIVILEGED:
+            break
+    return strictest
+
+
+__all__ = ["Evaluator", "Finding", "LEVELS", "Owner", "OwnerIndex", "Subject", "SubjectSet", "collect_subjects",
+           "findings_at", "strictest_of"]

@@ -1,0 +1,53 @@
+"""Tables for ``simulate``: per namespace what would be rejected, grouped by owner, and a summary."""
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from .audit import findings_rows
+from .color import Palette, color_enabled
+from .render import format_table
+
+
+def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
+    palette = Palette(color_enabled(stream, no_color))
+    policy = f"{report['level']}:{report['version']}"
+    verb = "reject" if report["mode"] == "enforce" else f"flag ({report['mode']})"
+    stream.write(f"Simulating {report['mode']}={policy} (evaluated as {report['policyVersion']}) "
+                 f"on context {report['cluster']['context'] or '-'}\n")
+    for note in report.get("notes", []):
+        stream.write(f"Note: {note}\n")
+    rows = []
+    for ns in report["namespaces"]:
+        if ns["exempt"]:
+            verdict = "exempt"
+        elif ns["wouldReject"]:
+            verdict = palette.paint(f"would {verb}", "error")
+        else:
+            verdict = palette.paint("ok", "restricted")
+        server = ns.get("server")
+        server_text = ""
+        if server is not None:
+            server_text = ("agrees" if server.get("agrees") else
+                           palette.paint("DISAGREES", "error") if server.get("agrees") is False else
+                           f"error: {server.get('error')}")
+        row = [ns["name"], ns["current"], str(ns["pods"]), str(ns["workloads"]), verdict]
+        if "server" in ns or any("server" in n for n in report["namespaces"]):
+            row.append(server_text)
+        rows.append(row)
+    headers = ["namespace", f"current {report['mode']}", "pods", "workloads", "verdict"]
+    if any("server" in n for n in report["namespaces"]):
+        headers.append("server dry-run")
+    stream.write("\n" + format_table(rows, headers) + "\n")
+    finding_rows = [row for ns in report["namespaces"] for row in findings_rows(ns["name"], ns["findings"], palette)]
+    if finding_rows:
+        stream.write(f"\nWould {verb}:\n")
+        stream.write(format_table(finding_rows, ["namespace", "owner", "pods", "level", "check", "reason: detail"]) + "\n")
+    for ns in report["namespaces"]:
+        server = ns.get("server")
+        if server and server.get("agrees") is False:
+            stream.write(f"\nDISAGREEMENT in {ns['name']}:\n  server:   {server['warnings']}\n  expected: {server['expected']}\n")
+    s = report["summary"]
+    stream.write(f"\n{s['namespacesAffected']} of {s['namespaces']} namespace(s) affected; "
+                 f"{s['podsRejected']} pod(s) and {s['workloadsRejected']} workload template(s) would be "
+                 f"{'rejected' if report['mode'] == 'enforce' else 'flagged'}; "
+                 f"{s['exemptNamespaces']} exempt namespace(s), {s['exemptPods']} exempt pod(s)\n")

@@ -1,0 +1,125 @@
+"""Owner grouping, templates, exemptions and the per-namespace audit/simulate verdicts (pure)."""
+from __future__ import annotations
+
+from podfactory import bare_pod, restricted_pod
+
+from kubectl_pss.policy import Level, parse_version
+from kubectl_pss.policy.admission import AdmissionConfig, AdmissionDefaults, Exemptions, ModePolicy
+from kubectl_pss.policy.findings import Evaluator, collect_subjects, findings_at
+from kubectl_pss.policy.namespaces import audit_namespace, simulate_namespace
+from kubectl_pss.policy.registry import DEFAULT_REGISTRY, registry_for
+
+
+def meta(name, uid, owner=None, ns="app"):
+    m = {"name": name, "namespace": ns, "uid": uid}
+    if owner:
+        m["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": owner[0], "name": owner[1], "uid": owner[2], "controller": True}]
+    return m
+
+
+def pod(name, template_pod, owner=None, uid=None):
+    return {"kind": "Pod", "metadata": meta(name, uid or f"uid-{name}", owner), "spec": template_pod["spec"]}
+
+
+def workload(kind, name, template_pod, owner=None, **spec):
+    body = {"template": {"metadata": {}, "spec": template_pod["spec"]}, **spec}
+    if kind == "CronJob":
+        body = {"jobTemplate": {"spec": body}}
+    return {"kind": kind, "metadata": meta(name, f"uid-{name}", owner), "spec": body}
+
+
+PLAIN = bare_pod()
+GOOD = restricted_pod()
+PRIV = bare_pod({"name": "c", "image": "x", "securityContext": {"privileged": True}})
+
+
+def cluster_objects():
+    deploy = workload("Deployment", "web", PLAIN, replicas=2)
+    rs = workload("ReplicaSet", "web-5d9c", PLAIN, owner=("Deployment", "web", "uid-web"))
+    old_rs = workload("ReplicaSet", "web-old", PRIV, owner=("Deployment", "web", "uid-web"), replicas=0)
+    pods = [
+        pod("web-5d9c-b", PLAIN, ("ReplicaSet", "web-5d9c", "uid-web-5d9c")),
+        pod("web-5d9c-a", PLAIN, ("ReplicaSet", "web-5d9c", "uid-web-5d9c")),
+        pod("bare", PRIV),
+        pod("etcd-node1", PRIV, ("Node", "node1", "uid-node1")),
+        pod("job-1-x", GOOD, ("Job", "job-1", "uid-job-1")),
+        pod("orphan-x", PLAIN, ("Rollout", "canary", "uid-rollout")),
+    ]
+    cron = workload("CronJob", "nightly", PLAIN)
+    job = workload("Job", "job-1", PLAIN, owner=("CronJob", "nightly", "uid-nightly"))
+    scaled_to_zero = workload("StatefulSet", "db", PRIV, replicas=0)
+    return pods, [deploy, rs, old_rs, cron, job, scaled_to_zero]
+
+
+def test_findings_group_pods_by_top_owner_and_include_top_level_templates():
+    pods, workloads = cluster_objects()
+    subjects = collect_subjects(pods, workloads)
+    assert subjects.pods == 6 and subjects.workloads == 3  # Deployment, CronJob, StatefulSet
+    findings = findings_at(subjects.subjects, Level.BASELINE, Evaluator(parse_version("latest")))
+    assert [(str(f.owner), f.pods, f.template) for f in findings] == [
+        ("Pod/bare", ["bare"], False),
+        ("Pod/etcd-node1", ["etcd-node1"], False),  # a static pod is its own owner, not the Node
+        ("StatefulSet/db", [], True),  # scaled to zero: only the template speaks
+    ]
+    restricted = findings_at(subjects.subjects, Level.RESTRICTED, Evaluator(parse_version("latest")))
+    owners = {str(f.owner): (f.pods, f.template) for f in restricted}
+    assert owners["Deployment/web"] == (["web-5d9c-a", "web-5d9c-b"], True)
+    assert owners["CronJob/nightly"] == ([], True)  # the Job's pod is compliant, the CronJob template is not
+    assert owners["Rollout/canary"] == (["orphan-x"], False)  # an owner we do not hold is named as referenced
+    assert "ReplicaSet/web-old" not in owners  # history of a Deployment is covered by it
+
+
+def test_runtime_class_exemption_skips_pods_and_templates():
+    kata = bare_pod(runtimeClassName="kata", containers=[{"name": "c", "image": "x", "securityContext": {"privileged": True}}])
+    subjects = collect_subjects([pod("k", kata)], [workload("Deployment", "d", kata)],
+                                Exemptions(runtime_classes=frozenset({"kata"})))
+    assert subjects.exempt_pods == ["k"] and subjects.subjects == []
+
+
+def test_audit_namespace_strictest_and_enforce_violation():
+    pods, workloads = cluster_objects()
+    ns = {"metadata": {"name": "app", "labels": {"pod-security.kubernetes.io/enforce": "baseline"}}}
+    audit = audit_namespace(ns, pods, workloads, AdmissionConfig(), DEFAULT_REGISTRY).as_dict()
+    assert audit["strictestLevel"] == "privileged" and audit["violatesEnforce"] is True
+    assert {f["level"] for f in audit["findings"]} == {"baseline"}
+    assert audit["labels"]["enforce"] == {"level": "baseline", "version": "latest", "source": "label"}
+    assert audit["labels"]["warn"] == {"level": "baseline", "version": "latest", "source": "default", "followsEnforce": True}
+    assert audit["evaluatedAt"] == "v1.37"
+
+
+def test_audit_reports_enforce_findings_beyond_next_level():
+    ns = {"metadata": {"name": "app", "labels": {"pod-security.kubernetes.io/enforce": "restricted",
+                                                   "pod-security.kubernetes.io/enforce-version": "v1.24"}}}
+    audit = audit_namespace(ns, [pod("bare", PRIV)], [], AdmissionConfig(), DEFAULT_REGISTRY).as_dict()
+    assert [f["level"] for f in audit["findings"]] == ["baseline", "restricted"]
+    assert audit["evaluatedAt"] == "v1.24"
+
+
+def test_audit_exempt_namespace_and_defaults():
+    config = AdmissionConfig(AdmissionDefaults(enforce=ModePolicy(Level.BASELINE, parse_version("latest"))),
+                             Exemptions(namespaces=frozenset({"kube-system"})), "cfg.yaml")
+    system = audit_namespace({"metadata": {"name": "kube-system"}}, [pod("bare", PRIV)], [], config, DEFAULT_REGISTRY)
+    assert system.exempt and not system.violates_enforce
+    other = audit_namespace({"metadata": {"name": "other"}}, [pod("bare", PRIV)], [], config, DEFAULT_REGISTRY)
+    assert other.as_dict()["labels"]["enforce"] == {"level": "baseline", "version": "latest", "source": "default"}
+    assert other.violates_enforce
+
+
+def test_latest_on_an_older_cluster_evaluates_at_its_version():
+    userns = restricted_pod(hostUsers=False, pod_security={"runAsNonRoot": False})
+    ns = {"metadata": {"name": "app"}}
+    old = simulate_namespace(ns, [pod("u", userns)], [], Level.RESTRICTED, parse_version("latest"), "enforce",
+                             AdmissionConfig(), registry_for(34))
+    new = simulate_namespace(ns, [pod("u", userns)], [], Level.RESTRICTED, parse_version("latest"), "enforce",
+                             AdmissionConfig(), registry_for(35))
+    assert old.would_reject and not new.would_reject
+    assert registry_for(40) is DEFAULT_REGISTRY
+
+
+def test_simulate_counts():
+    pods, workloads = cluster_objects()
+    sim = simulate_namespace({"metadata": {"name": "app"}}, pods, workloads, Level.RESTRICTED, parse_version("latest"),
+                             "enforce", AdmissionConfig(), DEFAULT_REGISTRY)
+    assert sim.would_reject and sim.current == "privileged:latest"
+    assert sim.rejected_pods() == 5  # every pod but the compliant Job pod
+    assert sim.rejected_workloads() == 3  # Deployment, CronJob, StatefulSet templates
