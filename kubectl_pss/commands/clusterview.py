@@ -84,8 +84,8 @@ def load_cluster_view(connection: Any, namespaces: list[str] | None, config_path
     progress = progress_printer()
     try:
         cluster = connect(connection)
-        version = cluster.server_version()
         inventory = fetch_inventory(cluster, namespaces, progress=progress)
+        version = inventory.server_version
     except ClusterError as exc:
         raise FatalError(str(exc)) from None
     finally:

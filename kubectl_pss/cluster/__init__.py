@@ -1,0 +1,38 @@
+"""The cluster layer: connecting (client), reading everything PSA looks at (inventory), errors.
+
+Importing this package does not import ``kubernetes``; ``connect()`` does.
+"""
+from .client import Cluster, ConnectionOptions, Response, connect
+from .errors import (
+    ClusterError,
+    ClusterUnreachable,
+    ConfigError,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
+from .inventory import RESOURCES, Inventory, InventoryError, Resource, fetch_inventory
+
+__all__ = [
+    "Cluster",
+    "ClusterError",
+    "ClusterUnreachable",
+    "ConfigError",
+    "ConnectionOptions",
+    "Forbidden",
+    "Gone",
+    "Invalid",
+    "Inventory",
+    "InventoryError",
+    "NotFound",
+    "RESOURCES",
+    "Resource",
+    "Response",
+    "TooManyRequests",
+    "Unauthorized",
+    "connect",
+    "fetch_inventory",
+]

@@ -1,0 +1,577 @@
+"""Connection to a cluster: kubeconfig selection like kubectl, raw-JSON requests, retries, warnings.
+
+This is the only module that imports ``kubernetes`` (pinned 35.0.0), and only inside functions:
+the import costs ~0.5 s. Requests go through ``ApiClient.call_api(..., _preload_content=False)`` so
+TLS, client certificates, tokens and exec plugins from the kubeconfig apply, and bodies stay raw
+JSON (the client's model objects are ~20x slower and ~10x bigger).
+"""
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import random
+import re
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from .. import __version__
+from .errors import ClusterError, ClusterUnreachable, ConfigError, Gone, error_for_status
+
+# --- tunables -------------------------------------------------------------------------------
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds; without --request-timeout
+DEFAULT_READ_TIMEOUT = 120.0
+MAX_ATTEMPTS = 5  # per request, for 429 and 5xx
+CONNECT_ATTEMPTS = 3  # per request, for connection errors (refused, reset)
+MAX_RETRY_AFTER = 10.0  # cap on a server's Retry-After
+BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds before attempt 2, 3, ... (jittered)
+RELIST_ATTEMPTS = 2  # restarts of a paginated list after 410 Gone
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+USER_AGENT = f"kubectl-pss/{__version__} ({sys.platform}) kubernetes-python/35.0.0"
+FIELD_MANAGER = "kubectl-pss"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConnectionOptions:
+    """What kubectl's connection flags say (``--kubeconfig``, ``--context``, ``--request-timeout``)."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    request_timeout: float | None = None  # seconds; None or 0: connect 10 s, read 120 s
+
+
+@dataclass
+class Response:
+    """A 2xx answer. ``headers`` keeps repeats in order; ``data`` is parsed JSON (None if not JSON)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    data: Any
+    warnings: list[str] = field(default_factory=list)
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+
+# --- Warning headers (RFC 7234 section 5.5) ------------------------------------------------
+_WARN_HEAD = re.compile(r'[ \t]*(\d{3})[ \t]+([^ \t"]+)[ \t]+"')
+_WARN_DATE = re.compile(r'[ \t]+"[^"]*"')
+
+
+def parse_warning_header(value: str) -> list[tuple[int, str, str]]:
+    """``299 - "text \\"q\\"", 299 - "b"`` -> [(299, "-", 'text "q"'), (299, "-", "b")]; ValueError if malformed."""
+    out: list[tuple[int, str, str]] = []
+    i, n = 0, len(value)
+    while i < n:
+        while i < n and value[i] in " \t,":
+            i += 1
+        if i >= n:
+            break
+        m = _WARN_HEAD.match(value, i)
+        if not m:
+            raise ValueError(f"malformed warning: {value[i:]!r}")
+        i = m.end()
+        text: list[str] = []
+        while True:
+            if i >= n:
+                raise ValueError("unterminated warn-text")
+            c = value[i]
+            if c == "\\" and i + 1 < n:
+                text.append(value[i + 1])
+                i += 2
+            elif c == '"':
+                i += 1
+                break
+            else:
+                text.append(c)
+                i += 1
+        m_date = _WARN_DATE.match(value, i)
+        if m_date:
+            i = m_date.end()
+        while i < n and value[i] in " \t":
+            i += 1
+        if i < n and value[i] != ",":
+            raise ValueError(f"garbage after warning: {value[i:]!r}")
+        out.append((int(m.group(1)), m.group(2), "".join(text)))
+    return out
+
+
+def _latin1_to_utf8(value: str) -> str:
+    # http.client decodes header bytes as latin-1; the apiserver writes UTF-8.
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def warnings_from_headers(headers: list[tuple[str, str]]) -> list[str]:
+    """Texts of the ``299`` warnings, like client-go (malformed headers are kept verbatim)."""
+    out: list[str] = []
+    for k, v in headers:
+        if k.lower() != "warning":
+            continue
+        v = _latin1_to_utf8(v)
+        try:
+            out += [text for code, _agent, text in parse_warning_header(v) if code == 299 and text]
+        except ValueError:
+            out.append(v.strip())
+    return out
+
+
+# --- JSON with the collector paused ------------------------------------------------------------
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while parsing a big body (3x faster); safe across threads."""
+    global _gc_depth, _gc_was_enabled
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+def parse_json(raw: bytes) -> Any:
+    if len(raw) < 64 * 1024:
+        return json.loads(raw)
+    with _gc_paused():
+        return json.loads(raw)
+
+
+# --- kubeconfig -----------------------------------------------------------------------------
+@dataclass
+class _KubeconfigChoice:
+    files: list[str]
+    context: str
+    namespace: str
+    cluster: dict  # the chosen context's clusters[].cluster entry ({} if missing)
+    user: dict  # its users[].user entry ({} if none)
+
+
+def _restore_child_env() -> None:
+    """Frozen by PyInstaller: give child processes (exec plugins) the user's LD_LIBRARY_PATH back
+    (idempotent; the CLI does it at start-up too, this covers other callers of connect())."""
+    if getattr(sys, "frozen", False):
+        from ..frozen import restore_environment
+
+        restore_environment()
+
+
+def _kubeconfig_files(options: ConnectionOptions) -> list[str]:
+    """The kubeconfig files kubectl would read, existing ones only, in precedence order."""
+    if options.kubeconfig:
+        path = os.path.expanduser(options.kubeconfig)
+        if not os.path.isfile(path):
+            raise ConfigError(f"kubeconfig {path}: no such file")
+        return [path]
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        files: list[str] = []
+        for p in env.split(os.pathsep):
+            p = os.path.expanduser(p) if p else ""
+            if p and p not in files and os.path.isfile(p):
+                files.append(p)
+        return files
+    home = os.path.expanduser("~/.kube/config")
+    return [home] if os.path.isfile(home) else []
+
+
+def _read_kubeconfig(path: str) -> dict | None:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except OSError as exc:
+        raise ConfigError(f"kubeconfig {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"kubeconfig {path} is not valid YAML{where}: {problem}") from None
+    if data is None:
+        return None  # kubectl ignores empty files
+    if not isinstance(data, dict):
+        raise ConfigError(f"kubeconfig {path} is not a kubeconfig (a YAML mapping was expected)")
+    return data
+
+
+def _choose(options: ConnectionOptions, files: list[str]) -> _KubeconfigChoice:
+    """kubectl's rules: first file wins for current-context and for each named entry."""
+    configs = [(p, c) for p in files if (c := _read_kubeconfig(p)) is not None]
+    if not configs:
+        raise ConfigError(f"kubeconfig {', '.join(files)} is empty")
+    current = next((c.get("current-context") for _p, c in configs if c.get("current-context")), None)
+    name = options.context or current
+    contexts: dict[str, dict] = {}
+    clusters: dict[str, dict] = {}
+    users: dict[str, dict] = {}
+    for _p, c in configs:
+        for section, key, into in (("contexts", "context", contexts), ("clusters", "cluster", clusters),
+                                   ("users", "user", users)):
+            for entry in c.get(section) or []:
+                if isinstance(entry, dict) and entry.get("name") and entry["name"] not in into:
+                    into[entry["name"]] = entry.get(key) or {}
+    where = os.pathsep.join(p for p, _c in configs)
+    if not name:
+        raise ConfigError(f"no current-context is set in kubeconfig {where}; pass --context "
+                          f"(contexts: {', '.join(sorted(contexts)) or 'none'})")
+    if name not in contexts:
+        raise ConfigError(f'context "{name}" not found in kubeconfig {where} '
+                          f"(contexts: {', '.join(sorted(contexts)) or 'none'})")
+    ctx = contexts[name]
+    if not ctx.get("cluster") or ctx["cluster"] not in clusters:
+        raise ConfigError(f'context "{name}" refers to cluster "{ctx.get("cluster") or ""}", which is not in '
+                          f"kubeconfig {where}")
+    return _KubeconfigChoice([p for p, _c in configs], name, ctx.get("namespace") or "default",
+                             clusters[ctx["cluster"]], users.get(ctx.get("user") or "", {}))
+
+
+class _CapturedLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _capture_root_errors() -> Iterator[_CapturedLog]:
+    """The client logs (and swallows) exec-plugin failures on the root logger; catch them."""
+    handler = _CapturedLog()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+
+
+def _proxy_for(config: Any, cluster_proxy: str | None) -> None:
+    """Honour the cluster's proxy-url, else HTTPS_PROXY/HTTP_PROXY and NO_PROXY like kubectl."""
+    scheme = "https" if config.host.startswith("https") else "http"
+    proxy = cluster_proxy or os.environ.get(f"{scheme}_proxy") or os.environ.get(f"{scheme.upper()}_PROXY")
+    if not proxy:
+        return
+    no_proxy = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
+    config.proxy = proxy
+    config.no_proxy = ",".join(x for x in (no_proxy, "localhost,127.0.0.1,::1") if x)
+
+
+def connect(options: ConnectionOptions | None = None) -> "Cluster":
+    """Load the kubeconfig like kubectl (or in-cluster config) and return a ``Cluster``.
+
+    Order: ``--kubeconfig``; else every file in ``KUBECONFIG`` merged (current-context from the
+    FIRST file that sets it, like kubectl); else ``~/.kube/config``; else the pod's service account
+    when ``KUBERNETES_SERVICE_HOST`` is set. Raises ConfigError with one line.
+    """
+    options = options or ConnectionOptions()
+    _restore_child_env()
+    files = _kubeconfig_files(options)
+    if not files:
+        if os.environ.get("KUBERNETES_SERVICE_HOST") and not options.context and not options.kubeconfig:
+            return _connect_in_cluster(options)
+        if os.environ.get("KUBECONFIG"):
+            raise ConfigError(f"none of the files in KUBECONFIG exist ({os.environ['KUBECONFIG']})")
+        raise ConfigError("no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config")
+    choice = _choose(options, files)
+
+    from kubernetes.client import ApiClient, Configuration
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
+
+    config = type.__call__(Configuration)
+    try:
+        merger = KubeConfigMerger(os.pathsep.join(choice.files))
+        loader = KubeConfigLoader(config_dict=merger.config, active_context=choice.context, config_base_path=None)
+        with _capture_root_errors() as captured:
+            loader.load_and_set(config)
+    except ConfigException as exc:
+        raise ConfigError(f'kubeconfig context "{choice.context}": {exc}') from None
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise ConfigError(f'kubeconfig context "{choice.context}" is incomplete: {exc}') from None
+    has_exec = "exec" in choice.user
+    if has_exec and "authorization" not in config.api_key and not config.cert_file:
+        detail = captured.messages[-1] if captured.messages else "no token or client certificate in its output"
+        raise ConfigError(f'exec credential plugin of context "{choice.context}" failed: {detail}')
+    if not config.host:
+        raise ConfigError(f'kubeconfig context "{choice.context}": its cluster has no server URL')
+    _proxy_for(config, choice.cluster.get("proxy-url"))
+
+    def reauthenticate() -> None:  # on 401, like kubectl: run the exec plugin again
+        loader.load_and_set(config)
+
+    return Cluster(_new_api_client(ApiClient, config), context=choice.context, namespace=choice.namespace,
+                   server=config.host, request_timeout=options.request_timeout,
+                   reauthenticate=reauthenticate if has_exec else None)
+
+
+def _connect_in_cluster(options: ConnectionOptions) -> "Cluster":
+    from kubernetes.client import ApiClient, Configuration
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.incluster_config import InClusterConfigLoader
+
+    config = type.__call__(Configuration)
+    try:
+        InClusterConfigLoader(token_filename=os.path.join(SERVICE_ACCOUNT_DIR, "token"),
+                              cert_filename=os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt")).load_and_set(config)
+    except ConfigException as exc:
+        raise ConfigError(f"in-cluster configuration: {exc}") from None
+    namespace = os.environ.get("POD_NAMESPACE")
+    if not namespace:
+        try:
+            with open(os.path.join(SERVICE_ACCOUNT_DIR, "namespace"), encoding="utf-8") as f:
+                namespace = f.read().strip()
+        except OSError:
+            namespace = ""
+    _proxy_for(config, None)
+    return Cluster(_new_api_client(ApiClient, config), context="in-cluster", namespace=namespace or "default",
+                   server=config.host, request_timeout=options.request_timeout)
+
+
+def _new_api_client(api_client_cls: Any, config: Any) -> Any:
+    config.retries = False  # our loop retries; urllib3 must raise the first error
+    config.debug = False  # debug traces go to stdout and would corrupt -o json
+    client = api_client_cls(configuration=config)
+    client.user_agent = USER_AGENT
+    return client
+
+
+# --- the cluster ----------------------------------------------------------------------------
+def _describe_connection_error(exc: BaseException) -> str:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cur, TimeoutError) or type(cur).__name__ in ("ConnectTimeoutError", "ReadTimeoutError"):
+            return "timed out"
+        if type(cur).__name__ == "NameResolutionError":
+            return "cannot resolve the host name"
+        if isinstance(cur, ConnectionResetError):
+            return "connection reset"
+        nxt = getattr(cur, "reason", None)
+        cur = nxt if isinstance(nxt, BaseException) else (cur.__cause__ or cur.__context__)
+    text = " ".join(str(exc).split())
+    return text[:200] if text else type(exc).__name__
+
+
+class Cluster:
+    """One API server, through the ``kubernetes`` client's ApiClient. Thread-safe for requests."""
+
+    def __init__(self, api_client: Any, *, context: str, namespace: str, server: str,
+                 request_timeout: float | None = None, reauthenticate: Callable[[], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self._api = api_client
+        self.context = context
+        self.namespace = namespace
+        self.server = server
+        if request_timeout:
+            self._timeout: tuple[float, float] = (float(request_timeout), float(request_timeout))
+        else:
+            self._timeout = (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
+        self._reauthenticate = reauthenticate
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"Cluster(context={self.context!r}, server={self.server!r})"
+
+    def close(self) -> None:
+        try:
+            self._api.rest_client.pool_manager.clear()
+        except AttributeError:
+            pass
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- public ---------------------------------------------------------------------------
+    def server_version(self) -> dict:
+        """GET /version, raw (``gitVersion``, ``major``, ``minor``, ...)."""
+        return self.request("GET", "/version").data or {}
+
+    def request(self, method: str, path: str, query: dict[str, str] | list[tuple[str, str]] | None = None,
+                body: Any = None, content_type: str | None = None) -> Response:
+        """One API call with retries; raises a ClusterError subclass unless the answer is 2xx."""
+        return self._send(method.upper(), path, query, body, content_type)
+
+    def list_items(self, path: str, label_selector: str | None = None, limit: int | None = 500,
+                   field_selector: str | None = None) -> Iterator[dict]:
+        """Every item of a list endpoint, page by page (``limit``/``continue``), as raw dicts with
+        ``kind``/``apiVersion`` set. On 410 Gone mid-list the list restarts from scratch (at most
+        RELIST_ATTEMPTS times); items already yielded are not yielded again."""
+        base: list[tuple[str, str]] = []
+        if label_selector:
+            base.append(("labelSelector", label_selector))
+        if field_selector:
+            base.append(("fieldSelector", field_selector))
+        if limit:
+            base.append(("limit", str(limit)))
+        seen: set[str] = set()
+        restarts = 0
+        while True:
+            token: str | None = None
+            try:
+                while True:
+                    query = base + ([("continue", token)] if token else [])
+                    data = self._send("GET", path, query, None, None).data or {}
+                    list_kind = data.get("kind") or ""
+                    kind = list_kind[:-4] if list_kind.endswith("List") else None
+                    api_version = data.get("apiVersion")
+                    for item in data.get("items") or ():
+                        md = item.get("metadata") or {}
+                        key = md.get("uid") or f"{md.get('namespace')}/{md.get('name')}"
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                        if kind and "kind" not in item:
+                            item["kind"] = kind
+                        if api_version and "apiVersion" not in item:
+                            item["apiVersion"] = api_version
+                        yield item
+                    token = (data.get("metadata") or {}).get("continue")
+                    if not token:
+                        return
+            except Gone as exc:
+                if token is None or restarts >= RELIST_ATTEMPTS:
+                    raise Gone(f"{exc.message} (GET {path}: gave up after {restarts} restarts of the list)"
+                               if token else exc.message, status=410, reason=exc.reason,
+                               details=exc.details) from None
+                restarts += 1
+                log.debug("continue token expired on %s; listing again (%d)", path, restarts)
+
+    def patch_merge(self, path: str, patch: dict, dry_run: bool) -> Response:
+        """JSON merge patch (RFC 7386); ``dry_run`` adds ``dryRun=All`` (admission runs, nothing is saved)."""
+        query = [("fieldManager", FIELD_MANAGER)]
+        if dry_run:
+            query.insert(0, ("dryRun", "All"))
+        return self._send("PATCH", path, query, patch, "application/merge-patch+json")
+
+    # -- internals ------------------------------------------------------------------------
+    def _backoff(self, attempt: int) -> float:
+        base = BACKOFF[min(attempt - 1, len(BACKOFF) - 1)]
+        return base * (0.8 + 0.4 * random.random())
+
+    def _send(self, method: str, path: str, query: Any, body: Any, content_type: str | None) -> Response:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
+        if isinstance(query, dict):
+            query = list(query.items())
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        attempts = 0
+        connect_failures = 0
+        reauthenticated = False
+        while True:
+            attempts += 1
+            try:
+                raw = self._api.call_api(
+                    path, method, query_params=list(query or []), header_params=dict(headers), body=body,
+                    auth_settings=["BearerToken"], _return_http_data_only=True, _preload_content=False,
+                    _request_timeout=self._timeout)
+                try:
+                    payload = raw.read()
+                finally:
+                    raw.release_conn()
+                status, resp_headers = raw.status, list(raw.headers.items())
+            except ApiException as exc:
+                if exc.status == 0:  # rest.py turns TLS failures into status 0
+                    reason = " ".join(str(exc.reason or "").split())
+                    raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {self.server} "
+                                             f'(context "{self.context}"): TLS: {reason}') from None
+                status = exc.status
+                resp_headers = list(exc.headers.items()) if exc.headers is not None else []
+                payload = exc.body if isinstance(exc.body, bytes) else (exc.body or "").encode()
+            except (Urllib3Error, OSError) as exc:
+                what = _describe_connection_error(exc)
+                connect_failures += 1
+                if what != "timed out" and connect_failures < CONNECT_ATTEMPTS:
+                    self._sleep(self._backoff(connect_failures))
+                    continue
+                raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {self.server} "
+                                         f'(context "{self.context}"): {what}') from None
+
+            if 200 <= status < 300:
+                ctype = next((v for k, v in resp_headers if k.lower() == "content-type"), "")
+                data = parse_json(payload) if payload and "json" in ctype else None
+                return Response(status, resp_headers, data, warnings_from_headers(resp_headers))
+
+            if status == 401 and self._reauthenticate is not None and not reauthenticated:
+                reauthenticated = True
+                try:
+                    self._reauthenticate()
+                except Exception as exc:  # the plugin itself failed: report the 401 below
+                    log.debug("re-running the exec plugin failed: %s", exc)
+                else:
+                    continue
+            if status in RETRY_STATUSES and attempts < MAX_ATTEMPTS:
+                self._sleep(self._retry_wait(status, resp_headers, attempts))
+                continue
+            raise self._error(method, path, status, resp_headers, payload)
+
+    def _retry_wait(self, status: int, headers: list[tuple[str, str]], attempt: int) -> float:
+        retry_after = next((v for k, v in headers if k.lower() == "retry-after"), None)
+        if retry_after is not None:
+            try:
+                return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER)
+            except ValueError:
+                pass  # an HTTP-date: not sent by the apiserver; use the backoff
+        if status == 429:
+            return 1.0
+        return self._backoff(attempt)
+
+    def _error(self, method: str, path: str, status: int, headers: list[tuple[str, str]],
+               payload: bytes) -> ClusterError:
+        cls = error_for_status(status)
+        warnings = warnings_from_headers(headers)
+        message = reason = None
+        details: dict = {}
+        try:
+            data = json.loads(payload) if payload else None
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and data.get("kind") == "Status":
+            message, reason, details = data.get("message"), data.get("reason"), data.get("details") or {}
+        elif payload:
+            text = payload.decode("utf-8", "replace").strip()
+            message = text.splitlines()[0][:300] if text else None
+        if status == 401:
+            message = (f"Unauthorized: the API server at {self.server} rejected the credentials of "
+                       f'context "{self.context}"')
+        elif not message:
+            message = f"{method} {path}: HTTP {status}"
+        elif status == 404 and not details.get("name"):
+            message = f"{message} ({method} {path})"
+        elif status in RETRY_STATUSES:
+            message = f"{message} ({method} {path}: HTTP {status}, gave up after {MAX_ATTEMPTS} attempts)"
+        return cls(message, status=status, reason=reason, details=details, warnings=warnings)

@@ -1,0 +1,239 @@
+"""Read what Pod Security admission looks at: namespaces (labels), pods, and every workload kind
+PSA evaluates pod templates of. Lists are cluster-wide when allowed, per namespace when RBAC only
+allows that; what could not be read is recorded in ``Inventory.errors`` and the rest carries on.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from .errors import ClusterError, ClusterUnreachable, ConfigError, Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from .client import Cluster
+
+FATAL = (Unauthorized, ClusterUnreachable, ConfigError)  # no point going on
+PER_NAMESPACE_THRESHOLD = 10  # up to this many named namespaces: list per namespace directly
+WORKERS = 8  # concurrent per-namespace lists
+PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A list endpoint: ``name`` is the plural (URL/RBAC), ``kind`` the objects' kind."""
+
+    name: str
+    kind: str
+    api_version: str  # "v1", "apps/v1", "batch/v1"
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    def path(self, namespace: str | None = None) -> str:
+        base = f"/api/{self.api_version}" if not self.group else f"/apis/{self.api_version}"
+        return f"{base}/namespaces/{namespace}/{self.name}" if namespace else f"{base}/{self.name}"
+
+
+NAMESPACES = Resource("namespaces", "Namespace", "v1")
+RESOURCES: tuple[Resource, ...] = (
+    Resource("pods", "Pod", "v1"),
+    Resource("replicationcontrollers", "ReplicationController", "v1"),
+    Resource("replicasets", "ReplicaSet", "apps/v1"),
+    Resource("deployments", "Deployment", "apps/v1"),
+    Resource("statefulsets", "StatefulSet", "apps/v1"),
+    Resource("daemonsets", "DaemonSet", "apps/v1"),
+    Resource("jobs", "Job", "batch/v1"),
+    Resource("cronjobs", "CronJob", "batch/v1"),
+)
+
+
+@dataclass(frozen=True)
+class InventoryError:
+    """Something not read: ``namespace`` None means cluster-wide (or the namespace list itself)."""
+
+    namespace: str | None
+    resource: str
+    message: str
+    status: int | None = None
+
+
+@dataclass
+class Inventory:
+    namespaces: dict[str, dict]  # name -> Namespace object, in list order
+    objects: dict[str, list[dict]]  # kind ("Pod", "Deployment", ...) -> objects, kind/apiVersion set
+    errors: list[InventoryError] = field(default_factory=list)
+    server_version: dict | None = None
+
+    @property
+    def pods(self) -> list[dict]:
+        return self.objects.get("Pod", [])
+
+    def in_namespace(self, kind: str, namespace: str) -> list[dict]:
+        return [o for o in self.objects.get(kind, []) if o["metadata"].get("namespace") == namespace]
+
+
+Progress = Callable[[str], None]
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+def fetch_inventory(cluster: "Cluster", namespaces: list[str] | None, label_selector: str | None = None,
+                    progress: Progress | None = None, *, namespace_selector: str | None = None,
+                    resources: Iterable[Resource] = RESOURCES, workers: int = WORKERS,
+                    keep_managed_fields: bool = False) -> Inventory:
+    """Read namespaces + pods + workloads. ``namespaces=None`` means all namespaces.
+
+    ``label_selector`` filters pods and workloads; ``namespace_selector`` filters namespaces.
+    ``metadata.managedFields`` is dropped from pods and workloads (PSA never reads it; it is 15-40%
+    of an object's memory) unless ``keep_managed_fields``.
+    Raises only what makes going on pointless (Unauthorized, unreachable, bad config) or a
+    Forbidden list of all namespaces when none were named.
+    """
+    say = progress or _noop
+    inv = Inventory(namespaces={}, objects={r.kind: [] for r in resources})
+    try:
+        inv.server_version = cluster.server_version()
+    except FATAL:
+        raise
+    except ClusterError as exc:  # /version is public on real clusters; note it and go on
+        inv.errors.append(InventoryError(None, "version", str(exc), exc.status))
+
+    _read_namespaces(cluster, inv, namespaces, namespace_selector, say)
+    scope = list(inv.namespaces)
+    if not scope:
+        say("no namespaces in scope")
+        return inv
+    per_namespace_first = namespaces is not None and len(scope) <= PER_NAMESPACE_THRESHOLD
+    for res in resources:
+        if per_namespace_first:
+            items = _per_namespace(cluster, inv, res, scope, label_selector, workers)
+        else:
+            items = _cluster_wide(cluster, inv, res, scope, label_selector, workers, say)
+        if not keep_managed_fields:
+            for item in items:
+                item["metadata"].pop("managedFields", None)
+        inv.objects[res.kind] = items
+        say(f"{res.name}: {len(items)}")
+    return inv
+
+
+def _read_namespaces(cluster: "Cluster", inv: Inventory, named: list[str] | None, selector: str | None,
+                     say: Progress) -> None:
+    wanted = list(dict.fromkeys(named)) if named is not None else None
+    try:
+        listed = {ns["metadata"]["name"]: ns
+                  for ns in cluster.list_items(NAMESPACES.path(), label_selector=selector, limit=PAGE_SIZE)}
+    except Forbidden as exc:
+        if wanted is None:
+            raise
+        say(f"cannot list namespaces ({exc.reason}); reading the {len(wanted)} named ones")
+        for name in wanted:
+            try:
+                ns = cluster.request("GET", f"{NAMESPACES.path()}/{name}").data
+            except FATAL:
+                raise
+            except ClusterError as err:
+                inv.errors.append(InventoryError(name, NAMESPACES.name, str(err), err.status))
+                continue
+            if selector is None or _selects(selector, ns):
+                inv.namespaces[name] = ns
+        return
+    if wanted is None:
+        inv.namespaces = listed
+    else:
+        for name in wanted:
+            if name in listed:
+                inv.namespaces[name] = listed[name]
+            elif selector:
+                pass  # named but not selected: out of scope, not an error
+            else:
+                inv.errors.append(InventoryError(name, NAMESPACES.name, f'namespaces "{name}" not found', 404))
+    say(f"namespaces: {len(inv.namespaces)}")
+
+
+def _selects(selector: str, obj: dict) -> bool:
+    """Client-side check for namespaces read one by one (GET takes no selector): ``k=v``, ``k!=v``,
+    ``k``, ``!k``; set-based requirements (``in``/``notin``) are not checked here (they match)."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    depth, parts, cur = 0, [], ""
+    for ch in selector:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    for req in (p.strip() for p in parts):
+        if not req or "(" in req:
+            continue
+        if "!=" in req:
+            k, v = (x.strip() for x in req.split("!=", 1))
+            if labels.get(k) == v:
+                return False
+        elif "=" in req:
+            k, v = (x.strip() for x in req.replace("==", "=").split("=", 1))
+            if labels.get(k) != v:
+                return False
+        elif req.startswith("!"):
+            if req[1:].strip() in labels:
+                return False
+        elif req not in labels:
+            return False
+    return True
+
+
+def _cluster_wide(cluster: "Cluster", inv: Inventory, res: Resource, scope: list[str], selector: str | None,
+                  workers: int, say: Progress) -> list[dict]:
+    in_scope = set(scope)
+    items: list[dict] = []
+    try:
+        for item in cluster.list_items(res.path(), label_selector=selector, limit=PAGE_SIZE):
+            if item["metadata"].get("namespace") in in_scope:
+                item.setdefault("kind", res.kind)
+                item.setdefault("apiVersion", res.api_version)
+                items.append(item)
+                if len(items) % 5000 == 0:
+                    say(f"{res.name}: {len(items)}...")
+    except FATAL:
+        raise
+    except Forbidden:
+        say(f"{res.name}: cannot list in all namespaces; listing {len(scope)} namespaces one by one")
+        return _per_namespace(cluster, inv, res, scope, selector, workers)
+    except ClusterError as exc:  # e.g. 404: this server does not serve batch/v1 cronjobs
+        inv.errors.append(InventoryError(None, res.name, str(exc), exc.status))
+    return items
+
+
+def _per_namespace(cluster: "Cluster", inv: Inventory, res: Resource, scope: list[str], selector: str | None,
+                   workers: int) -> list[dict]:
+    def one(ns: str) -> tuple[list[dict], InventoryError | None]:
+        try:
+            return list(cluster.list_items(res.path(ns), label_selector=selector, limit=PAGE_SIZE)), None
+        except FATAL:
+            raise
+        except ClusterError as exc:
+            return [], InventoryError(ns, res.name, str(exc), exc.status)
+
+    if len(scope) == 1 or workers <= 1:
+        results = [one(ns) for ns in scope]
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(scope)),
+                                thread_name_prefix=f"list-{res.name}") as pool:
+            results = list(pool.map(one, scope))
+    items: list[dict] = []
+    for got, err in results:
+        if err is not None:
+            inv.errors.append(err)
+        for item in got:
+            item.setdefault("kind", res.kind)
+            item.setdefault("apiVersion", res.api_version)
+        items += got
+    return items
+
+
+__all__ = ["Inventory", "InventoryError", "NAMESPACES", "RESOURCES", "Resource", "fetch_inventory"]

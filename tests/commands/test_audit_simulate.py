@@ -1,0 +1,206 @@
+"""``audit`` and ``simulate`` end to end: the real CLI, the real kubernetes client, a real HTTP server."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kubectl_pss.cli import main
+from tests.scenarios import ADMISSION_CONFIG, load_mixed_cluster
+
+
+@pytest.fixture
+def cluster(apiserver, tmp_path):
+    load_mixed_cluster(apiserver)
+    apiserver.admission_config = tmp_path / "admission.yaml"
+    apiserver.admission_config.write_text(ADMISSION_CONFIG)
+    return apiserver
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def audit_json(capsys, cluster, *extra):
+    code, out, err = run_cli(capsys, "audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json", *extra)
+    return code, json.loads(out), err
+
+
+def by_name(report):
+    return {ns["name"]: ns for ns in report["namespaces"]}
+
+
+def test_audit_all_namespaces(capsys, cluster):
+    code, report, err = audit_json(capsys, cluster)
+    assert code == 0 and err == ""
+    assert report["cluster"] == {"context": "fake", "serverVersion": "v1.34.2", "policyLatest": "v1.34",
+                                 "admissionConfig": None}
+    assert any("no --admission-config" in note for note in report["notes"])
+    ns = by_name(report)
+    assert list(ns) == ["batch", "default", "good", "kube-system", "prod", "sandbox"]
+    assert ns["good"]["strictestLevel"] == "restricted" and ns["good"]["findings"] == []
+    assert ns["good"]["pods"] == 2 and ns["good"]["workloads"] == 1
+    assert ns["default"]["strictestLevel"] == "baseline"
+    assert ns["default"]["labels"]["enforce"] == {"level": "privileged", "version": "latest", "source": "default"}
+    assert [(f["owner"], f["pods"], f["level"]) for f in ns["default"]["findings"]] == [
+        ({"kind": "Pod", "name": "nginx"}, ["nginx"], "restricted")]
+
+
+def test_audit_flags_enforced_namespace_with_old_violating_pods(capsys, cluster):
+    _, report, _ = audit_json(capsys, cluster)
+    prod = by_name(report)["prod"]
+    assert prod["violatesEnforce"] is True and prod["strictestLevel"] == "baseline"
+    assert prod["evaluatedAt"] == "v1.30"
+    assert prod["labels"]["enforce"] == {"level": "restricted", "version": "v1.30", "source": "label"}
+    [finding] = prod["findings"]
+    assert finding["owner"] == {"kind": "Deployment", "name": "api"}
+    assert finding["pods"] == ["api-7d4b9-b8m1z", "api-7d4b9-q9w3r", "api-7d4b9-x2k4p"]
+    assert finding["template"] is True
+    assert finding["violations"] == [{"check": "runAsUser", "reason": "runAsUser=0",
+                                      "detail": 'container "api" must not set runAsUser=0'}]
+
+
+def test_audit_idle_workloads_are_findings(capsys, cluster):
+    _, report, _ = audit_json(capsys, cluster)
+    batch = by_name(report)["batch"]
+    assert batch["strictestLevel"] == "privileged" and batch["pods"] == 0 and batch["workloads"] == 2
+    assert [(f["owner"]["name"], f["pods"], f["template"], f["level"]) for f in batch["findings"]] == [
+        ("db", [], True, "baseline")]
+    assert batch["findings"][0]["violations"][0]["detail"] == 'volume "data"'
+    assert batch["labels"]["warn"] == {"level": "restricted", "version": "latest", "source": "label"}
+
+
+def test_audit_with_admission_config_defaults_and_exemptions(capsys, cluster):
+    code, report, _ = audit_json(capsys, cluster, "--admission-config", str(cluster.admission_config),
+                                 "--fail-on", "baseline")
+    ns = by_name(report)
+    assert report["cluster"]["admissionConfig"] == str(cluster.admission_config)
+    assert ns["kube-system"]["exempt"] is True and ns["kube-system"]["violatesEnforce"] is False
+    assert ns["default"]["labels"]["enforce"] == {"level": "baseline", "version": "latest", "source": "default"}
+    assert ns["sandbox"]["exemptPods"] == ["vm"] and ns["sandbox"]["strictestLevel"] == "restricted"
+    assert ns["batch"]["violatesEnforce"] is True  # default enforce=baseline vs the hostPath template
+    assert code == 1  # --fail-on baseline: batch and kube-system cannot pass it
+
+
+def test_audit_single_namespace_and_context_default(capsys, cluster, make_kubeconfig):
+    code, out, _ = run_cli(capsys, "audit", "-n", "prod", "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json")
+    assert [n["name"] for n in json.loads(out)["namespaces"]] == ["prod"]
+    config = make_kubeconfig([cluster.context("team", namespace="good")], "team", name="team-config")
+    code, out, _ = run_cli(capsys, "audit", "--kubeconfig", str(config), "-o", "json")
+    assert code == 0 and [n["name"] for n in json.loads(out)["namespaces"]] == ["good"]
+
+
+def test_audit_reports_forbidden_namespace_and_carries_on(capsys, cluster):
+    cluster.forbid("pods")  # cluster-wide pod list forbidden
+    cluster.forbid("pods", namespace="prod")
+    code, out, err = run_cli(capsys, "audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json")
+    report = json.loads(out)
+    assert code == 2
+    assert [(e["namespace"], e["resource"]) for e in report["errors"]] == [("prod", "pods")]
+    assert by_name(report)["good"]["pods"] == 2  # per-namespace fallback for the others
+    assert 'error: namespace "prod": pods: ' in err and err.count("\n") == 1
+
+
+def test_audit_table_output(capsys, cluster):
+    code, out, _ = run_cli(capsys, "audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "--no-color")
+    assert code == 0
+    assert "VIOLATES ENFORCE" in out and "Deployment/api" in out and "\x1b[" not in out
+    assert out.splitlines()[0] == "Cluster fake: server v1.34.2, latest = v1.34"
+
+
+def test_dead_server_is_one_line_exit_2(capsys, cluster):
+    cluster.stop()
+    code, out, err = run_cli(capsys, "audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+
+
+def test_unknown_context_is_one_line_exit_2(capsys, cluster):
+    code, _, err = run_cli(capsys, "audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "--context", "nope")
+    assert code == 2 and err.count("\n") == 1 and "nope" in err
+
+
+def simulate(capsys, cluster, *extra):
+    code, out, err = run_cli(capsys, "simulate", "restricted", "--kubeconfig", str(cluster.kubeconfig_path),
+                             "-o", "json", *extra)
+    return code, json.loads(out), err
+
+
+def test_simulate_restricted_on_all_namespaces(capsys, cluster):
+    code, report, _ = simulate(capsys, cluster, "--admission-config", str(cluster.admission_config))
+    assert code == 1
+    assert (report["level"], report["version"], report["policyVersion"], report["mode"]) == (
+        "restricted", "latest", "v1.34", "enforce")
+    ns = by_name(report)
+    assert ns["kube-system"]["exempt"] and ns["kube-system"]["findings"] == []
+    assert ns["good"]["wouldReject"] is False
+    # already enforcing restricted (at v1.30): the server's dry run would say nothing, we still answer
+    assert ns["prod"]["wouldReject"] is True and ns["prod"]["current"] == "restricted:v1.30"
+    assert [str(f["owner"]["kind"]) + "/" + f["owner"]["name"] for f in ns["batch"]["findings"]] == ["CronJob/nightly", "Deployment/db"]
+    assert ns["sandbox"]["exemptPods"] == ["vm"] and not ns["sandbox"]["wouldReject"]
+    assert report["summary"] == {"namespaces": 6, "namespacesAffected": 3, "exemptNamespaces": 1,
+                                 "podsRejected": 4, "workloadsRejected": 3, "exemptPods": 1}
+
+
+def test_simulate_baseline_at_pinned_version(capsys, cluster):
+    code, out, _ = run_cli(capsys, "simulate", "baseline", "--version", "v1.20", "-n", "batch,default",
+                           "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json")
+    report = json.loads(out)
+    assert code == 1 and report["policyVersion"] == "v1.20"
+    assert [n["name"] for n in report["namespaces"]] == ["batch", "default"]
+    assert [f["owner"]["name"] for f in by_name(report)["batch"]["findings"]] == ["db"]
+
+
+def expected_server_warnings(ns, old_labels, new_labels):
+    """What a real kube-apiserver answers for the scenario's namespaces (written out by hand)."""
+    if ns == "default":
+        return ['existing pods in namespace "default" violate the new PodSecurity enforce level "restricted:latest"',
+                "nginx: allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile"]
+    if ns == "prod":
+        return ['existing pods in namespace "prod" violate the new PodSecurity enforce level "restricted:latest"',
+                "api-7d4b9-b8m1z (and 2 other pods): runAsUser=0"]
+    return []
+
+
+def test_simulate_server_dry_run_agrees(capsys, cluster):
+    cluster.namespace_patch_warnings = expected_server_warnings
+    before = {name: dict(cluster.namespace(name)["metadata"]["labels"]) for name in ("default", "prod", "good")}
+    code, report, err = simulate(capsys, cluster, "--server-dry-run", "-n", "default,prod,good")
+    ns = by_name(report)
+    assert ns["default"]["server"]["agrees"] is True and ns["prod"]["server"]["agrees"] is True
+    assert ns["good"]["server"] == {"warnings": [], "expected": [],
+                                    "note": "the enforce policy does not change, so the server checks nothing",
+                                    "agrees": True}
+    assert report["summary"]["serverDisagreements"] == 0 and "DISAGREEMENT" not in err
+    patches = cluster.requests_to("/api/v1/namespaces/prod", method="PATCH")
+    assert len(patches) == 1 and patches[0].query.get("dryRun") == "All"
+    assert patches[0].json == {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted",
+                                                        "pod-security.kubernetes.io/enforce-version": "latest"}}}
+    after = {name: cluster.namespace(name)["metadata"]["labels"] for name in before}
+    assert after == before  # a dry run changes nothing
+
+
+def test_simulate_server_disagreement_is_loud(capsys, cluster):
+    cluster.namespace_patch_warnings = lambda ns, old, new: (
+        ['existing pods in namespace "default" violate the new PodSecurity enforce level "restricted:latest"',
+         "nginx: runAsNonRoot != true"] if ns == "default" else [])
+    code, report, err = simulate(capsys, cluster, "--server-dry-run", "-n", "default")
+    assert by_name(report)["default"]["server"]["agrees"] is False
+    assert 'DISAGREEMENT: namespace "default"' in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["simulate", "strict"], 'invalid level "strict"'),
+    (["simulate", "restricted", "--mode", "dryrun"], 'invalid --mode "dryrun"'),
+    (["simulate", "restricted", "--mode", "warn", "--server-dry-run"], "--server-dry-run needs --mode enforce"),
+    (["simulate", "restricted", "--version", "v1.5.0"], 'invalid --version "v1.5.0"'),
+    (["audit", "-A", "-n", "x"], "-A or -n, not both"),
+    (["audit", "--fail-on", "none"], 'invalid --fail-on "none"'),
+    (["audit", "--request-timeout", "soon"], 'invalid --request-timeout "soon"'),
+    (["audit", "--admission-config", "/nonexistent.yaml"], "--admission-config: /nonexistent.yaml: no such file"),
+])
+def test_bad_flags_exit_2(capsys, cluster, argv, message):
+    code, _, err = run_cli(capsys, *argv, "--kubeconfig", str(cluster.kubeconfig_path))
+    assert code == 2 and message in err and err.count("\n") == 1

@@ -1,0 +1,32 @@
+"""Shared fixtures: ``apiserver`` (a started FakeApiServer with a kubeconfig) and ``make_kubeconfig``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from tests.apiserver import FakeApiServer, KubeContext, write_kubeconfig
+
+
+@pytest.fixture
+def apiserver(tmp_path: Path) -> Iterator[FakeApiServer]:
+    """A started HTTPS FakeApiServer; ``apiserver.kubeconfig_path`` is a kubeconfig with one
+    context "fake" (bearer token, CA data) as current-context."""
+    server = FakeApiServer().start()
+    server.kubeconfig_path = write_kubeconfig(tmp_path / "kubeconfig", [server.context("fake")], "fake")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def make_kubeconfig(tmp_path: Path) -> Callable[..., Path]:
+    """``make_kubeconfig([ctx, ...], current_context=None, name="kubeconfig") -> Path`` in tmp_path.
+
+    Contexts are KubeContext objects (``server.context("name", namespace=...)``)."""
+    def make(contexts: list[KubeContext], current_context: str | None = None, name: str = "kubeconfig") -> Path:
+        return write_kubeconfig(tmp_path / name, contexts, current_context)
+
+    return make
