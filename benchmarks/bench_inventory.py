@@ -59,7 +59,10 @@ def measure_inventory(info: dict) -> dict:
     cluster = connect(ConnectionOptions(kubeconfig=info["kubeconfig"]))
     base = rss_mb()  # after import kubernetes (~+45 MB), so the columns compare the fetch itself
     c1, t1 = cpu_s(), time.perf_counter()
-    inv = fetch_inventory(cluster, None, keep_managed_fields=info.get("keep_managed_fields", False))
+    transform = None
+    if info.get("admission_view"):
+        from kubectl_pss.policy.objects import admission_view as transform
+    inv = fetch_inventory(cluster, None, keep_managed_fields=info.get("keep_managed_fields", False), transform=transform)
     c2, t2 = cpu_s(), time.perf_counter()
     assert not inv.errors, inv.errors
     return {"connect_s": t1 - t0, "fetch_s": t2 - t1, "cpu_s": c2 - c1, "pods": len(inv.pods),
@@ -98,6 +101,22 @@ def measure_raw(info: dict) -> dict:
             "objects": sum(len(v) for v in kept.values()), "rss_base_mb": base, "rss_peak_mb": rss_mb()}
 
 
+def measure_audit(info: dict) -> dict:
+    """The whole ``audit -A -o json`` command in this process, output to /dev/null."""
+    import contextlib
+
+    from kubectl_pss.cli import main
+
+    base = rss_mb()
+    c1, t1 = cpu_s(), time.perf_counter()
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        code = main(["audit", "-A", "--kubeconfig", info["kubeconfig"], "-o", "json"])
+    c2, t2 = cpu_s(), time.perf_counter()
+    assert code == 0, code
+    return {"connect_s": 0.0, "fetch_s": t2 - t1, "cpu_s": c2 - c1, "pods": info["pods"], "objects": 0,
+            "rss_base_mb": base, "rss_peak_mb": rss_mb()}
+
+
 def run_child(kind: str, info: dict) -> dict:
     out = subprocess.run([sys.executable, __file__, "--measure", kind], input=json.dumps(info),
                          capture_output=True, text=True, check=True, cwd=ROOT)
@@ -110,14 +129,15 @@ def main() -> None:
     ap.add_argument("--pods-per-ns", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--serve", metavar="DIR", help=argparse.SUPPRESS)
-    ap.add_argument("--measure", choices=["inventory", "inventory-mf", "raw"], help=argparse.SUPPRESS)
+    ap.add_argument("--measure", choices=["inventory", "inventory-mf", "inventory-view", "raw", "audit"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         return serve(Path(args.serve), args.namespaces, args.pods_per_ns)
     if args.measure:
         info = json.loads(sys.stdin.read())
         info["keep_managed_fields"] = args.measure == "inventory-mf"
-        fn = measure_raw if args.measure == "raw" else measure_inventory
+        info["admission_view"] = args.measure == "inventory-view"
+        fn = {"raw": measure_raw, "audit": measure_audit}.get(args.measure, measure_inventory)
         print(json.dumps(fn(info)))
         return
 
@@ -132,7 +152,8 @@ def main() -> None:
                   f"(populated in {info['populate_s']} s)")
             print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; server and client share them\n")
             kinds = {"raw": "urllib3 + json.loads (paged)", "inventory-mf": "fetch_inventory, managedFields",
-                     "inventory": "fetch_inventory (default)"}
+                     "inventory": "fetch_inventory (default)",
+                     "inventory-view": "fetch_inventory, admission_view", "audit": "audit -A -o json (whole command)"}
             results: dict[str, list[dict]] = {k: [] for k in kinds}
             for _ in range(args.runs):  # interleaved, so drift hits all
                 for kind in kinds:
@@ -149,8 +170,10 @@ def main() -> None:
                       f"{statistics.median(r['connect_s'] for r in rs):10.2f}")
             raw = statistics.median(r["fetch_s"] for r in results["raw"])
             inv = statistics.median(r["fetch_s"] for r in results["inventory"])
-            print(f"\nfetch_inventory / raw = {inv / raw:.2f}x (median of {args.runs} runs each; "
-                  "connect = import kubernetes + kubeconfig)")
+            audit = statistics.median(r["fetch_s"] for r in results["audit"])
+            print(f"\nfetch_inventory / raw = {inv / raw:.2f}x, audit -A / raw = {audit / raw:.2f}x "
+                  f"(median of {args.runs} runs each; connect = import kubernetes + kubeconfig; "
+                  "audit includes imports, connect, fetch, evaluation and JSON output)")
         finally:
             server.stdin.close()
             server.wait(timeout=30)

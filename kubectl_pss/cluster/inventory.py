@@ -84,12 +84,15 @@ def _noop(_: str) -> None:
 def fetch_inventory(cluster: "Cluster", namespaces: list[str] | None, label_selector: str | None = None,
                     progress: Progress | None = None, *, namespace_selector: str | None = None,
                     resources: Iterable[Resource] = RESOURCES, workers: int = WORKERS,
-                    keep_managed_fields: bool = False) -> Inventory:
+                    keep_managed_fields: bool = False,
+                    transform: Callable[[dict], dict] | None = None) -> Inventory:
     """Read namespaces + pods + workloads. ``namespaces=None`` means all namespaces.
 
     ``label_selector`` filters pods and workloads; ``namespace_selector`` filters namespaces.
     ``metadata.managedFields`` is dropped from pods and workloads (PSA never reads it; it is 15-40%
-    of an object's memory) unless ``keep_managed_fields``.
+    of an object's memory) unless ``keep_managed_fields``. ``transform`` (e.g. a view that keeps
+    only what admission reads) is applied to each pod and workload as it arrives, so that a
+    whole cluster's raw objects are never held at once.
     Raises only what makes going on pointless (Unauthorized, unreachable, bad config) or a
     Forbidden list of all namespaces when none were named.
     """
@@ -109,16 +112,27 @@ def fetch_inventory(cluster: "Cluster", namespaces: list[str] | None, label_sele
         return inv
     per_namespace_first = namespaces is not None and len(scope) <= PER_NAMESPACE_THRESHOLD
     for res in resources:
+        shape = _shaper(res, keep_managed_fields, transform)
         if per_namespace_first:
-            items = _per_namespace(cluster, inv, res, scope, label_selector, workers)
+            items = _per_namespace(cluster, inv, res, scope, label_selector, workers, shape)
         else:
-            items = _cluster_wide(cluster, inv, res, scope, label_selector, workers, say)
-        if not keep_managed_fields:
-            for item in items:
-                item["metadata"].pop("managedFields", None)
+            items = _cluster_wide(cluster, inv, res, scope, label_selector, workers, say, shape)
         inv.objects[res.kind] = items
         say(f"{res.name}: {len(items)}")
     return inv
+
+
+def _shaper(res: Resource, keep_managed_fields: bool,
+            transform: Callable[[dict], dict] | None) -> Callable[[dict], dict]:
+    """Per item: set kind/apiVersion (list items lack them), drop managedFields, then ``transform``."""
+    def shape(item: dict) -> dict:
+        item.setdefault("kind", res.kind)
+        item.setdefault("apiVersion", res.api_version)
+        if not keep_managed_fields:
+            item["metadata"].pop("managedFields", None)
+        return item if transform is None else transform(item)
+
+    return shape
 
 
 def _read_namespaces(cluster: "Cluster", inv: Inventory, named: list[str] | None, selector: str | None,
@@ -188,32 +202,30 @@ def _selects(selector: str, obj: dict) -> bool:
 
 
 def _cluster_wide(cluster: "Cluster", inv: Inventory, res: Resource, scope: list[str], selector: str | None,
-                  workers: int, say: Progress) -> list[dict]:
+                  workers: int, say: Progress, shape: Callable[[dict], dict]) -> list[dict]:
     in_scope = set(scope)
     items: list[dict] = []
     try:
         for item in cluster.list_items(res.path(), label_selector=selector, limit=PAGE_SIZE):
             if item["metadata"].get("namespace") in in_scope:
-                item.setdefault("kind", res.kind)
-                item.setdefault("apiVersion", res.api_version)
-                items.append(item)
+                items.append(shape(item))
                 if len(items) % 5000 == 0:
                     say(f"{res.name}: {len(items)}...")
     except FATAL:
         raise
     except Forbidden:
         say(f"{res.name}: cannot list in all namespaces; listing {len(scope)} namespaces one by one")
-        return _per_namespace(cluster, inv, res, scope, selector, workers)
+        return _per_namespace(cluster, inv, res, scope, selector, workers, shape)
     except ClusterError as exc:  # e.g. 404: this server does not serve batch/v1 cronjobs
         inv.errors.append(InventoryError(None, res.name, str(exc), exc.status))
     return items
 
 
 def _per_namespace(cluster: "Cluster", inv: Inventory, res: Resource, scope: list[str], selector: str | None,
-                   workers: int) -> list[dict]:
+                   workers: int, shape: Callable[[dict], dict]) -> list[dict]:
     def one(ns: str) -> tuple[list[dict], InventoryError | None]:
         try:
-            return list(cluster.list_items(res.path(ns), label_selector=selector, limit=PAGE_SIZE)), None
+            return [shape(i) for i in cluster.list_items(res.path(ns), label_selector=selector, limit=PAGE_SIZE)], None
         except FATAL:
             raise
         except ClusterError as exc:
@@ -229,9 +241,6 @@ def _per_namespace(cluster: "Cluster", inv: Inventory, res: Resource, scope: lis
     for got, err in results:
         if err is not None:
             inv.errors.append(err)
-        for item in got:
-            item.setdefault("kind", res.kind)
-            item.setdefault("apiVersion", res.api_version)
         items += got
     return items
 

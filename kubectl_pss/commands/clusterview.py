@@ -13,6 +13,7 @@ from typing import Any, Callable
 from ..errors import FatalError, UsageError
 from ..manifests import load_admission_config
 from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, AdmissionConfig
+from ..policy.objects import admission_view
 from ..policy.registry import NEWEST_MINOR, Registry, registry_for
 
 
@@ -84,7 +85,7 @@ def load_cluster_view(connection: Any, namespaces: list[str] | None, config_path
     progress = progress_printer()
     try:
         cluster = connect(connection)
-        inventory = fetch_inventory(cluster, namespaces, progress=progress)
+        inventory = fetch_inventory(cluster, namespaces, progress=progress, transform=admission_view)
         version = inventory.server_version
     except ClusterError as exc:
         raise FatalError(str(exc)) from None

@@ -77,3 +77,100 @@ def object_ref(obj: dict) -> tuple[str, str | None, str | None]:
         None if namespace is None else str(namespace),
         None if name is None else str(name),
     )
+
+
+# Annotations some check reads; every other annotation is irrelevant to admission.
+_READ_ANNOTATION_PREFIXES = (
+    "container.apparmor.security.beta.kubernetes.io/",
+    "container.seccomp.security.alpha.kubernetes.io/",
+)
+_READ_ANNOTATIONS = frozenset({"seccomp.security.alpha.kubernetes.io/pod"})
+_KEPT_METADATA = ("name", "namespace", "uid", "generateName", "labels", "ownerReferences")
+
+
+def _admission_metadata(metadata: Any) -> dict:
+    if not isinstance(metadata, dict):
+        return {}
+    kept = {key: metadata[key] for key in _KEPT_METADATA if key in metadata}
+    annotations = metadata.get("annotations")
+    if isinstance(annotations, dict):
+        read = {k: v for k, v in annotations.items()
+                if k in _READ_ANNOTATIONS or (isinstance(k, str) and k.startswith(_READ_ANNOTATION_PREFIXES))}
+        if read:
+            kept["annotations"] = read
+    return kept
+
+
+# What the checks read of a pod spec and of a container (see checks/); the rest is dropped.
+_READ_SPEC_FIELDS = ("securityContext", "hostNetwork", "hostPID", "hostIPC", "hostUsers", "os", "runtimeClassName")
+_READ_CONTAINER_FIELDS = ("name", "securityContext", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle")
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def _admission_container(container: Any) -> Any:
+    if not isinstance(container, dict):
+        return container
+    kept = {key: container[key] for key in _READ_CONTAINER_FIELDS if key in container}
+    ports = container.get("ports")
+    if ports:
+        kept["ports"] = [{"hostPort": p.get("hostPort")} if isinstance(p, dict) else p for p in ports]
+    return kept
+
+
+def _admission_volume(volume: Any) -> Any:
+    # The volume checks only ask which source is set, never what it holds.
+    if not isinstance(volume, dict):
+        return volume
+    return {key: (value if key == "name" or not isinstance(value, dict) else {}) for key, value in volume.items()}
+
+
+def _admission_spec(spec: Any) -> Any:
+    if not isinstance(spec, dict):
+        return spec
+    kept = {key: spec[key] for key in _READ_SPEC_FIELDS if key in spec}
+    for key in _CONTAINER_LISTS:
+        listed = spec.get(key)
+        if isinstance(listed, list):
+            kept[key] = [_admission_container(c) for c in listed]
+        elif listed is not None:
+            kept[key] = listed
+    volumes = spec.get("volumes")
+    if isinstance(volumes, list):
+        kept["volumes"] = [_admission_volume(v) for v in volumes]
+    elif volumes is not None:
+        kept["volumes"] = volumes
+    return kept
+
+
+def admission_view(obj: dict) -> dict:
+    """A small copy of an object with only what admission and owner grouping read.
+
+    Pods and templates keep the spec fields the checks read (security contexts, host
+    namespaces, ports' hostPort, probe and lifecycle handlers, which volume sources are set);
+    status, managed fields, env, resources, unrelated annotations (last-applied-configuration...)
+    are dropped, which keeps a large cluster's inventory small in memory. Evaluating the view
+    gives exactly the verdicts of the full object. Other kinds are returned as is.
+    """
+    kind = obj.get("kind")
+    if kind not in TEMPLATE_PATHS:
+        return obj
+    view: dict[str, Any] = {"apiVersion": obj.get("apiVersion"), "kind": kind,
+                            "metadata": _admission_metadata(obj.get("metadata"))}
+    path = TEMPLATE_PATHS[kind]
+    if path is None:
+        view["spec"] = _admission_spec(obj.get("spec"))
+        return view
+    source: Any = obj
+    target = view
+    for key in path[:-1]:
+        source = source.get(key) if isinstance(source, dict) else None
+        if source is None:
+            return view
+        target = target.setdefault(key, {})
+    template = source.get(path[-1]) if isinstance(source, dict) else None
+    if isinstance(template, dict):
+        target[path[-1]] = {"metadata": _admission_metadata(template.get("metadata")),
+                            "spec": _admission_spec(template.get("spec"))}
+    elif template is not None:
+        target[path[-1]] = template  # malformed: let evaluation report it
+    return view

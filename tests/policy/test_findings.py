@@ -123,3 +123,27 @@ def test_simulate_counts():
     assert sim.would_reject and sim.current == "privileged:latest"
     assert sim.rejected_pods() == 5  # every pod but the compliant Job pod
     assert sim.rejected_workloads() == 3  # Deployment, CronJob, StatefulSet templates
+
+
+def test_admission_view_keeps_what_admission_reads_and_gives_the_same_verdicts():
+    from kubectl_pss.policy import evaluate
+    from kubectl_pss.policy.objects import admission_view
+
+    annotations = {"kubectl.kubernetes.io/last-applied-configuration": "{...}" * 100,
+                   "container.apparmor.security.beta.kubernetes.io/c": "unconfined",
+                   "container.seccomp.security.alpha.kubernetes.io/c": "unconfined",
+                   "seccomp.security.alpha.kubernetes.io/pod": "unconfined"}
+    pod = {"apiVersion": "v1", "kind": "Pod", "status": {"phase": "Running"},
+           "metadata": {"name": "p", "namespace": "n", "uid": "u", "annotations": annotations,
+                        "managedFields": [{}], "ownerReferences": [{"kind": "ReplicaSet", "uid": "r", "controller": True}]},
+           "spec": PRIV["spec"]}
+    view = admission_view(pod)
+    assert "status" not in view and "managedFields" not in view["metadata"]
+    assert set(view["metadata"]["annotations"]) == set(annotations) - {"kubectl.kubernetes.io/last-applied-configuration"}
+    cron = {"kind": "CronJob", "metadata": {"name": "c", "annotations": annotations},
+            "spec": {"schedule": "x", "jobTemplate": {"metadata": {}, "spec": {"template": {
+                "metadata": {"annotations": annotations}, "spec": PRIV["spec"]}}}}}
+    for obj in (pod, cron):
+        for level, version in (("baseline", "v1.18"), ("restricted", "latest"), ("baseline", "latest")):
+            assert evaluate(admission_view(obj), level, version) == evaluate(obj, level, version)
+    assert admission_view({"kind": "ConfigMap", "data": {}}) == {"kind": "ConfigMap", "data": {}}

@@ -241,3 +241,18 @@ def test_restricted_volumes_pass_fixture_needs_manifest_defaulting():
     pod = _find("restricted/v1.0/pass/restrictedvolumes0.yaml")
     assert {"name": "volume0"} in pod["spec"]["volumes"]
     assert evaluate(apply_manifest_defaults(pod), "restricted", "v1.0").allowed
+
+
+def test_admission_view_gives_identical_results_on_every_fixture():
+    """The memory-saving view of an object must never change a verdict or a message."""
+    from kubectl_pss.policy.objects import admission_view
+
+    checked = 0
+    for fixture in all_fixtures():
+        pod = apply_manifest_defaults(fixture.pod)
+        view = admission_view(pod)
+        for level in ("baseline", "restricted"):
+            version = f"v1.{fixture.minor}"
+            assert evaluate(view, level, version) == evaluate(pod, level, version), fixture.path
+        checked += 1
+    assert checked == 4537
