@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "Every namespace's Pod Security labels and the strictest level its pods and workloads pass"),
     "simulate": ("simulate", "What enforcing a Pod Security level on namespaces would reject, grouped by workload"),
     "check": ("check", "Evaluate manifests offline against the Pod Security Standards"),
+    "snapshot": ("snapshot", "Dump namespaces, pods and workloads to a file that audit and simulate read offline"),
     "seccomp": ("seccomp", "Seccomp profiles from what a workload really calls (audit records), and a profile linter"),
     "version": ("version", "Print the plugin version and the newest policy version it knows"),
 }

@@ -113,21 +113,28 @@ def _json_documents(text: str) -> Iterator[Any]:
 
 
 def _parse(source: str, text: str) -> Iterator[Document | LoadError]:
-    is_json = source.lower().endswith(".json") or text.lstrip()[:1] in ("{", "[")
+    """JSON (a document or a stream) for *.json; YAML otherwise (JSON-looking text tried as JSON first)."""
+    declared_json = source.lower().endswith(".json")
+    if declared_json or text.lstrip()[:1] in ("{", "["):
+        documents: list[Document] = []
+        try:
+            for data in _json_documents(text):
+                documents.append(Document(source, len(documents), data))
+        except json.JSONDecodeError as exc:
+            if declared_json:
+                yield from documents
+                yield LoadError(source, len(documents),
+                                f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+                return
+        else:
+            yield from documents
+            return
     index = 0
     try:
-        if is_json:
-            for data in _json_documents(text):
-                yield Document(source, index, data)
-                index += 1
-            return
-        index = 0
         for data in yaml.load_all(text, Loader=YamlLoader):
             if data is not None:
                 yield Document(source, index, data)
             index += 1
-    except json.JSONDecodeError as exc:
-        yield LoadError(source, index, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -11,26 +11,27 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
+from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
 from ..policy import Level
 from ..policy.namespaces import audit_namespace
 from ..report.audit import render_audit
 from ..report.render import write_report
-from .clusterview import load_cluster_view
+from .clusterview import Source, load_view
 from .common import (
     add_connection_flags,
     add_output_flags,
     add_scope_flags,
+    add_snapshot_flags,
     level_arg,
     namespaces_arg,
-    parse_duration,
+    source_args,
     validate_output,
 )
 
 
 @dataclass
 class AuditOptions:
-    connection: Any
+    source: Source
     namespaces: list[str] | None  # None: all namespaces; [] : the context's namespace
     admission_config: str | None
     fail_on: Level | None
@@ -46,18 +47,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="exit 1 when some namespace's pods or templates cannot pass LEVEL (for CI)")
     add_output_flags(parser)
     add_connection_flags(parser)
+    add_snapshot_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> AuditOptions:
-    from ..cluster.client import ConnectionOptions
-
     namespaces = namespaces_arg(args.namespace)
     if args.all_namespaces and namespaces:
         raise UsageError("a resource cannot be retrieved by namespace across all namespaces: use -A or -n, not both")
+    source = source_args(args)
     return AuditOptions(
-        connection=ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
-                                     request_timeout=parse_duration(args.request_timeout)),
-        namespaces=None if args.all_namespaces else namespaces,
+        source=source,
+        # a snapshot has no current namespace: all of it unless -n
+        namespaces=None if args.all_namespaces or (source.snapshot and not namespaces) else namespaces,
         admission_config=args.admission_config,
         fail_on=None if args.fail_on is None else level_arg(args.fail_on, "--fail-on"),
         output=args.output,
@@ -96,9 +97,13 @@ def run(options: AuditOptions) -> int:
     scope = options.namespaces
     if scope == []:
         from ..cluster.client import connect
+        from ..cluster.errors import ClusterError
 
-        scope = [connect(options.connection).namespace]
-    view = load_cluster_view(options.connection, scope, options.admission_config)
+        try:
+            scope = [connect(options.source.connection).namespace]
+        except ClusterError as exc:
+            raise FatalError(str(exc)) from None
+    view = load_view(options.source, scope, options.admission_config)
     report = build_audit(view)
     write_report(report, options.output, sys.stdout, lambda r, out: render_audit(r, out, options.no_color))
     for error in report["errors"]:

@@ -101,6 +101,8 @@ def build_report(options: CheckOptions) -> CheckReport:
             if not isinstance(obj, dict):
                 report.errors.append(LoadError(doc.source, doc.index, "list item is not a mapping (a Kubernetes object)"))
                 continue
+            if "kind" not in obj and "gitVersion" in obj:
+                continue  # a /version object, as in cluster snapshots: not a manifest
             if not isinstance(obj.get("kind"), str) or not obj["kind"]:
                 report.errors.append(LoadError(doc.source, doc.index, "object has no kind"))
                 continue

@@ -72,6 +72,75 @@ def progress_printer() -> Callable[[str], None] | None:
     return show
 
 
+def _config_with_warnings(config_path: str | None) -> AdmissionConfig:
+    config, warnings = admission_config(config_path)
+    for warning in warnings:
+        print(f"warning: --admission-config {config_path}: {warning}", file=sys.stderr)
+    return config
+
+
+def load_view(source: "Source", namespaces: list[str] | None, config_path: str | None) -> ClusterView:
+    """The cluster from the API server or from a snapshot file: the one entry of audit, simulate, label."""
+    if source.snapshot is not None:
+        return load_snapshot_view(source.snapshot, namespaces, config_path, source.server_version)
+    return load_cluster_view(source.connection, namespaces, config_path)
+
+
+@dataclass
+class Source:
+    """Where the cluster is read from: a live connection, or a snapshot (with an optional server version)."""
+
+    connection: Any = None
+    snapshot: list[str] | None = None
+    server_version: str | None = None  # "v1.N", for snapshots only
+
+
+def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_path: str | None,
+                       server_version: str | None) -> ClusterView:
+    """A snapshot read as a cluster; the same view a live cluster gives, so the same audit runs on it."""
+    from ..snapshot import SnapshotError, read_snapshot
+
+    config = _config_with_warnings(config_path)
+    try:
+        snapshot = read_snapshot(paths)
+    except SnapshotError as exc:
+        raise UsageError(f"--snapshot: {exc}") from None
+    version = snapshot.server_version
+    if server_version is not None:
+        version = {"major": "1", "minor": server_version.split(".")[1], "gitVersion": server_version}
+    minor = server_minor(version)
+    view = ClusterView(context=f"snapshot {', '.join(paths)}", server_version=version, server_minor=minor,
+                       registry=registry_for(minor), config=config, namespaces=[])
+    if minor is None:
+        view.notes.append(f"the snapshot names no server version (use --server-version v1.N): latest is "
+                          f"evaluated as v1.{NEWEST_MINOR}, the newest policy this tool knows")
+    if config.source is None:
+        view.notes.append("no --admission-config: assuming Kubernetes' defaults (privileged:latest, no exemptions)")
+    if snapshot.ignored:
+        ignored = ", ".join(f"{count} {kind}" for kind, count in sorted(snapshot.ignored.items()))
+        view.notes.append(f"ignored objects of other kinds: {ignored}")
+    wanted = None if namespaces is None else set(namespaces)
+    for name in (namespaces or []):
+        if name not in snapshot.namespaces:
+            view.errors.append({"namespace": name, "resource": "namespaces", "error": f'namespaces "{name}" not found'})
+    view.namespaces = sorted((ns for name, ns in snapshot.namespaces.items() if wanted is None or name in wanted),
+                             key=lambda ns: ns["metadata"]["name"])
+    orphans: set[str] = set()
+    for kind, objects in snapshot.objects.items():
+        target = view.pods if kind == "Pod" else view.workloads
+        for obj in objects:
+            namespace = obj["metadata"]["namespace"]
+            if wanted is not None and namespace not in wanted:
+                continue
+            if namespace not in snapshot.namespaces:
+                orphans.add(namespace)
+                continue
+            target.setdefault(namespace, []).append(admission_view(obj))
+    if orphans:
+        view.notes.append(f"objects in namespaces missing from the snapshot were skipped: {', '.join(sorted(orphans))}")
+    return view
+
+
 def load_cluster_view(connection: Any, namespaces: list[str] | None, config_path: str | None,
                       lower_latest_to_cluster: bool = True) -> ClusterView:
     """Connect, read /version and every namespace, pod and workload in scope (None: all namespaces)."""
@@ -79,9 +148,7 @@ def load_cluster_view(connection: Any, namespaces: list[str] | None, config_path
     from ..cluster.errors import ClusterError
     from ..cluster.inventory import fetch_inventory
 
-    config, warnings = admission_config(config_path)
-    for warning in warnings:
-        print(f"warning: --admission-config {config_path}: {warning}", file=sys.stderr)
+    config = _config_with_warnings(config_path)
     progress = progress_printer()
     try:
         cluster = connect(connection)

@@ -41,6 +41,14 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> None:
                        help='time to wait for one server request, e.g. "30s", "1m" ("0": no timeout)')
 
 
+def add_snapshot_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("offline")
+    group.add_argument("--snapshot", action="append", metavar="FILE",
+                       help="read the cluster from a dump (file, directory or -) instead of the API server")
+    group.add_argument("--server-version", metavar="v1.N",
+                       help="with --snapshot: the cluster's version, which is what latest means (default: from the dump)")
+
+
 def add_scope_flags(parser: argparse.ArgumentParser, all_by_default: bool) -> None:
     parser.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
     parser.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
@@ -63,6 +71,45 @@ def parse_duration(text: str) -> float | None:
     return None if seconds == 0 else seconds
 
 
+def source_args(args: argparse.Namespace):
+    """Where to read the cluster: the API server (connection flags) or --snapshot."""
+    from .clusterview import Source
+
+    if args.server_version is not None:
+        if not args.snapshot:
+            raise UsageError("--server-version goes with --snapshot (a live cluster tells its own version)")
+        version = version_arg(args.server_version, "--server-version")
+        if version.is_latest:
+            raise UsageError('invalid --server-version "latest": give the cluster\'s version, v1.N')
+    if args.snapshot:
+        if args.kubeconfig or args.context:
+            raise UsageError("--snapshot reads a dump: --kubeconfig and --context do not apply")
+        return Source(snapshot=args.snapshot, server_version=args.server_version)
+    from ..cluster.client import ConnectionOptions
+
+    return Source(connection=ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
+                                               request_timeout=parse_duration(args.request_timeout)))
+
+
 def namespaces_arg(values: list[str]) -> list[str]:
     names = [n.strip() for value in values for n in value.split(",") if n.strip()]
     return list(dict.fromkeys(names))
+
+
+def level_version_arg(text: str, flag: str) -> tuple[Level, Version | None]:
+    """``L[:V]`` (``baseline``, ``restricted:v1.30``, ``baseline:latest``), with the API server's messages.
+
+    The version is None when not given (the ``-version`` label is then left as it is).
+    """
+    level_text, sep, version_text = text.partition(":")
+    try:
+        level = parse_level(level_text)
+    except PolicyValueError:
+        raise UsageError(f'invalid {flag} "{text}": {LEVEL_ERROR}') from None
+    if not sep:
+        return level, None
+    try:
+        return level, parse_version(version_text)
+    except PolicyValueError:
+        raise UsageError(f'invalid {flag} "{text}": {VERSION_ERROR}') from None
+

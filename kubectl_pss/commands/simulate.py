@@ -17,14 +17,15 @@ from ..policy.admission import MODES, level_label, namespace_dry_run, resolve_po
 from ..policy.namespaces import policy_version, simulate_namespace
 from ..report.render import write_report
 from ..report.simulate import render_simulation
-from .clusterview import ClusterView, load_cluster_view
+from .clusterview import ClusterView, Source, load_view
 from .common import (
     add_connection_flags,
     add_output_flags,
     add_scope_flags,
+    add_snapshot_flags,
     level_arg,
     namespaces_arg,
-    parse_duration,
+    source_args,
     validate_output,
     version_arg,
 )
@@ -35,7 +36,7 @@ class SimulateOptions:
     level: Level
     version: Version
     mode: str
-    connection: Any
+    source: Source
     namespaces: list[str] | None  # None: all namespaces
     admission_config: str | None
     server_dry_run: bool
@@ -55,11 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also ask the API server (label patch with dryRun=All, nothing changes) and compare")
     add_output_flags(parser)
     add_connection_flags(parser)
+    add_snapshot_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> SimulateOptions:
-    from ..cluster.client import ConnectionOptions
-
     namespaces = namespaces_arg(args.namespace)
     if args.all_namespaces and namespaces:
         raise UsageError("use -A or -n, not both")
@@ -67,8 +67,7 @@ def complete(args: argparse.Namespace) -> SimulateOptions:
         level=level_arg(args.level, "level"),
         version=version_arg(args.policy_version),
         mode=args.mode,
-        connection=ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
-                                     request_timeout=parse_duration(args.request_timeout)),
+        source=source_args(args),
         namespaces=namespaces or None,
         admission_config=args.admission_config,
         server_dry_run=args.server_dry_run,
@@ -80,6 +79,8 @@ def complete(args: argparse.Namespace) -> SimulateOptions:
 def validate(options: SimulateOptions) -> None:
     if options.mode not in MODES:
         raise UsageError(f'invalid --mode "{options.mode}": must be one of enforce, audit, warn')
+    if options.server_dry_run and options.source.snapshot:
+        raise UsageError("--server-dry-run needs a live cluster, not --snapshot")
     if options.server_dry_run and options.mode != "enforce":
         raise UsageError("--server-dry-run needs --mode enforce: the API server only dry-runs enforce label changes")
     validate_output(options.output)
@@ -131,7 +132,7 @@ def server_dry_run(view: ClusterView, options: SimulateOptions, report: dict[str
     from ..cluster.client import connect
     from ..cluster.errors import ClusterError
 
-    cluster = connect(options.connection)
+    cluster = connect(options.source.connection)
     by_name = {ns["metadata"]["name"]: ns for ns in view.namespaces}
     for entry in report["namespaces"]:
         if entry["exempt"]:
@@ -160,7 +161,7 @@ def server_dry_run(view: ClusterView, options: SimulateOptions, report: dict[str
 
 
 def run(options: SimulateOptions) -> int:
-    view = load_cluster_view(options.connection, options.namespaces, options.admission_config)
+    view = load_view(options.source, options.namespaces, options.admission_config)
     report, _ = build_simulation(view, options)
     if options.server_dry_run:
         server_dry_run(view, options, report)

@@ -12,7 +12,7 @@ import pytest
 from kubectl_pss.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "examples" / "manifests"
 
 PRIVILEGED_POD = """\
 apiVersion: v1
@@ -175,9 +175,9 @@ def run_process(*argv: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_process_exit_codes_and_streams():
-    ok = run_process("check", "-f", "examples/restricted-deployment.yaml", "--level", "restricted", "-o", "json")
+    ok = run_process("check", "-f", "examples/manifests/restricted-deployment.yaml", "--level", "restricted", "-o", "json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["results"][0]["allowed"] is True and ok.stderr == ""
-    denied = run_process("check", "-f", "examples", "--level", "restricted")
+    denied = run_process("check", "-f", "examples/manifests", "--level", "restricted")
     assert denied.returncode == 1
     bad = run_process("check", "-f", "missing.yaml")
     assert bad.returncode == 2 and bad.stderr.strip() == "error: missing.yaml: no such file or directory"

@@ -1,0 +1,100 @@
+"""``kubectl pss snapshot -o FILE``: dump what audit and simulate read, to hand to someone without access.
+
+Namespaces, pods and every workload kind PSA reads, as one ``List`` with the server's
+/version object; secrets are never read. ``managedFields`` are dropped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import EXIT_ERROR, EXIT_OK, FatalError, UsageError
+from .clusterview import Source
+from .common import add_connection_flags, add_scope_flags, namespaces_arg, parse_duration
+
+
+@dataclass
+class SnapshotOptions:
+    source: Source
+    namespaces: list[str] | None
+    path: str
+    overwrite: bool
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", dest="path", required=True, metavar="FILE",
+                        help="where to write the dump (.json, .yaml/.yml, or - for stdout)")
+    parser.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    add_scope_flags(parser, all_by_default=True)
+    add_connection_flags(parser)
+
+
+def complete(args: argparse.Namespace) -> SnapshotOptions:
+    from ..cluster.client import ConnectionOptions
+
+    namespaces = namespaces_arg(args.namespace)
+    if args.all_namespaces and namespaces:
+        raise UsageError("use -A or -n, not both")
+    connection = ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
+                                   request_timeout=parse_duration(args.request_timeout))
+    return SnapshotOptions(Source(connection=connection), namespaces or None, args.path, args.overwrite)
+
+
+def validate(options: SnapshotOptions) -> None:
+    if options.path != "-" and os.path.exists(options.path) and not options.overwrite:
+        raise UsageError(f"{options.path} exists: pass --overwrite to replace it")
+    if options.path != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(options.path))):
+        raise UsageError(f"{options.path}: no such directory")
+
+
+def dump(options: SnapshotOptions) -> tuple[dict[str, Any], list[Any]]:
+    from ..cluster.client import connect
+    from ..cluster.errors import ClusterError
+    from ..cluster.inventory import fetch_inventory
+    from .clusterview import progress_printer
+
+    progress = progress_printer()
+    try:
+        inventory = fetch_inventory(connect(options.source.connection), options.namespaces, progress=progress)
+    except ClusterError as exc:
+        raise FatalError(str(exc)) from None
+    finally:
+        if progress is not None:
+            progress("")
+    items: list[Any] = []
+    if inventory.server_version:
+        items.append(inventory.server_version)
+    items.extend(inventory.namespaces[name] for name in sorted(inventory.namespaces))
+    for kind in sorted(inventory.objects):
+        items.extend(inventory.objects[kind])
+    return {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items}, inventory.errors
+
+
+def run(options: SnapshotOptions) -> int:
+    document, errors = dump(options)
+    yaml_out = options.path.lower().endswith((".yaml", ".yml"))
+    stream = sys.stdout if options.path == "-" else open(options.path, "w", encoding="utf-8")
+    try:
+        if yaml_out:
+            import yaml
+
+            yaml.safe_dump(document, stream, sort_keys=False, allow_unicode=True)
+        else:
+            json.dump(document, stream, ensure_ascii=False, separators=(",", ":"))
+            stream.write("\n")
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    counts: dict[str, int] = {}
+    for item in document["items"]:
+        counts[item.get("kind", "Version")] = counts.get(item.get("kind", "Version"), 0) + 1
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    print(f"wrote {options.path}: {summary}", file=sys.stderr)
+    for error in errors:
+        where = f'namespace "{error.namespace}"' if error.namespace else "cluster"
+        print(f"error: {where}: {error.resource}: {error.message}", file=sys.stderr)
+    return EXIT_ERROR if errors else EXIT_OK
