@@ -731,6 +731,12 @@ class FakeApiServer:
             current = self._stores["namespaces"].get(None, name)
             if current is None:
                 return self._not_found(info, name)
+            # metadata.resourceVersion in a patch is a precondition (optimistic concurrency), dry run or not
+            wanted_rv = (patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch.get("metadata"), dict) else None
+            if wanted_rv is not None and str(wanted_rv) != current["metadata"].get("resourceVersion"):
+                return _Reply(409, status_body(409, "Conflict", f'Operation cannot be fulfilled on namespaces "{name}": '
+                                               "the object has been modified; please apply your changes to the latest "
+                                               "version and try again", {"name": name, "kind": "namespaces"}))
             old_labels = dict(current["metadata"].get("labels") or {})
             new = merge_patch(copy.deepcopy(current), patch)
             md = new.setdefault("metadata", {})

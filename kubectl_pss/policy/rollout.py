@@ -1,0 +1,338 @@
+"""Plan a change of namespaces' pod-security labels: the patch, the policy before and after, what the
+new enforce level would reject, and what the API server's own dry run should answer.
+
+Pure: the caller hands in the namespace as read, its pods and workloads, the admission
+configuration and the registry; ``kubectl pss label`` (and its ``--undo``) sends the patches.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .admission import (
+    MODES,
+    POD_SECURITY_LABELS,
+    AdmissionConfig,
+    ModePolicy,
+    NamespacePolicy,
+    level_label,
+    namespace_dry_run,
+    resolve_policy,
+    version_label,
+)
+from .findings import Finding
+from .helpers import go_quote
+from .levels import Level, Version, level_version
+from .namespaces import policy_version, simulate_namespace
+from .registry import Registry
+
+# What a namespace's plan says will happen to it.
+CHANGE = "change"  # its pod-security labels change
+UNCHANGED = "unchanged"  # the labels already have the requested values
+EXEMPT = "exempt"  # exempt in the admission configuration: skipped
+REFUSED = "refused"  # the new enforce level rejects what runs there (no --force)
+CHANGED_SINCE = "changed-since"  # undo: the labels are not what the undo file says was applied (no --force)
+
+TRUNCATED_PREFIX = "new PodSecurity enforce level only checked against"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRequest:
+    """What ``--enforce/--audit/--warn L[:V]`` ask for; a version None leaves the ``-version`` label alone.
+
+    With ``stage``, the enforce target goes to audit and warn instead, and enforce stays as it is.
+    """
+
+    enforce: tuple[Level, Version | None] | None = None
+    audit: tuple[Level, Version | None] | None = None
+    warn: tuple[Level, Version | None] | None = None
+    stage: bool = False
+
+    def mode(self, name: str) -> tuple[Level, Version | None] | None:
+        return getattr(self, name)
+
+    def as_dict(self) -> dict[str, Any]:
+        def text(value: tuple[Level, Version | None] | None) -> str | None:
+            if value is None:
+                return None
+            return value[0].value if value[1] is None else level_version(value[0], value[1])
+
+        return {"enforce": text(self.enforce), "audit": text(self.audit), "warn": text(self.warn), "stage": self.stage}
+
+
+def pod_security_labels(labels: dict[str, Any] | None) -> dict[str, Any]:
+    """Only the pod-security.kubernetes.io keys of a label map, in the canonical order."""
+    labels = labels or {}
+    return {key: labels[key] for key in POD_SECURITY_LABELS if key in labels}
+
+
+def stage_target(labels: dict[str, Any], request: LabelRequest, config: AdmissionConfig) -> tuple[Level, Version] | None:
+    """The enforce policy ``request`` aims at, as it would resolve on this namespace (for ``--stage``)."""
+    if request.enforce is None:
+        return None
+    level, version = request.enforce
+    if version is None:
+        version = resolve_policy({**labels, level_label("enforce"): level.value}, config.defaults).enforce.version
+    return level, version
+
+
+def desired_labels(labels: dict[str, Any], request: LabelRequest, config: AdmissionConfig) -> dict[str, str]:
+    """The pod-security label values the request sets on a namespace with these labels."""
+    desired: dict[str, str] = {}
+    for mode in MODES:
+        value = request.mode(mode)
+        if value is None or (request.stage and mode == "enforce"):
+            continue
+        desired[level_label(mode)] = value[0].value
+        if value[1] is not None:
+            desired[version_label(mode)] = str(value[1])
+    target = stage_target(labels, request, config) if request.stage else None
+    if target is not None:
+        for mode in ("audit", "warn"):
+            desired[level_label(mode)] = target[0].value
+            desired[version_label(mode)] = str(target[1])
+    return desired
+
+
+def label_patch(labels: dict[str, Any], desired: dict[str, str | None]) -> dict[str, str | None]:
+    """The merge-patch label map that turns ``labels`` into ``desired`` (None removes a key), in canonical order."""
+    order = {key: i for i, key in enumerate(POD_SECURITY_LABELS)}
+    changed = {key: value for key, value in desired.items() if labels.get(key) != value}
+    return dict(sorted(changed.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def apply_patch(labels: dict[str, Any], patch: dict[str, str | None]) -> dict[str, Any]:
+    new = dict(labels)
+    for key, value in patch.items():
+        if value is None:
+            new.pop(key, None)
+        else:
+            new[key] = value
+    return new
+
+
+def _same(a: ModePolicy, b: ModePolicy) -> bool:
+    return a.level == b.level and a.version == b.version
+
+
+def server_skip_reason(old: ModePolicy, new: ModePolicy) -> str | None:
+    """Why the API server checks no existing pods on this enforce change (upstream's rules), or None."""
+    if _same(old, new):
+        return "the enforce policy does not change, so the server checks nothing"
+    if new.level is Level.PRIVILEGED:
+        return "the new enforce level is privileged, so the server checks nothing"
+    if old.version == new.version and not new.level > old.level:
+        return "the enforce level does not get stricter, so the server checks nothing"
+    return None
+
+
+def exempt_namespace_warning(name: str, policy: NamespacePolicy, labels: dict[str, Any],
+                             config: AdmissionConfig) -> list[str]:
+    """The one warning the server gives instead of a dry run when the namespace is exempt."""
+    if policy.fully_privileged:
+        return []
+    if all(_same(policy.mode(m), config.defaults.mode(m)) for m in MODES):
+        return []
+    modes = [f"{m}={policy.mode(m)}" for m in MODES
+             if policy.mode(m).level is not Level.PRIVILEGED and (level_label(m) in labels or version_label(m) in labels)]
+    if not modes:
+        return []
+    return [f"namespace {go_quote(name)} is exempt from Pod Security, and the policy ({', '.join(modes)}) will be ignored"]
+
+
+def expected_server_warnings(name: str, old: NamespacePolicy, new: NamespacePolicy, new_labels: dict[str, Any],
+                             pods: Iterable[dict], exempt: bool, config: AdmissionConfig,
+                             registry: Registry) -> tuple[list[str], str | None]:
+    """The Warning headers a namespace update should get from PodSecurity admission, and a note when it checks nothing."""
+    skip = server_skip_reason(old.enforce, new.enforce)
+    if skip is not None:
+        return [], skip
+    if exempt:
+        return exempt_namespace_warning(name, new, new_labels, config), "the namespace is exempt, so the server checks no pods"
+    outcome = namespace_dry_run(name, pods, new.enforce.level, new.enforce.version, config.exemptions, registry)
+    return outcome.warnings, None
+
+
+def compare_server_warnings(server: list[str], expected: list[str]) -> tuple[bool, str | None]:
+    """Whether the server's dry-run warnings are the expected ones (allowing for its 1 s time budget)."""
+    truncated = any(w.startswith(TRUNCATED_PREFIX) for w in server)
+    if truncated and not any(w.startswith(TRUNCATED_PREFIX) for w in expected):
+        return (set(server[1:]) <= set(expected) | {server[0]},
+                "the server stopped early (its 1 s budget); compared the pods it checked only")
+    return server == expected, None
+
+
+def _policy_dict(policy: NamespacePolicy) -> dict[str, str]:
+    return {mode: str(policy.mode(mode)) for mode in MODES}
+
+
+@dataclass
+class NamespacePlan:
+    """What changing one namespace's labels would do."""
+
+    name: str
+    action: str
+    labels: dict[str, Any]  # all labels as read
+    current: dict[str, Any]  # pod-security labels as read
+    new: dict[str, Any]  # pod-security labels after the patch
+    patch: dict[str, str | None]
+    old_policy: NamespacePolicy
+    new_policy: NamespacePolicy
+    exempt: bool
+    resource_version: str | None
+    enforce_change: bool
+    checked: str | None = None  # "level:version" the findings are at
+    evaluated_at: str | None = None
+    pods: int = 0
+    workloads: int = 0
+    exempt_pods: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    forced: bool = False
+    notes: list[str] = field(default_factory=list)
+    expected_warnings: list[str] = field(default_factory=list)
+    expected_note: str | None = None
+    changed_since: dict[str, dict[str, Any]] = field(default_factory=dict)  # undo: key -> {expected, current}
+    server: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+    @property
+    def will_patch(self) -> bool:
+        return self.action == CHANGE
+
+    def rejected_pods(self) -> int:
+        return sum(len(f.pods) for f in self.findings)
+
+    def rejected_templates(self) -> int:
+        return len({f.owner for f in self.findings if f.template})
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "action": self.action,
+            "exempt": self.exempt,
+            "resourceVersion": self.resource_version,
+            "labels": {"current": self.current, "new": self.new},
+            "patch": self.patch,
+            "policy": {"current": _policy_dict(self.old_policy), "new": _policy_dict(self.new_policy)},
+            "enforceChange": self.enforce_change,
+            "checkedAt": self.checked,
+            "evaluatedAt": self.evaluated_at,
+            "pods": self.pods,
+            "workloads": self.workloads,
+            "exemptPods": self.exempt_pods,
+            "wouldReject": bool(self.findings) and self.enforce_change,
+            "findings": [f.as_dict() for f in self.findings],
+            "forced": self.forced,
+            "notes": self.notes,
+        }
+        if self.changed_since:
+            data["changedSince"] = self.changed_since
+        if self.server is not None:
+            data["server"] = self.server
+        if self.result is not None:
+            data["result"] = self.result
+        return data
+
+
+def plan_namespace(
+    namespace: dict,
+    pods: list[dict],
+    workloads: list[dict],
+    desired: dict[str, str | None],
+    config: AdmissionConfig,
+    registry: Registry,
+    *,
+    force: bool = False,
+    stage: tuple[Level, Version] | None = None,
+    skip_exempt: bool = True,
+    expected_current: dict[str, Any] | None = None,
+    read_errors: list[str] = (),  # type: ignore[assignment]
+    refuse_violations: bool = True,
+) -> NamespacePlan:
+    """Plan setting ``desired`` (pod-security key -> value, None = remove) on one namespace.
+
+    Refuses (unless ``force``) an enforce change that existing pods or workload templates
+    violate, one whose pods could not all be read, and (undo) a namespace whose labels are not
+    ``expected_current`` any more. ``stage`` is the enforce target that audit/warn are set to:
+    its findings are shown, never refused. ``refuse_violations`` False (undo: restoring what was
+    there before) shows what the enforce level rejects without refusing.
+    """
+    meta = namespace.get("metadata") or {}
+    name = str(meta.get("name"))
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    patch = label_patch(labels, desired)
+    new_labels = apply_patch(labels, patch)
+    old_policy = resolve_policy(labels, config.defaults)
+    new_policy = resolve_policy(new_labels, config.defaults)
+    exempt = config.exemptions.namespace_exempt(name)
+    enforce_change = not _same(old_policy.enforce, new_policy.enforce)
+    plan = NamespacePlan(
+        name=name, action=CHANGE if patch else UNCHANGED, labels=labels, current=pod_security_labels(labels),
+        new=pod_security_labels(new_labels), patch=patch, old_policy=old_policy, new_policy=new_policy, exempt=exempt,
+        resource_version=meta.get("resourceVersion"), enforce_change=enforce_change,
+    )
+    if expected_current is not None:
+        plan.changed_since = {key: {"expected": value, "current": labels.get(key)}
+                              for key, value in expected_current.items() if labels.get(key) != value}
+    target: tuple[Level, Version] | None = None
+    if enforce_change and new_policy.enforce.level is not Level.PRIVILEGED:
+        target = (new_policy.enforce.level, new_policy.enforce.version)
+    elif stage is not None and patch:
+        target = stage
+    simulation = simulate_namespace(namespace, pods, workloads, target[0] if target else Level.PRIVILEGED,
+                                    target[1] if target else new_policy.enforce.version, "enforce", config, registry)
+    plan.pods, plan.workloads, plan.exempt_pods = simulation.pods, simulation.workloads, simulation.exempt_pods
+    if target is not None and not exempt:
+        plan.checked = level_version(*target)
+        plan.evaluated_at = policy_version(target[1], registry)
+        plan.findings = simulation.findings
+    if patch:
+        plan.expected_warnings, plan.expected_note = expected_server_warnings(
+            name, old_policy, new_policy, new_labels, pods, exempt, config, registry)
+
+    if not patch:
+        return plan
+    if plan.changed_since:
+        keys = ", ".join(plan.changed_since)
+        if force:
+            plan.forced = True
+            plan.notes.append(f"changed since the undo file was written ({keys}); restoring anyway (--force)")
+        else:
+            plan.action = CHANGED_SINCE
+            plan.notes.append(f"changed since the undo file was written ({keys}); not restored without --force")
+            return plan
+    if exempt and skip_exempt:
+        plan.action = EXEMPT
+        plan.notes.append("exempt in the admission configuration: Pod Security ignores its labels; skipped")
+        return plan
+    if exempt:
+        plan.notes.append("exempt in the admission configuration: Pod Security ignores its labels")
+    blocking = enforce_change and stage is None and new_policy.enforce.level is not Level.PRIVILEGED and not exempt
+    if blocking and plan.findings and not refuse_violations:
+        plan.notes.append(f"{plan.rejected_pods()} existing pod(s) and {plan.rejected_templates()} workload "
+                          f"template(s) violate {plan.checked}, the enforce level being restored")
+    elif blocking and plan.findings:
+        what = (f"{plan.rejected_pods()} existing pod(s) and {plan.rejected_templates()} workload template(s) "
+                f"violate {plan.checked}")
+        if force:
+            plan.forced = True
+            plan.notes.append(f"{what}; enforcing anyway (--force)")
+        else:
+            plan.action = REFUSED
+            plan.notes.append(f"{what}; use --stage to set audit and warn first, or --force")
+    if blocking and read_errors and refuse_violations:
+        what = f"could not read everything in it ({'; '.join(read_errors)}), so the new enforce level is unverified"
+        if force:
+            plan.forced = True
+            plan.notes.append(f"{what}; enforcing anyway (--force)")
+        else:
+            plan.action = REFUSED
+            plan.notes.append(f"{what}; not applied without --force")
+    return plan
+
+
+__all__ = [
+    "CHANGE", "CHANGED_SINCE", "EXEMPT", "LabelRequest", "NamespacePlan", "REFUSED", "UNCHANGED", "apply_patch",
+    "compare_server_warnings", "desired_labels", "expected_server_warnings", "label_patch", "plan_namespace",
+    "pod_security_labels", "server_skip_reason", "stage_target",
+]

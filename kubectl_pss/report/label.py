@@ -1,0 +1,117 @@
+"""Tables for ``label``: the plan (labels before and after, what a new enforce level rejects, the
+server's dry run), then what was applied and where the undo file is."""
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from .audit import findings_rows
+from .color import Palette, color_enabled
+from .render import format_table
+
+PREFIX = "pod-security.kubernetes.io/"
+MODES = ("enforce", "audit", "warn")
+
+
+def _mode_text(labels: dict[str, Any], mode: str) -> str:
+    level = labels.get(f"{PREFIX}{mode}")
+    version = labels.get(f"{PREFIX}{mode}-version")
+    if level is None and version is None:
+        return "-"
+    return f"{level if level is not None else '(default)'}" + (f":{version}" if version is not None else "")
+
+
+def _mode_cell(ns: dict[str, Any], mode: str) -> str:
+    before = _mode_text(ns["labels"]["current"], mode)
+    after = _mode_text(ns["labels"]["new"], mode)
+    return before if before == after else f"{before} -> {after}"
+
+
+def _action_cell(ns: dict[str, Any], palette: Palette) -> str:
+    action = ns["action"]
+    if action == "refused":
+        return palette.paint("REFUSED", "error")
+    if action == "changed-since":
+        return palette.paint("CHANGED SINCE", "error")
+    if action == "change" and ns.get("forced"):
+        return palette.paint("change (forced)", "error")
+    return action
+
+
+def _server_cell(ns: dict[str, Any], palette: Palette) -> str:
+    server = ns.get("server")
+    if server is None:
+        return ""
+    if "error" in server:
+        return palette.paint(f"error: {server['error']}", "error")
+    if server.get("agrees") is False:
+        return palette.paint("DISAGREES", "error")
+    warned = len(server["warnings"])
+    return "agrees" + (f" ({warned} warning(s))" if warned else "")
+
+
+def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
+    palette = Palette(color_enabled(stream, no_color))
+    cluster = report["cluster"]
+    what = "Undo plan" if report["operation"] == "undo" else "Label plan"
+    stream.write(f"{what} on context {cluster['context'] or '-'} (server {cluster['serverVersion'] or 'unknown'}, "
+                 f"latest = {cluster['policyLatest']})\n")
+    for note in report.get("notes", []):
+        stream.write(f"Note: {note}\n")
+    namespaces = report["namespaces"]
+    if not namespaces:
+        stream.write("\nNo namespaces in scope.\n")
+        return
+    with_server = any("server" in ns for ns in namespaces)
+    rows = []
+    for ns in namespaces:
+        row = [ns["name"], _mode_cell(ns, "enforce"), _mode_cell(ns, "audit"), _mode_cell(ns, "warn"),
+               _action_cell(ns, palette)]
+        if with_server:
+            row.append(_server_cell(ns, palette))
+        rows.append(row)
+    headers = ["namespace", "enforce", "audit", "warn", "plan"] + (["server dry-run"] if with_server else [])
+    stream.write("\n" + format_table(rows, headers) + "\n")
+    rejects = [row for ns in namespaces if ns["enforceChange"] for row in findings_rows(ns["name"], ns["findings"], palette)]
+    if rejects:
+        stream.write("\nThe new enforce level would reject:\n")
+        stream.write(format_table(rejects, ["namespace", "owner", "pods", "level", "check", "reason: detail"]) + "\n")
+    staged = [row for ns in namespaces if not ns["enforceChange"] for row in findings_rows(ns["name"], ns["findings"], palette)]
+    if staged:
+        stream.write("\nAudit and warn will report (and the target enforce level would reject):\n")
+        stream.write(format_table(staged, ["namespace", "owner", "pods", "level", "check", "reason: detail"]) + "\n")
+    noted = [(ns["name"], note) for ns in namespaces for note in ns["notes"]]
+    if noted:
+        stream.write("\n" + "\n".join(f"{name}: {note}" for name, note in noted) + "\n")
+    for ns in namespaces:
+        server = ns.get("server") or {}
+        if server.get("agrees") is False:
+            stream.write(f"\nDISAGREEMENT in {ns['name']}:\n  server:   {server['warnings']}\n"
+                         f"  expected: {server['expected']}\n")
+    s = report["summary"]
+    stream.write(f"\n{s['change']} namespace(s) to change, {s['unchanged']} unchanged, {s['exempt']} exempt (skipped), "
+                 f"{s['refused']} refused" + (f", {s['changedSince']} changed since" if s["changedSince"] else "") + "\n")
+
+
+def render_result(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
+    palette = Palette(color_enabled(stream, no_color))
+    rows = []
+    for ns in report["namespaces"]:
+        result = ns.get("result")
+        if result is None:
+            continue
+        status = result["status"]
+        text = palette.paint("applied", "restricted") if status == "applied" else (
+            palette.paint(f"FAILED: {result.get('error')}", "error") if status == "failed" else status)
+        rows.append([ns["name"], text])
+    if rows:
+        stream.write("\n" + format_table(rows, ["namespace", "result"]) + "\n")
+    s = report["summary"]
+    stream.write(f"\n{s['applied']} applied, {s['failed']} failed, {s['notAttempted']} not attempted\n")
+    if report.get("undoFile"):
+        stream.write(f"Undo file: {report['undoFile']} (restore with: kubectl pss label --undo {report['undoFile']})\n")
+
+
+def render_label(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
+    render_plan(report, stream, no_color)
+    if report["outcome"] in ("applied", "partially applied", "failed"):
+        render_result(report, stream, no_color)

@@ -1,0 +1,508 @@
+"""``label`` end to end: the real CLI and kubernetes client against the fake API server over HTTPS.
+
+Every PATCH the server receives is recorded, so the tests assert exactly what was sent (merge
+patch of the pod-security keys only, resourceVersion precondition, dryRun=All for dry runs).
+"""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from kubectl_pss.cli import main
+from tests.scenarios import ADMISSION_CONFIG, RESTRICTED_SPEC, load_mixed_cluster
+
+PSA = "pod-security.kubernetes.io/"
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    """Default undo files land in the working directory: keep them out of the repository."""
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def cluster(apiserver, tmp_path):
+    load_mixed_cluster(apiserver)
+    apiserver.add_namespace("team", {"app": "shop", "team": "blue", PSA + "audit": "baseline"},
+                            annotations={"owner": "shop-team", "scheduler.alpha.kubernetes.io/node-selector": "pool=a"})
+    apiserver.add_pod("team", "web", RESTRICTED_SPEC)
+    apiserver.add_namespace("blue-2", {"team": "blue"})
+    apiserver.admission_config = tmp_path / "admission.yaml"
+    apiserver.admission_config.write_text(ADMISSION_CONFIG)
+    return apiserver
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def label(capsys, cluster, *argv):
+    return run_cli(capsys, "label", *argv, "--kubeconfig", str(cluster.kubeconfig_path))
+
+
+def label_json(capsys, cluster, *argv):
+    code, out, err = label(capsys, cluster, *argv, "-o", "json")
+    return code, json.loads(out), err
+
+
+def by_name(report):
+    return {ns["name"]: ns for ns in report["namespaces"]}
+
+
+def patches(cluster, dry_run=None):
+    """PATCH requests received; dry_run True/False filters on dryRun=All."""
+    out = [r for r in cluster.requests if r.method == "PATCH"]
+    if dry_run is not None:
+        out = [r for r in out if (r.query.get("dryRun") == "All") == dry_run]
+    return out
+
+
+def labels_of(cluster, name):
+    return cluster.namespace(name)["metadata"].get("labels") or {}
+
+
+def rv_of(cluster, name):
+    return cluster.namespace(name)["metadata"]["resourceVersion"]
+
+
+def server_warnings(ns, old, new):
+    """What a real kube-apiserver answers for the scenario (written out by hand)."""
+    enforce = (new.get(PSA + "enforce"), new.get(PSA + "enforce-version", "latest"))
+    if ns == "default" and enforce == ("restricted", "latest"):
+        return ['existing pods in namespace "default" violate the new PodSecurity enforce level "restricted:latest"',
+                "nginx: allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile"]
+    if ns == "prod" and enforce == ("restricted", "latest"):
+        return ['existing pods in namespace "prod" violate the new PodSecurity enforce level "restricted:latest"',
+                "api-7d4b9-b8m1z (and 2 other pods): runAsUser=0"]
+    return []
+
+
+# --- the plan and dry runs --------------------------------------------------------------------
+def test_client_dry_run_plans_and_sends_nothing(capsys, cluster):
+    code, report, err = label_json(capsys, cluster, "default", "prod", "good", "--enforce", "baseline",
+                                   "--dry-run=client")
+    assert code == 0, err
+    assert patches(cluster) == []
+    assert report["operation"] == "label" and report["outcome"] == "planned"
+    assert report["request"] == {"enforce": "baseline", "audit": None, "warn": None, "stage": False, "force": False,
+                                 "dryRun": "client"}
+    ns = by_name(report)
+    assert list(ns) == ["default", "good", "prod"]
+    assert ns["default"]["action"] == "change" and ns["default"]["patch"] == {PSA + "enforce": "baseline"}
+    assert ns["default"]["labels"] == {"current": {}, "new": {PSA + "enforce": "baseline"}}
+    assert ns["default"]["policy"]["new"]["enforce"] == "baseline:latest"
+    # the version label is left as it is: prod stays pinned to v1.30
+    assert ns["prod"]["patch"] == {PSA + "enforce": "baseline"}
+    assert ns["prod"]["policy"] == {
+        "current": {"enforce": "restricted:v1.30", "audit": "privileged:latest", "warn": "restricted:v1.30"},
+        "new": {"enforce": "baseline:v1.30", "audit": "privileged:latest", "warn": "baseline:v1.30"}}
+    assert ns["prod"]["checkedAt"] == "baseline:v1.30" and ns["prod"]["findings"] == []
+    assert all("server" not in entry for entry in report["namespaces"])
+    assert report["summary"] == {"namespaces": 3, "change": 3, "unchanged": 0, "exempt": 0, "refused": 0,
+                                 "changedSince": 0, "applied": 0, "failed": 0, "notAttempted": 0}
+
+
+def test_unchanged_namespaces_are_listed(capsys, cluster):
+    code, report, _ = label_json(capsys, cluster, "good", "--enforce", "restricted", "--dry-run=server")
+    assert code == 0 and patches(cluster) == []
+    assert by_name(report)["good"]["action"] == "unchanged" and by_name(report)["good"]["patch"] == {}
+    assert report["summary"]["unchanged"] == 1
+
+
+def test_server_dry_run_sends_dry_run_all_and_changes_nothing(capsys, cluster):
+    cluster.namespace_patch_warnings = server_warnings
+    before = {name: cluster.namespace(name) for name in ("default", "prod", "team")}
+    code, report, err = label_json(capsys, cluster, "default", "prod", "team", "--enforce", "restricted:latest",
+                                   "--dry-run=server")
+    ns = by_name(report)
+    sent = patches(cluster)
+    assert [r.path for r in sent] == ["/api/v1/namespaces/default", "/api/v1/namespaces/prod",
+                                      "/api/v1/namespaces/team"]
+    assert all(r.query.get("dryRun") == "All" for r in sent)
+    assert all(r.header("Content-Type") == "application/merge-patch+json" for r in sent)
+    # prod has enforce=restricted already: only its version label changes (v1.30 -> latest)
+    assert sent[1].json == {"metadata": {"labels": {PSA + "enforce-version": "latest"},
+                                         "resourceVersion": before["prod"]["metadata"]["resourceVersion"]}}
+    assert sent[0].json["metadata"]["labels"] == {PSA + "enforce": "restricted", PSA + "enforce-version": "latest"}
+    assert {name: cluster.namespace(name) for name in before} == before  # nothing changed, not even resourceVersion
+    # the engine and the server agree on what the new level would reject
+    assert ns["default"]["server"]["agrees"] is True and ns["prod"]["server"]["agrees"] is True
+    assert ns["prod"]["server"]["warnings"][1] == "api-7d4b9-b8m1z (and 2 other pods): runAsUser=0"
+    assert ns["team"]["server"] == {"warnings": [], "expected": [], "agrees": True}
+    # and refuses what breaks running workloads
+    assert ns["default"]["action"] == "refused" and ns["prod"]["action"] == "refused"
+    assert ns["team"]["action"] == "change"
+    [finding] = ns["prod"]["findings"]
+    assert finding["owner"] == {"kind": "Deployment", "name": "api"} and finding["template"] is True
+    assert finding["pods"] == ["api-7d4b9-b8m1z", "api-7d4b9-q9w3r", "api-7d4b9-x2k4p"]
+    assert ns["prod"]["wouldReject"] is True and ns["prod"]["evaluatedAt"] == "v1.34"
+    assert code == 1 and report["outcome"] == "planned" and "DISAGREEMENT" not in err
+
+
+def test_server_disagreement_is_loud(capsys, cluster):
+    cluster.namespace_patch_warnings = lambda ns, old, new: ["something else"]
+    code, report, err = label_json(capsys, cluster, "team", "--enforce", "restricted", "--dry-run=server")
+    assert by_name(report)["team"]["server"]["agrees"] is False
+    assert 'DISAGREEMENT: namespace "team"' in err
+
+
+def test_table_plan(capsys, cluster):
+    code, out, _ = label(capsys, cluster, "batch", "prod", "team", "--enforce", "baseline", "--dry-run=client",
+                         "--no-color")
+    assert code == 1
+    assert out.splitlines()[0] == "Label plan on context fake (server v1.34.2, latest = v1.34)"
+    assert "restricted:v1.30 -> baseline:v1.30" in out  # no version given: the version label stays
+    assert "- -> baseline" in out and "REFUSED" in out and "Deployment/db" in out
+    assert "The new enforce level would reject:" in out
+    assert "use --stage to set audit and warn first, or --force" in out
+
+
+# --- apply --------------------------------------------------------------------------------------
+def test_apply_patches_only_pod_security_keys(capsys, cluster, tmp_path):
+    before = cluster.namespace("team")
+    undo_path = tmp_path / "undo.json"
+    code, out, err = label(capsys, cluster, "team", "--enforce", "restricted", "--warn", "restricted:v1.30",
+                           "--yes", "--undo-file", str(undo_path), "--no-color")
+    assert code == 0, err
+    [dry, real] = patches(cluster)
+    assert dry.query == {"dryRun": "All", "fieldManager": "kubectl-pss"}
+    assert real.query == {"fieldManager": "kubectl-pss"}
+    expected_body = {"metadata": {"labels": {PSA + "enforce": "restricted", PSA + "warn": "restricted",
+                                             PSA + "warn-version": "v1.30"},
+                                  "resourceVersion": before["metadata"]["resourceVersion"]}}
+    assert dry.json == expected_body and real.json == expected_body
+    after = cluster.namespace("team")
+    assert after["metadata"]["labels"] == {**before["metadata"]["labels"], PSA + "enforce": "restricted",
+                                           PSA + "warn": "restricted", PSA + "warn-version": "v1.30"}
+    assert after["metadata"]["labels"]["app"] == "shop" and after["metadata"]["labels"][PSA + "audit"] == "baseline"
+    assert after["metadata"]["annotations"] == before["metadata"]["annotations"]
+    undo = json.loads(undo_path.read_text())
+    assert undo["kind"] == "KubectlPssLabelUndo" and undo["context"] == "fake" and undo["server"] == cluster.url
+    assert undo["namespaces"] == [{
+        "name": "team",
+        "previous": {PSA + "enforce": None, PSA + "warn": None, PSA + "warn-version": None},
+        "applied": {PSA + "enforce": "restricted", PSA + "warn": "restricted", PSA + "warn-version": "v1.30"},
+        "resourceVersion": after["metadata"]["resourceVersion"]}]
+    assert "Label plan on context fake" in out and "1 applied, 0 failed" in out
+    assert f"Undo file: {undo_path}" in out
+
+
+def test_apply_json_result(capsys, cluster):
+    code, report, err = label_json(capsys, cluster, "team", "blue-2", "good", "--enforce", "baseline:v1.33", "--yes")
+    assert code == 0
+    assert report["outcome"] == "applied"
+    ns = by_name(report)
+    assert ns["team"]["result"] == {"status": "applied", "resourceVersion": rv_of(cluster, "team"), "warnings": []}
+    assert ns["good"]["result"]["status"] == "applied"  # loosening restricted:latest -> baseline:v1.33 is allowed
+    assert report["summary"]["applied"] == 3
+    undo_path = report["undoFile"]
+    assert undo_path.startswith("./kubectl-pss-undo-fake-") and undo_path.endswith(".json")
+    assert f"undo file: {undo_path}" in err
+    assert [n["name"] for n in json.loads(open(undo_path).read())["namespaces"]] == ["blue-2", "good", "team"]
+
+
+def test_refuses_enforce_level_existing_pods_violate(capsys, cluster):
+    code, out, err = label(capsys, cluster, "default", "--enforce", "restricted", "--yes", "--no-color")
+    assert code == 1
+    assert patches(cluster, dry_run=False) == []
+    assert PSA + "enforce" not in labels_of(cluster, "default")
+    assert "REFUSED" in out and "Pod/nginx" in out
+    assert "1 existing pod(s) and 0 workload template(s) violate restricted:latest" in out
+
+
+def test_refuses_templates_of_idle_workloads(capsys, cluster):
+    # batch: a Deployment scaled to 0 with a hostPath volume, no pods at all
+    code, report, _ = label_json(capsys, cluster, "batch", "--enforce", "baseline", "--yes")
+    assert code == 1 and patches(cluster, dry_run=False) == []
+    batch = by_name(report)["batch"]
+    assert batch["action"] == "refused" and batch["pods"] == 0
+    assert [(f["owner"]["name"], f["template"]) for f in batch["findings"]] == [("db", True)]
+
+
+def test_refusal_does_not_block_the_safe_namespaces(capsys, cluster):
+    code, report, _ = label_json(capsys, cluster, "default", "team", "--enforce", "restricted", "--yes")
+    assert code == 1 and report["outcome"] == "applied"
+    assert [r.path for r in patches(cluster, dry_run=False)] == ["/api/v1/namespaces/team"]
+    assert by_name(report)["default"]["action"] == "refused" and "result" not in by_name(report)["default"]
+
+
+def test_force_enforces_anyway(capsys, cluster):
+    cluster.namespace_patch_warnings = server_warnings
+    code, report, err = label_json(capsys, cluster, "default", "--enforce", "restricted", "--yes", "--force")
+    assert code == 0 and report["outcome"] == "applied"
+    assert 'Warning: namespace "default": existing pods in namespace "default" violate' in err
+    assert labels_of(cluster, "default")[PSA + "enforce"] == "restricted"
+    default = by_name(report)["default"]
+    assert default["forced"] is True and default["findings"] and "enforcing anyway (--force)" in default["notes"][0]
+
+
+def test_stage_sets_audit_and_warn_first(capsys, cluster):
+    before_prod = labels_of(cluster, "prod")
+    code, report, err = label_json(capsys, cluster, "default", "prod", "--enforce", "restricted", "--stage", "--yes")
+    assert code == 0, err
+    sent = {r.path.rsplit("/", 1)[1]: r.json["metadata"]["labels"] for r in patches(cluster, dry_run=False)}
+    assert sent == {
+        "default": {PSA + "audit": "restricted", PSA + "audit-version": "latest",
+                    PSA + "warn": "restricted", PSA + "warn-version": "latest"},
+        # prod's enforce is pinned to v1.30: staging aims at what enforce would be, restricted:v1.30
+        "prod": {PSA + "audit": "restricted", PSA + "audit-version": "v1.30",
+                 PSA + "warn-version": "v1.30", PSA + "warn": "restricted"},
+    }
+    assert PSA + "enforce" not in labels_of(cluster, "default")
+    assert labels_of(cluster, "prod")[PSA + "enforce"] == before_prod[PSA + "enforce"]
+    ns = by_name(report)
+    assert ns["default"]["enforceChange"] is False and ns["default"]["action"] == "change"
+    # the findings say what audit and warn will now report
+    assert ns["default"]["checkedAt"] == "restricted:latest" and ns["default"]["findings"][0]["owner"]["name"] == "nginx"
+    assert report["request"]["stage"] is True
+
+
+def test_exempt_namespaces_are_skipped_with_a_note(capsys, cluster):
+    code, report, _ = label_json(capsys, cluster, "kube-system", "team", "--enforce", "baseline", "--yes",
+                                 "--admission-config", str(cluster.admission_config))
+    assert code == 0
+    ks = by_name(report)["kube-system"]
+    assert ks["action"] == "exempt" and ks["exempt"] is True and "skipped" in ks["notes"][0]
+    assert [r.path for r in patches(cluster)] == ["/api/v1/namespaces/team"] * 2
+    assert PSA + "enforce" not in labels_of(cluster, "kube-system")
+    assert report["summary"]["exempt"] == 1
+
+
+def test_selector_picks_namespaces(capsys, cluster):
+    code, report, _ = label_json(capsys, cluster, "-l", "team=blue", "--warn", "restricted", "--dry-run=client")
+    assert code == 0 and [n["name"] for n in report["namespaces"]] == ["blue-2", "team"]
+    code, report, _ = label_json(capsys, cluster, "-l", "team=green", "--warn", "restricted", "--yes")
+    assert code == 0 and report["namespaces"] == [] and report["outcome"] == "nothing to apply"
+
+
+def test_all_namespaces(capsys, cluster):
+    code, report, _ = label_json(capsys, cluster, "-A", "--audit", "restricted", "--dry-run=client")
+    assert code == 0
+    assert len(report["namespaces"]) == 8 and report["summary"]["change"] == 8
+
+
+# --- confirmation ---------------------------------------------------------------------------------
+class FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_interactive_confirmation_yes(capsys, cluster, monkeypatch):
+    monkeypatch.setattr("sys.stdin", FakeTTY("y\n"))
+    code, out, err = label(capsys, cluster, "team", "--enforce", "baseline")
+    assert code == 0 and 'Apply these label changes to 1 namespace(s) on context "fake"? [y/N]' in err
+    assert labels_of(cluster, "team")[PSA + "enforce"] == "baseline"
+    assert out.index("Label plan") < out.index("1 applied")
+
+
+def test_interactive_confirmation_no(capsys, cluster, monkeypatch):
+    monkeypatch.setattr("sys.stdin", FakeTTY("n\n"))
+    code, out, err = label(capsys, cluster, "team", "--enforce", "baseline")
+    assert code == 1 and patches(cluster, dry_run=False) == [] and "not applied" in err
+    assert PSA + "enforce" not in labels_of(cluster, "team")
+
+
+def test_no_terminal_and_no_yes_applies_nothing(capsys, cluster, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    code, out, err = label(capsys, cluster, "team", "--enforce", "baseline")
+    assert code == 1 and patches(cluster, dry_run=False) == []
+    assert "stdin is not a terminal; pass --yes" in err and "Label plan" in out
+
+
+# --- partial failure ------------------------------------------------------------------------------
+def touch(cluster, name, labels):
+    """Another writer changes a namespace (new resourceVersion, same uid)."""
+    obj = cluster.namespace(name)
+    obj["metadata"]["labels"].update(labels)
+    cluster.add({"kind": "Namespace", **obj})
+
+
+def test_partial_failure_403_and_conflict(capsys, cluster, tmp_path):
+    cluster.add_namespace("a")
+    cluster.add_namespace("b")
+    cluster.add_namespace("c", {"keep": "me"})
+    cluster.forbid("namespaces", namespace="b", verbs=["patch"])
+
+    def concurrent_writer(ns, old, new):  # someone relabels c between our plan and our patch
+        if ns == "c":
+            touch(cluster, "c", {"other": "writer"})
+        return []
+
+    cluster.namespace_patch_warnings = concurrent_writer
+    undo_path = tmp_path / "partial-undo.json"
+    code, report, err = label_json(capsys, cluster, "a", "b", "c", "--enforce", "baseline", "--yes",
+                                   "--undo-file", str(undo_path))
+    assert code == 1
+    assert report["outcome"] == "partially applied"
+    ns = by_name(report)
+    assert ns["a"]["result"]["status"] == "applied"
+    assert ns["b"]["result"]["status"] == "failed" and ns["b"]["result"]["code"] == 403
+    assert 'cannot patch resource "namespaces"' in ns["b"]["result"]["error"]
+    assert ns["b"]["server"]["status"] == 403  # the dry run saw it coming
+    assert ns["c"]["result"] == {"status": "failed", "code": 409, "reason": "Conflict",
+                                 "error": 'Operation cannot be fulfilled on namespaces "c": the object has been '
+                                          "modified; please apply your changes to the latest version and try again"}
+    assert labels_of(cluster, "c") == {"kubernetes.io/metadata.name": "c", "keep": "me", "other": "writer"}
+    assert report["summary"]["applied"] == 1 and report["summary"]["failed"] == 2
+    undo = json.loads(undo_path.read_text())
+    assert [entry["name"] for entry in undo["namespaces"]] == ["a"]  # exactly what was applied
+
+
+def test_nothing_applied_leaves_no_undo_file(capsys, cluster, tmp_path):
+    cluster.forbid("namespaces", namespace="team", verbs=["patch"])
+    undo_path = tmp_path / "u.json"
+    code, report, _ = label_json(capsys, cluster, "team", "--enforce", "baseline", "--yes", "--undo-file",
+                                 str(undo_path))
+    assert code == 1 and report["outcome"] == "failed" and report["undoFile"] is None
+    assert not undo_path.exists()
+
+
+# --- undo -------------------------------------------------------------------------------------------
+def apply_and_get_undo(capsys, cluster, tmp_path, *argv):
+    undo_path = tmp_path / "first-undo.json"
+    code, report, err = label_json(capsys, cluster, *argv, "--yes", "--undo-file", str(undo_path))
+    assert code == 0, err
+    return undo_path
+
+
+def test_undo_restores_exactly_the_previous_values(capsys, cluster, tmp_path):
+    before = {name: labels_of(cluster, name) for name in ("team", "prod")}
+    undo_path = apply_and_get_undo(capsys, cluster, tmp_path, "team", "prod", "--enforce", "baseline:latest",
+                                   "--audit", "restricted")
+    assert labels_of(cluster, "prod")[PSA + "enforce-version"] == "latest"
+    cluster.clear_requests()
+    cluster.namespace_patch_warnings = lambda ns, old, new: (
+        ['existing pods in namespace "prod" violate the new PodSecurity enforce level "restricted:v1.30"',
+         "api-7d4b9-b8m1z (and 2 other pods): runAsUser=0"] if ns == "prod" else [])
+    code, report, err = label_json(capsys, cluster, "--undo", str(undo_path), "--yes")
+    assert code == 0, err
+    assert report["operation"] == "undo" and report["outcome"] == "applied"
+    # restoring prod's own restricted:v1.30 is not refused, but what it rejects is said
+    prod = by_name(report)["prod"]
+    assert prod["action"] == "change" and prod["findings"] and prod["server"]["agrees"] is True
+    assert "the enforce level being restored" in prod["notes"][0]
+    assert {name: labels_of(cluster, name) for name in before} == before
+    sent = {r.path.rsplit("/", 1)[1]: r.json["metadata"]["labels"] for r in patches(cluster, dry_run=False)}
+    assert sent == {
+        "prod": {PSA + "enforce": "restricted", PSA + "enforce-version": "v1.30", PSA + "audit": None},
+        "team": {PSA + "enforce": None, PSA + "enforce-version": None, PSA + "audit": "baseline"},
+    }
+    # the undo is an apply too: it has its own undo file, which redoes the change
+    redo = json.loads(open(report["undoFile"]).read())
+    assert {e["name"]: e["previous"] for e in redo["namespaces"]}["team"] == {
+        PSA + "enforce": "baseline", PSA + "enforce-version": "latest", PSA + "audit": "restricted"}
+
+
+def test_undo_dry_run_changes_nothing(capsys, cluster, tmp_path):
+    undo_path = apply_and_get_undo(capsys, cluster, tmp_path, "team", "--enforce", "baseline")
+    after = cluster.namespace("team")
+    cluster.clear_requests()
+    code, report, _ = label_json(capsys, cluster, "--undo", str(undo_path), "--dry-run=server")
+    assert code == 0 and report["outcome"] == "planned"
+    assert [r.query.get("dryRun") for r in patches(cluster)] == ["All"]
+    assert cluster.namespace("team") == after
+
+
+def test_undo_refuses_a_namespace_changed_since(capsys, cluster, tmp_path):
+    undo_path = apply_and_get_undo(capsys, cluster, tmp_path, "team", "blue-2", "--enforce", "baseline")
+    touch(cluster, "team", {PSA + "enforce": "restricted"})  # someone else moved it on
+    cluster.clear_requests()
+    code, report, err = label_json(capsys, cluster, "--undo", str(undo_path), "--yes")
+    assert code == 1
+    team = by_name(report)["team"]
+    assert team["action"] == "changed-since"
+    assert team["changedSince"] == {PSA + "enforce": {"expected": "baseline", "current": "restricted"}}
+    assert [r.path for r in patches(cluster, dry_run=False)] == ["/api/v1/namespaces/blue-2"]  # the others go on
+    assert labels_of(cluster, "team")[PSA + "enforce"] == "restricted"
+    assert PSA + "enforce" not in labels_of(cluster, "blue-2")
+    # --force restores it anyway
+    code, report, _ = label_json(capsys, cluster, "--undo", str(undo_path), "--yes", "--force")
+    assert code == 0 and PSA + "enforce" not in labels_of(cluster, "team")
+    assert by_name(report)["team"]["forced"] is True
+
+
+def test_undo_other_labels_changed_since_is_fine(capsys, cluster, tmp_path):
+    undo_path = apply_and_get_undo(capsys, cluster, tmp_path, "team", "--enforce", "baseline")
+    touch(cluster, "team", {"app": "shop-v2"})
+    code, report, _ = label_json(capsys, cluster, "--undo", str(undo_path), "--yes")
+    assert code == 0 and labels_of(cluster, "team")["app"] == "shop-v2"
+    assert PSA + "enforce" not in labels_of(cluster, "team")
+
+
+def test_undo_uses_the_files_context(capsys, cluster, tmp_path, make_kubeconfig):
+    undo_path = apply_and_get_undo(capsys, cluster, tmp_path, "team", "--enforce", "baseline")
+    config = make_kubeconfig([cluster.context("fake"), cluster.context("other")], "other", name="two-contexts")
+    code, out, err = run_cli(capsys, "label", "--undo", str(undo_path), "--yes", "--kubeconfig", str(config),
+                             "-o", "json")
+    assert code == 0 and json.loads(out)["cluster"]["context"] == "fake"
+    code, _, err = run_cli(capsys, "label", "--undo", str(undo_path), "--yes", "--kubeconfig", str(config),
+                           "--context", "other")
+    assert code == 2 and 'written for context "fake", not "other"' in err and err.count("\n") == 1
+
+
+def test_default_undo_file_is_never_overwritten(capsys, cluster, tmp_path):
+    first = json.loads(label(capsys, cluster, "team", "--enforce", "baseline", "--yes", "-o", "json")[1])["undoFile"]
+    second = json.loads(label(capsys, cluster, "team", "--enforce", "restricted", "--yes", "-o", "json")[1])["undoFile"]
+    assert first != second
+    assert json.loads(open(first).read())["namespaces"][0]["applied"][PSA + "enforce"] == "baseline"
+    assert json.loads(open(second).read())["namespaces"][0]["previous"][PSA + "enforce"] == "baseline"
+
+
+# --- bad input ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, message", [
+    (["team", "--enforce", "strict"], 'invalid --enforce "strict": must be one of privileged, baseline, restricted'),
+    (["team", "--warn", "Baseline"], 'invalid --warn "Baseline": must be one of privileged, baseline, restricted'),
+    (["team", "--audit", "baseline:v1.05"], 'invalid --audit "baseline:v1.05": must be "latest" or "v1.x"'),
+    (["team", "--enforce", "baseline:"], 'invalid --enforce "baseline:": must be "latest" or "v1.x"'),
+    (["team"], "nothing to set: give --enforce, --audit or --warn"),
+    (["--enforce", "baseline"], "no namespaces: name them, or use -A (all) or -l SELECTOR"),
+    (["team", "-A", "--enforce", "baseline"], "choose one of NS ..., -A and -l SELECTOR"),
+    (["team", "--audit", "baseline", "--stage"], "--stage needs --enforce"),
+    (["team", "--enforce", "baseline", "--warn", "baseline", "--stage"], "--stage sets audit and warn itself"),
+    (["team", "--enforce", "baseline", "--dry-run=maybe"], 'invalid --dry-run "maybe"'),
+    (["team", "--enforce", "baseline", "-o", "wide"], 'output format "wide"'),
+    (["--undo", "/nonexistent/undo.json"], "--undo: /nonexistent/undo.json: no such file"),
+    (["--undo", "/nonexistent/undo.json", "--enforce", "baseline"], "--undo restores an undo file"),
+    (["team", "--enforce", "baseline", "--admission-config", "/nonexistent.yaml"], "--admission-config: /nonexistent.yaml"),
+])
+def test_bad_input_is_one_line_exit_2(capsys, cluster, argv, message):
+    code, out, err = label(capsys, cluster, *argv)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert patches(cluster) == []
+
+
+def test_existing_undo_file_is_refused(capsys, cluster, tmp_path):
+    path = tmp_path / "exists.json"
+    path.write_text("{}")
+    code, _, err = label(capsys, cluster, "team", "--enforce", "baseline", "--yes", "--undo-file", str(path))
+    assert code == 2 and "already exists" in err and path.read_text() == "{}"
+
+
+def test_bad_undo_file_is_one_line(capsys, cluster, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"kind": "KubectlPssLabelUndo", "version": 1, "namespaces": [
+        {"name": "team", "previous": {"app": None}, "applied": {"app": "x"}}]}))
+    code, _, err = label(capsys, cluster, "--undo", str(path))
+    assert code == 2 and '"app" is not a pod-security.kubernetes.io label' in err and err.count("\n") == 1
+
+
+def test_missing_namespace_is_reported(capsys, cluster):
+    code, report, err = label_json(capsys, cluster, "nope", "team", "--enforce", "baseline", "--yes")
+    assert code == 1
+    assert [(e["namespace"], e["resource"]) for e in report["errors"]] == [("nope", "namespaces")]
+    assert by_name(report)["team"]["result"]["status"] == "applied"
+    assert 'error: namespace "nope": namespaces: ' in err
+
+
+def test_unreadable_pods_block_an_enforce_change(capsys, cluster):
+    cluster.forbid("pods")
+    cluster.forbid("pods", namespace="team")
+    code, report, _ = label_json(capsys, cluster, "team", "--enforce", "restricted", "--yes")
+    assert code == 1 and by_name(report)["team"]["action"] == "refused"
+    assert "unverified" in by_name(report)["team"]["notes"][0]
+    assert patches(cluster, dry_run=False) == []
+
