@@ -10,7 +10,6 @@ import importlib
 import os
 import sys
 
-from . import __version__
 from .errors import EXIT_ERROR, FatalError, UsageError
 
 # name -> (module under kubectl_pss.commands, one-line help)

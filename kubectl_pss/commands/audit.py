@@ -11,19 +11,20 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
+from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError
 from ..policy import Level
 from ..policy.namespaces import audit_namespace
 from ..report.audit import render_audit
 from ..report.render import write_report
 from .clusterview import Source, load_view
 from .common import (
+    add_admission_config_flag,
     add_connection_flags,
     add_output_flags,
     add_scope_flags,
     add_snapshot_flags,
     level_arg,
-    namespaces_arg,
+    scope_arg,
     source_args,
     validate_output,
 )
@@ -41,8 +42,7 @@ class AuditOptions:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_scope_flags(parser, all_by_default=False)
-    parser.add_argument("--admission-config", metavar="FILE",
-                        help="the API server's AdmissionConfiguration (PodSecurity defaults and exemptions)")
+    add_admission_config_flag(parser)
     parser.add_argument("--fail-on", metavar="LEVEL",
                         help="exit 1 when some namespace's pods or templates cannot pass LEVEL (for CI)")
     add_output_flags(parser)
@@ -51,9 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def complete(args: argparse.Namespace) -> AuditOptions:
-    namespaces = namespaces_arg(args.namespace)
-    if args.all_namespaces and namespaces:
-        raise UsageError("a resource cannot be retrieved by namespace across all namespaces: use -A or -n, not both")
+    namespaces = scope_arg(args)
     source = source_args(args)
     return AuditOptions(
         source=source,

@@ -91,6 +91,19 @@ def source_args(args: argparse.Namespace):
                                                request_timeout=parse_duration(args.request_timeout)))
 
 
+def add_admission_config_flag(parser: argparse.ArgumentParser, note: str = "") -> None:
+    parser.add_argument("--admission-config", metavar="FILE",
+                        help="the API server's AdmissionConfiguration (PodSecurity defaults and exemptions)" + note)
+
+
+def scope_arg(args: argparse.Namespace) -> list[str]:
+    """The namespaces named with -n (repeatable, comma-separated); -A with -n is an error, as in kubectl."""
+    namespaces = namespaces_arg(args.namespace)
+    if args.all_namespaces and namespaces:
+        raise UsageError("a resource cannot be retrieved by namespace across all namespaces: use -A or -n, not both")
+    return namespaces
+
+
 def namespaces_arg(values: list[str]) -> list[str]:
     names = [n.strip() for value in values for n in value.split(",") if n.strip()]
     return list(dict.fromkeys(names))

@@ -13,18 +13,19 @@ from typing import Any
 
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..policy import LATEST, Level, Version
-from ..policy.admission import MODES, level_label, namespace_dry_run, resolve_policy, version_label
+from ..policy.admission import MODES, level_label, resolve_policy, version_label
 from ..policy.namespaces import policy_version, simulate_namespace
 from ..report.render import write_report
 from ..report.simulate import render_simulation
 from .clusterview import ClusterView, Source, load_view
 from .common import (
+    add_admission_config_flag,
     add_connection_flags,
     add_output_flags,
     add_scope_flags,
     add_snapshot_flags,
     level_arg,
-    namespaces_arg,
+    scope_arg,
     source_args,
     validate_output,
     version_arg,
@@ -50,8 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='policy version "v1.N" or "latest" (the cluster\'s own version; default)')
     parser.add_argument("--mode", default="enforce", help="enforce (default), audit or warn")
     add_scope_flags(parser, all_by_default=True)
-    parser.add_argument("--admission-config", metavar="FILE",
-                        help="the API server's AdmissionConfiguration (PodSecurity defaults and exemptions)")
+    add_admission_config_flag(parser)
     parser.add_argument("--server-dry-run", action="store_true",
                         help="also ask the API server (label patch with dryRun=All, nothing changes) and compare")
     add_output_flags(parser)
@@ -60,9 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def complete(args: argparse.Namespace) -> SimulateOptions:
-    namespaces = namespaces_arg(args.namespace)
-    if args.all_namespaces and namespaces:
-        raise UsageError("use -A or -n, not both")
+    namespaces = scope_arg(args)
     return SimulateOptions(
         level=level_arg(args.level, "level"),
         version=version_arg(args.policy_version),
@@ -114,49 +112,34 @@ def build_simulation(view: ClusterView, options: SimulateOptions) -> tuple[dict[
     return report, simulations
 
 
-def _server_skips(namespace: dict, options: SimulateOptions, view: ClusterView) -> str | None:
-    """Why the API server would not dry-run this label change (upstream's skip rules), or None."""
-    old = resolve_policy((namespace["metadata"].get("labels") or {}), view.config.defaults).enforce
-    new_version = options.version
-    if old.level == options.level and old.version == new_version:
-        return "the enforce policy does not change, so the server checks nothing"
-    if options.level is Level.PRIVILEGED:
-        return "the new enforce level is privileged, so the server checks nothing"
-    if old.version == new_version and not options.level > old.level:
-        return "the enforce level does not get stricter, so the server checks nothing"
-    return None
-
-
 def server_dry_run(view: ClusterView, options: SimulateOptions, report: dict[str, Any]) -> None:
     """Send the same enforce label change with dryRun=All per namespace and compare the server's warnings."""
     from ..cluster.client import connect
     from ..cluster.errors import ClusterError
+    from ..policy.rollout import apply_patch, compare_server_warnings, expected_server_warnings
 
     cluster = connect(options.source.connection)
     by_name = {ns["metadata"]["name"]: ns for ns in view.namespaces}
+    patch = {level_label("enforce"): options.level.value, version_label("enforce"): str(options.version)}
     for entry in report["namespaces"]:
         if entry["exempt"]:
             continue
-        namespace = by_name[entry["name"]]
-        labels = {level_label("enforce"): options.level.value, version_label("enforce"): str(options.version)}
-        expected = namespace_dry_run(entry["name"], view.pods.get(entry["name"], []), options.level, options.version,
-                                     view.config.exemptions, view.registry)
-        skip = _server_skips(namespace, options, view)
+        name = entry["name"]
+        labels = by_name[name]["metadata"].get("labels") or {}
+        new_labels = apply_patch(labels, patch)
+        expected, note = expected_server_warnings(
+            name, resolve_policy(labels, view.config.defaults), resolve_policy(new_labels, view.config.defaults),
+            new_labels, view.pods.get(name, []), False, view.config, view.registry)
         try:
-            response = cluster.patch_merge(f"/api/v1/namespaces/{entry['name']}", {"metadata": {"labels": labels}},
-                                           dry_run=True)
+            response = cluster.patch_merge(f"/api/v1/namespaces/{name}", {"metadata": {"labels": patch}}, dry_run=True)
         except ClusterError as exc:
             entry["server"] = {"error": str(exc), "agrees": None}
             continue
-        server: dict[str, Any] = {"warnings": response.warnings, "expected": [] if skip else expected.warnings}
-        if skip:
-            server["note"] = skip
-        truncated = any(w.startswith("new PodSecurity enforce level only checked against") for w in response.warnings)
-        if truncated and not any(w.startswith("new PodSecurity enforce level only checked") for w in expected.warnings):
-            server["note"] = "the server stopped early (its 1 s budget); compared the pods it checked only"
-            server["agrees"] = set(response.warnings[1:]) <= set(expected.warnings) | {response.warnings[0]}
-        else:
-            server["agrees"] = response.warnings == server["expected"]
+        agrees, budget_note = compare_server_warnings(response.warnings, expected)
+        server: dict[str, Any] = {"warnings": response.warnings, "expected": expected}
+        if note or budget_note:
+            server["note"] = budget_note or note
+        server["agrees"] = agrees
         entry["server"] = server
 
 

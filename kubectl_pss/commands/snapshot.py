@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import EXIT_ERROR, EXIT_OK, FatalError, UsageError
 from .clusterview import Source
-from .common import add_connection_flags, add_scope_flags, namespaces_arg, parse_duration
+from .common import add_connection_flags, add_scope_flags, scope_arg, parse_duration
 
 
 @dataclass
@@ -36,9 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def complete(args: argparse.Namespace) -> SnapshotOptions:
     from ..cluster.client import ConnectionOptions
 
-    namespaces = namespaces_arg(args.namespace)
-    if args.all_namespaces and namespaces:
-        raise UsageError("use -A or -n, not both")
+    namespaces = scope_arg(args)
     connection = ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
                                    request_timeout=parse_duration(args.request_timeout))
     return SnapshotOptions(Source(connection=connection), namespaces or None, args.path, args.overwrite)
