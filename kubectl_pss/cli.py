@@ -21,7 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check", "Evaluate manifests offline against the Pod Security Standards"),
     "snapshot": ("snapshot", "Dump namespaces, pods and workloads to a file that audit and simulate read offline"),
     "seccomp": ("seccomp", "Seccomp profiles from what a workload really calls (audit records), and a profile linter"),
+    "verify-apparmor": ("verify_apparmor", "The AppArmor profile each running container really has, against its spec"),
+    "verify-seccomp": ("verify_seccomp", "The seccomp filter each running container really has, against its spec"),
     "version": ("version", "Print the plugin version and the newest policy version it knows"),
+    "completion": ("completion", "Print a shell completion script for kubectl-pss: bash, zsh or fish"),
 }
 
 # Flags that take a value, so that flags given before the command name can be moved after it.
@@ -65,6 +68,10 @@ def _top_parser() -> argparse.ArgumentParser:
 
 
 def run(argv: list[str]) -> int:
+    if argv and argv[0] in ("__complete", "__completeNoDesc"):  # cobra's completion protocol (completion.py)
+        from .completion import run_complete
+
+        return run_complete(argv[1:], descriptions=argv[0] == "__complete")
     command, rest = _split_command(argv)
     if command is None:
         args = _top_parser().parse_args(rest)
@@ -106,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """Console-script entry: run, flush, and skip interpreter teardown (saves ~150 ms)."""
+    if getattr(sys, "frozen", False):  # the PyInstaller binary: child processes get the user's LD_LIBRARY_PATH
+        from .frozen import restore_environment
+
+        restore_environment()
     code = main()
     try:
         sys.stdout.flush()

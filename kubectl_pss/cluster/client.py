@@ -418,6 +418,34 @@ class Cluster:
         """GET /version, raw (``gitVersion``, ``major``, ``minor``, ...)."""
         return self.request("GET", "/version").data or {}
 
+    def websocket_settings(self) -> dict[str, Any]:
+        """What a WebSocket to this server needs (cluster/exec.py), from the same Configuration as
+        requests: ``url``, ``headers`` (Authorization, User-Agent), ``sslopt`` (websocket-client's, built
+        as ``kubernetes.stream.ws_client.create_websocket`` does), ``proxy``, ``no_proxy``, ``timeout``
+        (connect, read) and ``reauthenticate`` (a callable for a 401, or None)."""
+        config = self._api.configuration
+        token = config.auth_settings().get("BearerToken", {}).get("value")  # runs refresh hooks
+        headers = {"User-Agent": USER_AGENT}
+        if token:
+            headers["Authorization"] = token
+        import ssl
+
+        sslopt: dict[str, Any] = {"cert_reqs": ssl.CERT_NONE}
+        if config.host.startswith("https") and config.verify_ssl:
+            import certifi
+
+            sslopt = {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": config.ssl_ca_cert or certifi.where()}
+            if config.assert_hostname is not None:
+                sslopt["check_hostname"] = config.assert_hostname
+        if config.cert_file:
+            sslopt["certfile"] = config.cert_file
+        if config.key_file:
+            sslopt["keyfile"] = config.key_file
+        if config.tls_server_name:
+            sslopt["server_hostname"] = config.tls_server_name
+        return {"url": config.host, "headers": headers, "sslopt": sslopt, "proxy": config.proxy,
+                "no_proxy": config.no_proxy, "timeout": self._timeout, "reauthenticate": self._reauthenticate}
+
     def request(self, method: str, path: str, query: dict[str, str] | list[tuple[str, str]] | None = None,
                 body: Any = None, content_type: str | None = None) -> Response:
         """One API call with retries; raises a ClusterError subclass unless the answer is 2xx."""

@@ -457,6 +457,14 @@ class FakeApiServer:
         with self._lock:
             self._expire_continue += times
 
+    @property
+    def runtime(self):
+        """Running pods: exec over WebSocket, pod create/delete, ephemeral containers, exec handlers
+        (``tests/apiserver/runtime.py``)."""
+        from .runtime import runtime_of
+
+        return runtime_of(self)
+
     def clear_requests(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -475,6 +483,9 @@ class FakeApiServer:
         rec = RecordedRequest(h.command, path, query, dict(h.headers.items()), body, split.query)
         with self._lock:
             self.requests.append(rec)
+        if self.runtime.handles(rec.method, path):  # exec WebSocket, pod create/delete, ephemeral containers
+            self.runtime.handle(h, rec)
+            return
         try:
             reply = self._dispatch(rec)
         except Exception as exc:  # a bug in the fake: answer 500 so the test sees it

@@ -1,0 +1,359 @@
+"""A short-lived pod on one node, to run commands there (``kubectl debug node/NAME`` without kubectl):
+created, waited for, used through exec, and always deleted.
+
+    with NodeDebugPod(cluster, "node-a", image="busybox:1.36", namespace="default",
+                      on_event=print) as pod:
+        result = pod.run_on_host(["crictl", "inspect", "-o", "json", container_id])
+
+By default the pod is what a node inspection needs: privileged, hostPID, hostNetwork and hostIPC
+(it works when the pod network does not), the node's ``/`` mounted at ``/host``, tolerating every
+taint, pinned with ``spec.nodeName`` (no scheduler), no service-account token, and
+``activeDeadlineSeconds`` so that even a ``kill -9`` of this process leaves nothing running for long.
+Every one of those is a parameter (see ``DebugPodSpec``).
+
+Clean-up: the pod is deleted (grace period 0) in ``__exit__`` on success, on error, on Ctrl-C
+(KeyboardInterrupt) and on SIGTERM/SIGHUP (turned into ``Terminated``, a KeyboardInterrupt, while a
+debug pod exists; main thread only). Signals that arrive during the deletion are held back until it
+is done. The name is chosen here (not ``generateName``), so a pod whose creation was interrupted
+before the answer arrived is deleted too. ``on_event(event, pod)`` reports ``created``, ``deleted``
+and ``delete-failed`` so that a command can say which pods it made.
+"""
+from __future__ import annotations
+
+import contextlib
+import secrets
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+from .errors import ClusterError, Forbidden, NotFound
+from .exec import ExecResult, exec_argv
+
+DEFAULT_IMAGE = "busybox:1.36"
+CONTAINER = "debugger"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "kubectl-pss", "app.kubernetes.io/component": "node-debug"}
+_FAIL_FAST = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
+              "CreateContainerError", "RunContainerError", "CrashLoopBackOff", "ErrImageNeverPull"}
+
+
+class DebugPodError(ClusterError):
+    """The debug pod could not be created or never ran."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived while a debug pod existed (``signum`` says which)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@dataclass
+class DebugPodSpec:
+    """What the pod looks like. The defaults are a privileged node-inspection pod."""
+
+    image: str = DEFAULT_IMAGE
+    host_root: str | None = "/host"  # where the node's / is mounted (None: not mounted)
+    privileged: bool = True
+    host_pid: bool = True
+    host_network: bool = True
+    host_ipc: bool = True
+    lifetime: int = 900  # seconds: activeDeadlineSeconds, and how long the container sleeps
+    command: list[str] | None = None  # default: ["sleep", str(lifetime)]
+    tolerate_all: bool = True
+    name_prefix: str = "pss-debug"
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+def debug_pod_name(prefix: str, node: str) -> str:
+    """``<prefix>-<node>-<5 random>``: a valid pod name of at most 63 characters."""
+    from ..confinement.pods import dns_label_part
+
+    suffix = "".join(secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+    head = dns_label_part(prefix, 20)
+    return f"{head}-{dns_label_part(node, 63 - len(head) - 7)}-{suffix}"
+
+
+def debug_pod_manifest(name: str, namespace: str, node: str, spec: DebugPodSpec) -> dict[str, Any]:
+    """The Pod object to create (pure)."""
+    container: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": spec.image,
+        "command": list(spec.command or ["sleep", str(spec.lifetime)]),
+        "imagePullPolicy": "IfNotPresent",
+        "stdin": False,
+        "tty": False,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+    if spec.privileged:
+        container["securityContext"] = {"privileged": True}
+    pod_spec: dict[str, Any] = {
+        "nodeName": node,
+        "restartPolicy": "Never",
+        "terminationGracePeriodSeconds": 0,
+        "activeDeadlineSeconds": spec.lifetime,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "containers": [container],
+    }
+    if spec.host_pid:
+        pod_spec["hostPID"] = True
+    if spec.host_network:
+        pod_spec["hostNetwork"] = True
+        pod_spec["dnsPolicy"] = "ClusterFirstWithHostNet"
+    if spec.host_ipc:
+        pod_spec["hostIPC"] = True
+    if spec.tolerate_all:
+        pod_spec["tolerations"] = [{"operator": "Exists"}]
+    if spec.host_root:
+        container["volumeMounts"] = [{"name": "host-root", "mountPath": spec.host_root}]
+        pod_spec["volumes"] = [{"name": "host-root", "hostPath": {"path": "/"}}]
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": {**MANAGED_BY, **spec.labels}}
+    if spec.annotations:
+        metadata["annotations"] = dict(spec.annotations)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec}
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGTERM/SIGHUP raise Terminated in the main thread for the duration (SIGINT already raises
+    KeyboardInterrupt). Elsewhere than the main thread: nothing (Python allows handlers only there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum: int, _frame: Any) -> None:
+        raise Terminated(signum)
+
+    saved = {}
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is None:
+            continue
+        previous = signal.getsignal(sig)
+        if previous in (signal.SIG_DFL, None):  # leave a caller's own handler (or SIG_IGN) alone
+            saved[sig] = previous
+            signal.signal(sig, raise_terminated)
+    try:
+        yield
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[list[int]]:
+    """While cleaning up: SIGINT/SIGTERM/SIGHUP are recorded, not acted on (main thread only)."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def remember(signum: int, _frame: Any) -> None:
+        received.append(signum)
+
+    saved = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is None:
+            continue
+        previous = signal.getsignal(sig)
+        if previous is signal.SIG_IGN:
+            continue
+        saved[sig] = previous
+        signal.signal(sig, remember)
+    try:
+        yield received
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+
+
+Runner = Callable[..., ExecResult]  # exec_argv's signature
+
+
+class NodeDebugPod:
+    """A pod on ``node`` that commands can be run in; a context manager (see the module docstring).
+
+    ``runner`` is how commands run (``exec_argv`` by default: any callable with its signature),
+    ``on_event(event, pod)`` hears ``created``/``deleted``/``delete-failed``, ``start_timeout`` bounds
+    the wait for Running, ``poll`` is the first interval between GETs (it grows to 1 s).
+    """
+
+    def __init__(self, cluster: Any, node: str, *, namespace: str | None = None, image: str | None = None,
+                 spec: DebugPodSpec | None = None, runner: Runner = exec_argv,
+                 on_event: Callable[[str, "NodeDebugPod"], None] | None = None, start_timeout: float = 120.0,
+                 poll: float = 0.1, sleep: Callable[[float], None] = time.sleep):
+        self.cluster = cluster
+        self.node = node
+        self.namespace = namespace or getattr(cluster, "namespace", None) or "default"
+        self.spec = spec or DebugPodSpec()
+        if image:
+            self.spec.image = image
+        self.name = debug_pod_name(self.spec.name_prefix, node)
+        self.runner = runner
+        self.on_event = on_event
+        self.start_timeout = start_timeout
+        self.poll = poll
+        self._sleep = sleep
+        self.pod: dict | None = None  # the last object seen
+        self.created = False  # a create was sent (it may or may not have succeeded)
+        self.deleted = False
+        self.delete_error: str | None = None
+        self._signals: contextlib.ExitStack | None = None
+        self._announced = False
+
+    def __repr__(self) -> str:
+        return f"NodeDebugPod({self.namespace}/{self.name} on {self.node})"
+
+    @property
+    def path(self) -> str:
+        return f"/api/v1/namespaces/{self.namespace}/pods/{self.name}"
+
+    def manifest(self) -> dict[str, Any]:
+        return debug_pod_manifest(self.name, self.namespace, self.node, self.spec)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def __enter__(self) -> "NodeDebugPod":
+        self._signals = contextlib.ExitStack()
+        self._signals.enter_context(_signals_raise())
+        try:
+            self.create()
+            self.wait_running()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            with _signals_held() as received:
+                self.delete()
+        finally:
+            if self._signals is not None:
+                self._signals.close()
+                self._signals = None
+        if received and exc_type is None:
+            signum = received[0]
+            raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+
+    def create(self) -> None:
+        self.created = True  # before the request: an interrupted create must still be cleaned up
+        try:
+            response = self.cluster.request("POST", f"/api/v1/namespaces/{self.namespace}/pods",
+                                            body=self.manifest(), content_type="application/json")
+        except Forbidden as exc:
+            self.created = False
+            raise DebugPodError(f"cannot create debug pod {self.namespace}/{self.name} on node {self.node}: {exc} "
+                                "(it is privileged: pick a namespace that allows it)", status=403,
+                                reason=exc.reason) from None
+        except ClusterError as exc:
+            if exc.status != 409:  # AlreadyExists: an earlier attempt of this very create succeeded
+                if exc.status is not None and 400 <= exc.status < 500:
+                    self.created = False  # refused: nothing to clean up
+                raise DebugPodError(f"cannot create debug pod {self.namespace}/{self.name} on node {self.node}: {exc}",
+                                    status=exc.status, reason=exc.reason) from None
+        else:
+            self.pod = response.data
+        self._announced = True
+        self._event("created")
+
+    def wait_running(self) -> dict:
+        deadline = time.monotonic() + self.start_timeout
+        interval = self.poll
+        while True:
+            pod = self.cluster.request("GET", self.path).data or {}
+            self.pod = pod
+            status = pod.get("status") or {}
+            phase = status.get("phase")
+            state = next((s.get("state") or {} for s in status.get("containerStatuses") or ()
+                          if s.get("name") == CONTAINER), {})
+            if phase == "Running" and state.get("running") is not None:
+                return pod
+            waiting = state.get("waiting") or {}
+            if phase in ("Succeeded", "Failed") or state.get("terminated") is not None:
+                why = (state.get("terminated") or {}).get("reason") or status.get("reason") or phase
+                raise DebugPodError(f"debug pod {self.namespace}/{self.name} on node {self.node} stopped: {why}")
+            if waiting.get("reason") in _FAIL_FAST:
+                raise DebugPodError(f"debug pod {self.namespace}/{self.name} on node {self.node} cannot start: "
+                                    f"{waiting.get('reason')}: {waiting.get('message') or self.spec.image}")
+            if time.monotonic() >= deadline:
+                where = waiting.get("reason") or phase or "Pending"
+                raise DebugPodError(f"debug pod {self.namespace}/{self.name} on node {self.node} not running after "
+                                    f"{self.start_timeout:g} s ({where})")
+            self._sleep(interval)
+            interval = min(interval * 2, 1.0)
+
+    def delete(self) -> None:
+        """Delete now (grace period 0); a pod already gone counts as deleted. Never raises ClusterError."""
+        if not self.created or self.deleted:
+            return
+        try:
+            self.cluster.request("DELETE", self.path, query=[("gracePeriodSeconds", "0")])
+        except NotFound:
+            self.deleted = True
+            if self._announced:  # it existed, and is gone already (e.g. its deadline passed)
+                self._event("deleted")
+            return
+        except ClusterError as exc:
+            self.delete_error = str(exc)
+            self._event("delete-failed")
+            return
+        self.deleted = True
+        self._event("deleted")
+
+    # -- use ------------------------------------------------------------------------------------
+    def run(self, argv: Sequence[str], *, timeout: float | None = None, check: bool = False) -> ExecResult:
+        """Run ``argv`` in the debug container."""
+        return self.runner(self.cluster, self.namespace, self.name, CONTAINER, list(argv), timeout=timeout, check=check)
+
+    def run_on_host(self, argv: Sequence[str], *, timeout: float | None = None, check: bool = False) -> ExecResult:
+        """Run ``argv`` in the node's root filesystem: ``chroot /host ARGV`` (needs ``host_root``)."""
+        if not self.spec.host_root:
+            raise ValueError("this debug pod does not mount the host's root")
+        return self.run(["chroot", self.spec.host_root, *argv], timeout=timeout, check=check)
+
+    def _event(self, name: str) -> None:
+        if self.on_event is not None:
+            self.on_event(name, self)
+
+
+# --- ephemeral debug containers -----------------------------------------------------------------
+def add_ephemeral_container(cluster: Any, namespace: str, pod: str, target: str, *, image: str = DEFAULT_IMAGE,
+                            command: Sequence[str] = ("sleep", "300"), start_timeout: float = 60.0,
+                            poll: float = 0.1, sleep: Callable[[float], None] = time.sleep) -> str:
+    """Add an ephemeral container to ``pod`` that shares ``target``'s process namespace (like
+    ``kubectl debug --target``), wait until it runs, and return its name (exec into it with exec_argv).
+
+    Ephemeral containers cannot be removed: it stays in the pod's spec, and stops when ``command``
+    ends (so keep it short). Raises DebugPodError (Forbidden kept as ``status`` 403)."""
+    name = debug_pod_name("pss-probe", target)[:63]
+    path = f"/api/v1/namespaces/{namespace}/pods/{pod}"
+    body = {"spec": {"ephemeralContainers": [{
+        "name": name, "image": image, "command": list(command), "targetContainerName": target,
+        "imagePullPolicy": "IfNotPresent", "stdin": False, "tty": False, "terminationMessagePolicy": "File"}]}}
+    try:
+        cluster.request("PATCH", path + "/ephemeralcontainers", body=body,
+                        content_type="application/strategic-merge-patch+json")
+    except ClusterError as exc:
+        raise DebugPodError(f"cannot add a debug container to pod {namespace}/{pod}: {exc}", status=exc.status,
+                            reason=exc.reason) from None
+    deadline = time.monotonic() + start_timeout
+    interval = poll
+    while True:
+        data = cluster.request("GET", path).data or {}
+        state = next(((s.get("state") or {}) for s in (data.get("status") or {}).get("ephemeralContainerStatuses") or ()
+                      if s.get("name") == name), {})
+        if state.get("running") is not None:
+            return name
+        waiting = state.get("waiting") or {}
+        if state.get("terminated") is not None or waiting.get("reason") in _FAIL_FAST:
+            why = waiting.get("reason") or (state.get("terminated") or {}).get("reason") or "terminated"
+            raise DebugPodError(f"debug container {name} in pod {namespace}/{pod} cannot run: {why}")
+        if time.monotonic() >= deadline:
+            raise DebugPodError(f"debug container {name} in pod {namespace}/{pod} not running after "
+                                f"{start_timeout:g} s ({waiting.get('reason') or 'no status'})")
+        sleep(interval)
+        interval = min(interval * 2, 1.0)

@@ -1,0 +1,90 @@
+"""``kubectl pss verify-apparmor [POD ... | -n NS | -A] [-c CONTAINER]``: the AppArmor profile each
+running container really has, against the one its spec asks for.
+
+Expected: ``securityContext.appArmorProfile`` (container, then pod) and the
+``container.apparmor.security.beta.kubernetes.io/<container>`` annotation, in the kubelet's order.
+Actual: ``cat /proc/1/attr/current`` through the exec endpoint (``/proc/self/...`` with
+``shareProcessNamespace``), falling back to ``/proc/1/attr/apparmor/current``. RuntimeDefault is
+judged by the node's runtime (containerd ``cri-containerd.apparmor.d``, CRI-O ``crio-default``,
+Docker ``docker-default``).
+
+Exit 0 when every container matches; 1 when any is a mismatch, in complain mode, or unverifiable;
+2 on errors (a named pod missing, pods that cannot be listed).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..confinement import model
+from ..confinement.apparmor import expected_apparmor, judge_apparmor, read_apparmor_label
+from ..confinement.runtime import parse_runtime
+from ..report.confinement import render_verify
+from ..report.render import write_report
+from . import runtimecheck
+from .common import validate_output
+from .runtimecheck import ContainerReader, Scope, Target, Unverifiable, VerifyOptions
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    runtimecheck.add_arguments(parser)
+
+
+def complete(args: argparse.Namespace) -> VerifyOptions:
+    return runtimecheck.complete_options(args)
+
+
+def validate(options: VerifyOptions) -> None:
+    validate_output(options.output)
+
+
+def verify_container(target: Target, scope: Scope, reader: ContainerReader) -> dict[str, Any]:
+    verdict = runtimecheck.precheck(target, scope)
+    facts = scope.nodes.get(target.ref.node or "")
+    if verdict is None:
+        try:
+            read = read_apparmor_label(reader.runner(target, runtimecheck.proc_pid(target)),
+                                       runtimecheck.proc_pid(target))
+        except Unverifiable as exc:
+            verdict = model.unverifiable(target.expected, exc.reason, exc.detail)
+        else:
+            if read.label is None:
+                detail = read.detail or "cannot read the AppArmor label"
+                if read.failure == model.APPARMOR_DISABLED and facts is not None and facts.apparmor == "enabled":
+                    detail += " (yet the kubelet reports AppArmor enabled)"
+                verdict = model.unverifiable(target.expected, read.failure or model.READ_FAILED, detail)
+            else:
+                runtime = parse_runtime(facts.container_runtime if facts else None)
+                verdict = judge_apparmor(target.expected, read.label, runtime, target.ref.privileged)
+                if read.path and "apparmor/current" in read.path:
+                    verdict.notes.append(f"read from {read.path}")
+    return runtimecheck.container_entry(target, verdict)
+
+
+def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
+    scope = runtimecheck.load_scope(cluster, options, expected_apparmor)
+    reader = ContainerReader(cluster, options.debug_image)
+    containers = runtimecheck.parallel(lambda t: verify_container(t, scope, reader), scope.targets, options.workers)
+    nodes = []
+    for name, facts in sorted(scope.nodes.items()):
+        entry = facts.as_dict()
+        entry["runtime"] = str(parse_runtime(facts.container_runtime)) if facts.container_runtime else None
+        nodes.append(entry)
+    if reader.ephemeral:
+        scope.notes.append(f"{len(reader.ephemeral)} ephemeral debug container(s) added (they stay in the pods' "
+                           "specs, stopped): " + ", ".join(f"{e['namespace']}/{e['pod']}:{e['name']}"
+                                                          for e in reader.ephemeral))
+    if not scope.targets and not scope.errors:
+        scope.notes.append("no containers in scope")
+    return runtimecheck.build_report("apparmor", scope, containers, nodes, ephemeralContainers=reader.ephemeral)
+
+
+def run(options: VerifyOptions) -> int:
+    from ..cluster.client import connect
+
+    with connect(options.connection) as cluster:
+        report = build(cluster, options)
+    write_report(report, options.output, sys.stdout, lambda r, out: render_verify(r, out, options.no_color))
+    runtimecheck.print_errors(report)
+    return runtimecheck.exit_code(report)

@@ -1,0 +1,84 @@
+"""What a container was asked to run under (Expected) and what we concluded (Verdict). Pure data."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MATCH = "match"
+MISMATCH = "mismatch"
+COMPLAIN = "complain"  # AppArmor complain mode, or a seccomp filter that only logs (SCMP_ACT_LOG)
+UNVERIFIABLE = "unverifiable"
+VERDICTS = (MATCH, MISMATCH, COMPLAIN, UNVERIFIABLE)
+
+RUNTIME_DEFAULT = "RuntimeDefault"
+LOCALHOST = "Localhost"
+UNCONFINED = "Unconfined"
+UNSET = "Unset"  # nothing declared: the runtime decides (AppArmor) or the kubelet's SeccompDefault (seccomp)
+
+# Why a container could not be verified (``Verdict.reason`` when the verdict is unverifiable).
+NOT_RUNNING = "not-running"
+EXEC_FORBIDDEN = "exec-forbidden"
+NO_CAT = "no-cat"
+APPARMOR_DISABLED = "apparmor-disabled"
+POD_GONE = "pod-gone"
+EXEC_FAILED = "exec-failed"
+READ_FAILED = "read-failed"
+UNPARSABLE = "unparsable"
+WINDOWS = "windows"
+UNKNOWN_RUNTIME = "unknown-runtime"
+SHARED_PID_NO_CAT = "shared-pid-namespace"
+PROFILE_FILE_MISSING = "profile-file-missing"
+NODE_INSPECT_FAILED = "node-inspect-failed"
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A requested profile. ``type`` is RuntimeDefault, Localhost, Unconfined or Unset; ``source`` says
+    where it came from ("container field", "pod field", "container annotation", "pod annotation", "none")."""
+
+    type: str
+    localhost: str | None = None
+    source: str = "none"
+    notes: tuple[str, ...] = ()
+
+    def display(self) -> str:
+        if self.type == LOCALHOST:
+            return f"Localhost/{self.localhost or ''}"
+        if self.type == UNSET:
+            return "(none)"
+        return self.type
+
+
+@dataclass
+class Verdict:
+    verdict: str
+    expected: str
+    actual: str | None = None
+    reason: str | None = None  # a code: why unverifiable, or what kind of mismatch
+    detail: str | None = None  # one line for people
+    flags: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "expected": self.expected, "actual": self.actual, "reason": self.reason,
+                "detail": self.detail, "flags": list(self.flags), "notes": list(self.notes)}
+
+
+def unverifiable(expected: Expected, reason: str, detail: str, actual: str | None = None) -> Verdict:
+    return Verdict(UNVERIFIABLE, expected.display(), actual, reason, detail, notes=list(expected.notes))
+
+
+def summarize(verdicts: list[str]) -> dict[str, int]:
+    out = {"containers": len(verdicts)}
+    for name in VERDICTS:
+        out[name] = sum(1 for v in verdicts if v == name)
+    return out
+
+
+def exit_code_for(summary: dict[str, int], errors: int) -> int:
+    """0 every container verified and matching; 1 any mismatch, complain or unverifiable; 2 errors."""
+    if errors:
+        return 2
+    if summary.get(MISMATCH) or summary.get(COMPLAIN) or summary.get(UNVERIFIABLE):
+        return 1
+    return 0

@@ -1,0 +1,58 @@
+"""Tables for ``verify-apparmor`` and ``verify-seccomp``: the nodes, then one row per container."""
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from .color import Palette, color_enabled
+from .render import format_table
+
+_STYLE = {"match": "restricted", "mismatch": "error", "complain": "baseline", "unverifiable": "baseline"}
+
+
+def _detail(container: dict[str, Any]) -> str:
+    parts = []
+    if container.get("detail"):
+        parts.append(container["detail"])
+    if container.get("flags"):
+        parts.append("[" + ", ".join(container["flags"]) + "]")
+    return " ".join(parts)
+
+
+def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
+    palette = Palette(color_enabled(stream, no_color))
+    check = report["check"]
+    title = "AppArmor" if check == "apparmor" else "seccomp"
+    stream.write(f"Context {report['context'] or '-'}: {title} of {report['summary']['containers']} container(s)\n")
+    if report["nodes"]:
+        if check == "apparmor":
+            rows = [[n["name"], n["kubeletVersion"] or "?", n["runtime"] or "unknown", n["apparmor"]]
+                    for n in report["nodes"]]
+            headers = ["node", "kubelet", "runtime", "apparmor"]
+        else:
+            rows = [[n["name"], n["kubeletVersion"] or "?", n["runtime"] or "unknown", n["seccompDefault"]]
+                    for n in report["nodes"]]
+            headers = ["node", "kubelet", "runtime", "seccomp default"]
+        stream.write("\n" + format_table(rows, headers) + "\n")
+    if report["containers"]:
+        rows = []
+        for c in report["containers"]:
+            verdict = c["verdict"]
+            shown = verdict + (f" ({c['reason']})" if verdict == "unverifiable" and c.get("reason") else "")
+            rows.append([c["namespace"], c["pod"], c["container"], c["node"] or "-", c["expected"],
+                         c["actual"] or "-", palette.paint(shown, _STYLE.get(verdict, "")), _detail(c)])
+        stream.write("\n" + format_table(rows, ["namespace", "pod", "container", "node", "expected", "actual",
+                                                "verdict", "detail"]) + "\n")
+    notes = list(report.get("notes") or [])
+    for c in report["containers"]:
+        for note in c.get("notes") or ():
+            notes.append(f"{c['namespace']}/{c['pod']}/{c['container']}: {note}")
+    if notes:
+        stream.write("\n" + "".join(f"Note: {note}\n" for note in notes))
+    s = report["summary"]
+    stream.write(f"\n{s['match']} match, {s['mismatch']} mismatch, {s['complain']} complain, "
+                 f"{s['unverifiable']} unverifiable\n")
+    for pod in report.get("debugPods") or ():
+        state = "deleted" if pod["deleted"] else palette.paint("NOT DELETED", "error")
+        stream.write(f"debug pod {pod['namespace']}/{pod['name']} on node {pod['node']}: {state}\n")
+    if report["errors"]:
+        stream.write(f"{len(report['errors'])} error(s): see stderr\n")
