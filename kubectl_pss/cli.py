@@ -10,25 +10,12 @@ import importlib
 import os
 import sys
 
+from . import commands
 from .errors import EXIT_ERROR, FatalError, UsageError
 
-# name -> (module under kubectl_pss.commands, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "audit": ("audit", "Every namespace's Pod Security labels and the strictest level its pods and workloads pass"),
-    "simulate": ("simulate", "What enforcing a Pod Security level on namespaces would reject, grouped by workload"),
-    "label": ("label", "Set Pod Security labels safely: the plan, a server dry run, staged apply, an undo file"),
-    "admission-config": ("admission_config", "Write, propose (--from-cluster) or check (--check) the PodSecurity AdmissionConfiguration"),
-    "check": ("check", "Evaluate manifests offline against the Pod Security Standards"),
-    "snapshot": ("snapshot", "Dump namespaces, pods and workloads to a file that audit and simulate read offline"),
-    "seccomp": ("seccomp", "Seccomp profiles from what a workload really calls (audit records), and a profile linter"),
-    "verify-apparmor": ("verify_apparmor", "The AppArmor profile each running container really has, against its spec"),
-    "verify-seccomp": ("verify_seccomp", "The seccomp filter each running container really has, against its spec"),
-    "version": ("version", "Print the plugin version and the newest policy version it knows"),
-    "completion": ("completion", "Print a shell completion script for kubectl-pss: bash, zsh or fish"),
-}
-
-# Flags that take a value, so that flags given before the command name can be moved after it.
-_VALUE_FLAGS = {"--kubeconfig", "--context", "--request-timeout", "-n", "--namespace", "-o", "--output"}
+# The command table lives with the commands (completion reads it too); re-exported here.
+COMMANDS = commands.COMMANDS
+_VALUE_FLAGS = commands.VALUE_FLAGS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,11 +42,12 @@ def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
 
 
 def _top_parser() -> argparse.ArgumentParser:
+    width = max(map(len, COMMANDS))
     parser = _Parser(
         prog="kubectl pss",
         description="What the Pod Security Standards would do to your cluster, before anything breaks.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Commands:\n" + "\n".join(f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items())
+        epilog="Commands:\n" + "\n".join(f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items())
         + "\n\nUse 'kubectl pss COMMAND --help' for a command's flags.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")

@@ -80,7 +80,7 @@ def _describe(text: str | None) -> str:
 
 
 def _command_parser(command: str) -> argparse.ArgumentParser:
-    from . import cli
+    from . import commands as cli
 
     module_name, help_text = cli.COMMANDS[command]
     module = importlib.import_module(f"{__package__}.commands.{module_name}")
@@ -279,7 +279,7 @@ def _flags(parser: argparse.ArgumentParser, state: _State, current: str) -> Comp
 
 
 def _top_level(current: str) -> Completion:
-    from . import cli
+    from . import commands as cli
 
     if current.startswith("-"):
         flags = [("--help", "help for kubectl pss"), ("-h", "help for kubectl pss"),
@@ -290,7 +290,7 @@ def _top_level(current: str) -> Completion:
 
 def complete(words: list[str]) -> Completion:
     """Complete the last of ``words`` (the words after ``kubectl pss``)."""
-    from . import cli
+    from . import commands as cli
 
     if not words:
         words = [""]
@@ -307,7 +307,7 @@ def complete(words: list[str]) -> Completion:
                 return Completion([], NO_FILE_COMP)
             if word.startswith("-") and word != "-":
                 before.append(word)
-                if word in cli._VALUE_FLAGS and i + 1 < len(done):
+                if word in cli.VALUE_FLAGS and i + 1 < len(done):
                     before.append(done[i + 1])
                     i += 1
             else:
@@ -316,7 +316,7 @@ def complete(words: list[str]) -> Completion:
             rest.append(word)
         i += 1
     if command is None:
-        if before and before[-1] in cli._VALUE_FLAGS and done and done[-1] == before[-1]:
+        if before and before[-1] in cli.VALUE_FLAGS and done and done[-1] == before[-1]:
             # The value of a flag given before the command (kubectl pss --context <TAB>).
             from .commands.common import add_connection_flags, add_output_flags, add_scope_flags
 

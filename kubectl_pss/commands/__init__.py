@@ -3,3 +3,21 @@
 Every module defines ``add_arguments(parser)``, ``complete(args) -> Options``,
 ``validate(options)`` (raises UsageError: exit 2) and ``run(options) -> exit code``.
 """
+
+# name -> (module under kubectl_pss.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": ("audit", "Every namespace's Pod Security labels and the strictest level its pods and workloads pass"),
+    "simulate": ("simulate", "What enforcing a Pod Security level on namespaces would reject, grouped by workload"),
+    "label": ("label", "Set Pod Security labels safely: the plan, a server dry run, staged apply, an undo file"),
+    "admission-config": ("admission_config", "Write, propose (--from-cluster) or check (--check) the PodSecurity AdmissionConfiguration"),
+    "check": ("check", "Evaluate manifests offline against the Pod Security Standards"),
+    "snapshot": ("snapshot", "Dump namespaces, pods and workloads to a file that audit and simulate read offline"),
+    "seccomp": ("seccomp", "Seccomp profiles from what a workload really calls (audit records), and a profile linter"),
+    "verify-apparmor": ("verify_apparmor", "The AppArmor profile each running container really has, against its spec"),
+    "verify-seccomp": ("verify_seccomp", "The seccomp filter each running container really has, against its spec"),
+    "version": ("version", "Print the plugin version and the newest policy version it knows"),
+    "completion": ("completion", "Print a shell completion script for kubectl-pss: bash, zsh or fish"),
+}
+
+# Flags that take a value, so that flags given before the command name can be moved after it.
+VALUE_FLAGS = {"--kubeconfig", "--context", "--request-timeout", "-n", "--namespace", "-o", "--output"}
