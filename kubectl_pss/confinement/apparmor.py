@@ -30,23 +30,12 @@ from .model import (
     UNSET,
     UNVERIFIABLE,
     Expected,
+    expected_from_field,
     Verdict,
 )
 from .runtime import CRIO, Runtime, any_runtime_default, apparmor_default_profile, is_apparmor_runtime_default
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
-_FIELD_TYPES = {RUNTIME_DEFAULT, LOCALHOST, UNCONFINED}
-
-
-def _from_field(profile: object, source: str) -> Expected | None:
-    if not isinstance(profile, dict):
-        return None
-    kind = profile.get("type")
-    if kind == LOCALHOST:
-        return Expected(LOCALHOST, str(profile.get("localhostProfile") or ""), source)
-    if kind in _FIELD_TYPES:
-        return Expected(str(kind), None, source)
-    return Expected(f"invalid type {kind!r}", None, source)
 
 
 def _from_annotation(value: object, source: str) -> Expected | None:
@@ -69,9 +58,9 @@ def expected_apparmor(pod: dict, container: dict) -> Expected:
     """The profile the kubelet asks the runtime for (see the module docstring for the order)."""
     name = container.get("name") or ""
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
-    c_field = _from_field((container.get("securityContext") or {}).get("appArmorProfile"), "container field")
+    c_field = expected_from_field((container.get("securityContext") or {}).get("appArmorProfile"), "container field")
     annotation = _from_annotation(annotations.get(ANNOTATION_PREFIX + name), "annotation")
-    p_field = _from_field(((pod.get("spec") or {}).get("securityContext") or {}).get("appArmorProfile"), "pod field")
+    p_field = expected_from_field(((pod.get("spec") or {}).get("securityContext") or {}).get("appArmorProfile"), "pod field")
     chosen = c_field or annotation or p_field
     if chosen is None:
         return Expected(UNSET)

@@ -49,6 +49,21 @@ class Expected:
         return self.type
 
 
+
+_PROFILE_TYPES = {RUNTIME_DEFAULT, LOCALHOST, UNCONFINED}
+
+
+def expected_from_field(profile: object, source: str) -> Expected | None:
+    """The profile a securityContext field (appArmorProfile or seccompProfile) asks for; None when unset."""
+    if not isinstance(profile, dict):
+        return None
+    kind = profile.get("type")
+    if kind == LOCALHOST:
+        return Expected(LOCALHOST, str(profile.get("localhostProfile") or ""), source)
+    if kind in _PROFILE_TYPES:
+        return Expected(str(kind), None, source)
+    return Expected(f"invalid type {kind!r}", None, source)
+
 @dataclass
 class Verdict:
     verdict: str

@@ -30,6 +30,7 @@ from .model import (
     UNSET,
     UNVERIFIABLE,
     Expected,
+    expected_from_field,
     Verdict,
 )
 
@@ -42,18 +43,6 @@ FLAG_NO_FILTER = "no-filter"  # declares RuntimeDefault or Localhost, runs witho
 
 ALLOW = "SCMP_ACT_ALLOW"
 LOG = "SCMP_ACT_LOG"
-_TYPES = {RUNTIME_DEFAULT, LOCALHOST, UNCONFINED}
-
-
-def _from_field(profile: object, source: str) -> Expected | None:
-    if not isinstance(profile, dict):
-        return None
-    kind = profile.get("type")
-    if kind == LOCALHOST:
-        return Expected(LOCALHOST, str(profile.get("localhostProfile") or ""), source)
-    if kind in _TYPES:
-        return Expected(str(kind), None, source)
-    return Expected(f"invalid type {kind!r}", None, source)
 
 
 def _from_annotation(value: object, source: str) -> Expected | None:
@@ -76,8 +65,8 @@ def expected_seccomp(pod: dict, container: dict) -> Expected:
     name = container.get("name") or ""
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
     candidates = [
-        _from_field((container.get("securityContext") or {}).get("seccompProfile"), "container field"),
-        _from_field(((pod.get("spec") or {}).get("securityContext") or {}).get("seccompProfile"), "pod field"),
+        expected_from_field((container.get("securityContext") or {}).get("seccompProfile"), "container field"),
+        expected_from_field(((pod.get("spec") or {}).get("securityContext") or {}).get("seccompProfile"), "pod field"),
         _from_annotation(annotations.get(LEGACY_CONTAINER_PREFIX + name), "container annotation"),
         _from_annotation(annotations.get(LEGACY_POD_ANNOTATION), "pod annotation"),
     ]
