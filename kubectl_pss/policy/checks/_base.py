@@ -23,3 +23,16 @@ class Check:
     id: str
     level: Level
     revisions: tuple[Revision, ...]
+
+
+_REGISTERED: list[Check] = []
+
+
+def register(check: Check) -> Check:
+    """Add a check to the default set (each check module registers its own, as upstream's do)."""
+    _REGISTERED.append(check)
+    return check
+
+
+def registered() -> tuple[Check, ...]:
+    return tuple(_REGISTERED)

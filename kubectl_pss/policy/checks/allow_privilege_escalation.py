@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, containers_phrase
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 
 def allow_privilege_escalation_1_8(pod: PodView) -> Forbidden | None:
@@ -29,8 +29,8 @@ def allow_privilege_escalation_1_25(pod: PodView) -> Forbidden | None:
     return allow_privilege_escalation_1_8(pod)
 
 
-CHECK = Check(
+CHECK = register(Check(
     "allowPrivilegeEscalation",
     Level.RESTRICTED,
     (Revision(8, allow_privilege_escalation_1_8), Revision(25, allow_privilege_escalation_1_25)),
-)
+))

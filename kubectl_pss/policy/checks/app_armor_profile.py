@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, go_quote, join_quote, pluralize, setters_phrase, sorted_set
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 _ALLOWED_TYPES = frozenset({"RuntimeDefault", "Localhost"})
@@ -63,4 +63,4 @@ def app_armor_profile_1_0(pod: PodView) -> Forbidden | None:
     )
 
 
-CHECK = Check("appArmorProfile", Level.BASELINE, (Revision(0, app_armor_profile_1_0),))
+CHECK = register(Check("appArmorProfile", Level.BASELINE, (Revision(0, app_armor_profile_1_0),)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, containers_phrase, join_quote, sorted_set
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 ALLOWED_CAPABILITIES = frozenset({
     "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
@@ -38,4 +38,4 @@ def capabilities_baseline_1_0(pod: PodView) -> Forbidden | None:
     return None
 
 
-CHECK = Check("capabilities_baseline", Level.BASELINE, (Revision(0, capabilities_baseline_1_0),))
+CHECK = register(Check("capabilities_baseline", Level.BASELINE, (Revision(0, capabilities_baseline_1_0),)))

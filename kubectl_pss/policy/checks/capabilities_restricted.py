@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, containers_phrase, join_quote, sorted_set
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 
 def capabilities_restricted_1_22(pod: PodView) -> Forbidden | None:
@@ -48,11 +48,11 @@ def capabilities_restricted_1_25(pod: PodView) -> Forbidden | None:
     return capabilities_restricted_1_22(pod)
 
 
-CHECK = Check(
+CHECK = register(Check(
     "capabilities_restricted",
     Level.RESTRICTED,
     (
         Revision(22, capabilities_restricted_1_22, overrides=("capabilities_baseline",)),
         Revision(25, capabilities_restricted_1_25, overrides=("capabilities_baseline",)),
     ),
-)
+))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 
 def host_namespaces_1_0(pod: PodView) -> Forbidden | None:
@@ -14,4 +14,4 @@ def host_namespaces_1_0(pod: PodView) -> Forbidden | None:
     return None
 
 
-CHECK = Check("hostNamespaces", Level.BASELINE, (Revision(0, host_namespaces_1_0),))
+CHECK = register(Check("hostNamespaces", Level.BASELINE, (Revision(0, host_namespaces_1_0),)))

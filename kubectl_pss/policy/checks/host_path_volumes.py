@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, join_quote, pluralize
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 
 def host_path_volumes_1_0(pod: PodView) -> Forbidden | None:
@@ -21,4 +21,4 @@ def _name(volume: dict) -> str:
     return "" if name is None else str(name)
 
 
-CHECK = Check("hostPathVolumes", Level.BASELINE, (Revision(0, host_path_volumes_1_0),))
+CHECK = register(Check("hostPathVolumes", Level.BASELINE, (Revision(0, host_path_volumes_1_0),)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, containers_phrase, pluralize, sorted_set
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 
 def host_ports_1_0(pod: PodView) -> Forbidden | None:
@@ -30,4 +30,4 @@ def host_ports_1_0(pod: PodView) -> Forbidden | None:
     return None
 
 
-CHECK = Check("hostPorts", Level.BASELINE, (Revision(0, host_ports_1_0),))
+CHECK = register(Check("hostPorts", Level.BASELINE, (Revision(0, host_ports_1_0),)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, join_quote, pluralize, sorted_set
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 _PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 _LIFECYCLE_HOOKS = ("postStart", "preStop")
@@ -48,4 +48,4 @@ def host_probes_and_host_lifecycle_1_34(pod: PodView) -> Forbidden | None:
     return None
 
 
-CHECK = Check("hostProbesAndHostLifecycle", Level.BASELINE, (Revision(34, host_probes_and_host_lifecycle_1_34),))
+CHECK = register(Check("hostProbesAndHostLifecycle", Level.BASELINE, (Revision(34, host_probes_and_host_lifecycle_1_34),)))

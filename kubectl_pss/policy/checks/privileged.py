@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, containers_phrase
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 
 def privileged_1_0(pod: PodView) -> Forbidden | None:
@@ -13,4 +13,4 @@ def privileged_1_0(pod: PodView) -> Forbidden | None:
     return None
 
 
-CHECK = Check("privileged", Level.BASELINE, (Revision(0, privileged_1_0),))
+CHECK = register(Check("privileged", Level.BASELINE, (Revision(0, privileged_1_0),)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, containers_phrase, join_quote, sorted_set
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 
 def proc_mount_1_0(pod: PodView) -> Forbidden | None:
@@ -30,4 +30,4 @@ def proc_mount_1_35(pod: PodView) -> Forbidden | None:
     return proc_mount_1_0(pod)
 
 
-CHECK = Check("procMount", Level.BASELINE, (Revision(0, proc_mount_1_0), Revision(35, proc_mount_1_35)))
+CHECK = register(Check("procMount", Level.BASELINE, (Revision(0, proc_mount_1_0), Revision(35, proc_mount_1_35))))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, join_quote, pluralize, sorted_set
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 ALLOWED_SOURCES = (
     "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
@@ -55,8 +55,8 @@ def restricted_volumes_1_0(pod: PodView) -> Forbidden | None:
     return None
 
 
-CHECK = Check(
+CHECK = register(Check(
     "restrictedVolumes",
     Level.RESTRICTED,
     (Revision(0, restricted_volumes_1_0, overrides=("hostPathVolumes",)),),
-)
+))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, containers_phrase, setters_phrase
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 _REASON = "runAsNonRoot != true"
 
@@ -37,8 +37,8 @@ def run_as_non_root_1_35(pod: PodView) -> Forbidden | None:
     return run_as_non_root_1_0(pod)
 
 
-CHECK = Check(
+CHECK = register(Check(
     "runAsNonRoot",
     Level.RESTRICTED,
     (Revision(0, run_as_non_root_1_0), Revision(35, run_as_non_root_1_35)),
-)
+))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, setters_phrase
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 
 def _is_root(sc: dict | None) -> bool:
@@ -27,8 +27,8 @@ def run_as_user_1_35(pod: PodView) -> Forbidden | None:
     return run_as_user_1_23(pod)
 
 
-CHECK = Check(
+CHECK = register(Check(
     "runAsUser",
     Level.RESTRICTED,
     (Revision(23, run_as_user_1_23), Revision(35, run_as_user_1_35)),
-)
+))

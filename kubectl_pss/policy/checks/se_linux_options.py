@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, join_quote, pluralize, setters_phrase, sorted_set
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 _TYPES_1_0 = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
 _TYPES_1_31 = _TYPES_1_0 | {"container_engine_t"}
@@ -59,8 +59,8 @@ def _make(allowed_types: frozenset[str]):
 se_linux_options_1_0 = _make(_TYPES_1_0)
 se_linux_options_1_31 = _make(_TYPES_1_31)
 
-CHECK = Check(
+CHECK = register(Check(
     "seLinuxOptions",
     Level.BASELINE,
     (Revision(0, se_linux_options_1_0), Revision(31, se_linux_options_1_31)),
-)
+))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, go_quote, join_quote, pluralize, setters_phrase, sorted_set
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 CONTAINER_ANNOTATION_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
@@ -79,8 +79,8 @@ def seccomp_profile_baseline_1_19(pod: PodView) -> Forbidden | None:
     return forbidden_types_message(pod_type is not None, bad, values)
 
 
-CHECK = Check(
+CHECK = register(Check(
     "seccompProfile_baseline",
     Level.BASELINE,
     (Revision(0, seccomp_profile_baseline_1_0), Revision(19, seccomp_profile_baseline_1_19)),
-)
+))

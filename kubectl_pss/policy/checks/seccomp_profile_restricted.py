@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, containers_phrase
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 from .seccomp_profile_baseline import bad_profile_type, forbidden_types_message
 
 
@@ -46,11 +46,11 @@ def seccomp_profile_restricted_1_25(pod: PodView) -> Forbidden | None:
     return seccomp_profile_restricted_1_19(pod)
 
 
-CHECK = Check(
+CHECK = register(Check(
     "seccompProfile_restricted",
     Level.RESTRICTED,
     (
         Revision(19, seccomp_profile_restricted_1_19, overrides=("seccompProfile_baseline",)),
         Revision(25, seccomp_profile_restricted_1_25, overrides=("seccompProfile_baseline",)),
     ),
-)
+))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 SAFE_SYSCTLS_1_0 = frozenset({
     "kernel.shm_rmid_forced",
@@ -48,7 +48,7 @@ sysctls_1_29 = _make(SAFE_SYSCTLS_1_29)
 sysctls_1_32 = _make(SAFE_SYSCTLS_1_32)
 sysctls_1_37 = _make(SAFE_SYSCTLS_1_37)
 
-CHECK = Check(
+CHECK = register(Check(
     "sysctls",
     Level.BASELINE,
     (
@@ -58,4 +58,4 @@ CHECK = Check(
         Revision(32, sysctls_1_32),
         Revision(37, sysctls_1_37),
     ),
-)
+))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..helpers import Forbidden, PodView, container_name, setters_phrase
 from ..levels import Level
-from ._base import Check, Revision
+from ._base import Check, Revision, register
 
 
 def _host_process(sc: dict | None) -> bool:
@@ -24,4 +24,4 @@ def windows_host_process_1_0(pod: PodView) -> Forbidden | None:
     return None
 
 
-CHECK = Check("windowsHostProcess", Level.BASELINE, (Revision(0, windows_host_process_1_0),))
+CHECK = register(Check("windowsHostProcess", Level.BASELINE, (Revision(0, windows_host_process_1_0),)))
