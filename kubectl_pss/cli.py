@@ -64,7 +64,7 @@ def run(argv: list[str]) -> int:
     if command is None:
         args = _top_parser().parse_args(rest)
         if args.version:
-            command, rest = "version", []
+            command, rest = "version", ["--client"]
         else:
             _top_parser().print_help()
             return 0 if not rest else EXIT_ERROR

@@ -127,7 +127,7 @@ def _scan(words: list[str], options: dict[str, argparse.Action]) -> _State:
 
 def _connection_args(state: _State) -> list[str]:
     args = []
-    for flag in ("--kubeconfig", "--context"):
+    for flag in ("--kubeconfig", "--context", "--cluster", "--user"):
         values = state.values.get(flag)
         if values and values[-1]:
             args += [flag, values[-1]]
@@ -170,6 +170,14 @@ def _contexts(state: _State) -> list[str]:
     kubeconfig = state.values.get("--kubeconfig")
     args = ["--kubeconfig", kubeconfig[-1]] if kubeconfig and kubeconfig[-1] else []
     return sorted(set(_kubectl_words(args + ["config", "get-contexts", "-o", "name"])))
+
+
+def _kubeconfig_names(state: _State, what: str) -> list[str]:
+    """``kubectl config get-clusters`` / ``get-users`` (a NAME column)."""
+    kubeconfig = state.values.get("--kubeconfig")
+    args = ["--kubeconfig", kubeconfig[-1]] if kubeconfig and kubeconfig[-1] else []
+    words = _kubectl_words(args + ["config", f"get-{what}"])
+    return sorted(set(words[1:] if words[:1] == ["NAME"] else words))
 
 
 def _policy_versions() -> list[tuple[str, str]]:
@@ -223,9 +231,14 @@ def _values(action: argparse.Action, state: _State, current: str = "") -> Comple
         return Completion([(n, "") for n in _cluster_names("namespaces", state)])
     if "--context" in names:
         return Completion([(c, "") for c in _contexts(state)])
+    if "--cluster" in names or "--user" in names:
+        what = "clusters" if "--cluster" in names else "users"
+        return Completion([(c, "") for c in _kubeconfig_names(state, what)])
     if dest in ("pod", "pods") or metavar.upper() in ("POD", "PODS"):
         return Completion([(p, "") for p in _cluster_names("pods", state)])
-    if dest == "request_timeout":
+    if dest == "nodes" or metavar.upper() == "NODE":
+        return Completion([(n, "") for n in _cluster_names("nodes", state)])
+    if dest in ("request_timeout", "verbosity"):
         return Completion([], NO_FILE_COMP)
     return Completion([], DEFAULT)  # a path or something we know nothing of: the shell's file completion
 

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from .. import __version__
+from .. import __version__, logs
 from .errors import ClusterError, ClusterUnreachable, ConfigError, Gone, error_for_status
 
 # --- tunables -------------------------------------------------------------------------------
@@ -41,11 +41,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ConnectionOptions:
-    """What kubectl's connection flags say (``--kubeconfig``, ``--context``, ``--request-timeout``)."""
+    """What kubectl's connection flags say: ``--kubeconfig``, ``--context``, ``--cluster``, ``--user``,
+    ``--request-timeout`` and ``-v``. ``cluster`` and ``user`` override the context's, as client-go's
+    ConfigOverrides do (the context's namespace stays)."""
 
     kubeconfig: str | None = None
     context: str | None = None
+    cluster: str | None = None  # a clusters[] name of the kubeconfig, instead of the context's
+    user: str | None = None  # a users[] name, instead of the context's
     request_timeout: float | None = None  # seconds; None or 0: connect 10 s, read 120 s
+    verbosity: int = 0  # kubectl's -v: 6 logs every request on stderr (logs.py)
 
 
 @dataclass
@@ -165,10 +170,12 @@ def parse_json(raw: bytes) -> Any:
 @dataclass
 class _KubeconfigChoice:
     files: list[str]
-    context: str
+    context: str  # "" when there is none (no current-context, and --cluster given)
     namespace: str
-    cluster: dict  # the chosen context's clusters[].cluster entry ({} if missing)
-    user: dict  # its users[].user entry ({} if none)
+    cluster: dict  # the clusters[].cluster entry in use ({} if missing)
+    user: dict  # the users[].user entry in use ({} if none)
+    cluster_name: str = ""
+    user_name: str = ""
 
 
 def _restore_child_env() -> None:
@@ -220,7 +227,9 @@ def _read_kubeconfig(path: str) -> dict | None:
 
 
 def _choose(options: ConnectionOptions, files: list[str]) -> _KubeconfigChoice:
-    """kubectl's rules: first file wins for current-context and for each named entry."""
+    """kubectl's rules: first file wins for current-context and for each named entry; ``--cluster``
+    and ``--user`` replace the context's cluster and user (client-go's ConfigOverrides: the name must
+    exist, the context's namespace stays, and with no context at all ``--cluster`` is enough)."""
     configs = [(p, c) for p in files if (c := _read_kubeconfig(p)) is not None]
     if not configs:
         raise ConfigError(f"kubeconfig {', '.join(files)} is empty")
@@ -236,18 +245,26 @@ def _choose(options: ConnectionOptions, files: list[str]) -> _KubeconfigChoice:
                 if isinstance(entry, dict) and entry.get("name") and entry["name"] not in into:
                     into[entry["name"]] = entry.get(key) or {}
     where = os.pathsep.join(p for p, _c in configs)
-    if not name:
+    if not name and not options.cluster:
         raise ConfigError(f"no current-context is set in kubeconfig {where}; pass --context "
                           f"(contexts: {', '.join(sorted(contexts)) or 'none'})")
-    if name not in contexts:
+    if name and name not in contexts:
         raise ConfigError(f'context "{name}" not found in kubeconfig {where} '
                           f"(contexts: {', '.join(sorted(contexts)) or 'none'})")
-    ctx = contexts[name]
-    if not ctx.get("cluster") or ctx["cluster"] not in clusters:
-        raise ConfigError(f'context "{name}" refers to cluster "{ctx.get("cluster") or ""}", which is not in '
+    ctx = contexts.get(name or "", {})
+    if options.cluster and options.cluster not in clusters:
+        raise ConfigError(f'cluster "{options.cluster}" does not exist in kubeconfig {where} '
+                          f"(clusters: {', '.join(sorted(clusters)) or 'none'})")
+    if options.user and options.user not in users:
+        raise ConfigError(f'user "{options.user}" does not exist in kubeconfig {where} '
+                          f"(users: {', '.join(sorted(users)) or 'none'})")
+    cluster_name = options.cluster or ctx.get("cluster") or ""
+    if cluster_name not in clusters:
+        raise ConfigError(f'context "{name}" refers to cluster "{cluster_name}", which is not in '
                           f"kubeconfig {where}")
-    return _KubeconfigChoice([p for p, _c in configs], name, ctx.get("namespace") or "default",
-                             clusters[ctx["cluster"]], users.get(ctx.get("user") or "", {}))
+    user_name = options.user or ctx.get("user") or ""
+    return _KubeconfigChoice([p for p, _c in configs], name or "", ctx.get("namespace") or "default",
+                             clusters[cluster_name], users.get(user_name, {}), cluster_name, user_name)
 
 
 class _CapturedLog(logging.Handler):
@@ -282,52 +299,85 @@ def _proxy_for(config: Any, cluster_proxy: str | None) -> None:
     config.no_proxy = ",".join(x for x in (no_proxy, "localhost,127.0.0.1,::1") if x)
 
 
+# the name of the context connect() adds when --cluster or --user override the chosen one
+_OVERRIDE_CONTEXT = "\x00kubectl-pss overrides"
+
+
 def connect(options: ConnectionOptions | None = None) -> "Cluster":
     """Load the kubeconfig like kubectl (or in-cluster config) and return a ``Cluster``.
 
     Order: ``--kubeconfig``; else every file in ``KUBECONFIG`` merged (current-context from the
     FIRST file that sets it, like kubectl); else ``~/.kube/config``; else the pod's service account
-    when ``KUBERNETES_SERVICE_HOST`` is set. Raises ConfigError with one line.
+    when ``KUBERNETES_SERVICE_HOST`` is set. ``--cluster``/``--user`` replace the context's cluster
+    and user. Raises ConfigError with one line.
     """
     options = options or ConnectionOptions()
     _restore_child_env()
     files = _kubeconfig_files(options)
     if not files:
-        if os.environ.get("KUBERNETES_SERVICE_HOST") and not options.context and not options.kubeconfig:
+        if (os.environ.get("KUBERNETES_SERVICE_HOST") and not options.context and not options.kubeconfig
+                and not options.cluster and not options.user):
             return _connect_in_cluster(options)
         if os.environ.get("KUBECONFIG"):
             raise ConfigError(f"none of the files in KUBECONFIG exist ({os.environ['KUBECONFIG']})")
         raise ConfigError("no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config")
     choice = _choose(options, files)
+    if options.verbosity >= logs.REQUESTS:
+        for path in choice.files:
+            logs.info(f"Config loaded from file:  {path}")
 
     from kubernetes.client import ApiClient, Configuration
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
     config = type.__call__(Configuration)
+    label = f'context "{choice.context}"' if choice.context else f'cluster "{choice.cluster_name}"'
     try:
         merger = KubeConfigMerger(os.pathsep.join(choice.files))
-        loader = KubeConfigLoader(config_dict=merger.config, active_context=choice.context, config_base_path=None)
+        active = choice.context
+        if options.cluster or options.user or not choice.context:
+            # ConfigOverrides: a context naming the chosen cluster and user (their entries keep their
+            # files' paths, so relative certificate paths still resolve)
+            merger.config.value["contexts"].insert(0, {"name": _OVERRIDE_CONTEXT, "context": {
+                "cluster": choice.cluster_name, "user": choice.user_name, "namespace": choice.namespace}})
+            active = _OVERRIDE_CONTEXT
+        loader = KubeConfigLoader(config_dict=merger.config, active_context=active, config_base_path=None)
         with _capture_root_errors() as captured:
             loader.load_and_set(config)
     except ConfigException as exc:
-        raise ConfigError(f'kubeconfig context "{choice.context}": {exc}') from None
+        raise ConfigError(f"kubeconfig {label}: {exc}") from None
     except (KeyError, TypeError, ValueError, OSError) as exc:
-        raise ConfigError(f'kubeconfig context "{choice.context}" is incomplete: {exc}') from None
+        raise ConfigError(f"kubeconfig {label} is incomplete: {exc}") from None
     has_exec = "exec" in choice.user
     if has_exec and "authorization" not in config.api_key and not config.cert_file:
         detail = captured.messages[-1] if captured.messages else "no token or client certificate in its output"
-        raise ConfigError(f'exec credential plugin of context "{choice.context}" failed: {detail}')
+        who = f'user "{choice.user_name}"' if options.user else label
+        raise ConfigError(f"exec credential plugin of {who} failed: {detail}")
     if not config.host:
-        raise ConfigError(f'kubeconfig context "{choice.context}": its cluster has no server URL')
+        raise ConfigError(f"kubeconfig {label}: its cluster has no server URL")
     _proxy_for(config, choice.cluster.get("proxy-url"))
 
     def reauthenticate() -> None:  # on 401, like kubectl: run the exec plugin again
         loader.load_and_set(config)
 
-    return Cluster(_new_api_client(ApiClient, config), context=choice.context, namespace=choice.namespace,
-                   server=config.host, request_timeout=options.request_timeout,
-                   reauthenticate=reauthenticate if has_exec else None)
+    return Cluster(_new_api_client(ApiClient, config), context=choice.context or choice.cluster_name,
+                   namespace=choice.namespace, server=config.host, request_timeout=options.request_timeout,
+                   reauthenticate=reauthenticate if has_exec else None, verbosity=options.verbosity)
+
+
+def kubeconfig_present(options: ConnectionOptions | None = None) -> bool:
+    """Whether connect() has anything to go on (a kubeconfig file, or a pod's in-cluster
+    environment), found without importing ``kubernetes`` (``version`` stays fast without a cluster)."""
+    options = options or ConnectionOptions()
+    if options.kubeconfig:
+        return True  # connect() says what is wrong with it
+    try:
+        if _kubeconfig_files(options):
+            return True
+    except ConfigError:
+        return True
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not (options.context or options.cluster
+                                                                    or options.user)
 
 
 def _connect_in_cluster(options: ConnectionOptions) -> "Cluster":
@@ -349,8 +399,10 @@ def _connect_in_cluster(options: ConnectionOptions) -> "Cluster":
         except OSError:
             namespace = ""
     _proxy_for(config, None)
+    if options.verbosity >= logs.REQUESTS:
+        logs.info(f"Using the in-cluster configuration (service account of {SERVICE_ACCOUNT_DIR})")
     return Cluster(_new_api_client(ApiClient, config), context="in-cluster", namespace=namespace or "default",
-                   server=config.host, request_timeout=options.request_timeout)
+                   server=config.host, request_timeout=options.request_timeout, verbosity=options.verbosity)
 
 
 def _new_api_client(api_client_cls: Any, config: Any) -> Any:
@@ -386,11 +438,12 @@ class Cluster:
 
     def __init__(self, api_client: Any, *, context: str, namespace: str, server: str,
                  request_timeout: float | None = None, reauthenticate: Callable[[], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, verbosity: int = 0):
         self._api = api_client
         self.context = context
         self.namespace = namespace
         self.server = server
+        self.verbosity = verbosity
         if request_timeout:
             self._timeout: tuple[float, float] = (float(request_timeout), float(request_timeout))
         else:
@@ -444,7 +497,8 @@ class Cluster:
         if config.tls_server_name:
             sslopt["server_hostname"] = config.tls_server_name
         return {"url": config.host, "headers": headers, "sslopt": sslopt, "proxy": config.proxy,
-                "no_proxy": config.no_proxy, "timeout": self._timeout, "reauthenticate": self._reauthenticate}
+                "no_proxy": config.no_proxy, "timeout": self._timeout, "reauthenticate": self._reauthenticate,
+                "verbosity": self.verbosity}
 
     def request(self, method: str, path: str, query: dict[str, str] | list[tuple[str, str]] | None = None,
                 body: Any = None, content_type: str | None = None) -> Response:
@@ -522,6 +576,9 @@ class Cluster:
         reauthenticated = False
         while True:
             attempts += 1
+            started = time.monotonic()
+            if self.verbosity >= logs.REQUEST_HEADERS:
+                self._log_request(method, path, query, headers)
             try:
                 raw = self._api.call_api(
                     path, method, query_params=list(query or []), header_params=dict(headers), body=body,
@@ -535,6 +592,7 @@ class Cluster:
             except ApiException as exc:
                 if exc.status == 0:  # rest.py turns TLS failures into status 0
                     reason = " ".join(str(exc.reason or "").split())
+                    self._log_response(method, path, query, started, None, f"TLS: {reason}")
                     raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {self.server} "
                                              f'(context "{self.context}"): TLS: {reason}') from None
                 status = exc.status
@@ -542,6 +600,7 @@ class Cluster:
                 payload = exc.body if isinstance(exc.body, bytes) else (exc.body or "").encode()
             except (Urllib3Error, OSError) as exc:
                 what = _describe_connection_error(exc)
+                self._log_response(method, path, query, started, None, what)
                 connect_failures += 1
                 if what != "timed out" and connect_failures < CONNECT_ATTEMPTS:
                     self._sleep(self._backoff(connect_failures))
@@ -549,6 +608,7 @@ class Cluster:
                 raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {self.server} "
                                          f'(context "{self.context}"): {what}') from None
 
+            self._log_response(method, path, query, started, status, None, resp_headers, payload)
             if 200 <= status < 300:
                 ctype = next((v for k, v in resp_headers if k.lower() == "content-type"), "")
                 data = parse_json(payload) if payload and "json" in ctype else None
@@ -566,6 +626,43 @@ class Cluster:
                 self._sleep(self._retry_wait(status, resp_headers, attempts))
                 continue
             raise self._error(method, path, status, resp_headers, payload)
+
+    # -- -v logs (stderr only; credentials masked) --------------------------------------------------
+    def _url(self, path: str, query: Any) -> str:
+        from urllib.parse import urlencode
+
+        return self.server.rstrip("/") + path + (f"?{urlencode(list(query))}" if query else "")
+
+    def _log_request(self, method: str, path: str, query: Any, headers: dict[str, str]) -> None:
+        sent = [*headers.items(), ("User-Agent", USER_AGENT)]
+        if "authorization" in (self._api.configuration.api_key or {}):
+            sent.append(("Authorization", "Bearer <masked>"))
+        logs.info(f"{method} {self._url(path, query)}\nRequest Headers:\n"
+                  + "\n".join(f"    {k}: {v}" for k, v in logs.masked_headers(sent)), depth=2)
+
+    def _log_response(self, method: str, path: str, query: Any, started: float, status: int | None,
+                      failure: str | None, headers: list[tuple[str, str]] | None = None,
+                      payload: bytes | None = None) -> None:
+        """kubectl's round_trippers line: ``GET URL 200 OK in 12 milliseconds``."""
+        if self.verbosity < logs.REQUESTS:
+            return
+        import http
+
+        took = int((time.monotonic() - started) * 1000)
+        if status is None:
+            answer = f"(no response: {failure})"
+        else:
+            try:
+                answer = f"{status} {http.HTTPStatus(status).phrase}"
+            except ValueError:
+                answer = str(status)
+        lines = [f"{method} {self._url(path, query)} {answer} in {took} milliseconds"]
+        if headers is not None and self.verbosity >= logs.REQUEST_HEADERS:
+            lines.append("Response Headers:")
+            lines += [f"    {k}: {v}" for k, v in logs.masked_headers(headers)]
+        if payload and self.verbosity >= logs.RESPONSE_BODY:
+            lines.append(f"Response Body: {logs.body_text(payload, self.verbosity)}")
+        logs.info("\n".join(lines), depth=2)
 
     def _retry_wait(self, status: int, headers: list[tuple[str, str]], attempt: int) -> float:
         retry_after = next((v for k, v in headers if k.lower() == "retry-after"), None)

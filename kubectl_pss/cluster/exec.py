@@ -28,10 +28,12 @@ from __future__ import annotations
 import json
 import re
 import ssl
+import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
+from .. import logs
 from .errors import ClusterError, ClusterUnreachable, Forbidden, NotFound, Unauthorized
 
 CHANNEL_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io",
@@ -207,6 +209,23 @@ def _describe(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
+def _log_upgrade(url: str, started: float, status: int | None, detail: str | None) -> None:
+    """-v=6: the exec upgrade as kubectl logs a request (the URL names the command, never a credential)."""
+    import http
+
+    took = int((time.monotonic() - started) * 1000)
+    if status is None:
+        answer = f"(no response: {detail})"
+    else:
+        try:
+            answer = f"{status} {http.HTTPStatus(status).phrase}"
+        except ValueError:
+            answer = str(status)
+        if detail:
+            answer += f" ({detail})"
+    logs.info(f"GET {url} {answer} in {took} milliseconds", depth=2)
+
+
 def exec_argv(cluster: Any, namespace: str, pod: str, container: str, argv: Sequence[str], *,
               timeout: float | None = None, check: bool = False) -> ExecResult:
     """Run ``argv`` in ``container`` of ``namespace/pod`` and wait for it to end.
@@ -228,10 +247,16 @@ def exec_argv(cluster: Any, namespace: str, pod: str, container: str, argv: Sequ
             read_timeout = timeout
         url = exec_url(settings["url"], namespace, pod, container, argv)
         ws = websocket.WebSocket(sslopt=settings["sslopt"], skip_utf8_validation=True)
+        verbose = settings.get("verbosity", 0) >= logs.REQUESTS
+        started = time.monotonic()
         try:
             ws.connect(url, **_connect_options(settings, connect_timeout))
+            if verbose:
+                _log_upgrade(url, started, 101, ws.getsubprotocol())
         except websocket.WebSocketBadStatusException as exc:
             ws.shutdown()
+            if verbose:
+                _log_upgrade(url, started, int(exc.status_code), None)
             reauthenticate = settings.get("reauthenticate")
             if exc.status_code == 401 and reauthenticate is not None and not reauthenticated:
                 reauthenticated = True
@@ -243,6 +268,8 @@ def exec_argv(cluster: Any, namespace: str, pod: str, container: str, argv: Sequ
             raise _handshake_error(exc, where) from None
         except (websocket.WebSocketException, OSError) as exc:
             ws.shutdown()
+            if verbose:
+                _log_upgrade(url, started, None, _describe(exc))
             raise ClusterUnreachable(f"cannot open an exec stream to {settings['url']}: {_describe(exc)}") from None
         try:
             return _read(ws, read_timeout, where, check)

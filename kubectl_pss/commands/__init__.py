@@ -15,9 +15,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "seccomp": ("seccomp", "Seccomp profiles from what a workload really calls (audit records), and a profile linter"),
     "verify-apparmor": ("verify_apparmor", "The AppArmor profile each running container really has, against its spec"),
     "verify-seccomp": ("verify_seccomp", "The seccomp filter each running container really has, against its spec"),
-    "version": ("version", "Print the plugin version and the newest policy version it knows"),
+    "nodes": ("nodes", "Which AppArmor and seccomp profiles each node really has, against the ones pods name"),
+    "version": ("version", "Print the plugin version, the newest policy version it knows, and the server's version"),
     "completion": ("completion", "Print a shell completion script for kubectl-pss: bash, zsh or fish"),
 }
 
 # Flags that take a value, so that flags given before the command name can be moved after it.
-VALUE_FLAGS = {"--kubeconfig", "--context", "--request-timeout", "-n", "--namespace", "-o", "--output"}
+VALUE_FLAGS = {"--kubeconfig", "--context", "--cluster", "--user", "--request-timeout", "-v", "--v", "-n", "--namespace",
+               "-o", "--output"}

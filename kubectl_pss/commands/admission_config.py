@@ -24,7 +24,7 @@ from ..policy.admission import MODES
 from ..policy.configcheck import DNS_LABEL, DNS_SUBDOMAIN, check_admission_document
 from ..report.admission_config import admission_configuration, configuration_yaml, render_check
 from ..report.render import write_json, write_yaml
-from .common import add_connection_flags, level_version_arg, namespaces_arg, parse_duration
+from .common import add_connection_flags, connection_args, level_version_arg, namespaces_arg
 
 API_VERSIONS = ("v1", "v1beta1", "v1alpha1")
 TUTORIAL_DEFAULTS = {"enforce": (Level.BASELINE, LATEST), "audit": (Level.RESTRICTED, LATEST),
@@ -72,8 +72,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def complete(args: argparse.Namespace) -> AdmissionConfigOptions:
-    from ..cluster.client import ConnectionOptions
-
     levels_given = [mode for mode in MODES if getattr(args, mode) is not None]
     defaults: dict[str, tuple[Level, Version]] = {}
     for mode in MODES:
@@ -98,8 +96,7 @@ def complete(args: argparse.Namespace) -> AdmissionConfigOptions:
         runtime_classes=namespaces_arg(args.exempt_runtime_class),
         usernames=list(dict.fromkeys(u.strip() for u in args.exempt_username if u.strip())),
         api_version=api_version, check_file=args.check, offline=args.offline,
-        connection=ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
-                                     request_timeout=parse_duration(args.request_timeout)),
+        connection=connection_args(args),
         output=output, no_color=args.no_color, levels_given=levels_given,
     )
 

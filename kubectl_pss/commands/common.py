@@ -33,12 +33,48 @@ def version_arg(text: str, flag: str = "--version") -> Version:
 
 
 def add_connection_flags(parser: argparse.ArgumentParser) -> None:
-    """kubectl's connection flags (kubectl passes them to a plugin only after its name)."""
+    """kubectl's connection flags (kubectl passes them to a plugin only after its name); read them
+    with ``connection_args``."""
     group = parser.add_argument_group("connection")
     group.add_argument("--kubeconfig", help="path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
     group.add_argument("--context", help="the kubeconfig context to use")
+    group.add_argument("--cluster", help="the kubeconfig cluster to use (instead of the context's)")
+    group.add_argument("--user", help="the kubeconfig user to use (instead of the context's)")
     group.add_argument("--request-timeout", default="0",
                        help='time to wait for one server request, e.g. "30s", "1m" ("0": no timeout)')
+    group.add_argument("-v", "--v", dest="verbosity", type=_verbosity, default=0, metavar="LEVEL",
+                       help="log level on stderr: 6 each request (method, URL, status, time), 7 its headers "
+                            "(credentials masked), 8 response bodies")
+
+
+def _verbosity(text: str) -> int:
+    try:
+        level = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'invalid -v "{text}": a log level, e.g. -v=6') from None
+    if level < 0:
+        raise argparse.ArgumentTypeError(f'invalid -v "{text}": a log level, e.g. -v=6')
+    return level
+
+
+def connection_args(args: argparse.Namespace, default_timeout: float | None = None):
+    """The ConnectionOptions of ``add_connection_flags``'s flags: the one place commands build them.
+
+    ``default_timeout`` (seconds) applies when ``--request-timeout`` is not given (``version``)."""
+    from ..cluster.client import ConnectionOptions
+
+    timeout = parse_duration(args.request_timeout)
+    if default_timeout is not None and args.request_timeout == "0":
+        timeout = default_timeout
+    return ConnectionOptions(kubeconfig=args.kubeconfig or None, context=args.context or None,
+                             cluster=args.cluster or None, user=args.user or None, request_timeout=timeout,
+                             verbosity=args.verbosity)
+
+
+def connection_flags_given(args: argparse.Namespace) -> list[str]:
+    """The kubeconfig-choosing flags given (what --snapshot and --offline make meaningless)."""
+    return [flag for flag, value in (("--kubeconfig", args.kubeconfig), ("--context", args.context),
+                                     ("--cluster", args.cluster), ("--user", args.user)) if value]
 
 
 def add_snapshot_flags(parser: argparse.ArgumentParser) -> None:
@@ -82,13 +118,12 @@ def source_args(args: argparse.Namespace):
         if version.is_latest:
             raise UsageError('invalid --server-version "latest": give the cluster\'s version, v1.N')
     if args.snapshot:
-        if args.kubeconfig or args.context:
-            raise UsageError("--snapshot reads a dump: --kubeconfig and --context do not apply")
+        given = connection_flags_given(args)
+        if given:
+            raise UsageError(f"--snapshot reads a dump: {' and '.join(given)} "
+                             f"{'does' if len(given) == 1 else 'do'} not apply")
         return Source(snapshot=args.snapshot, server_version=args.server_version)
-    from ..cluster.client import ConnectionOptions
-
-    return Source(connection=ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
-                                               request_timeout=parse_duration(args.request_timeout)))
+    return Source(connection=connection_args(args))
 
 
 def add_admission_config_flag(parser: argparse.ArgumentParser, note: str = "") -> None:

@@ -41,9 +41,9 @@ from .clusterview import ClusterView, load_cluster_view
 from .common import (
     add_connection_flags,
     add_output_flags,
+    connection_args,
     level_version_arg,
     namespaces_arg,
-    parse_duration,
     validate_output,
 )
 
@@ -69,6 +69,8 @@ class LabelOptions:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("namespaces", nargs="*", metavar="NS", help="namespaces to label (or -A, or -l)")
+    parser.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
+                        help="a namespace to label, like NS (repeatable, or comma-separated)")
     parser.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
     parser.add_argument("-l", "--selector", metavar="SELECTOR", help="namespaces with these labels (k=v,k!=v,...)")
     for mode in MODES:
@@ -94,8 +96,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def complete(args: argparse.Namespace) -> LabelOptions:
-    from ..cluster.client import ConnectionOptions
-
     if args.dry_run not in DRY_RUN_VALUES:
         raise UsageError(f'invalid --dry-run "{args.dry_run}": must be "none", "server", or "client"')
     request = None
@@ -104,8 +104,8 @@ def complete(args: argparse.Namespace) -> LabelOptions:
     if args.undo is not None:
         if given or args.stage:
             raise UsageError("--undo restores an undo file: --enforce, --audit, --warn and --stage do not apply")
-        if args.namespaces or args.all_namespaces or args.selector:
-            raise UsageError("--undo restores the namespaces its file names: drop NS, -A and -l")
+        if args.namespaces or args.namespace or args.all_namespaces or args.selector:
+            raise UsageError("--undo restores the namespaces its file names: drop NS, -n, -A and -l")
         try:
             undo = read_undo_file(args.undo)
         except UndoFileError as exc:
@@ -120,7 +120,7 @@ def complete(args: argparse.Namespace) -> LabelOptions:
             if len(parsed) > 1:
                 raise UsageError("--stage sets audit and warn itself: drop --audit and --warn")
         request = LabelRequest(parsed.get("enforce"), parsed.get("audit"), parsed.get("warn"), args.stage)
-    namespaces = namespaces_arg(args.namespaces)
+    namespaces = namespaces_arg(args.namespaces + args.namespace)
     scopes = sum((bool(namespaces), args.all_namespaces, args.selector is not None))
     if undo is None and scopes == 0:
         raise UsageError("no namespaces: name them, or use -A (all) or -l SELECTOR")
@@ -129,8 +129,7 @@ def complete(args: argparse.Namespace) -> LabelOptions:
     if args.selector is not None and not args.selector.strip():
         raise UsageError("invalid -l: empty selector")
     return LabelOptions(
-        connection=ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
-                                     request_timeout=parse_duration(args.request_timeout)),
+        connection=connection_args(args),
         namespaces=namespaces, all_namespaces=args.all_namespaces, selector=args.selector, request=request, undo=undo,
         force=args.force, yes=args.yes, dry_run=args.dry_run, undo_file=args.undo_file,
         admission_config=args.admission_config, output=args.output, no_color=args.no_color,

@@ -24,7 +24,14 @@ from ..confinement.pods import (
     shares_process_namespace,
 )
 from ..errors import UsageError
-from .common import add_connection_flags, add_output_flags, add_scope_flags, namespaces_arg, parse_duration
+from .common import (
+    add_connection_flags,
+    add_output_flags,
+    add_scope_flags,
+    connection_args,
+    namespaces_arg,
+    parse_duration,
+)
 
 DEFAULT_WORKERS = 8
 T = TypeVar("T")
@@ -73,8 +80,6 @@ def duration_arg(text: str, flag: str) -> float:
 
 
 def complete_options(args: argparse.Namespace) -> VerifyOptions:
-    from ..cluster.client import ConnectionOptions
-
     namespaces = namespaces_arg(args.namespace)
     if args.all_namespaces and namespaces:
         raise UsageError("a resource cannot be retrieved by namespace across all namespaces: use -A or -n, not both")
@@ -85,8 +90,7 @@ def complete_options(args: argparse.Namespace) -> VerifyOptions:
     if args.parallel < 1:
         raise UsageError(f'invalid --parallel "{args.parallel}": it must be at least 1')
     return VerifyOptions(
-        connection=ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
-                                     request_timeout=parse_duration(args.request_timeout)),
+        connection=connection_args(args),
         pods=list(dict.fromkeys(args.pods)),
         namespaces=None if args.all_namespaces else namespaces,
         container=args.container,

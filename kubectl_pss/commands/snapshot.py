@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import EXIT_ERROR, EXIT_OK, FatalError, UsageError
 from .clusterview import Source
-from .common import add_connection_flags, add_scope_flags, scope_arg, parse_duration
+from .common import add_connection_flags, add_scope_flags, connection_args, scope_arg
 
 
 @dataclass
@@ -34,12 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def complete(args: argparse.Namespace) -> SnapshotOptions:
-    from ..cluster.client import ConnectionOptions
-
     namespaces = scope_arg(args)
-    connection = ConnectionOptions(kubeconfig=args.kubeconfig, context=args.context,
-                                   request_timeout=parse_duration(args.request_timeout))
-    return SnapshotOptions(Source(connection=connection), namespaces or None, args.path, args.overwrite)
+    return SnapshotOptions(Source(connection=connection_args(args)), namespaces or None, args.path, args.overwrite)
 
 
 def validate(options: SnapshotOptions) -> None:

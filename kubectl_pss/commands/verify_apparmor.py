@@ -20,6 +20,7 @@ from typing import Any
 from ..confinement import model
 from ..confinement.apparmor import expected_apparmor, judge_apparmor, read_apparmor_label
 from ..confinement.runtime import parse_runtime
+from ..errors import FatalError
 from ..report.confinement import render_verify
 from ..report.render import write_report
 from . import runtimecheck
@@ -82,9 +83,13 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
 
 def run(options: VerifyOptions) -> int:
     from ..cluster.client import connect
+    from ..cluster.errors import ClusterError
 
-    with connect(options.connection) as cluster:
-        report = build(cluster, options)
+    try:
+        with connect(options.connection) as cluster:
+            report = build(cluster, options)
+    except ClusterError as exc:  # no kubeconfig, unknown context/cluster/user, server unreachable
+        raise FatalError(str(exc)) from None
     write_report(report, options.output, sys.stdout, lambda r, out: render_verify(r, out, options.no_color))
     runtimecheck.print_errors(report)
     return runtimecheck.exit_code(report)

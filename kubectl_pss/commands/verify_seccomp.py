@@ -37,7 +37,7 @@ from ..confinement.seccomp import (
     parse_proc_status,
 )
 from ..confinement.runtime import parse_runtime
-from ..errors import UsageError
+from ..errors import FatalError, UsageError
 from ..report.confinement import render_verify
 from ..report.render import write_report
 from . import runtimecheck
@@ -259,10 +259,13 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
 def run(options: VerifyOptions) -> int:
     from ..cluster.client import connect
     from ..cluster.debugpod import Terminated
+    from ..cluster.errors import ClusterError
 
     try:
         with connect(options.connection) as cluster:
             report = build(cluster, options)
+    except ClusterError as exc:  # no kubeconfig, unknown context/cluster/user, server unreachable
+        raise FatalError(str(exc)) from None
     except Terminated as exc:
         print("error: terminated", file=sys.stderr)
         return 128 + int(exc.signum or signal.SIGTERM)

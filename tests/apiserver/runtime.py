@@ -24,9 +24,12 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import io
 import json
+import posixpath
 import socket
 import struct
+import tarfile
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -152,16 +155,92 @@ class FakeContainer:
         return ExecOutcome()
 
 
+class Symlink:
+    """A symbolic link among a FakeNode's files (followed by ``cat``, stored as a link by ``tar``)."""
+
+    def __init__(self, target: str):
+        self.target = target
+
+
+def _resolve(files: dict[str, Any], path: str) -> Any:
+    for _ in range(8):
+        value = files.get(path)
+        if not isinstance(value, Symlink):
+            return value
+        path = value.target if value.target.startswith("/") else posixpath.normpath(
+            posixpath.join(posixpath.dirname(path), value.target))
+    return None
+
+
+def _tar(files: dict[str, Any], dirs: set[str], argv: list[str]) -> ExecOutcome:
+    """``tar -C DIR -cf - .``: the files under DIR as an archive on stdout (GNU tar's messages)."""
+    root = argv[argv.index("-C") + 1].rstrip("/") if "-C" in argv else "/"
+    under = {k[len(root) + 1:]: v for k, v in files.items() if k.startswith(root + "/")}
+    if not under and root not in dirs:
+        return ExecOutcome(stderr=f"tar: {root}: Cannot open: No such file or directory\n"
+                                  "tar: Error is not recoverable: exiting now\n", exit_code=2)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        archive.addfile(_tar_dir("./"))
+        made = set()
+        for rel in sorted(under):
+            parts = rel.split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                d = "./" + "/".join(parts[:i]) + "/"
+                if d not in made:
+                    made.add(d)
+                    archive.addfile(_tar_dir(d))
+            value = under[rel]
+            info = tarfile.TarInfo("./" + rel)
+            if isinstance(value, Symlink):
+                info.type, info.linkname = tarfile.SYMTYPE, value.target
+                archive.addfile(info)
+            elif not isinstance(value, Errno):
+                data = value.encode() if isinstance(value, str) else value
+                info.size, info.mode = len(data), 0o644
+                archive.addfile(info, io.BytesIO(data))
+    return ExecOutcome(buffer.getvalue())
+
+
+def _tar_dir(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode = tarfile.DIRTYPE, 0o755
+    return info
+
+
 class FakeNode:
     """What a privileged debug pod on a node sees through ``chroot /host``: ``crictl inspect`` of
-    ``containers`` (bare id -> inspect JSON) and ``cat`` of host ``files``."""
+    ``containers`` (bare id -> inspect JSON), ``cat`` and ``tar -C DIR -cf - .`` of host ``files``
+    (text, bytes, an Errno or a Symlink; ``dirs``: empty directories), ``pgrep -x NAME`` of
+    ``processes`` (pid -> argv, also served as ``/proc/PID/cmdline``). ``host_tools``: the node's
+    own commands (others answer chroot's exit 127); without chroot, the debug image's ``image_tools``
+    see the node's files under ``/host``."""
 
     def __init__(self, containers: dict[str, dict] | None = None, files: dict[str, Any] | None = None,
-                 crictl: bool = True):
+                 crictl: bool = True, *, dirs: tuple[str, ...] = (), processes: dict[int, list[str]] | None = None,
+                 host_tools: tuple[str, ...] = ("cat", "tar", "pgrep"),
+                 image_tools: tuple[str, ...] = ("cat", "tar", "pgrep", "sleep")):
         self.containers = dict(containers or {})
         self.files = dict(files or {})
         self.crictl = crictl
+        self.dirs = set(dirs)
+        self.processes = dict(processes or {})
+        self.host_tools = set(host_tools)
+        self.image_tools = set(image_tools)
         self.calls: list[list[str]] = []
+
+    def _tool(self, argv: list[str], prefix: str) -> ExecOutcome:
+        files = {prefix + k: v for k, v in self.files.items()}
+        files.update({f"{prefix}/proc/{pid}/cmdline": "\0".join(args) + "\0" for pid, args in self.processes.items()})
+        if argv[0] == "cat":
+            return _cat({p: _resolve(files, p) for p in argv[1:]}, argv[1:])
+        if argv[0] == "tar":
+            return _tar(files, {prefix + d for d in self.dirs}, argv)
+        if argv[0] == "pgrep":
+            name = argv[-1]
+            pids = [str(pid) for pid, args in sorted(self.processes.items()) if args[0].rsplit("/", 1)[-1] == name]
+            return ExecOutcome("".join(p + "\n" for p in pids), exit_code=0 if pids else 1)
+        return ExecOutcome()
 
     def __call__(self, call: ExecCall) -> ExecOutcome:
         argv = call.argv
@@ -169,10 +248,12 @@ class FakeNode:
         if argv[:1] == ["sleep"]:
             return ExecOutcome()
         if argv[:2] != ["chroot", "/host"] or len(argv) < 3:
-            return _cat({}, argv[1:]) if argv[0] == "cat" else ExecOutcome.command_not_found(argv[0])
+            if argv[0] not in self.image_tools:
+                return ExecOutcome.command_not_found(argv[0])
+            return self._tool(argv, "/host")
         rest = argv[2:]
-        if rest[0] == "cat":
-            return _cat(self.files, rest[1:])
+        if rest[0] in self.host_tools:
+            return self._tool(rest, "")
         if rest[0] != "crictl":
             return ExecOutcome(stderr=f"chroot: failed to run command '{rest[0]}': No such file or directory\n",
                                exit_code=127)
@@ -271,6 +352,7 @@ class PodRuntime:
         self.default_handler: Handler = FakeContainer()
         self.start_delay = 0.05  # seconds from create (or ephemeral patch) to Running
         self.start_state: dict | None = None  # e.g. {"waiting": {"reason": "ImagePullBackOff", ...}}; None: running
+        self.node_start_state: dict[str, dict] = {}  # the same, for the debug pods of one node
         self.admit: Callable[[dict], str | None] | None = None  # a create rejected with this 403 message
         self.execs: list[ExecCall] = []
         self.created: list[tuple[str, str]] = []
@@ -549,7 +631,7 @@ class PodRuntime:
             if obj is None:
                 return
             containers = obj["spec"].get("containers") or []
-            state = self.start_state
+            state = self.node_start_state.get(obj["spec"].get("nodeName") or "", self.start_state)
             states = {c["name"]: state for c in containers} if state else None
             obj["status"] = {"phase": "Pending" if state else "Running", "hostIP": "10.0.0.10",
                              "startTime": now_rfc3339(), "containerStatuses": running_status(containers, states=states)}

@@ -129,7 +129,8 @@ def test_bad_snapshots_are_one_line_exit_2(tmp_path, capsys, content, message):
     (["audit", "--server-version", "v1.30"], "--server-version goes with --snapshot"),
     (["audit", "--snapshot", KIND, "--server-version", "1.30"], 'invalid --server-version "1.30"'),
     (["audit", "--snapshot", KIND, "--server-version", "latest"], 'invalid --server-version "latest"'),
-    (["audit", "--snapshot", KIND, "--context", "x"], "--kubeconfig and --context do not apply"),
+    (["audit", "--snapshot", KIND, "--context", "x"], "--context does not apply"),
+    (["simulate", "baseline", "--snapshot", KIND, "--cluster", "c", "--user", "u"], "--cluster and --user do not apply"),
     (["simulate", "restricted", "--snapshot", KIND, "--server-dry-run"], "--server-dry-run needs a live cluster"),
     (["snapshot"], "the following arguments are required: -o/--output"),
 ])

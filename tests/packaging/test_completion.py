@@ -174,6 +174,8 @@ case "$*" in
   *"get namespaces"*) echo "kube-system shop default" ;;
   *"get pods"*) echo "web-1 web-0" ;;
   *"config get-contexts"*) printf 'prod\\ndev\\n' ;;
+  *"config get-clusters"*) printf 'NAME\\nkind-west\\nkind-east\\n' ;;
+  *"config get-users"*) printf 'NAME\\nbob\\nalice\\n' ;;
 esac
 """
 
@@ -207,6 +209,16 @@ def test_pods_and_contexts_from_kubectl(fake_kubectl):
     calls = [line for line in fake_kubectl.read_text().splitlines() if not line.startswith("LD_")]
     assert calls[0].startswith("--context prod get pods") and calls[0].endswith("--namespace shop")
     assert calls[1] == "--kubeconfig /k config get-contexts -o name"
+
+
+def test_clusters_and_users_from_kubectl(fake_kubectl):
+    assert values(["audit", "--kubeconfig", "/k", "--cluster", ""]) == ["kind-east", "kind-west"]
+    assert values(["--user", ""]) == ["alice", "bob"]  # before the command, too
+    assert values(["audit", "--cluster", "kind-west", "--user", "bob", "-n", ""]) == ["default", "kube-system", "shop"]
+    assert values(["audit", "-v", ""]) == []
+    calls = [line for line in fake_kubectl.read_text().splitlines() if not line.startswith("LD_")]
+    assert calls[:2] == ["--kubeconfig /k config get-clusters", "config get-users"]
+    assert calls[2].startswith("--cluster kind-west --user bob get namespaces")
 
 
 def test_no_cluster_calls_when_disabled(fake_kubectl, monkeypatch):

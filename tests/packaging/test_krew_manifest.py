@@ -95,8 +95,8 @@ def test_caveats_name_the_rbac(krew_manifest, make_archive, tmp_path):
     generate(krew_manifest, dist, out, "--only-built")
     spec = yaml.safe_load(out.read_text())["spec"]
     caveats = spec["caveats"]
-    for words in ("get and list namespaces, pods", "deployments", "cronjobs", "patch namespaces",
-                  "pods/exec", "create and delete pods", "--node-inspect"):
+    for words in ("get and list namespaces", "deployments", "cronjobs", "patch namespaces",
+                  "pods/exec", "create and delete pods", "--node-inspect", "examples/rbac.yaml"):
         assert words in caveats
     assert "store/pss/v0.1.0/kubectl_complete-pss" in caveats
     assert len(spec["shortDescription"]) <= 50
