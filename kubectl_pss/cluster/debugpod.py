@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator, Sequence
 from .errors import ClusterError, Forbidden, NotFound
 from .exec import ExecResult, exec_argv
 
-DEFAULT_IMAGE = "busybox:1.36"
+DEFAULT_IMAGE = "busybox:1.36"  # commands.common.DEFAULT_DEBUG_IMAGE is the same default, for flags
 CONTAINER = "debugger"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kubectl-pss", "app.kubernetes.io/component": "node-debug"}
 _FAIL_FAST = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..policy import LEVEL_ERROR, VERSION_ERROR, Level, PolicyValueError, Version, parse_level, parse_version
+from ..confinement.model import DEFAULT_SECCOMP_ROOT
 from ..report.render import OUTPUT_FORMATS
 
 
@@ -161,3 +163,58 @@ def level_version_arg(text: str, flag: str) -> tuple[Level, Version | None]:
     except PolicyValueError:
         raise UsageError(f'invalid {flag} "{text}": {VERSION_ERROR}') from None
 
+
+
+# The debug pods' default image (node inspection).
+DEFAULT_DEBUG_IMAGE = "busybox:1.36"
+
+
+@dataclass
+class NodeInspectOptions:
+    """``--node-inspect`` and its flags: one short-lived privileged debug pod per node."""
+
+    enabled: bool = False
+    image: str = DEFAULT_DEBUG_IMAGE
+    namespace: str | None = None
+    seccomp_root: str = DEFAULT_SECCOMP_ROOT
+    pod_timeout: float = 120.0
+
+
+def add_node_inspect_flags(parser: argparse.ArgumentParser, what: str) -> None:
+    group = parser.add_argument_group("node inspection (creates a privileged pod on each node involved)")
+    group.add_argument("--node-inspect", action="store_true",
+                       help=f"{what}, from a short-lived privileged debug pod per node (always deleted)")
+    group.add_argument("--image", metavar="IMAGE", help=f"the debug pods' image (default {DEFAULT_DEBUG_IMAGE})")
+    group.add_argument("--debug-namespace", metavar="NS",
+                       help="where the debug pods go (default: the context's namespace); it must allow privileged pods")
+    group.add_argument("--seccomp-root", metavar="DIR", default=DEFAULT_SECCOMP_ROOT,
+                       help=f"the kubelet's seccomp root, for Localhost profiles (default {DEFAULT_SECCOMP_ROOT})")
+    group.add_argument("--pod-timeout", metavar="DURATION", default="2m",
+                       help='how long a debug pod may take to start (default "2m")')
+
+
+def duration_arg(text: str, flag: str) -> float:
+    """A positive duration flag ("30s", "2m")."""
+    try:
+        seconds = parse_duration(text)
+    except UsageError:
+        raise UsageError(f'invalid {flag} "{text}": use a duration such as "30s" or "2m"') from None
+    if seconds is None:
+        raise UsageError(f'invalid {flag} "{text}": it must be more than 0')
+    return seconds
+
+
+def node_inspect_args(args: argparse.Namespace) -> NodeInspectOptions:
+    if not args.node_inspect:
+        for flag, value in (("--image", args.image), ("--debug-namespace", args.debug_namespace)):
+            if value:
+                raise UsageError(f"{flag} needs --node-inspect")
+    if not args.seccomp_root.startswith("/"):
+        raise UsageError(f'invalid --seccomp-root "{args.seccomp_root}": it must be an absolute path')
+    return NodeInspectOptions(
+        enabled=args.node_inspect,
+        image=args.image or DEFAULT_DEBUG_IMAGE,
+        namespace=args.debug_namespace,
+        seccomp_root=args.seccomp_root.rstrip("/") or "/",
+        pod_timeout=duration_arg(args.pod_timeout, "--pod-timeout"),
+    )

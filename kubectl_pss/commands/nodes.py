@@ -29,10 +29,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..confinement import nodes as cn
-from ..errors import FatalError, UsageError
-from .common import add_connection_flags, add_output_flags, connection_args, validate_output
+from ..errors import FatalError
+from .common import (
+    DEFAULT_DEBUG_IMAGE,
+    DEFAULT_SECCOMP_ROOT,
+    add_connection_flags,
+    add_node_inspect_flags,
+    add_output_flags,
+    connection_args,
+    node_inspect_args,
+    validate_output,
+)
 
-DEFAULT_IMAGE = "busybox:1.36"
 
 
 @dataclass
@@ -42,48 +50,31 @@ class NodesOptions:
     output: str
     no_color: bool
     node_inspect: bool = False
-    image: str = DEFAULT_IMAGE
+    image: str = DEFAULT_DEBUG_IMAGE
     debug_namespace: str | None = None
-    seccomp_root: str = cn.DEFAULT_SECCOMP_ROOT
+    seccomp_root: str = DEFAULT_SECCOMP_ROOT
     pod_timeout: float = 120.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("nodes", nargs="*", metavar="NODE", help="nodes to look at (default: every node)")
-    group = parser.add_argument_group("node inspection (creates a privileged pod on each node)")
-    group.add_argument("--node-inspect", action="store_true",
-                       help="read each node's AppArmor profiles, seccomp root and kubelet SeccompDefault from a "
-                            "short-lived privileged debug pod per node (always deleted)")
-    group.add_argument("--image", metavar="IMAGE", help=f"the debug pods' image (default {DEFAULT_IMAGE})")
-    group.add_argument("--debug-namespace", metavar="NS",
-                       help="where the debug pods go (default: the context's namespace); it must allow privileged pods")
-    group.add_argument("--seccomp-root", metavar="DIR", default=cn.DEFAULT_SECCOMP_ROOT,
-                       help=f"the kubelet's seccomp root, for Localhost profiles (default {cn.DEFAULT_SECCOMP_ROOT})")
-    group.add_argument("--pod-timeout", metavar="DURATION", default="2m",
-                       help='how long a debug pod may take to start (default "2m")')
+    add_node_inspect_flags(parser, "read each node's AppArmor profiles, seccomp root and kubelet SeccompDefault")
     add_output_flags(parser)
     add_connection_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> NodesOptions:
-    from .runtimecheck import duration_arg
-
-    if not args.node_inspect:
-        for flag, value in (("--image", args.image), ("--debug-namespace", args.debug_namespace)):
-            if value:
-                raise UsageError(f"{flag} needs --node-inspect")
-    if not args.seccomp_root.startswith("/"):
-        raise UsageError(f'invalid --seccomp-root "{args.seccomp_root}": it must be an absolute path')
+    inspect = node_inspect_args(args)
     return NodesOptions(
         connection=connection_args(args),
         nodes=list(dict.fromkeys(args.nodes)),
         output=args.output,
         no_color=args.no_color,
-        node_inspect=args.node_inspect,
-        image=args.image or DEFAULT_IMAGE,
-        debug_namespace=args.debug_namespace,
-        seccomp_root=args.seccomp_root.rstrip("/") or "/",
-        pod_timeout=duration_arg(args.pod_timeout, "--pod-timeout"),
+        node_inspect=inspect.enabled,
+        image=inspect.image,
+        debug_namespace=inspect.namespace,
+        seccomp_root=inspect.seccomp_root,
+        pod_timeout=inspect.pod_timeout,
     )
 
 

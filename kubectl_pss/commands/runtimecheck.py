@@ -30,7 +30,6 @@ from .common import (
     add_scope_flags,
     connection_args,
     namespaces_arg,
-    parse_duration,
 )
 
 DEFAULT_WORKERS = 8
@@ -67,16 +66,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"execs in flight at once (default {DEFAULT_WORKERS})")
     add_output_flags(parser)
     add_connection_flags(parser)
-
-
-def duration_arg(text: str, flag: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except UsageError:
-        raise UsageError(f'invalid {flag} "{text}": use a duration such as "30s" or "2m"') from None
-    if seconds is None:
-        raise UsageError(f'invalid {flag} "{text}": it must be more than 0')
-    return seconds
 
 
 def complete_options(args: argparse.Namespace) -> VerifyOptions:

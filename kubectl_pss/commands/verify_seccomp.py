@@ -37,44 +37,28 @@ from ..confinement.seccomp import (
     parse_proc_status,
 )
 from ..confinement.runtime import parse_runtime
-from ..errors import FatalError, UsageError
+from ..errors import FatalError
 from ..report.confinement import render_verify
 from ..report.render import write_report
 from . import runtimecheck
-from .common import validate_output
+from .common import DEFAULT_DEBUG_IMAGE, add_node_inspect_flags, node_inspect_args, validate_output
 from .runtimecheck import ContainerReader, Scope, Target, Unverifiable, VerifyOptions
 
-DEFAULT_IMAGE = "busybox:1.36"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     runtimecheck.add_arguments(parser)
-    group = parser.add_argument_group("node inspection (creates a privileged pod on each node involved)")
-    group.add_argument("--node-inspect", action="store_true",
-                       help="also read each container's filter with crictl, from a short-lived privileged debug pod "
-                            "per node (always deleted)")
-    group.add_argument("--image", metavar="IMAGE", help=f"the debug pods' image (default {DEFAULT_IMAGE})")
-    group.add_argument("--debug-namespace", metavar="NS",
-                       help="where the debug pods go (default: the context's namespace); it must allow privileged pods")
-    group.add_argument("--seccomp-root", metavar="DIR", default="/var/lib/kubelet/seccomp",
-                       help="the kubelet's seccomp root, for Localhost profiles (default /var/lib/kubelet/seccomp)")
-    group.add_argument("--pod-timeout", metavar="DURATION", default="2m",
-                       help='how long a debug pod may take to start (default "2m")')
+    add_node_inspect_flags(parser, "also read each container's filter with crictl")
 
 
 def complete(args: argparse.Namespace) -> VerifyOptions:
     options = runtimecheck.complete_options(args)
-    if not args.node_inspect:
-        for flag, value in (("--image", args.image), ("--debug-namespace", args.debug_namespace)):
-            if value:
-                raise UsageError(f"{flag} needs --node-inspect")
-    if not args.seccomp_root.startswith("/"):
-        raise UsageError(f'invalid --seccomp-root "{args.seccomp_root}": it must be an absolute path')
-    options.node_inspect = args.node_inspect
-    options.image = args.image or DEFAULT_IMAGE
-    options.debug_namespace = args.debug_namespace
-    options.seccomp_root = args.seccomp_root
-    options.pod_timeout = runtimecheck.duration_arg(args.pod_timeout, "--pod-timeout")
+    inspect = node_inspect_args(args)
+    options.node_inspect = inspect.enabled
+    options.image = inspect.image
+    options.debug_namespace = inspect.namespace
+    options.seccomp_root = inspect.seccomp_root
+    options.pod_timeout = inspect.pod_timeout
     return options
 
 
@@ -134,7 +118,7 @@ class NodeInspector:
         from ..cluster.debugpod import DebugPodError, DebugPodSpec, NodeDebugPod
         from ..cluster.errors import ClusterError
 
-        spec = DebugPodSpec(image=self.options.image or DEFAULT_IMAGE, name_prefix="pss-seccomp")
+        spec = DebugPodSpec(image=self.options.image or DEFAULT_DEBUG_IMAGE, name_prefix="pss-seccomp")
         namespace = self.options.debug_namespace or self.cluster.namespace
         try:
             with NodeDebugPod(self.cluster, node, namespace=namespace, spec=spec, on_event=self.announce,

@@ -10,6 +10,8 @@ COMPLAIN = "complain"  # AppArmor complain mode, or a seccomp filter that only l
 UNVERIFIABLE = "unverifiable"
 VERDICTS = (MATCH, MISMATCH, COMPLAIN, UNVERIFIABLE)
 
+DEFAULT_SECCOMP_ROOT = "/var/lib/kubelet/seccomp"  # the kubelet's default --seccomp root
+
 RUNTIME_DEFAULT = "RuntimeDefault"
 LOCALHOST = "Localhost"
 UNCONFINED = "Unconfined"

@@ -43,7 +43,7 @@ SECCOMP = "seccomp"
 
 APPARMOR_ENABLED_PATH = "/sys/module/apparmor/parameters/enabled"
 APPARMOR_PROFILES_PATH = "/sys/kernel/security/apparmor/profiles"
-DEFAULT_SECCOMP_ROOT = "/var/lib/kubelet/seccomp"
+from .model import DEFAULT_SECCOMP_ROOT  # noqa: E402
 DEFAULT_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 
 # Per node and profile.

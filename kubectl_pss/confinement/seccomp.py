@@ -36,7 +36,6 @@ from .model import (
 
 LEGACY_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 LEGACY_CONTAINER_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
-DEFAULT_SECCOMP_ROOT = "/var/lib/kubelet/seccomp"
 
 FLAG_SECCOMP_DEFAULT = "seccomp-default"  # declares nothing, runs a filter: SeccompDefault is on for its node
 FLAG_NO_FILTER = "no-filter"  # declares RuntimeDefault or Localhost, runs without a filter
