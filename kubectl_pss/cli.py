@@ -96,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (| head): say nothing, like other CLIs.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 1
+    except OSError as exc:  # a file we were told to write or read, outside the commands' own checks
+        print(f"error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
+        code = EXIT_ERROR
+    except Exception as exc:  # a bug: one line, not a traceback, unless asked for
+        if os.environ.get("KUBECTL_PSS_DEBUG"):
+            raise
+        print(f"error: internal error: {type(exc).__name__}: {exc} (a bug in kubectl-pss; "
+              "KUBECTL_PSS_DEBUG=1 shows the traceback)", file=sys.stderr)
+        code = EXIT_ERROR
     return code
 
 

@@ -209,3 +209,19 @@ def test_version_command(capsys, tmp_path, monkeypatch):
     assert code == 0 and json.loads(out)["newestPolicyVersion"] == "v1.37"
     code, out, _ = run_cli(capsys, "--version")
     assert code == 0 and out.startswith("kubectl-pss v")
+
+
+def test_unexpected_errors_are_one_line_unless_debugging(capsys, monkeypatch):
+    import kubectl_pss.commands.version as version_command
+
+    def boom(options):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(version_command, "run", boom)
+    monkeypatch.delenv("KUBECTL_PSS_DEBUG", raising=False)
+    code, out, err = run_cli(capsys, "version")
+    assert code == 2 and out == ""
+    assert err == "error: internal error: RuntimeError: boom (a bug in kubectl-pss; KUBECTL_PSS_DEBUG=1 shows the traceback)\n"
+    monkeypatch.setenv("KUBECTL_PSS_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["version"])
