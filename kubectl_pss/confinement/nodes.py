@@ -30,7 +30,7 @@ import tarfile
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from ..policy.objects import TEMPLATE_PATHS
+from ..policy.objects import TEMPLATE_PATHS, project
 from .apparmor import ANNOTATION_PREFIX as APPARMOR_ANNOTATION_PREFIX
 from .apparmor import expected_apparmor
 from .model import LOCALHOST
@@ -475,28 +475,7 @@ def _slim_status(status: Any) -> Any:
 def placement_view(obj: dict) -> dict:
     """A small copy of a pod or workload with what this module reads (profiles, placement, a pod's
     status); for ``fetch_inventory(transform=...)``, so that a large cluster is never held whole."""
-    kind = obj.get("kind")
-    if kind not in TEMPLATE_PATHS:
-        return obj
-    view: dict[str, Any] = {"apiVersion": obj.get("apiVersion"), "kind": kind,
-                            "metadata": _slim_metadata(obj.get("metadata"))}
-    path = TEMPLATE_PATHS[kind]
-    if path is None:
-        view["spec"] = _slim_spec(obj.get("spec"))
-        view["status"] = _slim_status(obj.get("status"))
-        return view
-    source: Any = obj
-    target = view
-    for key in path[:-1]:
-        source = source.get(key) if isinstance(source, dict) else None
-        if not isinstance(source, dict):
-            return view
-        target = target.setdefault(key, {})
-    template = source.get(path[-1])
-    if isinstance(template, dict):
-        target[path[-1]] = {"metadata": _slim_metadata(template.get("metadata")),
-                            "spec": _slim_spec(template.get("spec"))}
-    return view
+    return project(obj, _slim_metadata, _slim_spec, _slim_status)
 
 
 # --- where a pod could land ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Kubernetes objects as PSA reads them: which kinds carry a pod template, and where."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 # kind -> path to the pod template (None: the object is the pod itself).
 TEMPLATE_PATHS: dict[str, tuple[str, ...] | None] = {
@@ -142,23 +142,22 @@ def _admission_spec(spec: Any) -> Any:
     return kept
 
 
-def admission_view(obj: dict) -> dict:
-    """A small copy of an object with only what admission and owner grouping read.
+def project(obj: dict, metadata: Callable[[Any], dict], spec: Callable[[Any], Any],
+            status: Callable[[Any], Any] | None = None) -> dict:
+    """A copy of a pod or workload reduced by the given functions: ``metadata`` for the object's and
+    its pod template's metadata, ``spec`` for the pod spec, ``status`` (pods only) when given.
 
-    Pods and templates keep the spec fields the checks read (security contexts, host
-    namespaces, ports' hostPort, probe and lifecycle handlers, which volume sources are set);
-    status, managed fields, env, resources, unrelated annotations (last-applied-configuration...)
-    are dropped, which keeps a large cluster's inventory small in memory. Evaluating the view
-    gives exactly the verdicts of the full object. Other kinds are returned as is.
+    The path to a workload's pod template is kept; other kinds are returned as they are.
     """
     kind = obj.get("kind")
     if kind not in TEMPLATE_PATHS:
         return obj
-    view: dict[str, Any] = {"apiVersion": obj.get("apiVersion"), "kind": kind,
-                            "metadata": _admission_metadata(obj.get("metadata"))}
+    view: dict[str, Any] = {"apiVersion": obj.get("apiVersion"), "kind": kind, "metadata": metadata(obj.get("metadata"))}
     path = TEMPLATE_PATHS[kind]
     if path is None:
-        view["spec"] = _admission_spec(obj.get("spec"))
+        view["spec"] = spec(obj.get("spec"))
+        if status is not None:
+            view["status"] = status(obj.get("status"))
         return view
     source: Any = obj
     target = view
@@ -169,8 +168,19 @@ def admission_view(obj: dict) -> dict:
         target = target.setdefault(key, {})
     template = source.get(path[-1]) if isinstance(source, dict) else None
     if isinstance(template, dict):
-        target[path[-1]] = {"metadata": _admission_metadata(template.get("metadata")),
-                            "spec": _admission_spec(template.get("spec"))}
+        target[path[-1]] = {"metadata": metadata(template.get("metadata")), "spec": spec(template.get("spec"))}
     elif template is not None:
         target[path[-1]] = template  # malformed: let evaluation report it
     return view
+
+
+def admission_view(obj: dict) -> dict:
+    """A small copy of an object with only what admission and owner grouping read.
+
+    Pods and templates keep the spec fields the checks read (security contexts, host
+    namespaces, ports' hostPort, probe and lifecycle handlers, which volume sources are set);
+    status, managed fields, env, resources, unrelated annotations (last-applied-configuration...)
+    are dropped, which keeps a large cluster's inventory small in memory. Evaluating the view
+    gives exactly the verdicts of the full object. Other kinds are returned as is.
+    """
+    return project(obj, _admission_metadata, _admission_spec)
