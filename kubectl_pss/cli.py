@@ -32,7 +32,10 @@ def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
         if arg == "--":
             break
         if not arg.startswith("-") or arg == "-":
-            return arg, before + argv[i + 1:]
+            rest = argv[i + 1:]
+            # Behind everything the command takes (a sub-command like "seccomp install" too), before any "--".
+            cut = rest.index("--") if "--" in rest else len(rest)
+            return arg, rest[:cut] + before + rest[cut:]
         before.append(arg)
         if arg in _VALUE_FLAGS and "=" not in arg and i + 1 < len(argv):
             before.append(argv[i + 1])

@@ -126,6 +126,10 @@ def _parse(source: str, text: str) -> Iterator[Document | LoadError]:
                 yield LoadError(source, len(documents),
                                 f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
                 return
+        except RecursionError:
+            yield from documents
+            yield LoadError(source, len(documents), "invalid JSON: nested too deeply")
+            return
         else:
             yield from documents
             return
@@ -159,23 +163,31 @@ def load_documents(paths: list[str]) -> tuple[list[Document], list[LoadError]]:
     return documents, errors
 
 
-def load_admission_config(path: str):
-    """Read an AdmissionConfiguration / PodSecurityConfiguration file (``path:`` references followed).
+def load_admission_config(path: str, follow_path: bool = True):
+    """Read an AdmissionConfiguration / PodSecurityConfiguration file (a plugin's ``path:`` followed,
+    once: the file it names holds the PodSecurityConfiguration, as kube-apiserver reads it).
 
     Returns (AdmissionConfig, warnings); raises ValueError with a one-line message.
     """
     from .policy.admission import AdmissionConfigError, parse_admission_config
 
+    if os.path.isdir(path):
+        raise ValueError(f"{path}: is a directory, not a file")
     documents, errors = load_documents([path])
     if errors:
         raise ValueError(str(errors[0]))
     if len(documents) != 1:
         raise ValueError(f"{path}: expected one document, found {len(documents)}")
     doc = documents[0].data
-    if isinstance(doc, dict) and doc.get("kind") == "AdmissionConfiguration":
-        for plugin in doc.get("plugins") or ():
+    if follow_path and isinstance(doc, dict) and doc.get("kind") == "AdmissionConfiguration":
+        for plugin in doc.get("plugins") if isinstance(doc.get("plugins"), list) else ():
             if isinstance(plugin, dict) and plugin.get("name") == "PodSecurity" and plugin.get("configuration") is None and plugin.get("path"):
-                return load_admission_config(os.path.join(os.path.dirname(path), str(plugin["path"])))
+                if not isinstance(plugin["path"], str):
+                    raise ValueError(f"{path}: the PodSecurity plugin's path must be a string")
+                return load_admission_config(os.path.join(os.path.dirname(path), plugin["path"]), follow_path=False)
+    elif isinstance(doc, dict) and doc.get("kind") == "AdmissionConfiguration":
+        raise ValueError(f"{path}: a PodSecurity plugin's path must name a PodSecurityConfiguration, "
+                         "not another AdmissionConfiguration")
     try:
         return parse_admission_config(doc, path)
     except AdmissionConfigError as exc:

@@ -53,6 +53,15 @@ def read_snapshot(paths: list[str]) -> Snapshot:
             metadata = obj.get("metadata")
             if not isinstance(metadata, dict) or not metadata.get("name"):
                 raise SnapshotError(f"{doc.source} (document {doc.index}): a {kind} has no metadata.name")
+            for key in ("name", "namespace", "uid"):
+                if not isinstance(metadata.get(key) or "", str):
+                    raise SnapshotError(f"{doc.source} (document {doc.index}): a {kind}'s metadata.{key} is not a string")
+            owners = metadata.get("ownerReferences") or []
+            if not isinstance(owners, list) or not all(
+                    isinstance(ref, dict) and all(isinstance(ref.get(key) or "", str) for key in ("kind", "name", "uid"))
+                    for ref in owners):
+                raise SnapshotError(f"{doc.source} (document {doc.index}): {kind} {metadata['name']}: "
+                                    "metadata.ownerReferences is not a list of owner references (kind, name, uid: strings)")
             if kind == "Namespace":
                 snapshot.namespaces[str(metadata["name"])] = obj
             else:

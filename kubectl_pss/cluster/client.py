@@ -191,6 +191,8 @@ def _kubeconfig_files(options: ConnectionOptions) -> list[str]:
     """The kubeconfig files kubectl would read, existing ones only, in precedence order."""
     if options.kubeconfig:
         path = os.path.expanduser(options.kubeconfig)
+        if os.path.isdir(path):
+            raise ConfigError(f"kubeconfig {path}: is a directory, not a file")
         if not os.path.isfile(path):
             raise ConfigError(f"kubeconfig {path}: no such file")
         return [path]
@@ -214,6 +216,8 @@ def _read_kubeconfig(path: str) -> dict | None:
             data = yaml.safe_load(f)
     except OSError as exc:
         raise ConfigError(f"kubeconfig {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"kubeconfig {path} is not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -223,7 +227,38 @@ def _read_kubeconfig(path: str) -> dict | None:
         return None  # kubectl ignores empty files
     if not isinstance(data, dict):
         raise ConfigError(f"kubeconfig {path} is not a kubeconfig (a YAML mapping was expected)")
+    _check_kubeconfig_shape(path, data)
     return data
+
+
+# The fields _choose() and connect() read, and the type kubectl's decoder requires of each.
+_ENTRY_FIELDS = {"contexts": ("context", ("cluster", "user", "namespace")), "clusters": ("cluster", ("server",)),
+                 "users": ("user", ())}
+
+
+def _check_kubeconfig_shape(path: str, data: dict) -> None:
+    """A wrong type where kubectl expects a string, a list or a mapping is one ConfigError line (as
+    kubectl refuses to load the file), not an internal error later."""
+    def wrong(where: str, expected: str) -> ConfigError:
+        return ConfigError(f"kubeconfig {path}: {where} must be {expected}")
+
+    if not isinstance(data.get("current-context") or "", str):
+        raise wrong("current-context", "a string")
+    for section, (key, strings) in _ENTRY_FIELDS.items():
+        entries = data.get(section) or []
+        if not isinstance(entries, list):
+            raise wrong(section, "a list")
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise wrong(f"{section}[{i}]", "a mapping")
+            if not isinstance(entry.get("name") or "", str):
+                raise wrong(f"{section}[{i}].name", "a string")
+            inner = entry.get(key) or {}
+            if not isinstance(inner, dict):
+                raise wrong(f"{section}[{i}].{key}", "a mapping")
+            for field_name in strings:
+                if not isinstance(inner.get(field_name) or "", str):
+                    raise wrong(f"{section}[{i}].{key}.{field_name}", "a string")
 
 
 def _choose(options: ConnectionOptions, files: list[str]) -> _KubeconfigChoice:
@@ -408,6 +443,10 @@ def _connect_in_cluster(options: ConnectionOptions) -> "Cluster":
 def _new_api_client(api_client_cls: Any, config: Any) -> Any:
     config.retries = False  # our loop retries; urllib3 must raise the first error
     config.debug = False  # debug traces go to stdout and would corrupt -o json
+    if not config.verify_ssl:  # insecure-skip-tls-verify: the user chose it; kubectl says nothing per request
+        import urllib3
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     client = api_client_cls(configuration=config)
     client.user_agent = USER_AGENT
     return client

@@ -81,6 +81,8 @@ def complete(args: argparse.Namespace) -> AdmissionConfigOptions:
         else:
             level, version = level_version_arg(value, f"--{mode}")
             defaults[mode] = (level, LATEST if version is None else version)
+    if args.check is not None and args.from_cluster:
+        raise UsageError("--from-cluster proposes a configuration, --check validates a file: give one of them")
     action = "check" if args.check is not None else ("from-cluster" if args.from_cluster else "generate")
     api_version = args.api_version.removeprefix("pod-security.admission.config.k8s.io/")
     if api_version not in API_VERSIONS:

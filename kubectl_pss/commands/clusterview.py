@@ -4,6 +4,7 @@ One place that turns connection flags into data; the commands only evaluate and 
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections import defaultdict
@@ -61,8 +62,8 @@ def admission_config(path: str | None) -> tuple[AdmissionConfig, list[str]]:
 
 
 def progress_printer() -> Callable[[str], None] | None:
-    """Progress lines on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
+    """Progress lines on stderr, only when stderr is a terminal that takes escape codes (TERM not dumb)."""
+    if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
         return None
 
     def show(message: str) -> None:
@@ -95,11 +96,27 @@ class Source:
     server_version: str | None = None  # "v1.N", for snapshots only
 
 
+def _readable(obj: dict) -> dict:
+    """A snapshot's pod or workload as the engine will read it; one of the wrong shape (a spec that is not
+    an object, a list that is a number...) is bad input, named here, not an internal error later."""
+    from ..policy import LATEST, Level, evaluate
+    from ..policy.objects import InvalidObjectError
+
+    try:
+        evaluate(obj, Level.RESTRICTED, LATEST)
+    except InvalidObjectError as exc:
+        metadata = obj["metadata"]
+        raise UsageError(f"--snapshot: {obj['kind']} {metadata['namespace']}/{metadata['name']}: {exc}") from None
+    return obj
+
+
 def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_path: str | None,
                        server_version: str | None) -> ClusterView:
     """A snapshot read as a cluster; the same view a live cluster gives, so the same audit runs on it."""
     from ..snapshot import SnapshotError, read_snapshot
 
+    if paths.count("-") > 1:
+        raise UsageError("--snapshot: stdin (-) can only be read once")
     config = _config_with_warnings(config_path)
     try:
         snapshot = read_snapshot(paths)
@@ -135,7 +152,7 @@ def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_pa
             if namespace not in snapshot.namespaces:
                 orphans.add(namespace)
                 continue
-            target.setdefault(namespace, []).append(admission_view(obj))
+            target.setdefault(namespace, []).append(_readable(admission_view(obj)))
     if orphans:
         view.notes.append(f"objects in namespaces missing from the snapshot were skipped: {', '.join(sorted(orphans))}")
     return view

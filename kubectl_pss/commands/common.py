@@ -106,7 +106,12 @@ def parse_duration(text: str) -> float | None:
             raise UsageError(f'invalid --request-timeout "{text}": use a duration such as "30s" or "1m"')
         scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
         seconds = sum(float(n) * scale[u] for n, u in parts)
+    if seconds > MAX_DURATION_SECONDS:  # Go's time.Duration overflows there, and so do socket timeouts
+        raise UsageError(f'invalid --request-timeout "{text}": out of range (at most 2562047h)')
     return None if seconds == 0 else seconds
+
+
+MAX_DURATION_SECONDS = (2**63 - 1) / 1e9  # the longest Go duration, ~292 years
 
 
 def source_args(args: argparse.Namespace):
@@ -180,10 +185,13 @@ class NodeInspectOptions:
     pod_timeout: float = 120.0
 
 
-def add_node_inspect_flags(parser: argparse.ArgumentParser, what: str) -> None:
+def add_node_inspect_flags(parser: argparse.ArgumentParser, what: str, switch: bool = True) -> None:
+    """``--node-inspect`` (unless ``switch`` is False: a command that always uses debug pods) and the
+    debug pods' flags; read them with ``node_inspect_args``."""
     group = parser.add_argument_group("node inspection (creates a privileged pod on each node involved)")
-    group.add_argument("--node-inspect", action="store_true",
-                       help=f"{what}, from a short-lived privileged debug pod per node (always deleted)")
+    if switch:
+        group.add_argument("--node-inspect", action="store_true",
+                           help=f"{what}, from a short-lived privileged debug pod per node (always deleted)")
     group.add_argument("--image", metavar="IMAGE", help=f"the debug pods' image (default {DEFAULT_DEBUG_IMAGE})")
     group.add_argument("--debug-namespace", metavar="NS",
                        help="where the debug pods go (default: the context's namespace); it must allow privileged pods")
@@ -205,14 +213,15 @@ def duration_arg(text: str, flag: str) -> float:
 
 
 def node_inspect_args(args: argparse.Namespace) -> NodeInspectOptions:
-    if not args.node_inspect:
+    enabled = getattr(args, "node_inspect", True)  # no --node-inspect flag: always on
+    if not enabled:
         for flag, value in (("--image", args.image), ("--debug-namespace", args.debug_namespace)):
             if value:
                 raise UsageError(f"{flag} needs --node-inspect")
     if not args.seccomp_root.startswith("/"):
         raise UsageError(f'invalid --seccomp-root "{args.seccomp_root}": it must be an absolute path')
     return NodeInspectOptions(
-        enabled=args.node_inspect,
+        enabled=enabled,
         image=args.image or DEFAULT_DEBUG_IMAGE,
         namespace=args.debug_namespace,
         seccomp_root=args.seccomp_root.rstrip("/") or "/",

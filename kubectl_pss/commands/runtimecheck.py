@@ -115,7 +115,8 @@ class Scope:
 
 def load_scope(cluster: Any, options: VerifyOptions, expected_of: Callable[[dict, dict], Expected]) -> Scope:
     """The pods in scope (GET for named pods, lists otherwise), their containers, and their nodes."""
-    from ..cluster.errors import ClusterError, Forbidden, NotFound
+    from ..cluster.errors import ClusterError, NotFound
+    from ..cluster.inventory import FATAL
 
     scope = Scope(cluster.context)
     pods: list[dict] = []
@@ -135,7 +136,9 @@ def load_scope(cluster: Any, options: VerifyOptions, expected_of: Callable[[dict
         for ns, path in zip(namespaces or [None], paths):
             try:
                 found = list(cluster.list_items(path))
-            except Forbidden as exc:
+            except FATAL:  # no point going on (the command reports it)
+                raise
+            except ClusterError as exc:  # 403, or a 5xx after the retries: reported, the report still printed
                 scope.errors.append({"namespace": ns, "pod": None, "error": str(exc)})
                 continue
             finished = [p for p in found if is_finished(p)]

@@ -8,6 +8,9 @@ numbers or architectures) or nothing was found; 2 on bad flags or unreadable inp
 
 ``lint PROFILE``: schema, names, useless or dangerous rules, and what the profile changes
 compared with Unconfined. Exit 0 no errors (warnings allowed), 1 errors, 2 unreadable input.
+
+``install PROFILE --path profiles/NAME.json (NODE ... | --all-nodes) [--yes]``: copies a profile into
+the kubelet's seccomp root on nodes through debug pods (``seccomp_install``).
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from ..seccomp import audit as seccomp_audit
 from ..seccomp import lint as seccomp_lint
 from ..seccomp import profile as seccomp_profile
 from ..seccomp import tables
+from . import seccomp_install
 from .common import add_output_flags, validate_output
 
 PROFILE_OUTPUTS = ("json", "yaml")
@@ -94,10 +98,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lint.add_argument("path", metavar="PROFILE", help="the profile file, or - for stdin")
     add_output_flags(lint)
 
+    install = sub.add_parser(
+        "install", help="copy a profile into the kubelet's seccomp root on nodes (debug pods; --yes writes)",
+        description="Copy a seccomp profile into the kubelet's seccomp root on the chosen nodes, through a "
+                    "short-lived privileged debug pod per node (always deleted), and print the seccompProfile "
+                    "stanza that names it. The profile is linted first (errors refuse it unless --force). Without "
+                    "--yes (or with --dry-run) only the plan: each node's file is read, nothing is written. A "
+                    "different file already there is refused unless --overwrite. Exit 0 every node written or "
+                    "unchanged, 1 a node failed or refused (or lint errors), 2 bad input.")
+    seccomp_install.add_arguments(install)
 
-def complete(args: argparse.Namespace) -> ProfileOptions | LintOptions:
+
+def complete(args: argparse.Namespace) -> ProfileOptions | LintOptions | seccomp_install.InstallOptions:
     if args.seccomp_command is None:
-        raise UsageError("must specify a command: profile or lint (see kubectl pss seccomp --help)")
+        raise UsageError("must specify a command: profile, lint or install (see kubectl pss seccomp --help)")
+    if args.seccomp_command == "install":
+        return seccomp_install.complete(args)
     if args.seccomp_command == "lint":
         return LintOptions(path=args.path, output=args.output, no_color=args.no_color)
     arches = [a.strip() for value in args.arches for a in value.split(",") if a.strip()]
@@ -106,7 +122,10 @@ def complete(args: argparse.Namespace) -> ProfileOptions | LintOptions:
                           output=args.output)
 
 
-def validate(options: ProfileOptions | LintOptions) -> None:
+def validate(options: ProfileOptions | LintOptions | seccomp_install.InstallOptions) -> None:
+    if isinstance(options, seccomp_install.InstallOptions):
+        seccomp_install.validate(options)
+        return
     if isinstance(options, LintOptions):
         validate_output(options.output)
         return
@@ -142,7 +161,9 @@ def validate(options: ProfileOptions | LintOptions) -> None:
     options.resolved_arches = resolved
 
 
-def run(options: ProfileOptions | LintOptions) -> int:
+def run(options: ProfileOptions | LintOptions | seccomp_install.InstallOptions) -> int:
+    if isinstance(options, seccomp_install.InstallOptions):
+        return seccomp_install.run(options)
     if isinstance(options, LintOptions):
         return _run_lint(options)
     return _run_profile(options)

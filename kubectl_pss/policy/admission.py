@@ -178,6 +178,8 @@ def pod_security_configuration(doc: Any) -> dict:
         return doc
     if kind != "AdmissionConfiguration":
         raise AdmissionConfigError(f'expected kind AdmissionConfiguration or PodSecurityConfiguration, got "{kind}"')
+    if not isinstance(doc.get("plugins") or [], list):
+        raise AdmissionConfigError("plugins must be a list")
     for plugin in doc.get("plugins") or ():
         if isinstance(plugin, dict) and plugin.get("name") == "PodSecurity":
             configuration = plugin.get("configuration")

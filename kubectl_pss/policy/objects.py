@@ -112,8 +112,10 @@ def _admission_container(container: Any) -> Any:
         return container
     kept = {key: container[key] for key in _READ_CONTAINER_FIELDS if key in container}
     ports = container.get("ports")
-    if ports:
+    if isinstance(ports, list):
         kept["ports"] = [{"hostPort": p.get("hostPort")} if isinstance(p, dict) else p for p in ports]
+    elif ports:
+        kept["ports"] = ports  # malformed: let evaluation report it
     return kept
 
 

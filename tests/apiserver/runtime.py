@@ -212,14 +212,15 @@ class FakeNode:
     """What a privileged debug pod on a node sees through ``chroot /host``: ``crictl inspect`` of
     ``containers`` (bare id -> inspect JSON), ``cat`` and ``tar -C DIR -cf - .`` of host ``files``
     (text, bytes, an Errno or a Symlink; ``dirs``: empty directories), ``pgrep -x NAME`` of
-    ``processes`` (pid -> argv, also served as ``/proc/PID/cmdline``). ``host_tools``: the node's
+    ``processes`` (pid -> argv, also served as ``/proc/PID/cmdline``), ``sh -c`` of ``seccomp install``'s
+    script only (it writes ``files``; under a ``read_only`` prefix it fails). ``host_tools``: the node's
     own commands (others answer chroot's exit 127); without chroot, the debug image's ``image_tools``
     see the node's files under ``/host``."""
 
     def __init__(self, containers: dict[str, dict] | None = None, files: dict[str, Any] | None = None,
                  crictl: bool = True, *, dirs: tuple[str, ...] = (), processes: dict[int, list[str]] | None = None,
-                 host_tools: tuple[str, ...] = ("cat", "tar", "pgrep"),
-                 image_tools: tuple[str, ...] = ("cat", "tar", "pgrep", "sleep")):
+                 host_tools: tuple[str, ...] = ("cat", "tar", "pgrep", "sh"),
+                 image_tools: tuple[str, ...] = ("cat", "tar", "pgrep", "sleep"), read_only: tuple[str, ...] = ()):
         self.containers = dict(containers or {})
         self.files = dict(files or {})
         self.crictl = crictl
@@ -227,6 +228,7 @@ class FakeNode:
         self.processes = dict(processes or {})
         self.host_tools = set(host_tools)
         self.image_tools = set(image_tools)
+        self.read_only = tuple(read_only)
         self.calls: list[list[str]] = []
 
     def _tool(self, argv: list[str], prefix: str) -> ExecOutcome:
@@ -240,6 +242,26 @@ class FakeNode:
             name = argv[-1]
             pids = [str(pid) for pid, args in sorted(self.processes.items()) if args[0].rsplit("/", 1)[-1] == name]
             return ExecOutcome("".join(p + "\n" for p in pids), exit_code=0 if pids else 1)
+        if argv[0] == "sh" and not prefix:
+            return self._install(argv)
+        return ExecOutcome()
+
+    def _install(self, argv: list[str]) -> ExecOutcome:
+        """``sh -c INSTALL_SCRIPT sh CONTENT PATH DIR``: mkdir -p DIR, write PATH.tmp.PID, rename it to PATH."""
+        from kubectl_pss.commands.seccomp_install import INSTALL_SCRIPT
+
+        if argv[1:3] != ["-c", INSTALL_SCRIPT] or len(argv) != 7:
+            return ExecOutcome(stderr="sh: this FakeNode runs only seccomp install's script\n", exit_code=2)
+        content, path, directory = argv[4:7]
+        parts = directory.strip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            ancestor = "/" + "/".join(parts[:i])
+            if ancestor in self.files:
+                return ExecOutcome(stderr=f"mkdir: can't create directory '{ancestor}': File exists\n", exit_code=1)
+        if any(path.startswith(p.rstrip("/") + "/") for p in self.read_only):
+            return ExecOutcome(stderr=f"sh: can't create {path}.tmp.4242: Read-only file system\n", exit_code=1)
+        self.dirs.add(directory)
+        self.files[path] = content
         return ExecOutcome()
 
     def __call__(self, call: ExecCall) -> ExecOutcome:

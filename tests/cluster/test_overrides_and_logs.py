@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubectl_pss.cluster import ConfigError, ConnectionOptions, Unauthorized, connect
+from kubectl_pss.cluster import ClusterUnreachable, ConfigError, ConnectionOptions, Unauthorized, connect
 from tests.apiserver import FakeApiServer, KubeContext, write_kubeconfig
 
 KLOG = re.compile(r"^I\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ [\w.]+\.py:\d+\] ")
@@ -210,7 +210,7 @@ def test_errors_and_unreachable_servers_are_logged(two, capsys):
         cluster.server_version()
     two.west.stop()
     dead = connect(two.options(cluster="west", user="bob", verbosity=6, request_timeout=2))
-    with pytest.raises(Exception):
+    with pytest.raises(ClusterUnreachable):
         dead.server_version()
     err = capsys.readouterr().err
     assert re.search(r"\] GET \S+/version 401 Unauthorized in \d+ milliseconds$", err, re.M)

@@ -183,14 +183,18 @@ def test_process_exit_codes_and_streams():
     assert bad.returncode == 2 and bad.stderr.strip() == "error: missing.yaml: no such file or directory"
 
 
-def test_help_and_version_do_not_import_kubernetes_or_tabulate():
+def test_help_and_version_do_not_import_kubernetes_or_tabulate(tmp_path):
     code = (
         "import sys\n"
         "from kubectl_pss.cli import main\n"
         "main(['--help']); main(['version']); main(['version', '-o', 'json'])\n"
         "print('MODULES', 'kubernetes' in sys.modules, 'tabulate' in sys.modules)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    # no kubeconfig (version asks a server when there is one): the same result on any machine
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST")}
+    env["HOME"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          env=env)
     assert proc.returncode == 0, proc.stderr
     assert "MODULES False False" in proc.stdout
     assert "Commands:" in proc.stdout and "check" in proc.stdout
@@ -225,3 +229,11 @@ def test_unexpected_errors_are_one_line_unless_debugging(capsys, monkeypatch):
     monkeypatch.setenv("KUBECTL_PSS_DEBUG", "1")
     with pytest.raises(RuntimeError):
         main(["version"])
+
+
+def test_flags_before_the_command_go_behind_its_sub_commands():
+    from kubectl_pss.cli import _split_command
+
+    assert _split_command(["--context", "x", "seccomp", "install", "p.json", "--path", "a.json", "n1"]) == (
+        "seccomp", ["install", "p.json", "--path", "a.json", "n1", "--context", "x"])
+    assert _split_command(["-o", "json", "check", "-f", "a", "--", "-b"]) == ("check", ["-f", "a", "-o", "json", "--", "-b"])

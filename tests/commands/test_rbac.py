@@ -163,6 +163,13 @@ def undo_round_trip(server) -> list[str]:
     return ["label", "--undo", undo, "--yes", "--undo-file", server.tmp / "redo.json"]
 
 
+def seccomp_profile(server) -> Path:
+    path = server.tmp / "profile.json"
+    path.write_text('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["execve"], '
+                    '"action": "SCMP_ACT_ALLOW"}]}')
+    return path
+
+
 SCENARIOS = {
     # reader
     "audit -A": Scenario("kubectl-pss-reader", lambda s: ["audit", "-A"]),
@@ -202,6 +209,9 @@ SCENARIOS = {
         "verify-seccomp", "-n", "apps", "--node-inspect", "--debug-namespace", "apps"]),
     "nodes --node-inspect": Scenario("kubectl-pss-node-inspector", lambda s: [
         "nodes", "--node-inspect", "--debug-namespace", "apps"]),
+    "seccomp install --yes": Scenario("kubectl-pss-node-inspector", lambda s: [
+        "seccomp", "install", seccomp_profile(s), "--path", "profiles/p.json", "--all-nodes", "--yes",
+        "--debug-namespace", "apps"]),
 }
 
 

@@ -116,11 +116,15 @@ def test_label_values(fake_kubectl):
 
 @needs("seccomp")
 def test_subcommands():
-    assert values(["seccomp", ""]) == ["profile", "lint"]
+    assert values(["seccomp", ""]) == ["profile", "lint", "install"]
     assert "--from-audit" in values(["seccomp", "profile", "--"])
     assert "--from-audit" not in values(["seccomp", "lint", "--"])
     assert complete(["seccomp", "lint", ""]).directive == DEFAULT  # PROFILE: a file
     assert complete(["seccomp", "profile", "--from-audit", ""]).directive == DEFAULT
+    assert complete(["seccomp", "install", ""]).directive == DEFAULT  # PROFILE: a file
+    assert values(["seccomp", "install", "p.json", "-o", ""]) == ["yaml", "json"]
+    flags = values(["seccomp", "install", "--"])
+    assert "--all-nodes" in flags and "--node-inspect" not in flags
 
 
 @needs("snapshot")

@@ -173,8 +173,9 @@ def test_partial_and_binary_input_is_tolerated(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    ([], "must specify a command: profile or lint (see kubectl pss seccomp --help)"),
-    (["install"], "argument COMMAND: invalid choice: 'install' (choose from 'profile', 'lint')"),
+    ([], "must specify a command: profile, lint or install (see kubectl pss seccomp --help)"),
+    (["nope"], "argument COMMAND: invalid choice: 'nope' (choose from 'profile', 'lint', 'install')"),
+    (["install"], "the following arguments are required: --path"),
     (["profile"], "must specify --from-audit FILE (a log with seccomp audit records, or - for stdin)"),
     (["profile", "--from-audit", "a", "--from-audit", "b"], "2 --from-audit inputs: add --merge to union them into one profile"),
     (["profile", "--from-audit", "-", "--from-audit", "-", "--merge"], "stdin (-) can only be read once"),

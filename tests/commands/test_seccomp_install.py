@@ -1,0 +1,381 @@
+"""``seccomp install`` end to end: the real CLI and kubernetes client against the fake API server, one debug
+pod per node, exec over WebSocket, and each FakeNode's file tree (what it holds before and after).
+
+The plan (no ``--yes``, or ``--dry-run``) is not free of pods: it reads what is at the target on each node
+through a debug pod (``chroot /host cat``), so a plan creates (and deletes) debug pods but never writes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kubectl_pss.cli import main
+from kubectl_pss.commands.seccomp_install import INSTALL_SCRIPT, MAX_PROFILE_BYTES
+from tests.apiserver.runtime import ExecOutcome, FakeNode
+
+REPO = Path(__file__).resolve().parents[2]
+ROOT = "/var/lib/kubelet/seccomp"
+TARGET = f"{ROOT}/profiles/nginx.json"
+PROFILE = json.dumps({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+                      "syscalls": [{"names": ["execve", "exit_group", "read", "write"], "action": "SCMP_ACT_ALLOW"}]},
+                     indent=2) + "\n"
+OLD = json.dumps({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_ALLOW"}]})
+STANZA = "seccompProfile:\n  type: Localhost\n  localhostProfile: profiles/nginx.json\n"
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.fixture
+def lab(apiserver, make_kubeconfig, tmp_path):
+    """node-a and node-b, Ready, nothing at the target (node-b has another profile in the root); debug pods
+    go to the context's namespace ops. ``lab.profile``: PROFILE in a file."""
+    server, rt = apiserver, apiserver.runtime
+    rt.start_delay = 0.02
+    server.add_namespace("ops")
+    server.fakes = {}
+    for name in ("node-a", "node-b"):
+        rt.add_node(name)
+        server.fakes[name] = FakeNode(files={"/etc/hostname": f"{name}\n"})
+        rt.on_node(name, server.fakes[name])
+    server.fakes["node-b"].files[f"{ROOT}/audit.json"] = '{"defaultAction": "SCMP_ACT_LOG"}'
+    server.kubeconfig_path = make_kubeconfig([server.context("lab", namespace="ops")], "lab", name="lab-config")
+    server.profile = tmp_path / "nginx.json"
+    server.profile.write_text(PROFILE)
+    server.tmp = tmp_path
+    return server
+
+
+def add_node(lab, name, read_only=(), **kwargs):
+    lab.runtime.add_node(name, **kwargs)
+    lab.fakes[name] = FakeNode(files={}, read_only=read_only)
+    lab.runtime.on_node(name, lab.fakes[name])
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def install(capsys, lab, *extra, profile=None):
+    return run_cli(capsys, "seccomp", "install", profile or lab.profile, "--path", "profiles/nginx.json",
+                   "--kubeconfig", lab.kubeconfig_path, *extra)
+
+
+def install_json(capsys, lab, *extra, profile=None):
+    code, out, err = install(capsys, lab, "-o", "json", *extra, profile=profile)
+    return code, json.loads(out), err
+
+
+def statuses(report):
+    return {n["node"]: n["status"] for n in report["nodes"]}
+
+
+def all_pods_gone(lab):
+    rt = lab.runtime
+    return rt.pods_alive() == [] and sorted(rt.deleted) == sorted(rt.created)
+
+
+# --- the plan -----------------------------------------------------------------------------------------------------
+def test_plan_without_yes_reads_and_writes_nothing(capsys, lab):
+    before = {name: dict(fake.files) for name, fake in lab.fakes.items()}
+    code, out, err = install(capsys, lab, "node-a", "node-b")
+    assert code == 0 and out == STANZA
+    assert {name: fake.files for name, fake in lab.fakes.items()} == before  # nothing written
+    for fake in lab.fakes.values():  # one read-only command per node: cat of the target
+        assert fake.calls == [["chroot", "/host", "cat", TARGET]]
+    assert len(lab.runtime.created) == 2 and all_pods_gone(lab)  # the plan's debug pods, deleted
+    assert "plan only (no --yes): nothing is written; each node is read through a debug pod" in err
+    assert "node node-a: would create it (no file there)" in err
+    assert err.rstrip().endswith("2 node(s): 2 would-create; nothing written: --yes writes")
+    assert f"sha256 {sha(PROFILE)}" in err and "lint: 0 error(s), 0 warning(s)" in err
+
+
+def test_plan_json_and_dry_run_with_yes(capsys, lab):
+    lab.fakes["node-b"].files[TARGET] = OLD
+    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes", "--dry-run", "--overwrite")
+    assert code == 0 and (report["operation"], report["outcome"]) == ("plan", "planned")
+    assert statuses(report) == {"node-a": "would-create", "node-b": "would-overwrite"}
+    b = report["nodes"][1]
+    assert b["existing"] == {"sha256": sha(OLD), "size": len(OLD)} and report["nodes"][0]["existing"] is None
+    assert lab.fakes["node-b"].files[TARGET] == OLD and TARGET not in lab.fakes["node-a"].files
+    assert not any(call[2] == "sh" for fake in lab.fakes.values() for call in fake.calls)
+    assert "nothing written (--dry-run)" in err
+    assert report["seccompProfile"] == {"type": "Localhost", "localhostProfile": "profiles/nginx.json"}
+    assert (report["target"], report["seccompRoot"], report["path"]) == (TARGET, ROOT, "profiles/nginx.json")
+    assert report["profile"]["sha256"] == sha(PROFILE) and report["profile"]["size"] == len(PROFILE)
+    assert [(p["node"], p["deleted"], p["namespace"]) for p in report["debugPods"]] == [
+        ("node-a", True, "ops"), ("node-b", True, "ops")]
+
+
+# --- writing ------------------------------------------------------------------------------------------------------
+def test_install_on_two_nodes(capsys, lab):
+    code, report, err = install_json(capsys, lab, "node-a", "node-b", "--yes")
+    assert code == 0, err
+    assert (report["operation"], report["outcome"]) == ("install", "installed")
+    assert statuses(report) == {"node-a": "written", "node-b": "written"}
+    assert all(n["sha256"] == sha(PROFILE) for n in report["nodes"])
+    for name, fake in lab.fakes.items():
+        assert fake.files[TARGET] == PROFILE  # byte for byte, the trailing newline too
+        # read, write (content and path as arguments of a fixed script), read back
+        write = ["chroot", "/host", "sh", "-c", INSTALL_SCRIPT, "sh", PROFILE, TARGET, f"{ROOT}/profiles"]
+        assert fake.calls == [["chroot", "/host", "cat", TARGET], write, ["chroot", "/host", "cat", TARGET]]
+    assert lab.fakes["node-b"].files[f"{ROOT}/audit.json"]  # the rest of the root is left alone
+    assert report["summary"] == {"nodes": 2, "written": 2, "unchanged": 0, "wouldCreate": 0, "wouldOverwrite": 0,
+                                 "existsDifferent": 0, "failed": 0, "skipped": 0}
+    pods = report["debugPods"]
+    assert all_pods_gone(lab) and [p["deleted"] for p in pods] == [True, True]
+    for p in pods:
+        assert p["name"].startswith(f"pss-seccomp-{p['node']}-")
+        assert f"created debug pod ops/{p['name']} on node {p['node']}" in err
+        assert f"deleted debug pod ops/{p['name']}" in err
+    assert "node node-a: written, sha256 verified; a new file" in err
+
+
+def test_yaml_stanza_and_rerun_is_unchanged(capsys, lab):
+    code, out, err = install(capsys, lab, "--all-nodes", "--yes")
+    assert code == 0 and out == STANZA
+    assert yaml.safe_load(out) == {"seccompProfile": {"type": "Localhost", "localhostProfile": "profiles/nginx.json"}}
+    for fake in lab.fakes.values():
+        fake.calls.clear()
+    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    assert code == 0 and statuses(report) == {"node-a": "unchanged", "node-b": "unchanged"}
+    assert report["nodes"][0]["existing"] == {"sha256": sha(PROFILE), "size": len(PROFILE)}
+    assert all(fake.calls == [["chroot", "/host", "cat", TARGET]] for fake in lab.fakes.values())  # no write
+    assert "node node-b: unchanged: the same profile is already there" in err
+
+
+def test_exists_different_is_refused_without_overwrite(capsys, lab):
+    lab.fakes["node-b"].files[TARGET] = OLD
+    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    assert code == 1 and report["outcome"] == "incomplete"
+    assert statuses(report) == {"node-a": "written", "node-b": "exists-different"}
+    assert lab.fakes["node-b"].files[TARGET] == OLD and lab.fakes["node-a"].files[TARGET] == PROFILE
+    assert report["nodes"][1]["existing"]["sha256"] == sha(OLD)
+    assert f"node node-b: exists-different: a different file is there (sha256 {sha(OLD)[:12]}" in err
+    assert "--overwrite replaces it" in err and all_pods_gone(lab)
+    # the plan says so too (and exits 1: it would be refused)
+    code, report, _ = install_json(capsys, lab, "node-b")
+    assert code == 1 and statuses(report) == {"node-b": "exists-different"}
+    # --overwrite replaces it
+    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes", "--overwrite")
+    assert code == 0 and statuses(report) == {"node-a": "unchanged", "node-b": "written"}
+    assert lab.fakes["node-b"].files[TARGET] == PROFILE
+    assert "node node-b: written, sha256 verified; replaced a different file (sha256" in err
+
+
+# --- lint ---------------------------------------------------------------------------------------------------------
+def test_lint_errors_refuse_the_profile(capsys, lab):
+    bad = lab.tmp / "bad.json"
+    bad.write_text(json.dumps({"defaultAction": "SCMP_ACT_ERRNO",
+                               "syscalls": [{"names": ["execve", "no_such_call"], "action": "SCMP_ACT_ALLOW"}]}))
+    lab.clear_requests()
+    code, out, err = install(capsys, lab, "--all-nodes", "--yes", profile=bad)
+    assert code == 1 and out == "" and lab.requests == [] and lab.runtime.created == []
+    assert '"no_such_call" is not a syscall' in err
+    assert "error: " + str(bad) + ": 1 lint error(s): not installed (--force installs it anyway)" in err
+    code, report, _ = install_json(capsys, lab, "--all-nodes", "--yes", profile=bad)
+    assert code == 1 and report["outcome"] == "refused" and report["nodes"] == []
+    assert report["profile"]["lint"]["errors"] == 1 and report["profile"]["lint"]["valid"] is False
+    # --force installs it all the same, and says so
+    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes", "--force", profile=bad)
+    assert code == 0 and statuses(report) == {"node-a": "written", "node-b": "written"}
+    assert report["profile"]["forced"] is True and "(--force)" in report["notes"][0]
+    assert lab.fakes["node-a"].files[TARGET] == bad.read_text()
+
+
+def test_lint_warnings_do_not_refuse(capsys, lab):
+    warned = lab.tmp / "warned.json"
+    warned.write_text(json.dumps({"defaultAction": "SCMP_ACT_ERRNO",
+                                  "syscalls": [{"names": ["read", "read"], "action": "SCMP_ACT_ALLOW"}]}))
+    code, out, err = install(capsys, lab, "node-a", "--yes", profile=warned)
+    assert code == 0 and out == STANZA and "lint warning:" in err
+
+
+# --- bad input: exit 2, one line, nothing asked of the cluster ------------------------------------------------------
+@pytest.mark.parametrize("path, message", [
+    ("/var/lib/kubelet/seccomp/x.json", "not an absolute path"),
+    ("../x.json", "'..' would leave the seccomp root"),
+    ("profiles/../../etc/passwd", "'..' would leave the seccomp root"),
+    ("", "must not be empty"),
+    ("profiles/", "names a directory"),
+    (".", "names a directory"),
+    ("profiles//x.json", "empty or '.' components"),
+    ("./x.json", "empty or '.' components"),
+    ("x\n.json", "control characters"),
+])
+def test_bad_path(capsys, lab, path, message):
+    lab.clear_requests()
+    code, out, err = run_cli(capsys, "seccomp", "install", lab.profile, "--path", path, "--all-nodes", "--yes",
+                             "--kubeconfig", lab.kubeconfig_path)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1
+    assert err.startswith("error: invalid --path")
+    assert lab.requests == []
+
+
+def test_bad_input(capsys, lab):
+    big = lab.tmp / "big.json"
+    big.write_text(json.dumps({"defaultAction": "SCMP_ACT_ERRNO", "pad": "x" * MAX_PROFILE_BYTES}))
+    spo = lab.tmp / "spo.json"
+    spo.write_text(json.dumps({"kind": "SeccompProfile", "spec": {"defaultAction": "SCMP_ACT_ERRNO"}}))
+    notjson = lab.tmp / "notjson.json"
+    notjson.write_text("defaultAction: SCMP_ACT_ERRNO\n")
+    cases = [
+        ([big, "node-a"], "more than 102400 bytes (100 KiB)"),
+        ([spo, "node-a"], "Security Profiles Operator SeccompProfile"),
+        ([notjson, "node-a"], "not JSON"),
+        ([lab.tmp / "missing.json", "node-a"], 'cannot read'),
+        ([lab.profile], "name them (NODE ...) or give --all-nodes"),
+        ([lab.profile, "node-a", "--all-nodes"], "not both"),
+        ([lab.profile, "node-a", "-o", "table"], 'output format "table"'),
+        ([lab.profile, "node-a", "--seccomp-root", "relative"], "absolute path"),
+        ([lab.profile, "nope", "node-a", "--yes"], 'nodes "nope" not found: nothing was done'),
+    ]
+    for argv, message in cases:
+        lab.runtime.created.clear()
+        code, out, err = run_cli(capsys, "seccomp", "install", "--path", "profiles/nginx.json", *argv,
+                                 "--kubeconfig", lab.kubeconfig_path)
+        assert (code, out) == (2, ""), (argv, err)
+        assert message in err and err.strip().splitlines()[-1].startswith("error: ") and lab.runtime.created == [], argv
+    assert run_cli(capsys, "seccomp", "install", lab.profile, "node-a")[0] == 2  # --path is required
+
+
+# --- per-node failures ----------------------------------------------------------------------------------------------
+def test_a_failing_node_among_good_ones(capsys, lab):
+    add_node(lab, "node-c", read_only=(ROOT,))
+    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    assert code == 1 and report["outcome"] == "incomplete"
+    assert statuses(report) == {"node-a": "written", "node-b": "written", "node-c": "failed"}
+    c = report["nodes"][2]
+    assert c["reason"] == f"writing {TARGET}: sh: can't create {TARGET}.tmp.4242: Read-only file system"
+    assert report["errors"] == [{"node": "node-c", "error": c["reason"]}]
+    assert TARGET not in lab.fakes["node-c"].files and lab.fakes["node-a"].files[TARGET] == PROFILE
+    assert f"node node-c: failed: writing {TARGET}" in err and all_pods_gone(lab) and len(lab.runtime.created) == 3
+
+
+def test_a_debug_pod_that_does_not_start_and_a_bad_read_back(capsys, lab):
+    lab.runtime.node_start_state["node-a"] = {"waiting": {"reason": "ErrImagePull", "message": "pull access denied"}}
+    fake = lab.fakes["node-b"]
+
+    def corrupt_after_write(call):
+        outcome = fake(call)
+        if call.argv[2:3] == ["sh"]:
+            fake.files[TARGET] = PROFILE.replace("read", "kill")
+        return outcome
+
+    lab.runtime.on_node("node-b", corrupt_after_write)
+    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes", "--image", "registry.local/tools:1")
+    assert code == 1 and statuses(report) == {"node-a": "failed", "node-b": "failed"}
+    a, b = report["nodes"]
+    assert "ErrImagePull: pull access denied" in a["reason"]
+    assert b["reason"].startswith(f"{TARGET} read back with sha256 ")
+    assert b["reason"].endswith(f"not the profile's {sha(PROFILE)}")
+    assert all_pods_gone(lab)
+
+
+def test_a_node_without_sh_and_a_target_that_is_a_directory(capsys, lab):
+    lab.fakes["node-a"].host_tools.discard("sh")
+    lab.runtime.on_node("node-b", lambda call: ExecOutcome(stderr="cat: read error: Is a directory\n", exit_code=1)
+                        if call.argv[2:3] == ["cat"] else lab.fakes["node-b"](call))
+    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    assert code == 1 and statuses(report) == {"node-a": "failed", "node-b": "failed"}
+    a, b = report["nodes"]
+    assert a["reason"].startswith("the node has no sh in its root (chroot /host sh): cannot write there")
+    assert b["reason"] == f"reading {TARGET}: cat: read error: Is a directory"
+
+
+def test_not_ready_and_windows_nodes_are_skipped(capsys, lab):
+    add_node(lab, "node-c", ready=False)
+    add_node(lab, "win-1", os="windows")
+    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    assert code == 0 and report["outcome"] == "installed"
+    assert statuses(report) == {"node-a": "written", "node-b": "written", "node-c": "skipped", "win-1": "skipped"}
+    assert "not Ready" in report["nodes"][2]["reason"] and "windows" in report["nodes"][3]["reason"]
+    assert {p["node"] for p in report["debugPods"]} == {"node-a", "node-b"}
+    assert lab.fakes["node-c"].calls == [] and "node node-c: skipped: the node is not Ready" in err
+
+
+def test_debug_pods_refused_everywhere(capsys, lab):
+    lab.runtime.admit = lambda pod: 'violates PodSecurity "baseline:latest": privileged'
+    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    assert code == 1 and statuses(report) == {"node-a": "failed", "node-b": "failed"}
+    assert "violates PodSecurity" in report["nodes"][0]["reason"]
+    assert "not tried again" in report["nodes"][1]["reason"] and lab.runtime.created == []
+
+
+# --- clean-up when interrupted ---------------------------------------------------------------------------------------
+def test_interrupted_deletes_the_debug_pod(capsys, lab, monkeypatch):
+    from kubectl_pss.commands import seccomp_install
+
+    def interrupt(self, pod):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(seccomp_install.Installer, "_read", interrupt)
+    code, out, err = install(capsys, lab, "--all-nodes", "--yes")
+    assert code == 130 and out == "" and err.endswith("error: interrupted\n")
+    [(ns, name)] = lab.runtime.created  # the first node's; no other was started
+    assert lab.runtime.deleted == [(ns, name)] and lab.runtime.pods_alive() == []
+    assert f"created debug pod {ns}/{name}" in err and f"deleted debug pod {ns}/{name}" in err
+    assert all(TARGET not in fake.files for fake in lab.fakes.values())
+
+
+def test_sigterm_deletes_the_debug_pod(lab):
+    """A real process, a real SIGTERM, while its debug pod writes the profile."""
+    procs = []
+    fake = lab.fakes["node-a"]
+
+    def signal_then_answer(call):
+        if call.argv[2:3] == ["sh"]:
+            procs[0].send_signal(signal.SIGTERM)
+            import time
+
+            time.sleep(0.2)
+        return fake(call)
+
+    lab.runtime.on_node("node-a", signal_then_answer)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    procs.append(subprocess.Popen([sys.executable, "-m", "kubectl_pss", "seccomp", "install", str(lab.profile),
+                                   "--path", "profiles/nginx.json", "--all-nodes", "--yes",
+                                   "--kubeconfig", str(lab.kubeconfig_path)], cwd=REPO, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    out, err = procs[0].communicate(timeout=30)
+    assert procs[0].returncode == 128 + signal.SIGTERM, err
+    [(ns, name)] = lab.runtime.created
+    assert lab.runtime.deleted == [(ns, name)] and lab.runtime.pods_alive() == [] and out == ""
+    assert f"deleted debug pod {ns}/{name}" in err and "error: terminated" in err
+
+
+# --- the script itself, run by a real sh -----------------------------------------------------------------------------
+@pytest.mark.skipif(shutil.which("sh") is None, reason="no sh")
+def test_the_install_script_in_a_real_shell(tmp_path):
+    """The content and the path are arguments, never code: quotes, $(...), backquotes, %, backslashes and
+    newlines are written as they are; the file appears whole (rename), mode 0644, no temporary file left."""
+    content = '{"comment": "$(touch pwned) `touch pwned2` \'; rm -rf x; \\\\n %s %d \\"q\\""}\n\n'
+    target = tmp_path / "root" / "profiles" / "x.json"
+
+    def sh(text, path, directory):
+        return subprocess.run(["sh", "-c", INSTALL_SCRIPT, "sh", text, str(path), str(directory)], cwd=tmp_path,
+                              capture_output=True, text=True)
+
+    result = sh(content, target, target.parent)
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == content and (target.stat().st_mode & 0o777) == 0o644
+    assert sorted(p.name for p in target.parent.iterdir()) == ["x.json"] and not list(tmp_path.glob("pwned*"))
+    assert sh("{}", target, target.parent).returncode == 0 and target.read_text() == "{}"  # replaced
+    # failures: a directory at the target, a file where a directory should be; nothing left behind
+    (target.parent / "d.json").mkdir()
+    result = sh("{}", target.parent / "d.json", target.parent)
+    assert result.returncode == 1 and "is a directory" in result.stderr
+    assert list((target.parent / "d.json").iterdir()) == []
+    result = sh("{}", target / "y.json", target)
+    assert result.returncode == 1 and sorted(p.name for p in target.parent.iterdir()) == ["d.json", "x.json"]
