@@ -118,6 +118,8 @@ def build_report(options: CheckOptions) -> CheckReport:
                 report.errors.append(LoadError(doc.source, doc.index, f"{kind} {name}: {exc}"))
                 continue
             report.results.append(entry)
+    if not documents and not report.errors:  # as kubectl: an empty file or directory is a mistake, not a pass
+        report.errors.append(LoadError(", ".join(options.paths), None, "no Kubernetes objects found"))
     return report
 
 

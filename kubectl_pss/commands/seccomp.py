@@ -19,6 +19,7 @@ import gzip
 import io
 import json
 import sys
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -190,7 +191,7 @@ def _read(scan: seccomp_audit.AuditScan, path: str) -> None:
         finally:
             if path != "-":
                 stream.close()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a corrupt gzip (rotated log)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
         raise UsageError(f'cannot read "{source}": {reason}') from None
 

@@ -10,8 +10,9 @@ node (``cluster.debugpod.NodeDebugPod``: always deleted, also on Ctrl-C and SIGT
   one argv word of the exec (Linux allows 128 KiB per argument).
 - ``--path`` is what a pod names in ``localhostProfile``: relative, no ``..`` (the API server's own
   rule for the field), no empty or ``.`` component, not a directory.
-- Every node is read first: ``chroot /host cat TARGET`` (hashed here). Without ``--yes``, or with
-  ``--dry-run``, that is all (the plan: a read-only use of the debug pods). With ``--yes``: a file
+- Without ``--yes`` nothing touches the cluster beyond reading the node list (a debug pod is a change:
+  it needs the explicit flag). With ``--yes`` every node is read first: ``chroot /host cat TARGET``
+  (hashed here); with ``--dry-run`` too, that is all (a read-only use of the debug pods). With ``--yes``: a file
   with the same sha256 is ``unchanged``; a different one is ``exists-different`` (refused) unless
   ``--overwrite``; else ``INSTALL_SCRIPT`` runs with ``chroot /host sh -c SCRIPT sh CONTENT TARGET DIR``
   (the content and the path are arguments, never part of the script: no quoting, no injection;
@@ -278,6 +279,9 @@ class Installer:
                                               "run this again for it once it is")
         if self.stop:
             return self._done(entry, FAILED, self.stop)
+        if not self.options.yes:  # creating a pod changes the cluster: only with the explicit flag
+            return self._done(entry, NOT_READ, "reading the node's file takes a privileged debug pod; "
+                                               "--yes --dry-run reads every node without writing")
         spec = DebugPodSpec(image=self.options.image, name_prefix=POD_PREFIX)
         namespace = self.options.debug_namespace or self.cluster.namespace
         try:
@@ -387,7 +391,8 @@ def stanza(options: InstallOptions) -> dict[str, Any]:
     return {"seccompProfile": {"type": "Localhost", "localhostProfile": options.path}}
 
 
-STATUSES = (WRITTEN, UNCHANGED, WOULD_CREATE, WOULD_OVERWRITE, EXISTS_DIFFERENT, FAILED, SKIPPED)
+NOT_READ = "not-read"
+STATUSES = (WRITTEN, UNCHANGED, WOULD_CREATE, WOULD_OVERWRITE, EXISTS_DIFFERENT, FAILED, SKIPPED, NOT_READ)
 
 
 def _camel(status: str) -> str:
@@ -429,10 +434,12 @@ def build(cluster: Any, options: InstallOptions, profile: Profile, report: dict[
     nodes = _read_nodes(cluster, options)
     names = ", ".join(n["metadata"]["name"] for n in nodes) or "none"
     print(f"target {options.target} on {len(nodes)} node(s): {names}", file=sys.stderr)
-    if options.plan_only:
-        why = "--dry-run" if options.dry_run else "no --yes"
-        print(f"plan only ({why}): nothing is written; each node is read through a debug pod to see what is there",
+    if options.plan_only and options.yes:
+        print("plan only (--dry-run): nothing is written; each node is read through a debug pod to see what is there",
               file=sys.stderr)
+    elif options.plan_only:
+        print("plan only (no --yes): nothing is written and no debug pod is created, so the nodes' files are not "
+              "read; --yes --dry-run reads them, --yes writes", file=sys.stderr)
     entries = report["nodes"]
     try:
         for node in nodes:

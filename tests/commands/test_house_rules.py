@@ -273,3 +273,27 @@ def test_progress_lines_need_a_terminal_that_takes_escape_codes(monkeypatch):
     assert show is not None
     show("pods: 3")
     assert terminal.written == ["\r\x1b[Kpods: 3"]
+
+
+def test_corrupt_gzip_audit_log_is_one_line_exit_2(tmp_path, capsys):
+    from kubectl_pss.cli import main
+
+    bad = tmp_path / "audit.log.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00garbagegarbage")
+    code = main(["seccomp", "profile", "--from-audit", str(bad)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith(f'error: cannot read "{bad}"')
+
+
+@pytest.mark.parametrize("name, content", [(None, None), ("empty.yaml", ""), ("comments.yaml", "# nothing\n---\n")])
+def test_check_with_no_objects_is_an_error(tmp_path, capsys, name, content):
+    from kubectl_pss.cli import main
+
+    path = tmp_path
+    if name is not None:
+        path = tmp_path / name
+        path.write_text(content)
+    code = main(["check", "-f", str(path), "-o", "json"])
+    out, err = capsys.readouterr()
+    assert code == 2 and json.loads(out)["results"] == []
+    assert err == f"error: {path}: no Kubernetes objects found\n"

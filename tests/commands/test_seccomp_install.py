@@ -87,18 +87,30 @@ def all_pods_gone(lab):
 
 
 # --- the plan -----------------------------------------------------------------------------------------------------
-def test_plan_without_yes_reads_and_writes_nothing(capsys, lab):
+def test_plan_without_yes_creates_no_pod_and_writes_nothing(capsys, lab):
     before = {name: dict(fake.files) for name, fake in lab.fakes.items()}
     code, out, err = install(capsys, lab, "node-a", "node-b")
+    assert code == 0 and out == STANZA
+    assert {name: fake.files for name, fake in lab.fakes.items()} == before  # nothing written
+    assert all(fake.calls == [] for fake in lab.fakes.values())  # nothing run on the nodes
+    assert lab.runtime.created == [] and all_pods_gone(lab)  # a debug pod is a change: not without --yes
+    assert "plan only (no --yes): nothing is written and no debug pod is created" in err
+    assert "node node-a: not-read: reading the node's file takes a privileged debug pod" in err
+    assert err.rstrip().endswith("2 node(s): 2 not-read; nothing written: --yes writes")
+    assert f"sha256 {sha(PROFILE)}" in err and "lint: 0 error(s), 0 warning(s)" in err
+
+
+def test_read_only_plan_with_yes_and_dry_run(capsys, lab):
+    before = {name: dict(fake.files) for name, fake in lab.fakes.items()}
+    code, out, err = install(capsys, lab, "node-a", "node-b", "--yes", "--dry-run")
     assert code == 0 and out == STANZA
     assert {name: fake.files for name, fake in lab.fakes.items()} == before  # nothing written
     for fake in lab.fakes.values():  # one read-only command per node: cat of the target
         assert fake.calls == [["chroot", "/host", "cat", TARGET]]
     assert len(lab.runtime.created) == 2 and all_pods_gone(lab)  # the plan's debug pods, deleted
-    assert "plan only (no --yes): nothing is written; each node is read through a debug pod" in err
+    assert "plan only (--dry-run): nothing is written; each node is read through a debug pod" in err
     assert "node node-a: would create it (no file there)" in err
-    assert err.rstrip().endswith("2 node(s): 2 would-create; nothing written: --yes writes")
-    assert f"sha256 {sha(PROFILE)}" in err and "lint: 0 error(s), 0 warning(s)" in err
+    assert err.rstrip().endswith("2 node(s): 2 would-create; nothing written (--dry-run)")
 
 
 def test_plan_json_and_dry_run_with_yes(capsys, lab):
@@ -132,7 +144,7 @@ def test_install_on_two_nodes(capsys, lab):
         assert fake.calls == [["chroot", "/host", "cat", TARGET], write, ["chroot", "/host", "cat", TARGET]]
     assert lab.fakes["node-b"].files[f"{ROOT}/audit.json"]  # the rest of the root is left alone
     assert report["summary"] == {"nodes": 2, "written": 2, "unchanged": 0, "wouldCreate": 0, "wouldOverwrite": 0,
-                                 "existsDifferent": 0, "failed": 0, "skipped": 0}
+                                 "existsDifferent": 0, "failed": 0, "skipped": 0, "notRead": 0}
     pods = report["debugPods"]
     assert all_pods_gone(lab) and [p["deleted"] for p in pods] == [True, True]
     for p in pods:
@@ -165,7 +177,7 @@ def test_exists_different_is_refused_without_overwrite(capsys, lab):
     assert f"node node-b: exists-different: a different file is there (sha256 {sha(OLD)[:12]}" in err
     assert "--overwrite replaces it" in err and all_pods_gone(lab)
     # the plan says so too (and exits 1: it would be refused)
-    code, report, _ = install_json(capsys, lab, "node-b")
+    code, report, _ = install_json(capsys, lab, "node-b", "--yes", "--dry-run")
     assert code == 1 and statuses(report) == {"node-b": "exists-different"}
     # --overwrite replaces it
     code, report, err = install_json(capsys, lab, "--all-nodes", "--yes", "--overwrite")
