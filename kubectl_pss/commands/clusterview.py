@@ -83,8 +83,9 @@ def _config_with_warnings(config_path: str | None) -> AdmissionConfig:
 def load_view(source: "Source", namespaces: list[str] | None, config_path: str | None) -> ClusterView:
     """The cluster from the API server or from a snapshot file: the one entry of audit, simulate, label."""
     if source.snapshot is not None:
-        return load_snapshot_view(source.snapshot, namespaces, config_path, source.server_version)
-    return load_cluster_view(source.connection, namespaces, config_path)
+        return load_snapshot_view(source.snapshot, namespaces, config_path, source.server_version,
+                                  source.latest_is_cluster)
+    return load_cluster_view(source.connection, namespaces, config_path, source.latest_is_cluster)
 
 
 @dataclass
@@ -94,6 +95,7 @@ class Source:
     connection: Any = None
     snapshot: list[str] | None = None
     server_version: str | None = None  # "v1.N", for snapshots only
+    latest_is_cluster: bool = True  # latest = the cluster's version (as its API server does), else the newest
 
 
 def _readable(obj: dict) -> dict:
@@ -111,7 +113,7 @@ def _readable(obj: dict) -> dict:
 
 
 def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_path: str | None,
-                       server_version: str | None) -> ClusterView:
+                       server_version: str | None, latest_is_cluster: bool = True) -> ClusterView:
     """A snapshot read as a cluster; the same view a live cluster gives, so the same audit runs on it."""
     from ..snapshot import SnapshotError, read_snapshot
 
@@ -127,7 +129,8 @@ def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_pa
         version = {"major": "1", "minor": server_version.split(".")[1], "gitVersion": server_version}
     minor = server_minor(version)
     view = ClusterView(context=f"snapshot {', '.join(paths)}", server_version=version, server_minor=minor,
-                       registry=registry_for(minor), config=config, namespaces=[])
+                       registry=registry_for(minor if latest_is_cluster else None), config=config, namespaces=[])
+    _note_latest(view, latest_is_cluster)
     if minor is None:
         view.notes.append(f"the snapshot names no server version (use --server-version v1.N): latest is "
                           f"evaluated as v1.{NEWEST_MINOR}, the newest policy this tool knows")
@@ -158,6 +161,12 @@ def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_pa
     return view
 
 
+def _note_latest(view: ClusterView, latest_is_cluster: bool) -> None:
+    if not latest_is_cluster and view.server_minor is not None and view.server_minor < NEWEST_MINOR:
+        view.notes.append(f"--latest newest: latest (and any version above v1.{view.server_minor}) is evaluated as "
+                          f"v1.{NEWEST_MINOR}, not as the cluster's v1.{view.server_minor} its API server uses")
+
+
 def load_cluster_view(connection: Any, namespaces: list[str] | None, config_path: str | None,
                       lower_latest_to_cluster: bool = True) -> ClusterView:
     """Connect, read /version and every namespace, pod and workload in scope (None: all namespaces)."""
@@ -182,6 +191,7 @@ def load_cluster_view(connection: Any, namespaces: list[str] | None, config_path
         context=cluster.context, server_version=version, server_minor=minor, registry=registry, config=config,
         namespaces=sorted(inventory.namespaces.values(), key=lambda ns: ns["metadata"]["name"]),
     )
+    _note_latest(view, lower_latest_to_cluster)
     if minor is not None and minor > NEWEST_MINOR:
         view.notes.append(f"the server is v1.{minor}, newer than the newest policy this tool knows (v1.{NEWEST_MINOR}); "
                           f"latest is evaluated as v1.{NEWEST_MINOR}")

@@ -85,6 +85,9 @@ def add_snapshot_flags(parser: argparse.ArgumentParser) -> None:
                        help="read the cluster from a dump (file, directory or -) instead of the API server")
     group.add_argument("--server-version", metavar="v1.N",
                        help="with --snapshot: the cluster's version, which is what latest means (default: from the dump)")
+    parser.add_argument("--latest", choices=("cluster", "newest"), default="cluster",
+                        help="what the policy version latest means: the cluster's own version, as its API server "
+                             "evaluates it (default), or the newest policy this tool knows")
 
 
 def add_scope_flags(parser: argparse.ArgumentParser, all_by_default: bool) -> None:
@@ -129,8 +132,9 @@ def source_args(args: argparse.Namespace):
         if given:
             raise UsageError(f"--snapshot reads a dump: {' and '.join(given)} "
                              f"{'does' if len(given) == 1 else 'do'} not apply")
-        return Source(snapshot=args.snapshot, server_version=args.server_version)
-    return Source(connection=connection_args(args))
+        return Source(snapshot=args.snapshot, server_version=args.server_version,
+                      latest_is_cluster=args.latest == "cluster")
+    return Source(connection=connection_args(args), latest_is_cluster=args.latest == "cluster")
 
 
 def add_admission_config_flag(parser: argparse.ArgumentParser, note: str = "") -> None:

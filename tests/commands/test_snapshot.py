@@ -155,3 +155,15 @@ def test_snapshot_round_trip_gives_the_same_audit(apiserver, tmp_path, capsys):
     assert offline["cluster"]["policyLatest"] == live["cluster"]["policyLatest"] == "v1.34"
     code, _, err = run_cli(capsys, "snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
     assert code == 2 and "exists: pass --overwrite" in err
+
+
+def test_latest_newest_evaluates_latest_as_the_tools_newest_version(capsys):
+    # kubeadm's probes name host 127.0.0.1, which baseline forbids from v1.34: a v1.29 cluster does not care yet.
+    _, out, _ = run_cli(capsys, "simulate", "baseline", "--snapshot", KIND, "--latest", "newest", "-o", "json")
+    report = json.loads(out)
+    assert report["policyVersion"] == "v1.37" and report["cluster"]["policyLatest"] == "v1.37"
+    assert any("--latest newest" in note and "v1.29" in note for note in report["notes"])
+    assert reasons_by_owner(namespaces(report)["kube-system"])[f"Pod/etcd-{NODE}"] == (
+        "host namespaces, hostPath volumes, probe or lifecycle host")
+    _, out, _ = run_cli(capsys, "simulate", "baseline", "--snapshot", KIND, "--version", "v1.35", "-o", "json")
+    assert json.loads(out)["policyVersion"] == "v1.29"  # the cluster clamps a newer pinned version, as its server does
