@@ -29,7 +29,9 @@ def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
     i = 0
     while i < len(argv):
         arg = argv[i]
-        if arg == "--":
+        if arg == "--":  # the end of the flags: the command comes next
+            if i + 1 < len(argv):
+                return argv[i + 1], before + argv[i + 2:]
             break
         if not arg.startswith("-") or arg == "-":
             rest = argv[i + 1:]

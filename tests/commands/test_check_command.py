@@ -237,3 +237,11 @@ def test_flags_before_the_command_go_behind_its_sub_commands():
     assert _split_command(["--context", "x", "seccomp", "install", "p.json", "--path", "a.json", "n1"]) == (
         "seccomp", ["install", "p.json", "--path", "a.json", "n1", "--context", "x"])
     assert _split_command(["-o", "json", "check", "-f", "a", "--", "-b"]) == ("check", ["-f", "a", "-o", "json", "--", "-b"])
+
+
+def test_double_dash_before_the_command():
+    from kubectl_pss.cli import _split_command
+
+    assert _split_command(["--", "audit", "-A"]) == ("audit", ["-A"])
+    assert _split_command(["-o", "json", "--", "version"]) == ("version", ["-o", "json"])
+    assert _split_command(["--"]) == (None, [])
