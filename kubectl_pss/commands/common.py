@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import UsageError
 from ..policy import LEVEL_ERROR, VERSION_ERROR, Level, PolicyValueError, Version, parse_level, parse_version
@@ -231,3 +233,38 @@ def node_inspect_args(args: argparse.Namespace) -> NodeInspectOptions:
         seccomp_root=args.seccomp_root.rstrip("/") or "/",
         pod_timeout=duration_arg(args.pod_timeout, "--pod-timeout"),
     )
+
+
+class DebugPodLedger:
+    """The debug pods a command creates: each creation and deletion said on stderr and listed for its report.
+
+    Pass it as NodeDebugPod's ``on_event``; a pod that could not be deleted becomes an error with the
+    command that deletes it.
+    """
+
+    def __init__(self, errors: list, what: str) -> None:
+        self.pods: list[dict] = []
+        self.errors = errors
+        self.what = what  # how the pod is privileged, for the "created" line
+
+    def __call__(self, event: str, pod: Any) -> None:
+        where = f"{pod.namespace}/{pod.name}"
+        entry = next((d for d in self.pods if d["name"] == pod.name), None)
+        if entry is None:  # also a pod whose creation answer never arrived (interrupted)
+            entry = {"namespace": pod.namespace, "name": pod.name, "node": pod.node, "deleted": False}
+            self.pods.append(entry)
+        if event == "created":
+            print(f"created debug pod {where} on node {pod.node} ({self.what}; deleted when done)", file=sys.stderr)
+        elif event == "deleted":
+            entry["deleted"] = True
+            print(f"deleted debug pod {where}", file=sys.stderr)
+        else:
+            entry["error"] = pod.delete_error
+            self.errors.append({"node": pod.node, "error": f"could not delete debug pod {where}: {pod.delete_error}; "
+                                f"delete it with: kubectl delete pod -n {pod.namespace} {pod.name}"})
+
+    def left_behind_note(self) -> str | None:
+        left = [d for d in self.pods if not d["deleted"]]
+        if not left:
+            return None
+        return "debug pods possibly left behind: " + ", ".join(f"{d['namespace']}/{d['name']}" for d in left)

@@ -31,6 +31,7 @@ from typing import Any
 from ..confinement import nodes as cn
 from ..errors import FatalError
 from .common import (
+    DebugPodLedger,
     DEFAULT_DEBUG_IMAGE,
     DEFAULT_SECCOMP_ROOT,
     add_connection_flags,
@@ -310,25 +311,9 @@ class NodeInspector:
         self.cluster = cluster
         self.options = options
         self.errors = errors
-        self.debug_pods: list[dict[str, Any]] = []
+        self.announce = DebugPodLedger(errors, "privileged, hostPID")
+        self.debug_pods = self.announce.pods
         self.stop: str | None = None  # a refusal that holds for every node (403): not tried again
-
-    def announce(self, event: str, pod: Any) -> None:
-        where = f"{pod.namespace}/{pod.name}"
-        entry = next((d for d in self.debug_pods if d["name"] == pod.name), None)
-        if entry is None:
-            entry = {"namespace": pod.namespace, "name": pod.name, "node": pod.node, "deleted": False}
-            self.debug_pods.append(entry)
-        if event == "created":
-            print(f"created debug pod {where} on node {pod.node} (privileged, hostPID; deleted when done)",
-                  file=sys.stderr)
-        elif event == "deleted":
-            entry["deleted"] = True
-            print(f"deleted debug pod {where}", file=sys.stderr)
-        else:
-            entry["error"] = pod.delete_error
-            self.errors.append({"node": pod.node, "error": f"could not delete debug pod {where}: {pod.delete_error}; "
-                                f"delete it with: kubectl delete pod -n {pod.namespace} {pod.name}"})
 
     def inspect(self, node: dict) -> cn.NodeInspection:
         from ..cluster.debugpod import DebugPodError, DebugPodSpec, NodeDebugPod
@@ -390,10 +375,9 @@ def build(cluster: Any, options: NodesOptions) -> dict[str, Any]:
             for node in linux:
                 inspections[node["metadata"]["name"]] = inspector.inspect(node)
         finally:
-            left = [d for d in debug_pods if not d["deleted"]]
+            left = inspector.announce.left_behind_note()
             if left:
-                notes.append("debug pods possibly left behind: "
-                             + ", ".join(f"{d['namespace']}/{d['name']}" for d in left))
+                notes.append(left)
     elif refs:
         notes.append("whether each node has the profiles is unknown without --node-inspect (it runs a privileged "
                      "debug pod on each node); pod statuses tell where a pod was already blocked")

@@ -40,6 +40,7 @@ from typing import Any
 from ..errors import EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
 from .common import (
     DEFAULT_DEBUG_IMAGE,
+    DebugPodLedger,
     DEFAULT_SECCOMP_ROOT,
     add_connection_flags,
     add_node_inspect_flags,
@@ -243,25 +244,9 @@ class Installer:
         self.options = options
         self.profile = profile
         self.errors: list[dict[str, Any]] = []
-        self.debug_pods: list[dict[str, Any]] = []
+        self.announce = DebugPodLedger(self.errors, "privileged, the node's / at /host")
+        self.debug_pods = self.announce.pods
         self.stop: str | None = None  # a refusal that holds for every node (403, no chroot): not tried again
-
-    def announce(self, event: str, pod: Any) -> None:
-        where = f"{pod.namespace}/{pod.name}"
-        entry = next((d for d in self.debug_pods if d["name"] == pod.name), None)
-        if entry is None:
-            entry = {"namespace": pod.namespace, "name": pod.name, "node": pod.node, "deleted": False}
-            self.debug_pods.append(entry)
-        if event == "created":
-            print(f"created debug pod {where} on node {pod.node} (privileged, the node's / at /host; "
-                  "deleted when done)", file=sys.stderr)
-        elif event == "deleted":
-            entry["deleted"] = True
-            print(f"deleted debug pod {where}", file=sys.stderr)
-        else:
-            entry["error"] = pod.delete_error
-            self.errors.append({"node": pod.node, "error": f"could not delete debug pod {where}: {pod.delete_error}; "
-                                f"delete it with: kubectl delete pod -n {pod.namespace} {pod.name}"})
 
     def install(self, node: dict) -> dict[str, Any]:
         from ..cluster.debugpod import DebugPodError, DebugPodSpec, NodeDebugPod
@@ -445,10 +430,9 @@ def build(cluster: Any, options: InstallOptions, profile: Profile, report: dict[
         for node in nodes:
             entries.append(installer.install(node))
     finally:
-        left = [d for d in installer.debug_pods if not d["deleted"]]
+        left = installer.announce.left_behind_note()
         if left:
-            report["notes"].append("debug pods possibly left behind: "
-                                   + ", ".join(f"{d['namespace']}/{d['name']}" for d in left))
+            report["notes"].append(left)
 
 
 def _new_report(options: InstallOptions, profile: Profile) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from ..errors import FatalError
 from ..report.confinement import render_verify
 from ..report.render import write_report
 from . import runtimecheck
-from .common import DEFAULT_DEBUG_IMAGE, add_node_inspect_flags, node_inspect_args, validate_output
+from .common import DEFAULT_DEBUG_IMAGE, DebugPodLedger, add_node_inspect_flags, node_inspect_args, validate_output
 from .runtimecheck import ContainerReader, Scope, Target, Unverifiable, VerifyOptions
 
 
@@ -92,27 +92,8 @@ class NodeInspector:
         self.cluster = cluster
         self.options = options
         self.scope = scope
-        self.debug_pods: list[dict[str, Any]] = []
-
-    def announce(self, event: str, pod: Any) -> None:
-        where = f"{pod.namespace}/{pod.name}"
-        if event == "created":
-            self.debug_pods.append({"namespace": pod.namespace, "name": pod.name, "node": pod.node, "deleted": False})
-            print(f"created debug pod {where} on node {pod.node} (privileged, hostPID; deleted when done)",
-                  file=sys.stderr)
-            return
-        entry = next((d for d in self.debug_pods if d["name"] == pod.name), None)
-        if entry is None:  # created, but the answer never arrived (interrupted)
-            entry = {"namespace": pod.namespace, "name": pod.name, "node": pod.node, "deleted": False}
-            self.debug_pods.append(entry)
-        if event == "deleted":
-            entry["deleted"] = True
-            print(f"deleted debug pod {where}", file=sys.stderr)
-        else:
-            entry["error"] = pod.delete_error
-            self.scope.errors.append({"node": pod.node, "error": f"could not delete debug pod {where}: "
-                                      f"{pod.delete_error}; delete it with: kubectl delete pod -n {pod.namespace} "
-                                      f"{pod.name}"})
+        self.announce = DebugPodLedger(scope.errors, "privileged, hostPID")
+        self.debug_pods = self.announce.pods
 
     def inspect(self, node: str, items: list[tuple[int, Target]], results: dict[int, dict[str, Any]]) -> None:
         from ..cluster.debugpod import DebugPodError, DebugPodSpec, NodeDebugPod
@@ -210,10 +191,9 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
             for node in sorted(by_node):
                 inspector.inspect(node, by_node[node], full)
         finally:
-            left = [d for d in debug_pods if not d["deleted"]]
+            left = inspector.announce.left_behind_note()
             if left:
-                scope.notes.append("debug pods possibly left behind: "
-                                   + ", ".join(f"{d['namespace']}/{d['name']}" for d in left))
+                scope.notes.append(left)
         for index, outcome in full.items():
             entry = containers[index]
             if "failure" in outcome:
