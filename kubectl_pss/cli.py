@@ -1,7 +1,12 @@
-"""The kubectl-pss command line: parses flags and dispatches to one command module.
+"""The kubectl-pss command line: parses flags and dispatches to one command module; the one place
+that turns errors into exit codes and one-line messages.
 
 Only the chosen command's module is imported, so ``--help`` and ``version`` stay fast
 (no ``kubernetes`` import, no tabulate).
+
+Exit codes: a command's own (0, 1 findings, 2 errors); 2 for bad input (UsageError), a FatalError or a
+ClusterError the command did not handle itself (``error: ...``, one line); 128+N after signal N
+while a debug pod existed (Terminated); 130 on Ctrl-C.
 """
 from __future__ import annotations
 
@@ -85,6 +90,12 @@ def run(argv: list[str]) -> int:
     return module.run(options)
 
 
+def _cluster_error(exc: BaseException, kind: str = "ClusterError") -> bool:
+    """A ClusterError (or Terminated), without importing the cluster layer when none can have been raised."""
+    errors = sys.modules.get("kubectl_pss.cluster.errors")
+    return errors is not None and isinstance(exc, getattr(errors, kind))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``kubectl-pss`` executable."""
     try:
@@ -94,9 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.exit_code
     except SystemExit as exc:  # argparse's --help
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        code = 130
+    except KeyboardInterrupt as exc:
+        if _cluster_error(exc, "Terminated"):  # SIGTERM/SIGHUP while a debug pod existed
+            print("error: terminated", file=sys.stderr)
+            code = 128 + exc.signum  # type: ignore[attr-defined]
+        else:
+            print("error: interrupted", file=sys.stderr)
+            code = 130
     except BrokenPipeError:
         # The reader went away (| head): say nothing, like other CLIs.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -104,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a file we were told to write or read, outside the commands' own checks
         print(f"error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
         code = EXIT_ERROR
-    except Exception as exc:  # a bug: one line, not a traceback, unless asked for
+    except Exception as exc:
+        if _cluster_error(exc):  # no kubeconfig, unknown context, server unreachable, forbidden...
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        # a bug: one line, not a traceback, unless asked for
         if os.environ.get("KUBECTL_PSS_DEBUG"):
             raise
         print(f"error: internal error: {type(exc).__name__}: {exc} (a bug in kubectl-pss; "

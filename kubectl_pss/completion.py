@@ -331,7 +331,7 @@ def complete(words: list[str]) -> Completion:
     if command is None:
         if before and before[-1] in cli.VALUE_FLAGS and done and done[-1] == before[-1]:
             # The value of a flag given before the command (kubectl pss --context <TAB>).
-            from .commands.common import add_connection_flags, add_output_flags, add_scope_flags
+            from .commands.flags import add_connection_flags, add_output_flags, add_scope_flags
 
             common = argparse.ArgumentParser(add_help=False)
             add_connection_flags(common)

@@ -30,3 +30,16 @@ def make_kubeconfig(tmp_path: Path) -> Callable[..., Path]:
         return write_kubeconfig(tmp_path / name, contexts, current_context)
 
     return make
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """``run_cli(*argv) -> (exit code, stdout, stderr)``: the real CLI (``kubectl_pss.cli.main``) in process."""
+    from kubectl_pss.cli import main
+
+    def run(*argv: object) -> tuple[int, str, str]:
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

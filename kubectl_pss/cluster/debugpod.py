@@ -29,10 +29,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
-from .errors import ClusterError, Forbidden, NotFound
+from .errors import ClusterError, Forbidden, NotFound, Terminated
 from .exec import ExecResult, exec_argv
 
-DEFAULT_IMAGE = "busybox:1.36"  # commands.common.DEFAULT_DEBUG_IMAGE is the same default, for flags
+DEFAULT_IMAGE = "busybox:1.36"
 CONTAINER = "debugger"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kubectl-pss", "app.kubernetes.io/component": "node-debug"}
 _FAIL_FAST = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
@@ -41,14 +41,6 @@ _FAIL_FAST = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateCon
 
 class DebugPodError(ClusterError):
     """The debug pod could not be created or never ran."""
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP arrived while a debug pod existed (``signum`` says which)."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
 
 
 @dataclass

@@ -70,6 +70,14 @@ class ConfigError(ClusterError):
     """Bad kubeconfig, unknown context, failing exec credential plugin."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived while a debug pod existed (``signum`` says which)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 _BY_STATUS: dict[int, type[ClusterError]] = {
     401: Unauthorized,
     403: Forbidden,

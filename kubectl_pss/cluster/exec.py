@@ -67,6 +67,21 @@ class ExecResult:
     def ok(self) -> bool:
         return self.exit_code == 0
 
+    @property
+    def command_missing(self) -> bool:
+        """The command is not there where it ran (127, or the runtime's "failed to run command")."""
+        return self.exit_code == 127 or "failed to run command" in self.stderr_text
+
+    def why(self) -> str:
+        """Why the command failed: the last line of its stderr, else its exit code."""
+        return last_line(self.stderr_text) or f"exit code {self.exit_code}"
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of a command's output (at most 200 characters): what it said last."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
+
 
 class ExecError(ClusterError):
     """An exec that produced no exit code (or, for NonZeroExit, an unwanted one)."""

@@ -23,8 +23,9 @@ from ..policy import LATEST, Level, Version
 from ..policy.admission import MODES
 from ..policy.configcheck import DNS_LABEL, DNS_SUBDOMAIN, check_admission_document
 from ..report.admission_config import admission_configuration, configuration_yaml, render_check
+from ..report.audit import print_read_errors
 from ..report.render import write_json, write_yaml
-from .common import add_connection_flags, connection_args, level_version_arg, namespaces_arg
+from .flags import add_connection_flags, connection_args, level_version_arg, namespaces_arg
 
 API_VERSIONS = ("v1", "v1beta1", "v1alpha1")
 TUTORIAL_DEFAULTS = {"enforce": (Level.BASELINE, LATEST), "audit": (Level.RESTRICTED, LATEST),
@@ -148,19 +149,20 @@ def run_generate(options: AdmissionConfigOptions) -> int:
 
 def run_from_cluster(options: AdmissionConfigOptions) -> int:
     from ..policy.admission import Exemptions
-    from ..policy.proposal import propose_config
-    from ..undofile import utc_now
-    from .clusterview import load_cluster_view
+    from ..analysis.proposal import propose_config
+    from ..operations.cluster_state import load_live_state
+    from ..operations.undofile import utc_now
 
-    view = load_cluster_view(options.connection, None, None)
-    version = LATEST if view.server_minor is None else Version(min(view.server_minor, view.registry.max_minor))
+    with options.connection:
+        state = load_live_state(options.connection, None, None)
+    version = LATEST if state.server_minor is None else Version(min(state.server_minor, state.registry.max_minor))
     exemptions = Exemptions(frozenset(options.usernames), frozenset(options.runtime_classes), frozenset())
-    proposal = propose_config(view.namespaces, view.pods, view.workloads, view.registry, version, exemptions,
+    proposal = propose_config(state.namespaces, state.pods, state.workloads, state.registry, version, exemptions,
                               options.namespaces or [])
     defaults = {mode: (proposal.defaults.mode(mode).level, proposal.defaults.mode(mode).version) for mode in MODES}
     doc = admission_configuration(_text_defaults(defaults), options.usernames, options.runtime_classes,
                                   proposal.exempt_namespaces(), options.api_version)
-    notes = [n for n in view.notes if not n.startswith("no --admission-config")] + proposal.notes
+    notes = [n for n in state.notes if not n.startswith("no --admission-config")] + proposal.notes
     if options.output == "json":
         write_json({
             "config": doc,
@@ -170,26 +172,24 @@ def run_from_cluster(options: AdmissionConfigOptions) -> int:
                 "exemptions": [e.as_dict() for e in proposal.exemptions],
                 "governedNamespaces": proposal.governed,
             },
-            "cluster": view.cluster_dict(),
-            "errors": view.errors,
+            "cluster": state.cluster_dict(),
+            "errors": state.errors,
             "notes": notes,
         }, sys.stdout)
     else:
-        cluster = view.cluster_dict()
+        cluster = state.cluster_dict()
         header = [f"Proposed by kubectl pss admission-config --from-cluster on context {cluster['context'] or '-'} "
                   f"(server {cluster['serverVersion'] or 'unknown'}) at {utc_now().strftime('%Y-%m-%dT%H:%M:%SZ')}:",
                   "the strictest enforce default this cluster passes and the smallest namespace exemption list",
                   "that keeps every existing pod and workload admitted.",
                   "kube-apiserver --admission-control-config-file=<this file>"]
         header += [f"Note: {note}" for note in notes]
-        if view.errors:
+        if state.errors:
             header.append("INCOMPLETE: some objects could not be read (see stderr); the proposal may reject them")
         reasons = {e.namespace: e.reason for e in proposal.exemptions}
         sys.stdout.write(configuration_yaml(doc, header, proposal.reasons, {"namespaces": reasons}))
-    for error in view.errors:
-        where = f'namespace "{error["namespace"]}"' if error["namespace"] else "cluster"
-        print(f"error: {where}: {error['resource']}: {error['error']}", file=sys.stderr)
-    return EXIT_ERROR if view.errors else EXIT_OK
+    print_read_errors(state.errors)
+    return EXIT_ERROR if state.errors else EXIT_OK
 
 
 def _load_document(path: str) -> Any:
@@ -205,7 +205,7 @@ def _load_document(path: str) -> Any:
 
 def run_check(options: AdmissionConfigOptions) -> int:
     from ..cluster.errors import ClusterError, Forbidden
-    from .clusterview import server_minor
+    from ..operations.cluster_state import server_minor
 
     path = options.check_file
     assert path is not None
@@ -222,10 +222,8 @@ def run_check(options: AdmissionConfigOptions) -> int:
     if options.offline:
         notes.append("--offline: namespace existence and the cluster's version were not checked")
     else:
-        from ..cluster.client import connect
-
         try:
-            cluster = connect(options.connection)
+            cluster = options.connection.cluster()
             context = cluster.context
             minor = server_minor(cluster.server_version())
             try:

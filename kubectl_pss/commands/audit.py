@@ -11,23 +11,13 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError
+from ..analysis.namespaces import audit_namespace
+from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from ..operations.cluster_state import ClusterState, Source, load_state
 from ..policy import Level
-from ..policy.namespaces import audit_namespace
-from ..report.audit import render_audit
+from ..report.audit import print_read_errors, render_audit
 from ..report.render import write_report
-from .clusterview import Source, load_view
-from .common import (
-    add_admission_config_flag,
-    add_connection_flags,
-    add_output_flags,
-    add_scope_flags,
-    add_snapshot_flags,
-    level_arg,
-    scope_arg,
-    source_args,
-    validate_output,
-)
+from .flags import add_state_flags, level_arg, scope_arg, source_args, validate_output
 
 
 @dataclass
@@ -41,13 +31,9 @@ class AuditOptions:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_scope_flags(parser, all_by_default=False)
-    add_admission_config_flag(parser)
+    add_state_flags(parser, all_by_default=False)
     parser.add_argument("--fail-on", metavar="LEVEL",
                         help="exit 1 when some namespace's pods or templates cannot pass LEVEL (for CI)")
-    add_output_flags(parser)
-    add_connection_flags(parser)
-    add_snapshot_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> AuditOptions:
@@ -68,18 +54,18 @@ def validate(options: AuditOptions) -> None:
     validate_output(options.output)
 
 
-def build_audit(view) -> dict[str, Any]:
-    """The audit report (the ``-o json`` contract) of a cluster view."""
+def build_audit(state: ClusterState) -> dict[str, Any]:
+    """The audit report (the ``-o json`` contract) of the cluster's state."""
     namespaces = [
-        audit_namespace(ns, view.pods.get(ns["metadata"]["name"], []), view.workloads.get(ns["metadata"]["name"], []),
-                        view.config, view.registry)
-        for ns in view.namespaces
+        audit_namespace(ns, state.pods.get(ns["metadata"]["name"], []), state.workloads.get(ns["metadata"]["name"], []),
+                        state.config, state.registry)
+        for ns in state.namespaces
     ]
     return {
-        "cluster": view.cluster_dict(),
+        "cluster": state.cluster_dict(),
         "namespaces": [n.as_dict() for n in namespaces],
-        "errors": view.errors,
-        "notes": view.notes,
+        "errors": state.errors,
+        "notes": state.notes,
     }
 
 
@@ -92,19 +78,8 @@ def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:
 
 
 def run(options: AuditOptions) -> int:
-    scope = options.namespaces
-    if scope == []:
-        from ..cluster.client import connect
-        from ..cluster.errors import ClusterError
-
-        try:
-            scope = [connect(options.source.connection).namespace]
-        except ClusterError as exc:
-            raise FatalError(str(exc)) from None
-    view = load_view(options.source, scope, options.admission_config)
-    report = build_audit(view)
+    with options.source:
+        report = build_audit(load_state(options.source, options.namespaces, options.admission_config))
     write_report(report, options.output, sys.stdout, lambda r, out: render_audit(r, out, options.no_color))
-    for error in report["errors"]:
-        where = f'namespace "{error["namespace"]}"' if error["namespace"] else "cluster"
-        print(f"error: {where}: {error['resource']}: {error['error']}", file=sys.stderr)
+    print_read_errors(report["errors"])
     return exit_code(report, options.fail_on)

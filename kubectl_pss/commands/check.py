@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..manifests import LoadError, load_documents
@@ -27,9 +27,9 @@ from ..policy import (
 )
 from ..policy.objects import InvalidObjectError
 from ..policy.registry import NEWEST_MINOR
-from ..report.color import Palette, color_enabled
-from ..report.render import format_table, write_report
-from .common import add_output_flags, level_arg, validate_output, version_arg
+from ..report.check import render_check
+from ..report.render import write_report
+from .flags import add_output_flags, level_arg, validate_output, version_arg
 
 
 @dataclass
@@ -131,52 +131,10 @@ def report_data(report: CheckReport) -> dict[str, Any]:
     }
 
 
-def _render_table(report: CheckReport, options: CheckOptions, stream: TextIO) -> None:
-    palette = Palette(color_enabled(stream, options.no_color))
-    rows: list[list[str]] = []
-    for entry in report.results:
-        ref = f"{entry['kind']}/{entry['name'] or '-'}"
-        if options.level is not None:
-            verdict = palette.paint("allowed", "restricted") if entry["allowed"] else palette.paint("denied", "privileged")
-        else:
-            verdict = palette.paint(entry["strictestLevel"], entry["strictestLevel"])
-        violations = entry["violations"] or [{"check": "-", "reason": "", "detail": ""}]
-        for i, violation in enumerate(violations):
-            first = i == 0
-            message = violation["reason"] + (f": {violation['detail']}" if violation["detail"] else "")
-            rows.append([entry["source"] if first else "", ref if first else "", entry["namespace"] or "" if first else "",
-                         verdict if first else "", violation["check"], message])
-    third = "verdict" if options.level is not None else "strictest"
-    check_header = "check" if options.level is not None else "blocks next level"
-    table = format_table(rows, ["source", "object", "namespace", third, check_header, "reason: detail"])
-    if table:
-        stream.write(table + "\n")
-    stream.write(_summary(report, options) + "\n")
-
-
-def _summary(report: CheckReport, options: CheckOptions) -> str:
-    policy = f"{options.level.value}:{options.version}" if options.level else f"version {options.version}"
-    if options.version.minor is None or options.version.minor > NEWEST_MINOR:
-        policy += f" (evaluated as v1.{NEWEST_MINOR})"
-    parts = [f"{len(report.results)} object(s) checked at {policy}"]
-    if options.level is not None:
-        denied = sum(1 for r in report.results if not r["allowed"])
-        parts.append(f"{denied} denied")
-    else:
-        for level in ("restricted", "baseline", "privileged"):
-            count = sum(1 for r in report.results if r["strictestLevel"] == level)
-            parts.append(f"{count} {level}")
-    if report.skipped:
-        parts.append(f"{len(report.skipped)} skipped (kinds without a pod template)")
-    if report.errors:
-        parts.append(f"{len(report.errors)} error(s)")
-    return ", ".join(parts)
-
-
 def run(options: CheckOptions) -> int:
     report = build_report(options)
     write_report(report_data(report) if options.output != "table" else report, options.output, sys.stdout,
-                 lambda r, out: _render_table(r, options, out))
+                 lambda r, out: render_check(r, options.level, options.version, options.no_color, out))
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)
     if report.errors:

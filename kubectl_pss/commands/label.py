@@ -11,34 +11,20 @@ changed, and refuses namespaces changed since (unless ``--force``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import shlex
 import sys
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from ..analysis.rollout import CHANGE, CHANGED_SINCE, EXEMPT, REFUSED, UNCHANGED, LabelRequest, NamespacePlan
 from ..errors import EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
+from ..operations.cluster_state import ClusterState
+from ..operations.connection import Connection
+from ..operations.undofile import UndoFile, UndoFileError, read_undo_file
 from ..policy.admission import MODES
-from ..policy.rollout import (
-    CHANGE,
-    CHANGED_SINCE,
-    EXEMPT,
-    REFUSED,
-    UNCHANGED,
-    LabelRequest,
-    NamespacePlan,
-    compare_server_warnings,
-    desired_labels,
-    plan_namespace,
-    stage_target,
-)
-from ..report.label import render_label, render_plan, render_result
+from ..report.label import print_label_diagnostics, render_label, render_plan, render_result
 from ..report.render import write_report
-from ..undofile import UndoEntry, UndoFile, UndoFileError, UndoWriter, default_path, read_undo_file, utc_now
-from .clusterview import ClusterView, load_cluster_view
-from .common import (
+from .flags import (
     add_connection_flags,
     add_output_flags,
     connection_args,
@@ -52,7 +38,7 @@ DRY_RUN_VALUES = ("none", "client", "server")
 
 @dataclass
 class LabelOptions:
-    connection: Any
+    connection: Connection
     namespaces: list[str]
     all_namespaces: bool
     selector: str | None
@@ -147,80 +133,6 @@ def validate(options: LabelOptions) -> None:
             raise UsageError(f"--undo-file {options.undo_file} already exists: undo files are never overwritten")
 
 
-# --- planning ------------------------------------------------------------------------------
-def _read_errors(view: ClusterView) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = defaultdict(list)
-    for error in view.errors:
-        if error["namespace"] and error["resource"] != "namespaces":
-            errors[error["namespace"]].append(f"{error['resource']}: {error['error']}")
-    return errors
-
-
-def plan_label(view: ClusterView, options: LabelOptions) -> list[NamespacePlan]:
-    assert options.request is not None
-    errors = _read_errors(view)
-    plans = []
-    for ns in view.namespaces:
-        name = ns["metadata"]["name"]
-        labels = ns["metadata"].get("labels") or {}
-        stage = stage_target(labels, options.request, view.config) if options.request.stage else None
-        plans.append(plan_namespace(ns, view.pods.get(name, []), view.workloads.get(name, []),
-                                    desired_labels(labels, options.request, view.config), view.config, view.registry,
-                                    force=options.force, stage=stage, read_errors=errors.get(name, [])))
-    return plans
-
-
-def plan_undo(view: ClusterView, options: LabelOptions) -> list[NamespacePlan]:
-    assert options.undo is not None
-    errors = _read_errors(view)
-    by_name = {ns["metadata"]["name"]: ns for ns in view.namespaces}
-    plans = []
-    for entry in options.undo.namespaces:
-        ns = by_name.get(entry.name)
-        if ns is None:
-            continue  # not found: in view.errors
-        plans.append(plan_namespace(ns, view.pods.get(entry.name, []), view.workloads.get(entry.name, []),
-                                    entry.previous, view.config, view.registry, force=options.force,
-                                    skip_exempt=False, expected_current=entry.applied,
-                                    read_errors=errors.get(entry.name, []), refuse_violations=False))
-    return plans
-
-
-def patch_body(plan: NamespacePlan) -> dict[str, Any]:
-    """The merge patch: only the pod-security keys (null removes), resourceVersion as a precondition."""
-    metadata: dict[str, Any] = {"labels": dict(plan.patch)}
-    if plan.resource_version:
-        metadata["resourceVersion"] = plan.resource_version
-    return {"metadata": metadata}
-
-
-def _fatal(exc: Exception) -> bool:
-    from ..cluster.inventory import FATAL
-
-    return isinstance(exc, FATAL)
-
-
-def server_dry_run(cluster: Any, plans: list[NamespacePlan]) -> None:
-    """Send each planned patch with dryRun=All and compare the server's warnings with the engine's."""
-    from ..cluster.errors import ClusterError
-
-    for plan in plans:
-        if plan.action not in (CHANGE, REFUSED):
-            continue
-        try:
-            response = cluster.patch_merge(f"/api/v1/namespaces/{plan.name}", patch_body(plan), dry_run=True)
-        except ClusterError as exc:
-            if _fatal(exc):
-                raise FatalError(str(exc)) from None
-            plan.server = {"error": str(exc), "status": exc.status, "reason": exc.reason, "agrees": None}
-            continue
-        agrees, note = compare_server_warnings(response.warnings, plan.expected_warnings)
-        server: dict[str, Any] = {"warnings": response.warnings, "expected": plan.expected_warnings, "agrees": agrees}
-        if note or plan.expected_note:
-            server["note"] = note or plan.expected_note
-        plan.server = server
-
-
 # --- applying ------------------------------------------------------------------------------
 def _describe(options: LabelOptions) -> str:
     words = ["kubectl", "pss", "label"]
@@ -245,37 +157,6 @@ def confirm(count: int, context: str | None) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def apply(cluster: Any, plans: list[NamespacePlan], writer: UndoWriter) -> None:
-    """Patch each namespace; a failure is recorded and the others go on (unless the server is gone)."""
-    from ..cluster.errors import ClusterError
-
-    todo = [p for p in plans if p.action == CHANGE]
-    stop: str | None = None
-    for plan in todo:
-        if stop is not None:
-            plan.result = {"status": "not attempted", "error": stop}
-            continue
-        try:
-            response = cluster.patch_merge(f"/api/v1/namespaces/{plan.name}", patch_body(plan), dry_run=False)
-        except ClusterError as exc:
-            plan.result = {"status": "failed", "error": str(exc), "code": exc.status, "reason": exc.reason}
-            if _fatal(exc):
-                stop = f"stopped after an earlier error: {exc}"
-            continue
-        metadata = (response.data or {}).get("metadata") or {}
-        labels = metadata.get("labels") or {}
-        applied = {key: labels.get(key) for key in plan.patch}
-        rv = metadata.get("resourceVersion")
-        entry = UndoEntry(plan.name, {key: plan.labels.get(key) for key in plan.patch}, applied, rv)
-        try:
-            writer.add(entry)
-        except OSError as exc:  # stop: nothing more may change without a way back
-            raise FatalError(f'namespace "{plan.name}" was changed but the undo file {writer.path} could not be '
-                             f"updated ({exc.strerror or exc}); its previous pod-security labels were "
-                             f"{json.dumps(entry.previous)}; no other namespace was changed after it") from None
-        plan.result = {"status": "applied", "resourceVersion": rv, "warnings": response.warnings}
-
-
 # --- the report ------------------------------------------------------------------------------
 def summary(plans: list[NamespacePlan]) -> dict[str, int]:
     count = lambda action: sum(1 for p in plans if p.action == action)  # noqa: E731
@@ -288,7 +169,7 @@ def summary(plans: list[NamespacePlan]) -> dict[str, int]:
     }
 
 
-def build_report(view: ClusterView, options: LabelOptions, plans: list[NamespacePlan], outcome: str,
+def build_report(state: ClusterState, options: LabelOptions, plans: list[NamespacePlan], outcome: str,
                  undo_path: str | None) -> dict[str, Any]:
     if options.undo is not None:
         request: dict[str, Any] = {"undo": options.undo.path, "undoContext": options.undo.context}
@@ -298,14 +179,14 @@ def build_report(view: ClusterView, options: LabelOptions, plans: list[Namespace
     request.update({"force": options.force, "dryRun": options.dry_run})
     return {
         "operation": "undo" if options.undo is not None else "label",
-        "cluster": view.cluster_dict(),
+        "cluster": state.cluster_dict(),
         "request": request,
         "outcome": outcome,
         "namespaces": [p.as_dict() for p in plans],
         "summary": summary(plans),
         "undoFile": undo_path,
-        "errors": view.errors,
-        "notes": view.notes,
+        "errors": state.errors,
+        "notes": state.notes,
     }
 
 
@@ -317,64 +198,7 @@ def exit_code(report: dict[str, Any]) -> int:
     return EXIT_FINDINGS if problems else EXIT_OK
 
 
-def _print_errors(report: dict[str, Any]) -> None:
-    for error in report["errors"]:
-        where = f'namespace "{error["namespace"]}"' if error["namespace"] else "cluster"
-        print(f"error: {where}: {error['resource']}: {error['error']}", file=sys.stderr)
-    for ns in report["namespaces"]:
-        for warning in (ns.get("result") or {}).get("warnings") or ():
-            print(f'Warning: namespace "{ns["name"]}": {warning}', file=sys.stderr)  # as kubectl shows them
-        server = ns.get("server") or {}
-        if server.get("agrees") is False:
-            print(f'DISAGREEMENT: namespace "{ns["name"]}": the API server\'s dry run and kubectl-pss differ '
-                  "(is --admission-config the server's configuration?)", file=sys.stderr)
-
-
 # --- run -------------------------------------------------------------------------------------
-def _connect(options: LabelOptions) -> Any:
-    from ..cluster.client import connect
-    from ..cluster.errors import ClusterError
-
-    try:
-        return connect(options.connection)
-    except ClusterError as exc:
-        raise FatalError(str(exc)) from None
-
-
-def _selected_namespaces(cluster: Any, selector: str) -> list[str]:
-    from ..cluster.errors import ClusterError
-
-    try:
-        return [ns["metadata"]["name"] for ns in cluster.list_items("/api/v1/namespaces", label_selector=selector)]
-    except ClusterError as exc:
-        raise FatalError(str(exc)) from None
-
-
-def _connect_for_undo(options: LabelOptions) -> Any:
-    undo = options.undo
-    assert undo is not None
-    if options.connection.context is None and undo.context:
-        options.connection = dataclasses.replace(options.connection, context=undo.context)
-    elif undo.context and options.connection.context != undo.context and not options.force:
-        raise UsageError(f'--undo: the undo file was written for context "{undo.context}", not '
-                         f'"{options.connection.context}" (drop --context, or --force)')
-    cluster = _connect(options)
-    if undo.server and cluster.server.rstrip("/") != undo.server.rstrip("/") and not options.force:
-        raise FatalError(f'--undo: the undo file was written for the API server {undo.server}; context '
-                         f'"{cluster.context}" talks to {cluster.server} (--force to restore there anyway)')
-    return cluster
-
-
-def _empty_view(options: LabelOptions, cluster: Any) -> ClusterView:
-    """Nothing in scope (no namespace matches -l): an empty view, without reading the cluster."""
-    from ..policy.registry import registry_for
-    from .clusterview import admission_config
-
-    config, _ = admission_config(options.admission_config)
-    return ClusterView(context=cluster.context, server_version=None, server_minor=None, registry=registry_for(None),
-                       config=config, namespaces=[], notes=[f'no namespace matches -l "{options.selector}"'])
-
-
 def _stdin_is_tty() -> bool:
     try:
         return sys.stdin.isatty()
@@ -383,66 +207,73 @@ def _stdin_is_tty() -> bool:
 
 
 def run(options: LabelOptions) -> int:
-    cluster = None
-    if options.undo is not None:
-        cluster = _connect_for_undo(options)
-        names: list[str] | None = [entry.name for entry in options.undo.namespaces]
-    elif options.selector is not None:
-        cluster = _connect(options)
-        names = _selected_namespaces(cluster, options.selector)
-    else:
-        names = None if options.all_namespaces else options.namespaces
-    if names == []:
-        view = _empty_view(options, cluster)
-    else:
-        view = load_cluster_view(options.connection, names, options.admission_config)
-    plans = plan_undo(view, options) if options.undo is not None else plan_label(view, options)
-    if options.dry_run != "client" and any(p.action in (CHANGE, REFUSED) for p in plans):
-        cluster = cluster or _connect(options)
-        server_dry_run(cluster, plans)
-    todo = [p for p in plans if p.action == CHANGE]
-    table = options.output == "table"
+    from ..operations import labels
+    from ..operations.cluster_state import load_live_state
+    from ..operations.undofile import UndoWriter, default_path, utc_now
 
-    def finish(outcome: str, undo_path: str | None = None, plan_shown: bool = False) -> int:
-        report = build_report(view, options, plans, outcome, undo_path)
-        if not table:
-            write_report(report, options.output, sys.stdout, lambda r, out: render_label(r, out, options.no_color))
-        elif plan_shown:
-            render_result(report, sys.stdout, options.no_color)
+    with options.connection as connection:
+        if options.undo is not None:
+            labels.connect_for_undo(connection, options.undo, options.force)
+            names: list[str] | None = [entry.name for entry in options.undo.namespaces]
+        elif options.selector is not None:
+            names = labels.selected_namespaces(connection.cluster(), options.selector)
         else:
-            render_plan(report, sys.stdout, options.no_color)
-        _print_errors(report)
-        if undo_path and not table:
-            print(f"undo file: {undo_path} (restore with: kubectl pss label --undo {undo_path})", file=sys.stderr)
-        return exit_code(report)
+            names = None if options.all_namespaces else options.namespaces
+        if names == []:
+            state = labels.empty_state(connection.cluster(), options.admission_config,
+                                       f'no namespace matches -l "{options.selector}"')
+        else:
+            state = load_live_state(connection, names, options.admission_config)
+        if options.undo is not None:
+            plans = labels.plan_undo(state, options.undo, options.force)
+        else:
+            assert options.request is not None
+            plans = labels.plan_label(state, options.request, options.force)
+        if options.dry_run != "client" and any(p.action in (CHANGE, REFUSED) for p in plans):
+            labels.server_dry_run(connection.cluster(), plans)
+        todo = [p for p in plans if p.action == CHANGE]
+        table = options.output == "table"
 
-    if options.dry_run != "none":
-        return finish("planned")
-    if not todo:
-        return finish("nothing to apply")
-    if table:  # the plan, always, before anything changes
-        render_plan(build_report(view, options, plans, "planned", None), sys.stdout, options.no_color)
-        sys.stdout.flush()
-    if not options.yes:
-        if not _stdin_is_tty():
-            print("error: not applied: stdin is not a terminal; pass --yes to apply (or --dry-run=server to check)",
-                  file=sys.stderr)
-            return finish("not applied", plan_shown=table)
-        if not confirm(len(todo), view.context):
-            print("not applied", file=sys.stderr)
-            return finish("not applied", plan_shown=table)
-    cluster = cluster or _connect(options)
-    path = options.undo_file or default_path(cluster.context)
-    writer = UndoWriter(path, UndoFile(context=cluster.context, server=cluster.server,
-                                       created_at=utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                       command=_describe(options)))
-    try:
-        writer.create()
-    except OSError as exc:
-        raise FatalError(f"cannot write the undo file {path}: {exc.strerror or exc}; nothing was changed") from None
-    apply(cluster, plans, writer)
-    applied = sum(1 for p in plans if p.result and p.result["status"] == "applied")
-    if not applied:
-        writer.discard()
-    outcome = "applied" if applied == len(todo) else ("partially applied" if applied else "failed")
-    return finish(outcome, path if applied else None, plan_shown=table)
+        def finish(outcome: str, undo_path: str | None = None, plan_shown: bool = False) -> int:
+            report = build_report(state, options, plans, outcome, undo_path)
+            if not table:
+                write_report(report, options.output, sys.stdout, lambda r, out: render_label(r, out, options.no_color))
+            elif plan_shown:
+                render_result(report, sys.stdout, options.no_color)
+            else:
+                render_plan(report, sys.stdout, options.no_color)
+            print_label_diagnostics(report)
+            if undo_path and not table:
+                print(f"undo file: {undo_path} (restore with: kubectl pss label --undo {undo_path})", file=sys.stderr)
+            return exit_code(report)
+
+        if options.dry_run != "none":
+            return finish("planned")
+        if not todo:
+            return finish("nothing to apply")
+        if table:  # the plan, always, before anything changes
+            render_plan(build_report(state, options, plans, "planned", None), sys.stdout, options.no_color)
+            sys.stdout.flush()
+        if not options.yes:
+            if not _stdin_is_tty():
+                print("error: not applied: stdin is not a terminal; pass --yes to apply (or --dry-run=server to check)",
+                      file=sys.stderr)
+                return finish("not applied", plan_shown=table)
+            if not confirm(len(todo), state.context):
+                print("not applied", file=sys.stderr)
+                return finish("not applied", plan_shown=table)
+        cluster = connection.cluster()
+        path = options.undo_file or default_path(cluster.context)
+        writer = UndoWriter(path, UndoFile(context=cluster.context, server=cluster.server,
+                                           created_at=utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                           command=_describe(options)))
+        try:
+            writer.create()
+        except OSError as exc:
+            raise FatalError(f"cannot write the undo file {path}: {exc.strerror or exc}; nothing was changed") from None
+        labels.apply(cluster, plans, writer)
+        applied = sum(1 for p in plans if p.result and p.result["status"] == "applied")
+        if not applied:
+            writer.discard()
+        outcome = "applied" if applied == len(todo) else ("partially applied" if applied else "failed")
+        return finish(outcome, path if applied else None, plan_shown=table)

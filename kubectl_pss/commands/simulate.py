@@ -11,25 +11,15 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from ..analysis.namespaces import policy_version, simulate_namespace
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
-from ..policy import LATEST, Level, Version
-from ..policy.admission import MODES, level_label, resolve_policy, version_label
-from ..policy.namespaces import policy_version, simulate_namespace
+from ..operations.cluster_state import ClusterState, Source, load_state
+from ..policy import Level, Version
+from ..policy.admission import MODES
+from ..report.audit import print_read_errors
 from ..report.render import write_report
 from ..report.simulate import render_simulation
-from .clusterview import ClusterView, Source, load_view
-from .common import (
-    add_admission_config_flag,
-    add_connection_flags,
-    add_output_flags,
-    add_scope_flags,
-    add_snapshot_flags,
-    level_arg,
-    scope_arg,
-    source_args,
-    validate_output,
-    version_arg,
-)
+from .flags import add_state_flags, level_arg, scope_arg, source_args, validate_output, version_arg
 
 
 @dataclass
@@ -50,13 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", dest="policy_version", default="latest",
                         help='policy version "v1.N" or "latest" (the cluster\'s own version; default)')
     parser.add_argument("--mode", default="enforce", help="enforce (default), audit or warn")
-    add_scope_flags(parser, all_by_default=True)
-    add_admission_config_flag(parser)
     parser.add_argument("--server-dry-run", action="store_true",
                         help="also ask the API server (label patch with dryRun=All, nothing changes) and compare")
-    add_output_flags(parser)
-    add_connection_flags(parser)
-    add_snapshot_flags(parser)
+    add_state_flags(parser, all_by_default=True)
 
 
 def complete(args: argparse.Namespace) -> SimulateOptions:
@@ -84,19 +70,19 @@ def validate(options: SimulateOptions) -> None:
     validate_output(options.output)
 
 
-def build_simulation(view: ClusterView, options: SimulateOptions) -> tuple[dict[str, Any], list]:
+def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dict[str, Any], list]:
     simulations = [
-        simulate_namespace(ns, view.pods.get(ns["metadata"]["name"], []), view.workloads.get(ns["metadata"]["name"], []),
-                           options.level, options.version, options.mode, view.config, view.registry)
-        for ns in view.namespaces
+        simulate_namespace(ns, state.pods.get(ns["metadata"]["name"], []), state.workloads.get(ns["metadata"]["name"], []),
+                           options.level, options.version, options.mode, state.config, state.registry)
+        for ns in state.namespaces
     ]
     affected = [s for s in simulations if s.would_reject]
     report = {
         "level": options.level.value,
         "version": str(options.version),
         "mode": options.mode,
-        "policyVersion": policy_version(options.version, view.registry),
-        "cluster": view.cluster_dict(),
+        "policyVersion": policy_version(options.version, state.registry),
+        "cluster": state.cluster_dict(),
         "namespaces": [s.as_dict() for s in simulations],
         "summary": {
             "namespaces": len(simulations),
@@ -106,60 +92,29 @@ def build_simulation(view: ClusterView, options: SimulateOptions) -> tuple[dict[
             "workloadsRejected": sum(s.rejected_workloads() for s in affected),
             "exemptPods": sum(len(s.exempt_pods) for s in simulations),
         },
-        "errors": view.errors,
-        "notes": view.notes,
+        "errors": state.errors,
+        "notes": state.notes,
     }
     return report, simulations
 
 
-def server_dry_run(view: ClusterView, options: SimulateOptions, report: dict[str, Any]) -> None:
-    """Send the same enforce label change with dryRun=All per namespace and compare the server's warnings."""
-    from ..cluster.client import connect
-    from ..cluster.errors import ClusterError
-    from ..policy.rollout import apply_patch, compare_server_warnings, expected_server_warnings
-
-    cluster = connect(options.source.connection)
-    by_name = {ns["metadata"]["name"]: ns for ns in view.namespaces}
-    patch = {level_label("enforce"): options.level.value, version_label("enforce"): str(options.version)}
-    for entry in report["namespaces"]:
-        if entry["exempt"]:
-            continue
-        name = entry["name"]
-        labels = by_name[name]["metadata"].get("labels") or {}
-        new_labels = apply_patch(labels, patch)
-        expected, note = expected_server_warnings(
-            name, resolve_policy(labels, view.config.defaults), resolve_policy(new_labels, view.config.defaults),
-            new_labels, view.pods.get(name, []), False, view.config, view.registry)
-        try:
-            response = cluster.patch_merge(f"/api/v1/namespaces/{name}", {"metadata": {"labels": patch}}, dry_run=True)
-        except ClusterError as exc:
-            entry["server"] = {"error": str(exc), "agrees": None}
-            continue
-        agrees, budget_note = compare_server_warnings(response.warnings, expected)
-        server: dict[str, Any] = {"warnings": response.warnings, "expected": expected}
-        if note or budget_note:
-            server["note"] = budget_note or note
-        server["agrees"] = agrees
-        entry["server"] = server
-
-
 def run(options: SimulateOptions) -> int:
-    view = load_view(options.source, options.namespaces, options.admission_config)
-    report, _ = build_simulation(view, options)
-    if options.server_dry_run:
-        server_dry_run(view, options, report)
-        disagreements = [ns["name"] for ns in report["namespaces"] if ns.get("server", {}).get("agrees") is False]
-        report["summary"]["serverDisagreements"] = len(disagreements)
-        for name in disagreements:
-            print(f'DISAGREEMENT: namespace "{name}": the API server\'s dry run and kubectl-pss differ '
-                  "(a bug in one of the two; please report it with -o json)", file=sys.stderr)
+    with options.source:
+        state = load_state(options.source, options.namespaces, options.admission_config)
+        report, _ = build_simulation(state, options)
+        if options.server_dry_run:
+            from ..operations.labels import dry_run_enforce
+
+            assert options.source.connection is not None
+            dry_run_enforce(options.source.connection.cluster(), state, options.level, options.version,
+                            [ns for ns in report["namespaces"] if not ns["exempt"]])
+            disagreements = [ns["name"] for ns in report["namespaces"] if ns.get("server", {}).get("agrees") is False]
+            report["summary"]["serverDisagreements"] = len(disagreements)
+            for name in disagreements:
+                print(f'DISAGREEMENT: namespace "{name}": the API server\'s dry run and kubectl-pss differ '
+                      "(a bug in one of the two; please report it with -o json)", file=sys.stderr)
     write_report(report, options.output, sys.stdout, lambda r, out: render_simulation(r, out, options.no_color))
-    for error in report["errors"]:
-        where = f'namespace "{error["namespace"]}"' if error["namespace"] else "cluster"
-        print(f"error: {where}: {error['resource']}: {error['error']}", file=sys.stderr)
+    print_read_errors(report["errors"])
     if report["errors"]:
         return EXIT_ERROR
     return EXIT_FINDINGS if report["summary"]["namespacesAffected"] else EXIT_OK
-
-
-__all__ = ["LATEST", "SimulateOptions", "build_simulation", "run"]

@@ -10,16 +10,15 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any
 
-from ..errors import EXIT_ERROR, EXIT_OK, FatalError, UsageError
-from .clusterview import Source
-from .common import add_connection_flags, add_scope_flags, connection_args, scope_arg
+from ..errors import EXIT_ERROR, EXIT_OK, UsageError
+from ..operations.connection import Connection
+from .flags import add_connection_flags, add_scope_flags, connection_args, scope_arg
 
 
 @dataclass
 class SnapshotOptions:
-    source: Source
+    connection: Connection
     namespaces: list[str] | None
     path: str
     overwrite: bool
@@ -35,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def complete(args: argparse.Namespace) -> SnapshotOptions:
     namespaces = scope_arg(args)
-    return SnapshotOptions(Source(connection=connection_args(args)), namespaces or None, args.path, args.overwrite)
+    return SnapshotOptions(connection_args(args), namespaces or None, args.path, args.overwrite)
 
 
 def validate(options: SnapshotOptions) -> None:
@@ -45,31 +44,11 @@ def validate(options: SnapshotOptions) -> None:
         raise UsageError(f"{options.path}: no such directory")
 
 
-def dump(options: SnapshotOptions) -> tuple[dict[str, Any], list[Any]]:
-    from ..cluster.client import connect
-    from ..cluster.errors import ClusterError
-    from ..cluster.inventory import fetch_inventory
-    from .clusterview import progress_printer
-
-    progress = progress_printer()
-    try:
-        inventory = fetch_inventory(connect(options.source.connection), options.namespaces, progress=progress)
-    except ClusterError as exc:
-        raise FatalError(str(exc)) from None
-    finally:
-        if progress is not None:
-            progress("")
-    items: list[Any] = []
-    if inventory.server_version:
-        items.append(inventory.server_version)
-    items.extend(inventory.namespaces[name] for name in sorted(inventory.namespaces))
-    for kind in sorted(inventory.objects):
-        items.extend(inventory.objects[kind])
-    return {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items}, inventory.errors
-
-
 def run(options: SnapshotOptions) -> int:
-    document, errors = dump(options)
+    from ..operations.snapshot import dump_cluster
+
+    with options.connection:
+        document, errors = dump_cluster(options.connection.cluster(), options.namespaces)
     yaml_out = options.path.lower().endswith((".yaml", ".yml"))
     stream = sys.stdout if options.path == "-" else open(options.path, "w", encoding="utf-8")
     try:

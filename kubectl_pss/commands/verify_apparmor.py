@@ -20,20 +20,16 @@ from typing import Any
 from ..confinement import model
 from ..confinement.apparmor import expected_apparmor, judge_apparmor, read_apparmor_label
 from ..confinement.runtime import parse_runtime
-from ..errors import FatalError
-from ..report.confinement import render_verify
-from ..report.render import write_report
-from . import runtimecheck
-from .common import validate_output
-from .runtimecheck import ContainerReader, Scope, Target, Unverifiable, VerifyOptions
+from ..operations.containers import ContainerReader, Scope, Target, Unverifiable
+from .flags import VerifyOptions, add_verify_flags, validate_output, verify_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    runtimecheck.add_arguments(parser)
+    add_verify_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> VerifyOptions:
-    return runtimecheck.complete_options(args)
+    return verify_args(args)
 
 
 def validate(options: VerifyOptions) -> None:
@@ -41,12 +37,13 @@ def validate(options: VerifyOptions) -> None:
 
 
 def verify_container(target: Target, scope: Scope, reader: ContainerReader) -> dict[str, Any]:
-    verdict = runtimecheck.precheck(target, scope)
+    from ..operations.containers import container_entry, precheck, proc_pid
+
+    verdict = precheck(target, scope)
     facts = scope.nodes.get(target.ref.node or "")
     if verdict is None:
         try:
-            read = read_apparmor_label(reader.runner(target, runtimecheck.proc_pid(target)),
-                                       runtimecheck.proc_pid(target))
+            read = read_apparmor_label(reader.runner(target, proc_pid(target)), proc_pid(target))
         except Unverifiable as exc:
             verdict = model.unverifiable(target.expected, exc.reason, exc.detail)
         else:
@@ -60,36 +57,31 @@ def verify_container(target: Target, scope: Scope, reader: ContainerReader) -> d
                 verdict = judge_apparmor(target.expected, read.label, runtime, target.ref.privileged)
                 if read.path and "apparmor/current" in read.path:
                     verdict.notes.append(f"read from {read.path}")
-    return runtimecheck.container_entry(target, verdict)
+    return container_entry(target, verdict)
 
 
 def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
-    scope = runtimecheck.load_scope(cluster, options, expected_apparmor)
+    from ..operations.containers import build_report, load_scope, node_entries, parallel
+
+    scope = load_scope(cluster, options.selection, expected_apparmor)
     reader = ContainerReader(cluster, options.debug_image)
-    containers = runtimecheck.parallel(lambda t: verify_container(t, scope, reader), scope.targets, options.workers)
-    nodes = []
-    for name, facts in sorted(scope.nodes.items()):
-        entry = facts.as_dict()
-        entry["runtime"] = str(parse_runtime(facts.container_runtime)) if facts.container_runtime else None
-        nodes.append(entry)
+    containers = parallel(lambda t: verify_container(t, scope, reader), scope.targets, options.workers)
+    nodes = node_entries(scope)
     if reader.ephemeral:
         scope.notes.append(f"{len(reader.ephemeral)} ephemeral debug container(s) added (they stay in the pods' "
                            "specs, stopped): " + ", ".join(f"{e['namespace']}/{e['pod']}:{e['name']}"
                                                           for e in reader.ephemeral))
     if not scope.targets and not scope.errors:
         scope.notes.append("no containers in scope")
-    return runtimecheck.build_report("apparmor", scope, containers, nodes, ephemeralContainers=reader.ephemeral)
+    return build_report("apparmor", scope, containers, nodes, ephemeralContainers=reader.ephemeral)
 
 
 def run(options: VerifyOptions) -> int:
-    from ..cluster.client import connect
-    from ..cluster.errors import ClusterError
+    from ..report.confinement import print_errors, render_verify
+    from ..report.render import write_report
 
-    try:
-        with connect(options.connection) as cluster:
-            report = build(cluster, options)
-    except ClusterError as exc:  # no kubeconfig, unknown context/cluster/user, server unreachable
-        raise FatalError(str(exc)) from None
+    with options.connection:
+        report = build(options.connection.cluster(), options)
     write_report(report, options.output, sys.stdout, lambda r, out: render_verify(r, out, options.no_color))
-    runtimecheck.print_errors(report)
-    return runtimecheck.exit_code(report)
+    print_errors(report)
+    return model.exit_code_for(report["summary"], len(report["errors"]))

@@ -15,7 +15,9 @@ from typing import Any
 
 from .. import __version__
 from ..report.render import write_report
-from .common import add_connection_flags, connection_args, validate_output
+from ..operations.connection import Connection
+from ..report.version import render_version
+from .flags import add_connection_flags, connection_args, validate_output
 
 SERVER_TIMEOUT = 5.0  # seconds, unless --request-timeout
 
@@ -24,7 +26,7 @@ SERVER_TIMEOUT = 5.0  # seconds, unless --request-timeout
 class VersionOptions:
     output: str
     client_only: bool = True
-    connection: Any = None
+    connection: Connection | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,20 +45,20 @@ def validate(options: VersionOptions) -> None:
     validate_output(options.output)
 
 
-def server_info(connection: Any) -> dict[str, Any] | None:
+def server_info(connection: Connection) -> dict[str, Any] | None:
     """The server's version and what ``latest`` means there; None when there is nothing to connect with."""
     from ..cluster.client import kubeconfig_present
 
-    if not kubeconfig_present(connection):
+    if not kubeconfig_present(connection.options):
         return None
-    from ..cluster.client import connect
     from ..cluster.errors import ClusterError
+    from ..operations.cluster_state import server_minor
     from ..policy.registry import NEWEST_MINOR
-    from .clusterview import server_minor
 
     info: dict[str, Any] = {"reachable": False}
     try:
-        with connect(connection) as cluster:
+        with connection:
+            cluster = connection.cluster()
             info.update(context=cluster.context, url=cluster.server)
             version = cluster.server_version()
     except ClusterError as exc:
@@ -69,32 +71,12 @@ def server_info(connection: Any) -> dict[str, Any] | None:
     return info
 
 
-def render(data: dict[str, Any], out: Any) -> None:
-    out.write(f"kubectl-pss {data['version']} (Pod Security policy versions v1.0 to {data['newestPolicyVersion']})\n")
-    if "server" not in data:
-        return
-    server = data["server"]
-    if server is None:
-        out.write("Server: not configured (no kubeconfig: KUBECONFIG, ~/.kube/config or --kubeconfig)\n")
-    elif not server["reachable"]:
-        out.write(f"Server: unreachable ({server['error']})\n")
-    else:
-        line = f"Server: {server['gitVersion'] or 'unknown version'} at {server['url']} (context \"{server['context']}\")"
-        if server["latest"] is None:
-            line += f"; latest is evaluated as {server['latestEvaluatedAs']} (the server's minor version is unknown)"
-        elif server["latest"] == server["latestEvaluatedAs"]:
-            line += f"; latest means {server['latest']} there"
-        else:
-            line += (f"; latest means {server['latest']} there, evaluated as {server['latestEvaluatedAs']} "
-                     "(the newest policy this plugin knows)")
-        out.write(line + "\n")
-
-
 def run(options: VersionOptions) -> int:
     from ..policy.registry import NEWEST_MINOR
 
     data: dict[str, Any] = {"version": f"v{__version__}", "newestPolicyVersion": f"v1.{NEWEST_MINOR}"}
     if not options.client_only:
+        assert options.connection is not None
         data["server"] = server_info(options.connection)
-    write_report(data, options.output, sys.stdout, render)
+    write_report(data, options.output, sys.stdout, render_version)
     return 0

@@ -15,9 +15,11 @@ Actual, quick: the ``Seccomp:`` line of ``/proc/<pid>/status`` (0 disabled, 1 st
 from __future__ import annotations
 
 import json
+import posixpath
 from dataclasses import dataclass
 from typing import Any
 
+from ..seccomp.filter import SeccompFilter, compare_filters, filter_from_spec
 from .model import (
     COMPLAIN,
     LOCALHOST,
@@ -40,8 +42,6 @@ LEGACY_CONTAINER_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
 FLAG_SECCOMP_DEFAULT = "seccomp-default"  # declares nothing, runs a filter: SeccompDefault is on for its node
 FLAG_NO_FILTER = "no-filter"  # declares RuntimeDefault or Localhost, runs without a filter
 
-ALLOW = "SCMP_ACT_ALLOW"
-LOG = "SCMP_ACT_LOG"
 
 
 def _from_annotation(value: object, source: str) -> Expected | None:
@@ -83,12 +83,26 @@ def expected_seccomp(pod: dict, container: dict) -> Expected:
     return Expected(chosen.type, chosen.localhost, chosen.source, tuple(notes)) if notes else chosen
 
 
+def localhost_problem(localhost_profile: str) -> str | None:
+    """Why the API server refuses a ``localhostProfile`` (the one Localhost path rule), None when it takes it.
+
+    Refused: empty, absolute, or a ``..`` component (it would leave the seccomp root). ``.`` and empty
+    components are allowed: the kubelet reads ``filepath.Join(root, name)``, which cleans them away."""
+    if not localhost_profile:
+        return "it must not be empty"
+    if localhost_profile.startswith("/"):
+        return "not an absolute path"
+    if ".." in localhost_profile.split("/"):
+        return "'..' would leave the seccomp root"
+    return None
+
+
 def localhost_path(root: str, localhost_profile: str) -> str | None:
-    """Where the kubelet reads a Localhost profile; None when the name would leave the root."""
-    parts = localhost_profile.split("/")
-    if not localhost_profile or localhost_profile.startswith("/") or ".." in parts or "" in parts:
+    """The file the kubelet reads for a Localhost profile (cleaned, as ``filepath.Join`` does); None when
+    the API server refuses the name."""
+    if localhost_problem(localhost_profile) is not None:
         return None
-    return root.rstrip("/") + "/" + localhost_profile
+    return posixpath.normpath(root.rstrip("/") + "/" + localhost_profile)
 
 
 # --- /proc/<pid>/status ------------------------------------------------------------------------
@@ -123,77 +137,6 @@ def parse_proc_status(text: str) -> ProcSeccomp:
     return ProcSeccomp(mode, filters)
 
 
-# --- filters: the runtime spec, and profile files ----------------------------------------------
-@dataclass(frozen=True)
-class SeccompFilter:
-    default_action: str
-    architectures: tuple[str, ...]
-    allowed: frozenset[str]  # syscall names whose rule action is SCMP_ACT_ALLOW
-    rule_actions: tuple[tuple[str, frozenset[str]], ...]  # (action, names), every action, sorted
-    conditional: bool = False  # a profile file with includes/excludes (resolved per node by the runtime)
-
-    @property
-    def logs_only(self) -> bool:
-        return self.default_action == LOG
-
-    @property
-    def allows_everything(self) -> bool:
-        return self.default_action == ALLOW and all(a in (ALLOW, LOG) for a, _ in self.rule_actions)
-
-    def summary(self) -> str:
-        arches = ", ".join(self.architectures) if self.architectures else "no architectures"
-        return f"{self.default_action}, {len(self.allowed)} syscalls allowed ({arches})"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"defaultAction": self.default_action, "architectures": list(self.architectures),
-                "allowedSyscalls": len(self.allowed)}
-
-
-def _filter(data: dict) -> SeccompFilter:
-    if not isinstance(data, dict):
-        raise ValueError("a seccomp filter must be a JSON object")
-    default = data.get("defaultAction")
-    if not isinstance(default, str) or not default:
-        raise ValueError("no defaultAction")
-    arches = [a for a in data.get("architectures") or () if isinstance(a, str)]
-    for entry in data.get("archMap") or ():  # Docker/containerd profile files
-        if isinstance(entry, dict) and isinstance(entry.get("architecture"), str):
-            arches.append(entry["architecture"])
-            arches += [a for a in entry.get("subArchitectures") or () if isinstance(a, str)]
-    by_action: dict[str, set[str]] = {}
-    conditional = False
-    for rule in data.get("syscalls") or ():
-        if not isinstance(rule, dict):
-            continue
-        names = rule.get("names")
-        if names is None and isinstance(rule.get("name"), str):  # the pre-1.0 format
-            names = [rule["name"]]
-        action = rule.get("action")
-        if not isinstance(action, str):
-            continue
-        if rule.get("includes") or rule.get("excludes"):
-            conditional = True
-        by_action.setdefault(action, set()).update(n for n in names or () if isinstance(n, str))
-    return SeccompFilter(default, tuple(dict.fromkeys(arches)), frozenset(by_action.get(ALLOW, ())),
-                         tuple(sorted((a, frozenset(n)) for a, n in by_action.items())), conditional)
-
-
-def filter_from_spec(seccomp: object) -> SeccompFilter | None:
-    """The OCI runtime spec's ``linux.seccomp`` (None when absent: no filter)."""
-    if seccomp is None:
-        return None
-    return _filter(seccomp)  # type: ignore[arg-type]
-
-
-def filter_from_profile(text: str) -> SeccompFilter:
-    """A profile file from the kubelet's seccomp root; ValueError when it is not one."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"not JSON: {exc}") from None
-    return _filter(data)
-
-
 @dataclass(frozen=True)
 class CrictlInspect:
     container_id: str | None
@@ -217,28 +160,6 @@ def parse_crictl_inspect(text: str) -> CrictlInspect:
     return CrictlInspect(status.get("id"), (status.get("metadata") or {}).get("name"),
                          filter_from_spec((spec.get("linux") or {}).get("seccomp")),
                          (spec.get("process") or {}).get("apparmorProfile"))
-
-
-def _few(names: set[str], limit: int = 5) -> str:
-    shown = sorted(names)
-    return ", ".join(shown[:limit]) + (f" (+{len(shown) - limit} more)" if len(shown) > limit else "")
-
-
-def compare_filters(running: SeccompFilter, declared: SeccompFilter) -> list[str]:
-    """How the filter a container runs differs from its profile file (empty: the same)."""
-    diffs = []
-    if running.default_action != declared.default_action:
-        diffs.append(f"defaultAction {running.default_action} instead of {declared.default_action}")
-    extra = set(running.allowed - declared.allowed)
-    missing = set(declared.allowed - running.allowed)
-    if extra:
-        diffs.append(f"{len(extra)} syscalls allowed that the file does not allow: {_few(extra)}")
-    if missing:
-        diffs.append(f"{len(missing)} syscalls of the file not allowed: {_few(missing)}")
-    if declared.architectures and set(running.architectures) != set(declared.architectures):
-        diffs.append(f"architectures {', '.join(running.architectures) or 'none'} instead of "
-                     f"{', '.join(declared.architectures)}")
-    return diffs
 
 
 # --- verdicts -----------------------------------------------------------------------------------

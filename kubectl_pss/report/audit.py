@@ -1,6 +1,7 @@
 """Tables for ``audit``: one row per namespace, then the findings grouped by owner."""
 from __future__ import annotations
 
+import sys
 from typing import Any, TextIO
 
 from .color import Palette, color_enabled
@@ -56,3 +57,10 @@ def render_audit(report: dict[str, Any], stream: TextIO, no_color: bool) -> None
     stream.write("\n(values in parentheses are cluster defaults, not labels)\n")
     if report["errors"]:
         stream.write(f"{len(report['errors'])} error(s): see stderr\n")
+
+
+def print_read_errors(errors: list[dict[str, Any]]) -> None:
+    """What could not be read (audit, simulate, label), on stderr: one line each, saying where."""
+    for error in errors:
+        where = f'namespace "{error["namespace"]}"' if error["namespace"] else "cluster"
+        print(f"error: {where}: {error['resource']}: {error['error']}", file=sys.stderr)

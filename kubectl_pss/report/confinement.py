@@ -1,6 +1,7 @@
 """Tables for ``verify-apparmor`` and ``verify-seccomp``: the nodes, then one row per container."""
 from __future__ import annotations
 
+import sys
 from typing import Any, TextIO
 
 from .color import Palette, color_enabled
@@ -56,3 +57,17 @@ def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
         stream.write(f"debug pod {pod['namespace']}/{pod['name']} on node {pod['node']}: {state}\n")
     if report["errors"]:
         stream.write(f"{len(report['errors'])} error(s): see stderr\n")
+
+
+def print_errors(report: dict[str, Any]) -> None:
+    """The report's errors on stderr, one line each, saying where (node, pod or namespace)."""
+    for error in report["errors"]:
+        if error.get("node"):
+            where = f'node "{error["node"]}": '
+        elif error.get("pod"):
+            where = f'pod "{error.get("namespace")}/{error["pod"]}": '
+        elif error.get("namespace"):
+            where = f'namespace "{error["namespace"]}": '
+        else:
+            where = ""
+        print(f"error: {where}{error['error']}", file=sys.stderr)

@@ -2,9 +2,10 @@
 server's dry run), then what was applied and where the undo file is."""
 from __future__ import annotations
 
+import sys
 from typing import Any, TextIO
 
-from .audit import findings_rows
+from .audit import findings_rows, print_read_errors
 from .color import Palette, color_enabled
 from .render import format_table
 
@@ -115,3 +116,15 @@ def render_label(report: dict[str, Any], stream: TextIO, no_color: bool) -> None
     render_plan(report, stream, no_color)
     if report["outcome"] in ("applied", "partially applied", "failed"):
         render_result(report, stream, no_color)
+
+
+def print_label_diagnostics(report: dict[str, Any]) -> None:
+    """Read errors, the server's warnings on each patch (as kubectl shows them) and disagreements, on stderr."""
+    print_read_errors(report["errors"])
+    for ns in report["namespaces"]:
+        for warning in (ns.get("result") or {}).get("warnings") or ():
+            print(f'Warning: namespace "{ns["name"]}": {warning}', file=sys.stderr)
+        server = ns.get("server") or {}
+        if server.get("agrees") is False:
+            print(f'DISAGREEMENT: namespace "{ns["name"]}": the API server\'s dry run and kubectl-pss differ '
+                  "(is --admission-config the server's configuration?)", file=sys.stderr)

@@ -248,7 +248,7 @@ class FakeNode:
 
     def _install(self, argv: list[str]) -> ExecOutcome:
         """``sh -c INSTALL_SCRIPT sh CONTENT PATH DIR``: mkdir -p DIR, write PATH.tmp.PID, rename it to PATH."""
-        from kubectl_pss.commands.seccomp_install import INSTALL_SCRIPT
+        from kubectl_pss.operations.seccomp_install import INSTALL_SCRIPT
 
         if argv[1:3] != ["-c", INSTALL_SCRIPT] or len(argv) != 7:
             return ExecOutcome(stderr="sh: this FakeNode runs only seccomp install's script\n", exit_code=2)

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from kubectl_pss.cli import main
-from kubectl_pss.commands.seccomp_install import INSTALL_SCRIPT, MAX_PROFILE_BYTES
+from kubectl_pss.operations.seccomp_install import INSTALL_SCRIPT, MAX_PROFILE_BYTES
 from tests.apiserver.runtime import ExecOutcome, FakeNode
 
 REPO = Path(__file__).resolve().parents[2]
@@ -327,7 +327,7 @@ def test_debug_pods_refused_everywhere(capsys, lab):
 
 # --- clean-up when interrupted ---------------------------------------------------------------------------------------
 def test_interrupted_deletes_the_debug_pod(capsys, lab, monkeypatch):
-    from kubectl_pss.commands import seccomp_install
+    from kubectl_pss.operations import seccomp_install
 
     def interrupt(self, pod):
         raise KeyboardInterrupt

@@ -375,12 +375,12 @@ def test_seccomp_node_without_crictl(capsys, lab):
 
 
 def test_seccomp_interrupted_deletes_the_debug_pod(capsys, lab, monkeypatch):
-    import kubectl_pss.commands.verify_seccomp as verify_seccomp
+    import kubectl_pss.operations.crictl as crictl
 
     def interrupt(text):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(verify_seccomp, "parse_crictl_inspect", interrupt)
+    monkeypatch.setattr(crictl, "parse_crictl_inspect", interrupt)
     code, out, err = run_cli(capsys, "verify-seccomp", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path))
     assert code == 130 and out == "" and err.endswith("error: interrupted\n")
     [(ns, name)] = lab.runtime.created

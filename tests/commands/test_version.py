@@ -112,8 +112,8 @@ def test_the_default_timeout_is_short():
 
     parser = argparse.ArgumentParser()
     version_mod.add_arguments(parser)
-    assert version_mod.complete(parser.parse_args([])).connection.request_timeout == version_mod.SERVER_TIMEOUT == 5.0
-    assert version_mod.complete(parser.parse_args(["--request-timeout", "1m"])).connection.request_timeout == 60.0
+    assert version_mod.complete(parser.parse_args([])).connection.options.request_timeout == version_mod.SERVER_TIMEOUT == 5.0
+    assert version_mod.complete(parser.parse_args(["--request-timeout", "1m"])).connection.options.request_timeout == 60.0
 
 
 def test_without_a_kubeconfig_it_says_so_and_stays_fast(capsys):

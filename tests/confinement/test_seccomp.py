@@ -11,31 +11,21 @@ from kubectl_pss.confinement.seccomp import (
     FLAG_NO_FILTER,
     FLAG_SECCOMP_DEFAULT,
     ProcSeccomp,
-    compare_filters,
     compare_quick_and_full,
     expected_seccomp,
-    filter_from_profile,
-    filter_from_spec,
     judge_seccomp_full,
     judge_seccomp_quick,
     localhost_path,
+    localhost_problem,
     parse_crictl_inspect,
     parse_proc_status,
 )
+from kubectl_pss.seccomp.filter import filter_from_profile, filter_from_spec
 from tests.apiserver import load_recording
 from tests.apiserver.runtime import crictl_inspect_json
+from tests.seccomp.test_filter import LOCAL_PROFILE, RUNTIME_DEFAULT_SPEC
 
-RUNTIME_DEFAULT_SPEC = {
-    "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
-    "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-    "syscalls": [{"names": ["accept", "read", "write", "exit_group", "openat"], "action": "SCMP_ACT_ALLOW"},
-                 {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
-                  "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]},
-                 {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
-                  "args": [{"index": 0, "value": 2114060288, "op": "SCMP_CMP_MASKED_EQ"}]}],
-}
-LOCAL_PROFILE = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
-                 "syscalls": [{"names": ["read", "write", "exit_group"], "action": "SCMP_ACT_ALLOW"}]}
+
 
 
 def pod(container_sc=None, pod_sc=None, annotations=None):
@@ -78,8 +68,28 @@ def test_field_and_disagreeing_annotation():
 
 def test_localhost_path():
     assert localhost_path("/var/lib/kubelet/seccomp", "profiles/audit.json") == "/var/lib/kubelet/seccomp/profiles/audit.json"
-    for bad in ("../../etc/shadow", "/etc/shadow", "a//b", ""):
+    for bad in ("../../etc/shadow", "/etc/shadow", "a/../../b", ""):
         assert localhost_path("/var/lib/kubelet/seccomp", bad) is None
+
+
+@pytest.mark.parametrize("name, path", [
+    ("profiles/./audit.json", "/var/lib/kubelet/seccomp/profiles/audit.json"),
+    ("./audit.json", "/var/lib/kubelet/seccomp/audit.json"),
+    ("profiles//audit.json", "/var/lib/kubelet/seccomp/profiles/audit.json"),
+])
+def test_localhost_path_dot_and_empty_components_are_cleaned_like_the_kubelet(name, path):
+    """The one Localhost path rule: the API server refuses only empty, absolute and '..' names; the kubelet
+    reads filepath.Join(root, name), which cleans '.' and empty components away."""
+    assert localhost_problem(name) is None
+    assert localhost_path("/var/lib/kubelet/seccomp/", name) == path
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("", "it must not be empty"), ("/etc/shadow", "not an absolute path"),
+    ("../x.json", "'..' would leave the seccomp root"), ("a/../../x.json", "'..' would leave the seccomp root"),
+])
+def test_localhost_problem(name, problem):
+    assert localhost_problem(name) == problem
 
 
 def test_parse_proc_status_recorded():
@@ -89,15 +99,6 @@ def test_parse_proc_status_recorded():
     assert parse_proc_status("Name:\tsleep\nSeccomp:\t0\n") == ProcSeccomp(0, None)
     with pytest.raises(ValueError):
         parse_proc_status("Name:\tsleep\n")
-
-
-def test_filter_from_spec_counts_allowed_names():
-    f = filter_from_spec(RUNTIME_DEFAULT_SPEC)
-    assert f.default_action == "SCMP_ACT_ERRNO" and len(f.allowed) == 7
-    assert f.architectures == ("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32")
-    assert f.as_dict() == {"defaultAction": "SCMP_ACT_ERRNO", "architectures": list(f.architectures),
-                           "allowedSyscalls": 7}
-    assert filter_from_spec(None) is None
 
 
 @pytest.mark.parametrize("seccomp, summary", [
@@ -116,30 +117,6 @@ def test_parse_crictl_inspect(seccomp, summary):
 def test_parse_crictl_inspect_rejects(text):
     with pytest.raises(ValueError):
         parse_crictl_inspect(text)
-
-
-def test_profile_file_formats():
-    old = filter_from_profile(json.dumps({"defaultAction": "SCMP_ACT_ERRNO",
-                                          "syscalls": [{"name": "read", "action": "SCMP_ACT_ALLOW"}]}))
-    assert old.allowed == {"read"}
-    archmap = filter_from_profile(json.dumps({"defaultAction": "SCMP_ACT_ERRNO", "archMap": [
-        {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}], "syscalls": [
-        {"names": ["bpf"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}}]}))
-    assert archmap.architectures == ("SCMP_ARCH_X86_64", "SCMP_ARCH_X86") and archmap.conditional
-    for bad in ("{", "[]", '{"syscalls": []}'):
-        with pytest.raises(ValueError):
-            filter_from_profile(bad)
-
-
-def test_compare_filters():
-    running = filter_from_spec(LOCAL_PROFILE)
-    assert compare_filters(running, filter_from_profile(json.dumps(LOCAL_PROFILE))) == []
-    changed = dict(LOCAL_PROFILE, defaultAction="SCMP_ACT_LOG",
-                   syscalls=[{"names": ["read", "ptrace"], "action": "SCMP_ACT_ALLOW"}])
-    diffs = compare_filters(running, filter_from_profile(json.dumps(changed)))
-    assert diffs == ["defaultAction SCMP_ACT_ERRNO instead of SCMP_ACT_LOG",
-                     "2 syscalls allowed that the file does not allow: exit_group, write",
-                     "1 syscalls of the file not allowed: ptrace"]
 
 
 RD = Expected(RUNTIME_DEFAULT, source="container field")

@@ -24,8 +24,8 @@ import yaml
 
 import release_lib
 
-from .conftest import ROOT, load_script
-from .krew_rules import install_platform, validate_manifest
+from tests.packaging.conftest import ROOT, load_script
+from tests.packaging.krew_rules import install_platform, validate_manifest
 
 pytestmark = pytest.mark.skipif(os.environ.get("KUBECTL_PSS_SKIP_BINARY") == "1", reason="KUBECTL_PSS_SKIP_BINARY=1")
 

@@ -12,7 +12,7 @@ import yaml
 
 import release_lib
 
-from .krew_rules import InstallError, install_platform, validate_manifest
+from tests.packaging.krew_rules import InstallError, install_platform, validate_manifest
 
 VERSION = "0.1.0"
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from podfactory import bare_pod, restricted_container, restricted_pod
+from tests.policy.podfactory import bare_pod, restricted_container, restricted_pod
 
 from kubectl_pss.policy import Level, parse_version
 from kubectl_pss.policy.admission import (

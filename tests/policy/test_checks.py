@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from podfactory import bare_pod, restricted_container, restricted_pod
+from tests.policy.podfactory import bare_pod, restricted_container, restricted_pod
 
 from kubectl_pss.policy import apply_manifest_defaults, evaluate
 from kubectl_pss.policy.helpers import go_quote
@@ -361,7 +361,7 @@ def test_manifest_defaults_volume_without_source_becomes_empty_dir():
 
 
 def test_manifest_defaults_host_network_gives_pod_host_ports_but_not_templates():
-    from podfactory import with_template
+    from tests.policy.podfactory import with_template
 
     pod = bare_pod({"name": "c", "ports": [{"containerPort": 80}, {"containerPort": 443, "hostPort": 8443}]},
                    initContainers=[{"name": "i", "ports": [{"containerPort": 9000}]}], hostNetwork=True)

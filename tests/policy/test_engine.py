@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from podfactory import bare_pod, restricted_container, restricted_pod, with_template
+from tests.policy.podfactory import bare_pod, restricted_container, restricted_pod, with_template
 
 from kubectl_pss.policy import (
     DEFAULT_REGISTRY,

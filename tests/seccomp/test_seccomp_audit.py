@@ -5,7 +5,7 @@ import pytest
 
 from kubectl_pss.seccomp.audit import INCOMPLETE, AuditScan, Selector, action_of, decode_value
 
-from . import records as r
+from tests.seccomp import records as r
 
 
 def scan(lines, source="log"):

@@ -11,7 +11,7 @@ import yaml
 
 from kubectl_pss.cli import main
 
-from . import records as r
+from tests.seccomp import records as r
 
 TUTORIAL = sorted(r.HTTP_ECHO_X86_64)
 

@@ -6,7 +6,7 @@ import pytest
 from kubectl_pss.seccomp import profile as seccomp_profile
 from kubectl_pss.seccomp.lint import describe_action, lint
 
-from .records import HTTP_ECHO_X86_64
+from tests.seccomp.records import HTTP_ECHO_X86_64
 
 BASE_NAMES = ["execve", "exit_group", "read", "write"]
 

@@ -6,7 +6,7 @@ import pytest
 from kubectl_pss.seccomp import tables
 from kubectl_pss.seccomp.tables import X32_SYSCALL_BIT, arch_for_audit, parse_arch
 
-from .records import HTTP_ECHO_X86_64
+from tests.seccomp.records import HTTP_ECHO_X86_64
 
 
 def test_the_architectures_asked_for_are_covered():

@@ -14,7 +14,7 @@ from __future__ import annotations
 import collections
 
 import pytest
-from pss_fixture_generators import (
+from tests.policy.conformance.pss_fixture_generators import (
     CHECKS,
     EXPECT_SUBSTRING,
     LEVELS,

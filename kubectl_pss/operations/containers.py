@@ -1,11 +1,9 @@
-"""What ``verify-apparmor`` and ``verify-seccomp`` share: flags, choosing the pods and containers,
-node facts, reading files in containers (exec, or an ephemeral debug container with
-``--debug-image``), running probes in parallel, the report and the exit code.
+"""Containers to verify (``verify-apparmor``, ``verify-seccomp``): choosing the pods and containers,
+their nodes' facts, reading files in containers (exec, or an ephemeral debug container with
+``--debug-image``), running probes in parallel, and the report's container entries.
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,76 +16,23 @@ from ..confinement.pods import (
     NodeFacts,
     is_finished,
     is_windows_pod,
-    node_facts,
     not_running_detail,
     pod_containers,
     shares_process_namespace,
 )
-from ..errors import UsageError
-from .common import (
-    add_connection_flags,
-    add_output_flags,
-    add_scope_flags,
-    connection_args,
-    namespaces_arg,
-)
+from .nodes import node_facts_of
 
-DEFAULT_WORKERS = 8
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 @dataclass
-class VerifyOptions:
-    connection: Any
+class Selection:
+    """Which containers: named pods (in one namespace) or every pod of some namespaces, maybe one container."""
+
     pods: list[str]
     namespaces: list[str] | None  # None: all namespaces; []: the context's namespace
-    container: str | None
-    output: str
-    no_color: bool
-    debug_image: str | None
-    workers: int = DEFAULT_WORKERS
-    # verify-seccomp --node-inspect
-    node_inspect: bool = False
-    image: str | None = None
-    debug_namespace: str | None = None
-    seccomp_root: str = "/var/lib/kubelet/seccomp"
-    pod_timeout: float = 120.0
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("pods", nargs="*", metavar="POD", help="pods to verify (default: every pod in scope)")
-    add_scope_flags(parser, all_by_default=False)
-    parser.add_argument("-c", "--container", metavar="NAME", help="only this container of each pod")
-    parser.add_argument("--debug-image", metavar="IMAGE",
-                        help="where an image has no cat: read the container's /proc through an ephemeral debug "
-                             "container of IMAGE that targets it (it cannot be removed afterwards)")
-    parser.add_argument("--parallel", type=int, default=DEFAULT_WORKERS, metavar="N",
-                        help=f"execs in flight at once (default {DEFAULT_WORKERS})")
-    add_output_flags(parser)
-    add_connection_flags(parser)
-
-
-def complete_options(args: argparse.Namespace) -> VerifyOptions:
-    namespaces = namespaces_arg(args.namespace)
-    if args.all_namespaces and namespaces:
-        raise UsageError("a resource cannot be retrieved by namespace across all namespaces: use -A or -n, not both")
-    if args.all_namespaces and args.pods:
-        raise UsageError("a resource cannot be retrieved by name across all namespaces")
-    if args.pods and len(namespaces) > 1:
-        raise UsageError("pods named on the command line need one namespace: give -n once")
-    if args.parallel < 1:
-        raise UsageError(f'invalid --parallel "{args.parallel}": it must be at least 1')
-    return VerifyOptions(
-        connection=connection_args(args),
-        pods=list(dict.fromkeys(args.pods)),
-        namespaces=None if args.all_namespaces else namespaces,
-        container=args.container,
-        output=args.output,
-        no_color=args.no_color,
-        debug_image=args.debug_image,
-        workers=args.parallel,
-    )
+    container: str | None = None
 
 
 # --- scope --------------------------------------------------------------------------------------
@@ -113,7 +58,7 @@ class Scope:
     notes: list[str] = field(default_factory=list)
 
 
-def load_scope(cluster: Any, options: VerifyOptions, expected_of: Callable[[dict, dict], Expected]) -> Scope:
+def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, dict], Expected]) -> Scope:
     """The pods in scope (GET for named pods, lists otherwise), their containers, and their nodes."""
     from ..cluster.errors import ClusterError, NotFound
     from ..cluster.inventory import FATAL
@@ -158,38 +103,8 @@ def load_scope(cluster: Any, options: VerifyOptions, expected_of: Callable[[dict
         for ref in refs:
             scope.targets.append(Target(pod, ref, expected_of(pod, ref.spec)))
     node_names = sorted({t.ref.node for t in scope.targets if t.ref.node})
-    scope.nodes = load_nodes(cluster, node_names, scope.notes)
+    scope.nodes = node_facts_of(cluster, node_names, scope.notes)
     return scope
-
-
-def load_nodes(cluster: Any, names: list[str], notes: list[str]) -> dict[str, NodeFacts]:
-    """Facts of these nodes: one list (or a GET each when listing nodes is forbidden)."""
-    from ..cluster.errors import ClusterError, Forbidden
-
-    if not names:
-        return {}
-    objects: dict[str, dict] = {}
-    try:
-        wanted = set(names)
-        for node in cluster.list_items("/api/v1/nodes"):
-            name = (node.get("metadata") or {}).get("name")
-            if name in wanted:
-                objects[name] = node
-    except Forbidden:
-        forbidden = 0
-        for name in names:
-            try:
-                objects[name] = cluster.request("GET", f"/api/v1/nodes/{name}").data or {}
-            except Forbidden:
-                forbidden += 1
-            except ClusterError:
-                pass
-        if forbidden:
-            notes.append("reading nodes is forbidden: their container runtime (and its default AppArmor profile "
-                         "name) is unknown")
-    except ClusterError as exc:
-        notes.append(f"cannot read nodes: {exc}")
-    return {name: node_facts(objects.get(name), name) for name in names}
 
 
 # --- reading files in a container -----------------------------------------------------------------
@@ -284,11 +199,6 @@ class _NoCat(Exception):
     pass
 
 
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:200] if lines else ""
-
-
 def precheck(target: Target, scope: Scope) -> Verdict | None:
     """A verdict without exec, when there is nothing to read: Windows, not running."""
     pod, ref, expected = target.pod, target.ref, target.expected
@@ -332,6 +242,18 @@ def container_entry(target: Target, verdict: Verdict, **extra: Any) -> dict[str,
     return entry
 
 
+def node_entries(scope: Scope) -> list[dict[str, Any]]:
+    """The report's nodes: each node's facts and its runtime, by name."""
+    from ..confinement.runtime import parse_runtime
+
+    entries = []
+    for _name, facts in sorted(scope.nodes.items()):
+        entry = facts.as_dict()
+        entry["runtime"] = str(parse_runtime(facts.container_runtime)) if facts.container_runtime else None
+        entries.append(entry)
+    return entries
+
+
 def build_report(check: str, scope: Scope, containers: list[dict], nodes: list[dict],
                  **extra: Any) -> dict[str, Any]:
     summary = model.summarize([c["verdict"] for c in containers])
@@ -340,20 +262,3 @@ def build_report(check: str, scope: Scope, containers: list[dict], nodes: list[d
     report["errors"] = scope.errors
     report["notes"] = scope.notes
     return report
-
-
-def print_errors(report: dict[str, Any]) -> None:
-    for error in report["errors"]:
-        if error.get("node"):
-            where = f'node "{error["node"]}": '
-        elif error.get("pod"):
-            where = f'pod "{error.get("namespace")}/{error["pod"]}": '
-        elif error.get("namespace"):
-            where = f'namespace "{error["namespace"]}": '
-        else:
-            where = ""
-        print(f"error: {where}{error['error']}", file=sys.stderr)
-
-
-def exit_code(report: dict[str, Any]) -> int:
-    return model.exit_code_for(report["summary"], len(report["errors"]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .admission import (
+from ..policy.admission import (
     AdmissionDefaults,
     Exemptions,
     ModePolicy,
@@ -17,8 +17,8 @@ from .admission import (
     resolve_policy,
 )
 from .findings import Evaluator, Finding, SubjectSet, collect_subjects, findings_at
-from .levels import LATEST, Level, Version, level_version
-from .registry import Registry
+from ..policy.levels import LATEST, Level, Version, level_version
+from ..policy.registry import Registry
 
 AUDIT_WARN_DEFAULT = ModePolicy(Level.RESTRICTED, LATEST)
 FORCED_REASON = "requested with --exempt-namespace"

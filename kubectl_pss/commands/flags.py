@@ -1,15 +1,20 @@
-"""Flags and validation shared by several commands."""
+"""Flag groups and their validation, shared by several commands (each command module stays a leaf)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from ..policy import LEVEL_ERROR, VERSION_ERROR, Level, PolicyValueError, Version, parse_level, parse_version
 from ..confinement.model import DEFAULT_SECCOMP_ROOT
 from ..report.render import OUTPUT_FORMATS
+
+if TYPE_CHECKING:
+    from ..operations.cluster_state import Source
+    from ..operations.connection import Connection
+    from ..operations.containers import Selection
+    from ..operations.debugpods import DebugPodSettings
 
 
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
@@ -61,18 +66,20 @@ def _verbosity(text: str) -> int:
     return level
 
 
-def connection_args(args: argparse.Namespace, default_timeout: float | None = None):
-    """The ConnectionOptions of ``add_connection_flags``'s flags: the one place commands build them.
+def connection_args(args: argparse.Namespace, default_timeout: float | None = None) -> "Connection":
+    """The run's one Connection, from ``add_connection_flags``'s flags: the one place commands build it
+    (it connects when first used).
 
     ``default_timeout`` (seconds) applies when ``--request-timeout`` is not given (``version``)."""
     from ..cluster.client import ConnectionOptions
+    from ..operations.connection import Connection
 
     timeout = parse_duration(args.request_timeout)
     if default_timeout is not None and args.request_timeout == "0":
         timeout = default_timeout
-    return ConnectionOptions(kubeconfig=args.kubeconfig or None, context=args.context or None,
-                             cluster=args.cluster or None, user=args.user or None, request_timeout=timeout,
-                             verbosity=args.verbosity)
+    return Connection(ConnectionOptions(kubeconfig=args.kubeconfig or None, context=args.context or None,
+                                        cluster=args.cluster or None, user=args.user or None,
+                                        request_timeout=timeout, verbosity=args.verbosity))
 
 
 def connection_flags_given(args: argparse.Namespace) -> list[str]:
@@ -119,9 +126,9 @@ def parse_duration(text: str) -> float | None:
 MAX_DURATION_SECONDS = (2**63 - 1) / 1e9  # the longest Go duration, ~292 years
 
 
-def source_args(args: argparse.Namespace):
+def source_args(args: argparse.Namespace) -> "Source":
     """Where to read the cluster: the API server (connection flags) or --snapshot."""
-    from .clusterview import Source
+    from ..operations.cluster_state import Source
 
     if args.server_version is not None:
         if not args.snapshot:
@@ -137,6 +144,16 @@ def source_args(args: argparse.Namespace):
         return Source(snapshot=args.snapshot, server_version=args.server_version,
                       latest_is_cluster=args.latest == "cluster")
     return Source(connection=connection_args(args), latest_is_cluster=args.latest == "cluster")
+
+
+def add_state_flags(parser: argparse.ArgumentParser, all_by_default: bool) -> None:
+    """``audit`` and ``simulate``: the scope, --admission-config, the output, and where the cluster is
+    read (connection flags or --snapshot); read them with ``scope_arg`` and ``source_args``."""
+    add_scope_flags(parser, all_by_default)
+    add_admission_config_flag(parser)
+    add_output_flags(parser)
+    add_connection_flags(parser)
+    add_snapshot_flags(parser)
 
 
 def add_admission_config_flag(parser: argparse.ArgumentParser, note: str = "") -> None:
@@ -176,29 +193,16 @@ def level_version_arg(text: str, flag: str) -> tuple[Level, Version | None]:
 
 
 
-# The debug pods' default image (node inspection).
-DEFAULT_DEBUG_IMAGE = "busybox:1.36"
-
-
-@dataclass
-class NodeInspectOptions:
-    """``--node-inspect`` and its flags: one short-lived privileged debug pod per node."""
-
-    enabled: bool = False
-    image: str = DEFAULT_DEBUG_IMAGE
-    namespace: str | None = None
-    seccomp_root: str = DEFAULT_SECCOMP_ROOT
-    pod_timeout: float = 120.0
-
-
 def add_node_inspect_flags(parser: argparse.ArgumentParser, what: str, switch: bool = True) -> None:
     """``--node-inspect`` (unless ``switch`` is False: a command that always uses debug pods) and the
     debug pods' flags; read them with ``node_inspect_args``."""
+    from ..cluster.debugpod import DEFAULT_IMAGE
+
     group = parser.add_argument_group("node inspection (creates a privileged pod on each node involved)")
     if switch:
         group.add_argument("--node-inspect", action="store_true",
                            help=f"{what}, from a short-lived privileged debug pod per node (always deleted)")
-    group.add_argument("--image", metavar="IMAGE", help=f"the debug pods' image (default {DEFAULT_DEBUG_IMAGE})")
+    group.add_argument("--image", metavar="IMAGE", help=f"the debug pods' image (default {DEFAULT_IMAGE})")
     group.add_argument("--debug-namespace", metavar="NS",
                        help="where the debug pods go (default: the context's namespace); it must allow privileged pods")
     group.add_argument("--seccomp-root", metavar="DIR", default=DEFAULT_SECCOMP_ROOT,
@@ -218,7 +222,10 @@ def duration_arg(text: str, flag: str) -> float:
     return seconds
 
 
-def node_inspect_args(args: argparse.Namespace) -> NodeInspectOptions:
+def node_inspect_args(args: argparse.Namespace) -> "tuple[bool, DebugPodSettings]":
+    """Whether ``--node-inspect`` was given (always, for a command without the switch), and the debug pods' settings."""
+    from ..operations.debugpods import DebugPodSettings
+
     enabled = getattr(args, "node_inspect", True)  # no --node-inspect flag: always on
     if not enabled:
         for flag, value in (("--image", args.image), ("--debug-namespace", args.debug_namespace)):
@@ -226,45 +233,54 @@ def node_inspect_args(args: argparse.Namespace) -> NodeInspectOptions:
                 raise UsageError(f"{flag} needs --node-inspect")
     if not args.seccomp_root.startswith("/"):
         raise UsageError(f'invalid --seccomp-root "{args.seccomp_root}": it must be an absolute path')
-    return NodeInspectOptions(
-        enabled=enabled,
-        image=args.image or DEFAULT_DEBUG_IMAGE,
-        namespace=args.debug_namespace,
-        seccomp_root=args.seccomp_root.rstrip("/") or "/",
-        pod_timeout=duration_arg(args.pod_timeout, "--pod-timeout"),
-    )
+    settings = DebugPodSettings(namespace=args.debug_namespace, seccomp_root=args.seccomp_root.rstrip("/") or "/",
+                                pod_timeout=duration_arg(args.pod_timeout, "--pod-timeout"))
+    if args.image:
+        settings.image = args.image
+    return enabled, settings
 
 
-class DebugPodLedger:
-    """The debug pods a command creates: each creation and deletion said on stderr and listed for its report.
+DEFAULT_WORKERS = 8  # verify-*: execs in flight at once
 
-    Pass it as NodeDebugPod's ``on_event``; a pod that could not be deleted becomes an error with the
-    command that deletes it.
-    """
 
-    def __init__(self, errors: list, what: str) -> None:
-        self.pods: list[dict] = []
-        self.errors = errors
-        self.what = what  # how the pod is privileged, for the "created" line
+@dataclass
+class VerifyOptions:
+    """``verify-apparmor`` and ``verify-seccomp``: which containers, how to read them, the output."""
 
-    def __call__(self, event: str, pod: Any) -> None:
-        where = f"{pod.namespace}/{pod.name}"
-        entry = next((d for d in self.pods if d["name"] == pod.name), None)
-        if entry is None:  # also a pod whose creation answer never arrived (interrupted)
-            entry = {"namespace": pod.namespace, "name": pod.name, "node": pod.node, "deleted": False}
-            self.pods.append(entry)
-        if event == "created":
-            print(f"created debug pod {where} on node {pod.node} ({self.what}; deleted when done)", file=sys.stderr)
-        elif event == "deleted":
-            entry["deleted"] = True
-            print(f"deleted debug pod {where}", file=sys.stderr)
-        else:
-            entry["error"] = pod.delete_error
-            self.errors.append({"node": pod.node, "error": f"could not delete debug pod {where}: {pod.delete_error}; "
-                                f"delete it with: kubectl delete pod -n {pod.namespace} {pod.name}"})
+    connection: "Connection"
+    selection: "Selection"
+    output: str
+    no_color: bool
+    debug_image: str | None
+    workers: int = DEFAULT_WORKERS
+    node_inspect: bool = False  # verify-seccomp --node-inspect, with the debug pods' settings
+    debug: "DebugPodSettings | None" = None
 
-    def left_behind_note(self) -> str | None:
-        left = [d for d in self.pods if not d["deleted"]]
-        if not left:
-            return None
-        return "debug pods possibly left behind: " + ", ".join(f"{d['namespace']}/{d['name']}" for d in left)
+
+def add_verify_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pods", nargs="*", metavar="POD", help="pods to verify (default: every pod in scope)")
+    add_scope_flags(parser, all_by_default=False)
+    parser.add_argument("-c", "--container", metavar="NAME", help="only this container of each pod")
+    parser.add_argument("--debug-image", metavar="IMAGE",
+                        help="where an image has no cat: read the container's /proc through an ephemeral debug "
+                             "container of IMAGE that targets it (it cannot be removed afterwards)")
+    parser.add_argument("--parallel", type=int, default=DEFAULT_WORKERS, metavar="N",
+                        help=f"execs in flight at once (default {DEFAULT_WORKERS})")
+    add_output_flags(parser)
+    add_connection_flags(parser)
+
+
+def verify_args(args: argparse.Namespace) -> VerifyOptions:
+    from ..operations.containers import Selection
+
+    namespaces = scope_arg(args)
+    if args.all_namespaces and args.pods:
+        raise UsageError("a resource cannot be retrieved by name across all namespaces")
+    if args.pods and len(namespaces) > 1:
+        raise UsageError("pods named on the command line need one namespace: give -n once")
+    if args.parallel < 1:
+        raise UsageError(f'invalid --parallel "{args.parallel}": it must be at least 1')
+    selection = Selection(pods=list(dict.fromkeys(args.pods)), namespaces=None if args.all_namespaces else namespaces,
+                          container=args.container)
+    return VerifyOptions(connection=connection_args(args), selection=selection, output=args.output,
+                         no_color=args.no_color, debug_image=args.debug_image, workers=args.parallel)

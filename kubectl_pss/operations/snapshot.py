@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .manifests import load_documents
-from .policy.objects import TEMPLATE_PATHS, iter_items
+from ..manifests import load_documents
+from ..policy.objects import TEMPLATE_PATHS, iter_items
 
 SNAPSHOT_KINDS = ("Namespace",) + tuple(TEMPLATE_PATHS)
 
@@ -73,3 +73,24 @@ def read_snapshot(paths: list[str]) -> Snapshot:
         raise SnapshotError(f"{', '.join(paths)}: no Namespace objects: not a cluster snapshot "
                             "(dump with kubectl pss snapshot, or kubectl get namespaces,pods,... -A -o json)")
     return snapshot
+
+
+def dump_cluster(cluster: Any, namespaces: list[str] | None) -> tuple[dict[str, Any], list[Any]]:
+    """A snapshot of the cluster (a ``List``: its version, namespaces, pods and workloads) and what could
+    not be read (InventoryErrors)."""
+    from ..cluster.inventory import fetch_inventory
+    from .cluster_state import progress_printer
+
+    progress = progress_printer()
+    try:
+        inventory = fetch_inventory(cluster, namespaces, progress=progress)
+    finally:
+        if progress is not None:
+            progress("")
+    items: list[Any] = []
+    if inventory.server_version:
+        items.append(inventory.server_version)
+    items.extend(inventory.namespaces[name] for name in sorted(inventory.namespaces))
+    for kind in sorted(inventory.objects):
+        items.extend(inventory.objects[kind])
+    return {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items}, inventory.errors

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from .admission import Exemptions
-from .evaluate import Result, Violation, evaluate
-from .levels import LEVELS, Level, Version
-from .objects import TEMPLATE_PATHS
-from .registry import DEFAULT_REGISTRY, Registry
+from ..policy.admission import Exemptions
+from ..policy.evaluate import Result, Violation, evaluate
+from ..policy.levels import LEVELS, Level, Version
+from ..policy.objects import TEMPLATE_PATHS
+from ..policy.registry import DEFAULT_REGISTRY, Registry
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .admission import (
+from ..policy.admission import (
     MODES,
     POD_SECURITY_LABELS,
     AdmissionConfig,
@@ -21,10 +21,10 @@ from .admission import (
     version_label,
 )
 from .findings import Finding
-from .helpers import go_quote
-from .levels import Level, Version, level_version
+from ..policy.helpers import go_quote
+from ..policy.levels import Level, Version, level_version
 from .namespaces import policy_version, simulate_namespace
-from .registry import Registry
+from ..policy.registry import Registry
 
 # What a namespace's plan says will happen to it.
 CHANGE = "change"  # its pod-security labels change

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .policy.admission import POD_SECURITY_LABELS
+from ..policy.admission import POD_SECURITY_LABELS
 
 KIND = "KubectlPssLabelUndo"
 FORMAT_VERSION = 1

@@ -1,6 +1,5 @@
-"""The cluster as audit, simulate and label see it: namespaces, pods, workloads, version, admission config.
-
-One place that turns connection flags into data; the commands only evaluate and render.
+"""The cluster's state as audit, simulate and label read it: namespaces, pods, workloads, version,
+admission config; from the API server or from a snapshot, the same ``ClusterState`` either way.
 """
 from __future__ import annotations
 
@@ -11,15 +10,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import FatalError, UsageError
+from ..errors import UsageError
 from ..manifests import load_admission_config
 from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, AdmissionConfig
 from ..policy.objects import admission_view
 from ..policy.registry import NEWEST_MINOR, Registry, registry_for
+from .connection import Connection
 
 
 @dataclass
-class ClusterView:
+class ClusterState:
     context: str | None
     server_version: dict[str, Any] | None
     server_minor: int | None
@@ -80,22 +80,33 @@ def _config_with_warnings(config_path: str | None) -> AdmissionConfig:
     return config
 
 
-def load_view(source: "Source", namespaces: list[str] | None, config_path: str | None) -> ClusterView:
-    """The cluster from the API server or from a snapshot file: the one entry of audit, simulate, label."""
+def load_state(source: "Source", namespaces: list[str] | None, config_path: str | None) -> ClusterState:
+    """The cluster from the API server or from a snapshot file: the one entry of audit and simulate.
+
+    ``namespaces`` None is every namespace, [] the context's namespace."""
     if source.snapshot is not None:
-        return load_snapshot_view(source.snapshot, namespaces, config_path, source.server_version,
-                                  source.latest_is_cluster)
-    return load_cluster_view(source.connection, namespaces, config_path, source.latest_is_cluster)
+        return load_snapshot_state(source.snapshot, namespaces, config_path, source.server_version,
+                                   source.latest_is_cluster)
+    if namespaces == []:
+        namespaces = [source.connection.cluster().namespace]
+    return load_live_state(source.connection, namespaces, config_path, source.latest_is_cluster)
 
 
 @dataclass
 class Source:
     """Where the cluster is read from: a live connection, or a snapshot (with an optional server version)."""
 
-    connection: Any = None
+    connection: Connection | None = None
     snapshot: list[str] | None = None
     server_version: str | None = None  # "v1.N", for snapshots only
     latest_is_cluster: bool = True  # latest = the cluster's version (as its API server does), else the newest
+
+    def __enter__(self) -> "Source":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.connection is not None:
+            self.connection.close()
 
 
 def _readable(obj: dict) -> dict:
@@ -112,10 +123,10 @@ def _readable(obj: dict) -> dict:
     return obj
 
 
-def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_path: str | None,
-                       server_version: str | None, latest_is_cluster: bool = True) -> ClusterView:
+def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_path: str | None,
+                       server_version: str | None, latest_is_cluster: bool = True) -> ClusterState:
     """A snapshot read as a cluster; the same view a live cluster gives, so the same audit runs on it."""
-    from ..snapshot import SnapshotError, read_snapshot
+    from .snapshot import SnapshotError, read_snapshot
 
     if paths.count("-") > 1:
         raise UsageError("--snapshot: stdin (-) can only be read once")
@@ -128,7 +139,7 @@ def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_pa
     if server_version is not None:
         version = {"major": "1", "minor": server_version.split(".")[1], "gitVersion": server_version}
     minor = server_minor(version)
-    view = ClusterView(context=f"snapshot {', '.join(paths)}", server_version=version, server_minor=minor,
+    view = ClusterState(context=f"snapshot {', '.join(paths)}", server_version=version, server_minor=minor,
                        registry=registry_for(minor if latest_is_cluster else None), config=config, namespaces=[])
     _note_latest(view, latest_is_cluster)
     if minor is None:
@@ -161,33 +172,29 @@ def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_pa
     return view
 
 
-def _note_latest(view: ClusterView, latest_is_cluster: bool) -> None:
+def _note_latest(view: ClusterState, latest_is_cluster: bool) -> None:
     if not latest_is_cluster and view.server_minor is not None and view.server_minor < NEWEST_MINOR:
         view.notes.append(f"--latest newest: latest (and any version above v1.{view.server_minor}) is evaluated as "
                           f"v1.{NEWEST_MINOR}, not as the cluster's v1.{view.server_minor} its API server uses")
 
 
-def load_cluster_view(connection: Any, namespaces: list[str] | None, config_path: str | None,
-                      lower_latest_to_cluster: bool = True) -> ClusterView:
-    """Connect, read /version and every namespace, pod and workload in scope (None: all namespaces)."""
-    from ..cluster.client import connect
-    from ..cluster.errors import ClusterError
+def load_live_state(connection: Connection, namespaces: list[str] | None, config_path: str | None,
+                    lower_latest_to_cluster: bool = True) -> ClusterState:
+    """Read /version and every namespace, pod and workload in scope (None: all namespaces)."""
     from ..cluster.inventory import fetch_inventory
 
     config = _config_with_warnings(config_path)
     progress = progress_printer()
     try:
-        cluster = connect(connection)
+        cluster = connection.cluster()
         inventory = fetch_inventory(cluster, namespaces, progress=progress, transform=admission_view)
         version = inventory.server_version
-    except ClusterError as exc:
-        raise FatalError(str(exc)) from None
     finally:
         if progress is not None:
             progress("")
     minor = server_minor(version)
     registry = registry_for(minor if lower_latest_to_cluster else None)
-    view = ClusterView(
+    view = ClusterState(
         context=cluster.context, server_version=version, server_minor=minor, registry=registry, config=config,
         namespaces=sorted(inventory.namespaces.values(), key=lambda ns: ns["metadata"]["name"]),
     )

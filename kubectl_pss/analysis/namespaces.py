@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .admission import MODES, AdmissionConfig, NamespacePolicy, resolve_policy
+from ..policy.admission import MODES, AdmissionConfig, NamespacePolicy, resolve_policy
 from .findings import Evaluator, Finding, collect_subjects, findings_at, strictest_of
-from .levels import Level, Version
-from .registry import Registry
+from ..policy.levels import Level, Version
+from ..policy.registry import Registry
 
 
 def _labels(namespace: dict) -> dict[str, Any]:

@@ -1,12 +1,12 @@
 """Owner grouping, templates, exemptions and the per-namespace audit/simulate verdicts (pure)."""
 from __future__ import annotations
 
-from podfactory import bare_pod, restricted_pod
+from tests.policy.podfactory import bare_pod, restricted_pod
 
 from kubectl_pss.policy import Level, parse_version
 from kubectl_pss.policy.admission import AdmissionConfig, AdmissionDefaults, Exemptions, ModePolicy
-from kubectl_pss.policy.findings import Evaluator, collect_subjects, findings_at
-from kubectl_pss.policy.namespaces import audit_namespace, simulate_namespace
+from kubectl_pss.analysis.findings import Evaluator, collect_subjects, findings_at
+from kubectl_pss.analysis.namespaces import audit_namespace, simulate_namespace
 from kubectl_pss.policy.registry import DEFAULT_REGISTRY, registry_for
 
 

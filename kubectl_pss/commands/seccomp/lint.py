@@ -1,0 +1,82 @@
+"""``kubectl pss seccomp lint PROFILE``: schema, names, useless or dangerous rules, and what the profile
+changes compared with Unconfined. Exit 0 no errors (warnings allowed), 1 errors, 2 unreadable input.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from ...errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from ...report.render import write_report
+from ...report.seccomp import render_lint
+from ...seccomp import lint as seccomp_lint
+from ..flags import add_output_flags, validate_output
+
+
+@dataclass
+class LintOptions:
+    path: str
+    output: str = "table"
+    no_color: bool = False
+
+
+def add_arguments(sub: Any) -> None:
+    lint = sub.add_parser(
+        "lint", help="check a seccomp profile and show what it changes compared with Unconfined",
+        description="Check a seccomp profile (the kubelet's JSON, or an SPO SeccompProfile): schema, syscall "
+                    "names per architecture, duplicates and conflicts, rules that make it useless, syscalls it "
+                    "allows that RuntimeDefault refuses (containerd's and moby's default profiles), and what it "
+                    "changes compared with Unconfined. Exit 1 on errors, 2 on unreadable input.")
+    lint.add_argument("path", metavar="PROFILE", help="the profile file, or - for stdin")
+    add_output_flags(lint)
+
+
+def complete(args: argparse.Namespace) -> LintOptions:
+    return LintOptions(path=args.path, output=args.output, no_color=args.no_color)
+
+
+def validate(options: LintOptions) -> None:
+    validate_output(options.output)
+
+
+def load_profile(path: str) -> Any:
+    """The profile document (JSON, or an SPO SeccompProfile in YAML); UsageError when it is neither."""
+    source = "stdin" if path == "-" else path
+    try:
+        if path == "-":
+            text = sys.stdin.buffer.read().decode("utf-8", "replace")
+        else:
+            with open(path, "rb") as handle:
+                text = handle.read().decode("utf-8", "replace")
+    except OSError as exc:
+        raise UsageError(f'cannot read "{source}": {exc.strerror or exc}') from None
+    from ...seccomp.filter import NotJSON, parse_profile_json
+
+    try:
+        return parse_profile_json(text)
+    except NotJSON as exc:
+        json_error = exc
+    except ValueError as exc:
+        raise UsageError(f"{source}: {exc}") from None
+    if "SeccompProfile" in text:  # an SPO object is usually YAML
+        import yaml
+
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError:
+            document = None
+        if isinstance(document, dict) and document.get("kind") == "SeccompProfile":
+            return document
+    raise UsageError(f"{source}: {json_error}")
+
+
+def run(options: LintOptions) -> int:
+    document = load_profile(options.path)
+    report = seccomp_lint.lint(document)
+    source = "stdin" if options.path == "-" else options.path
+    data = {"profile": source, **report.as_dict()}
+    write_report(data if options.output != "table" else report, options.output, sys.stdout,
+                 lambda r, out: render_lint(r, source, options.no_color, out))
+    return EXIT_FINDINGS if report.errors else EXIT_OK

@@ -1,0 +1,96 @@
+"""``verify-seccomp --node-inspect``: what the runtime really gave each container, from
+``chroot /host crictl inspect -o json ID`` in one debug pod per node; a Localhost profile is compared
+with its file under the kubelet's seccomp root.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..confinement import model
+from ..confinement.seccomp import judge_seccomp_full, localhost_path, parse_crictl_inspect
+from ..seccomp.filter import SeccompFilter, filter_from_profile
+from .containers import Target
+from .debugpods import DebugPodSettings, NodeFailure, NodeRunner
+
+
+@dataclass
+class Inspected:
+    """One container's crictl outcome: a verdict and the filter it runs, or why there is none."""
+
+    verdict: model.Verdict | None = None
+    running: SeccompFilter | None = None
+    failure: str | None = None
+
+
+def inspect_containers(cluster: Any, settings: DebugPodSettings, by_node: dict[str, list[tuple[int, Target]]],
+                       errors: list[dict[str, Any]], notes: list[str]) -> tuple[dict[int, Inspected], list[dict]]:
+    """Each node's containers (index, target) through its debug pod: the outcomes by index, and the pods made.
+
+    A node that fails (no crictl, the pod refused) leaves its remaining containers out of the outcomes."""
+    runner = NodeRunner(cluster, settings, prefix="pss-seccomp", what="privileged, hostPID", errors=errors)
+    results: dict[int, Inspected] = {}
+    try:
+        for node in sorted(by_node):
+            try:
+                runner.run(node, lambda pod: _inspect_node(pod, by_node[node], results, settings.seccomp_root))
+            except NodeFailure as exc:
+                errors.append({"node": node, "error": str(exc)})
+    finally:
+        left = runner.left_behind_note()
+        if left:
+            notes.append(left)
+    return results, runner.debug_pods
+
+
+def _inspect_node(pod: Any, items: list[tuple[int, Target]], results: dict[int, Inspected], root: str) -> None:
+    profiles: dict[str, Any] = {}
+    for index, target in items:
+        results[index] = inspect_container(pod, target, profiles, root)
+
+
+def inspect_container(pod: Any, target: Target, profiles: dict[str, Any], root: str) -> Inspected:
+    """crictl's view of one container; NodeFailure when crictl cannot run on this node at all."""
+    from ..cluster.errors import ClusterError, Forbidden
+
+    cid = target.ref.container_id
+    try:
+        result = pod.run_on_host(["crictl", "inspect", "-o", "json", cid or ""])
+    except ClusterError as exc:
+        raise NodeFailure(f"running crictl in debug pod {pod.namespace}/{pod.name} failed: {exc}",
+                          stop=isinstance(exc, Forbidden)) from None
+    if result.exit_code != 0 and result.command_missing:
+        raise NodeFailure(f"no crictl on the node: {result.why()}")
+    if result.exit_code != 0:
+        return Inspected(failure=f"crictl inspect {cid}: {result.why()}")
+    try:
+        info = parse_crictl_inspect(result.stdout_text)
+    except ValueError as exc:
+        return Inspected(failure=f"crictl inspect {cid}: {exc}")
+    declared: Any = None
+    expected = target.expected
+    if expected.type == model.LOCALHOST and expected.localhost:
+        declared = profiles.get(expected.localhost)
+        if declared is None:
+            declared = profiles[expected.localhost] = read_profile(pod, expected.localhost, root)
+    verdict = judge_seccomp_full(expected, info.seccomp, target.ref.privileged, declared)
+    return Inspected(verdict=verdict, running=info.seccomp)
+
+
+def read_profile(pod: Any, name: str, root: str) -> SeccompFilter | str:
+    """The filter a Localhost profile file declares, or why it could not be read."""
+    from ..cluster.errors import ClusterError
+
+    path = localhost_path(root, name)
+    if path is None:
+        return f"the Localhost profile name {name!r} leaves the seccomp root: not read"
+    try:
+        result = pod.run_on_host(["cat", path])
+    except ClusterError as exc:
+        return f"reading {path} failed: {exc}"
+    if result.exit_code != 0:
+        return f"the profile file {path} is not on the node ({result.why()})"
+    try:
+        return filter_from_profile(result.stdout_text)
+    except ValueError as exc:
+        return f"the profile file {path} is not a seccomp profile: {exc}"

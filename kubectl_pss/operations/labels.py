@@ -1,0 +1,189 @@
+"""Label apply and undo: each namespace's plan, the API server's dry run of it, the staged patches
+with an undo file, and the context checks of an undo.
+
+Only the pod-security.kubernetes.io keys are patched (JSON merge patch, removals as null), with the
+namespace's resourceVersion as a precondition so that a concurrent change is a 409 Conflict, not a
+silent overwrite.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from ..analysis.rollout import (
+    CHANGE,
+    REFUSED,
+    LabelRequest,
+    NamespacePlan,
+    compare_server_warnings,
+    desired_labels,
+    plan_namespace,
+    stage_target,
+)
+from ..errors import FatalError, UsageError
+from ..policy import Level, Version
+from .cluster_state import ClusterState
+from .connection import Connection
+from .undofile import UndoEntry, UndoFile, UndoWriter
+
+
+def read_errors(state: ClusterState) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = defaultdict(list)
+    for error in state.errors:
+        if error["namespace"] and error["resource"] != "namespaces":
+            errors[error["namespace"]].append(f"{error['resource']}: {error['error']}")
+    return errors
+
+
+def plan_label(state: ClusterState, request: LabelRequest, force: bool) -> list[NamespacePlan]:
+    """Each namespace's plan for the requested labels."""
+    errors = read_errors(state)
+    plans = []
+    for ns in state.namespaces:
+        name = ns["metadata"]["name"]
+        labels = ns["metadata"].get("labels") or {}
+        stage = stage_target(labels, request, state.config) if request.stage else None
+        plans.append(plan_namespace(ns, state.pods.get(name, []), state.workloads.get(name, []),
+                                    desired_labels(labels, request, state.config), state.config, state.registry,
+                                    force=force, stage=stage, read_errors=errors.get(name, [])))
+    return plans
+
+
+def plan_undo(state: ClusterState, undo: UndoFile, force: bool) -> list[NamespacePlan]:
+    """Each namespace's plan back to the labels an undo file recorded."""
+    errors = read_errors(state)
+    by_name = {ns["metadata"]["name"]: ns for ns in state.namespaces}
+    plans = []
+    for entry in undo.namespaces:
+        ns = by_name.get(entry.name)
+        if ns is None:
+            continue  # not found: in state.errors
+        plans.append(plan_namespace(ns, state.pods.get(entry.name, []), state.workloads.get(entry.name, []),
+                                    entry.previous, state.config, state.registry, force=force,
+                                    skip_exempt=False, expected_current=entry.applied,
+                                    read_errors=errors.get(entry.name, []), refuse_violations=False))
+    return plans
+
+
+def patch_body(plan: NamespacePlan) -> dict[str, Any]:
+    """The merge patch: only the pod-security keys (null removes), resourceVersion as a precondition."""
+    metadata: dict[str, Any] = {"labels": dict(plan.patch)}
+    if plan.resource_version:
+        metadata["resourceVersion"] = plan.resource_version
+    return {"metadata": metadata}
+
+
+def server_dry_run(cluster: Any, plans: list[NamespacePlan]) -> None:
+    """Send each planned patch with dryRun=All and compare the server's warnings with the engine's."""
+    from ..cluster.errors import ClusterError
+    from ..cluster.inventory import FATAL
+
+    for plan in plans:
+        if plan.action not in (CHANGE, REFUSED):
+            continue
+        try:
+            response = cluster.patch_merge(f"/api/v1/namespaces/{plan.name}", patch_body(plan), dry_run=True)
+        except ClusterError as exc:
+            if isinstance(exc, FATAL):
+                raise
+            plan.server = {"error": str(exc), "status": exc.status, "reason": exc.reason, "agrees": None}
+            continue
+        agrees, note = compare_server_warnings(response.warnings, plan.expected_warnings)
+        server: dict[str, Any] = {"warnings": response.warnings, "expected": plan.expected_warnings, "agrees": agrees}
+        if note or plan.expected_note:
+            server["note"] = note or plan.expected_note
+        plan.server = server
+
+
+def apply(cluster: Any, plans: list[NamespacePlan], writer: UndoWriter) -> None:
+    """Patch each namespace; a failure is recorded and the others go on (unless the server is gone)."""
+    from ..cluster.errors import ClusterError
+    from ..cluster.inventory import FATAL
+
+    todo = [p for p in plans if p.action == CHANGE]
+    stop: str | None = None
+    for plan in todo:
+        if stop is not None:
+            plan.result = {"status": "not attempted", "error": stop}
+            continue
+        try:
+            response = cluster.patch_merge(f"/api/v1/namespaces/{plan.name}", patch_body(plan), dry_run=False)
+        except ClusterError as exc:
+            plan.result = {"status": "failed", "error": str(exc), "code": exc.status, "reason": exc.reason}
+            if isinstance(exc, FATAL):
+                stop = f"stopped after an earlier error: {exc}"
+            continue
+        metadata = (response.data or {}).get("metadata") or {}
+        labels = metadata.get("labels") or {}
+        applied = {key: labels.get(key) for key in plan.patch}
+        rv = metadata.get("resourceVersion")
+        entry = UndoEntry(plan.name, {key: plan.labels.get(key) for key in plan.patch}, applied, rv)
+        try:
+            writer.add(entry)
+        except OSError as exc:  # stop: nothing more may change without a way back
+            raise FatalError(f'namespace "{plan.name}" was changed but the undo file {writer.path} could not be '
+                             f"updated ({exc.strerror or exc}); its previous pod-security labels were "
+                             f"{json.dumps(entry.previous)}; no other namespace was changed after it") from None
+        plan.result = {"status": "applied", "resourceVersion": rv, "warnings": response.warnings}
+
+
+def selected_namespaces(cluster: Any, selector: str) -> list[str]:
+    """The names of the namespaces a label selector picks."""
+    return [ns["metadata"]["name"] for ns in cluster.list_items("/api/v1/namespaces", label_selector=selector)]
+
+
+def connect_for_undo(connection: Connection, undo: UndoFile, force: bool) -> Any:
+    """The cluster an undo file was written for: its context unless one is given; another context or
+    API server only with ``force``."""
+    given = connection.options.context
+    if given is None and undo.context:
+        connection.with_context(undo.context)
+    elif undo.context and given != undo.context and not force:
+        raise UsageError(f'--undo: the undo file was written for context "{undo.context}", not '
+                         f'"{given}" (drop --context, or --force)')
+    cluster = connection.cluster()
+    if undo.server and cluster.server.rstrip("/") != undo.server.rstrip("/") and not force:
+        raise FatalError(f'--undo: the undo file was written for the API server {undo.server}; context '
+                         f'"{cluster.context}" talks to {cluster.server} (--force to restore there anyway)')
+    return cluster
+
+
+def empty_state(cluster: Any, config_path: str | None, note: str) -> ClusterState:
+    """Nothing in scope (no namespace matches -l): an empty state, without reading the cluster."""
+    from ..policy.registry import registry_for
+    from .cluster_state import admission_config
+
+    config, _ = admission_config(config_path)
+    return ClusterState(context=cluster.context, server_version=None, server_minor=None, registry=registry_for(None),
+                        config=config, namespaces=[], notes=[note])
+
+
+def dry_run_enforce(cluster: Any, state: ClusterState, level: Level, version: Version,
+                    entries: list[dict[str, Any]]) -> None:
+    """``simulate --server-dry-run``: the enforce label change sent with dryRun=All to each namespace of
+    ``entries`` (report entries, by ``name``); the server's warnings against the engine's, as ``entry["server"]``."""
+    from ..analysis.rollout import apply_patch, expected_server_warnings
+    from ..cluster.errors import ClusterError
+    from ..policy.admission import level_label, resolve_policy, version_label
+
+    by_name = {ns["metadata"]["name"]: ns for ns in state.namespaces}
+    patch = {level_label("enforce"): level.value, version_label("enforce"): str(version)}
+    for entry in entries:
+        name = entry["name"]
+        labels = by_name[name]["metadata"].get("labels") or {}
+        new_labels = apply_patch(labels, patch)
+        expected, note = expected_server_warnings(
+            name, resolve_policy(labels, state.config.defaults), resolve_policy(new_labels, state.config.defaults),
+            new_labels, state.pods.get(name, []), False, state.config, state.registry)
+        try:
+            response = cluster.patch_merge(f"/api/v1/namespaces/{name}", {"metadata": {"labels": patch}}, dry_run=True)
+        except ClusterError as exc:
+            entry["server"] = {"error": str(exc), "agrees": None}
+            continue
+        agrees, budget_note = compare_server_warnings(response.warnings, expected)
+        server: dict[str, Any] = {"warnings": response.warnings, "expected": expected}
+        if note or budget_note:
+            server["note"] = budget_note or note
+        server["agrees"] = agrees
+        entry["server"] = server
