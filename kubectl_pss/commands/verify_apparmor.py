@@ -14,7 +14,6 @@ Exit 0 when every container matches; 1 when any is a mismatch, in complain mode,
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..confinement import model
@@ -77,11 +76,9 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
 
 
 def run(options: VerifyOptions) -> int:
-    from ..report.confinement import print_errors, render_verify
-    from ..report.render import write_report
+    from ..report.confinement import write_verify
 
     with options.connection:
         report = build(options.connection.cluster(), options)
-    write_report(report, options.output, sys.stdout, lambda r, out: render_verify(r, out, options.no_color))
-    print_errors(report)
+    write_verify(report, options.output, options.no_color)
     return model.exit_code_for(report["summary"], len(report["errors"]))

@@ -18,7 +18,6 @@ Exit codes as verify-apparmor.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..confinement import model
@@ -135,11 +134,9 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
 
 
 def run(options: VerifyOptions) -> int:
-    from ..report.confinement import print_errors, render_verify
-    from ..report.render import write_report
+    from ..report.confinement import write_verify
 
     with options.connection:
         report = build(options.connection.cluster(), options)
-    write_report(report, options.output, sys.stdout, lambda r, out: render_verify(r, out, options.no_color))
-    print_errors(report)
+    write_verify(report, options.output, options.no_color)
     return model.exit_code_for(report["summary"], len(report["errors"]))

@@ -16,26 +16,11 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from .model import (
-    APPARMOR_DISABLED,
-    COMPLAIN,
-    LOCALHOST,
-    MATCH,
-    MISMATCH,
-    READ_FAILED,
-    RUNTIME_DEFAULT,
-    UNCONFINED,
-    UNKNOWN_RUNTIME,
-    UNPARSABLE,
-    UNSET,
-    UNVERIFIABLE,
-    Expected,
-    expected_from_field,
-    Verdict,
-)
+from ..policy.annotations import APPARMOR_CONTAINER_PREFIX
+from .model import (APPARMOR_DISABLED, COMPLAIN, LOCALHOST, MATCH, MISMATCH, READ_FAILED, RUNTIME_DEFAULT, UNCONFINED,
+                    UNKNOWN_RUNTIME, UNPARSABLE, UNSET, UNVERIFIABLE, Expected, expected_from_field, Verdict)
 from .runtime import CRIO, Runtime, any_runtime_default, apparmor_default_profile, is_apparmor_runtime_default
 
-ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 
 
 def _from_annotation(value: object, source: str) -> Expected | None:
@@ -59,7 +44,7 @@ def expected_apparmor(pod: dict, container: dict) -> Expected:
     name = container.get("name") or ""
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
     c_field = expected_from_field((container.get("securityContext") or {}).get("appArmorProfile"), "container field")
-    annotation = _from_annotation(annotations.get(ANNOTATION_PREFIX + name), "annotation")
+    annotation = _from_annotation(annotations.get(APPARMOR_CONTAINER_PREFIX + name), "annotation")
     p_field = expected_from_field(((pod.get("spec") or {}).get("securityContext") or {}).get("appArmorProfile"), "pod field")
     chosen = c_field or annotation or p_field
     if chosen is None:
@@ -87,7 +72,7 @@ class AppArmorLabel:
         return self.profile if self.mode is None else f"{self.profile} ({self.mode})"
 
 
-_LABEL = re.compile(r"(?P<name>.+) \((?P<mode>[A-Za-z_-]+)\)")
+PROFILE_MODE = re.compile(r"(?P<name>.+) \((?P<mode>[A-Za-z_-]+)\)")  # "NAME (MODE)", as the kernel writes it
 
 
 def parse_attr_current(text: str) -> AppArmorLabel:
@@ -97,7 +82,7 @@ def parse_attr_current(text: str) -> AppArmorLabel:
     value = line[0].strip() if line else ""
     if value == "unconfined":
         return AppArmorLabel("unconfined", None)
-    match = _LABEL.fullmatch(value)
+    match = PROFILE_MODE.fullmatch(value)
     if not match:
         raise ValueError(f"not an AppArmor label: {value[:80]!r}" if value else "empty AppArmor label")
     return AppArmorLabel(match.group("name"), match.group("mode").lower())

@@ -30,7 +30,6 @@ WINDOWS = "windows"
 UNKNOWN_RUNTIME = "unknown-runtime"
 SHARED_PID_NO_CAT = "shared-pid-namespace"
 PROFILE_FILE_MISSING = "profile-file-missing"
-NODE_INSPECT_FAILED = "node-inspect-failed"
 
 
 @dataclass(frozen=True)

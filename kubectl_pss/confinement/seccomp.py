@@ -17,27 +17,12 @@ from __future__ import annotations
 import json
 import posixpath
 from dataclasses import dataclass
-from typing import Any
 
+from ..policy.annotations import SECCOMP_CONTAINER_PREFIX, SECCOMP_POD_ANNOTATION
 from ..seccomp.filter import SeccompFilter, compare_filters, filter_from_spec
-from .model import (
-    COMPLAIN,
-    LOCALHOST,
-    MATCH,
-    MISMATCH,
-    PROFILE_FILE_MISSING,
-    RUNTIME_DEFAULT,
-    UNCONFINED,
-    UNPARSABLE,
-    UNSET,
-    UNVERIFIABLE,
-    Expected,
-    expected_from_field,
-    Verdict,
-)
+from .model import (COMPLAIN, LOCALHOST, MATCH, MISMATCH, PROFILE_FILE_MISSING, RUNTIME_DEFAULT, UNCONFINED,
+                    UNPARSABLE, UNSET, UNVERIFIABLE, Expected, expected_from_field, Verdict)
 
-LEGACY_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
-LEGACY_CONTAINER_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
 
 FLAG_SECCOMP_DEFAULT = "seccomp-default"  # declares nothing, runs a filter: SeccompDefault is on for its node
 FLAG_NO_FILTER = "no-filter"  # declares RuntimeDefault or Localhost, runs without a filter
@@ -66,8 +51,8 @@ def expected_seccomp(pod: dict, container: dict) -> Expected:
     candidates = [
         expected_from_field((container.get("securityContext") or {}).get("seccompProfile"), "container field"),
         expected_from_field(((pod.get("spec") or {}).get("securityContext") or {}).get("seccompProfile"), "pod field"),
-        _from_annotation(annotations.get(LEGACY_CONTAINER_PREFIX + name), "container annotation"),
-        _from_annotation(annotations.get(LEGACY_POD_ANNOTATION), "pod annotation"),
+        _from_annotation(annotations.get(SECCOMP_CONTAINER_PREFIX + name), "container annotation"),
+        _from_annotation(annotations.get(SECCOMP_POD_ANNOTATION), "pod annotation"),
     ]
     present = [c for c in candidates if c is not None]
     if not present:

@@ -150,6 +150,14 @@ def read_node(reader: HostReader, inspection: cn.NodeInspection, kubelet_version
         except (CommandNotFound, ExecFailed) as exc:  # other ClusterErrors end the node: the caller's
             inspection.problems.append(f"{what}: {exc}")
 
+    def parsed(path: str, parse: Any, text: str) -> Any:
+        """``parse(text)``, or None with a problem when ``path``'s content is not what it should be."""
+        try:
+            return parse(text)
+        except ValueError as exc:
+            inspection.problems.append(f"{path}: {exc}")
+            return None
+
     def apparmor() -> None:
         result = reader.run("cat", HostPath(cn.APPARMOR_ENABLED_PATH))
         if result.exit_code != 0:
@@ -159,22 +167,16 @@ def read_node(reader: HostReader, inspection: cn.NodeInspection, kubelet_version
             else:
                 inspection.problems.append(f"reading {cn.APPARMOR_ENABLED_PATH}: {result.why()}")
             return
-        try:
-            inspection.apparmor_enabled = cn.parse_apparmor_enabled(result.stdout_text)
-        except ValueError as exc:
-            inspection.problems.append(f"{cn.APPARMOR_ENABLED_PATH}: {exc}")
-            return
-        if not inspection.apparmor_enabled:
+        inspection.apparmor_enabled = parsed(cn.APPARMOR_ENABLED_PATH, cn.parse_apparmor_enabled, result.stdout_text)
+        if not inspection.apparmor_enabled:  # False, or None: unreadable (a problem)
             return
         result = reader.run("cat", HostPath(cn.APPARMOR_PROFILES_PATH))
         if result.exit_code != 0:
             hint = " (securityfs is not mounted on the node)" if _no_such_file(result) else ""
             inspection.problems.append(f"reading {cn.APPARMOR_PROFILES_PATH}: {result.why()}{hint}")
             return
-        try:
-            inspection.apparmor_profiles = cn.parse_apparmor_profiles(result.stdout_text)
-        except ValueError as exc:
-            inspection.problems.append(f"{cn.APPARMOR_PROFILES_PATH}: {exc}")
+        inspection.apparmor_profiles = parsed(cn.APPARMOR_PROFILES_PATH, cn.parse_apparmor_profiles,
+                                              result.stdout_text)
 
     def seccomp() -> None:
         root = inspection.seccomp_root

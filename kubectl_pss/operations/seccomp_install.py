@@ -127,7 +127,7 @@ class Installer:
         return self.runner.debug_pods
 
     def install(self, node: dict) -> dict[str, Any]:
-        from ..confinement.nodes import node_summary
+        from ..confinement.nodes.host import node_summary
 
         summary = node_summary(node)
         name = summary["name"]

@@ -7,17 +7,8 @@ from typing import Any, Iterable
 
 from .evaluate import evaluate_pod
 from .helpers import go_quote
-from .levels import (
-    LATEST,
-    LEVEL_ERROR,
-    VERSION_ERROR,
-    Level,
-    PolicyValueError,
-    Version,
-    level_version,
-    parse_level,
-    parse_version,
-)
+from .levels import (LATEST, LEVEL_ERROR, VERSION_ERROR, Level, PolicyValueError, Version, level_version, parse_level,
+                     parse_version)
 from .registry import DEFAULT_REGISTRY, Registry
 
 LABEL_PREFIX = "pod-security.kubernetes.io/"

@@ -79,11 +79,6 @@ class Version:
     def __str__(self) -> str:
         return "latest" if self.minor is None else f"v1.{self.minor}"
 
-    def newer_than(self, other: "Version") -> bool:
-        if self.minor is None:
-            return other.minor is not None
-        return other.minor is not None and self.minor > other.minor
-
 
 LATEST = Version(None)
 

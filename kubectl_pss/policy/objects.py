@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
+from .annotations import confinement_annotations
+
 # kind -> path to the pod template (None: the object is the pod itself).
 TEMPLATE_PATHS: dict[str, tuple[str, ...] | None] = {
     "Pod": None,
@@ -79,25 +81,21 @@ def object_ref(obj: dict) -> tuple[str, str | None, str | None]:
     )
 
 
-# Annotations some check reads; every other annotation is irrelevant to admission.
-_READ_ANNOTATION_PREFIXES = (
-    "container.apparmor.security.beta.kubernetes.io/",
-    "container.seccomp.security.alpha.kubernetes.io/",
-)
-_READ_ANNOTATIONS = frozenset({"seccomp.security.alpha.kubernetes.io/pod"})
+def pick(obj: dict, keys: Any) -> dict:
+    """The entries of ``obj`` under ``keys`` that it has (a cut-down copy for a view of an object)."""
+    return {key: obj[key] for key in keys if key in obj}
+
+
 _KEPT_METADATA = ("name", "namespace", "uid", "generateName", "labels", "ownerReferences")
 
 
 def _admission_metadata(metadata: Any) -> dict:
     if not isinstance(metadata, dict):
         return {}
-    kept = {key: metadata[key] for key in _KEPT_METADATA if key in metadata}
-    annotations = metadata.get("annotations")
-    if isinstance(annotations, dict):
-        read = {k: v for k, v in annotations.items()
-                if k in _READ_ANNOTATIONS or (isinstance(k, str) and k.startswith(_READ_ANNOTATION_PREFIXES))}
-        if read:
-            kept["annotations"] = read
+    kept = pick(metadata, _KEPT_METADATA)
+    read = confinement_annotations(metadata.get("annotations"))  # the only ones some check reads
+    if read:
+        kept["annotations"] = read
     return kept
 
 
@@ -110,7 +108,7 @@ _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 def _admission_container(container: Any) -> Any:
     if not isinstance(container, dict):
         return container
-    kept = {key: container[key] for key in _READ_CONTAINER_FIELDS if key in container}
+    kept = pick(container, _READ_CONTAINER_FIELDS)
     ports = container.get("ports")
     if isinstance(ports, list):
         kept["ports"] = [{"hostPort": p.get("hostPort")} if isinstance(p, dict) else p for p in ports]
@@ -129,7 +127,7 @@ def _admission_volume(volume: Any) -> Any:
 def _admission_spec(spec: Any) -> Any:
     if not isinstance(spec, dict):
         return spec
-    kept = {key: spec[key] for key in _READ_SPEC_FIELDS if key in spec}
+    kept = pick(spec, _READ_SPEC_FIELDS)
     for key in _CONTAINER_LISTS:
         listed = spec.get(key)
         if isinstance(listed, list):

@@ -71,3 +71,11 @@ def print_errors(report: dict[str, Any]) -> None:
         else:
             where = ""
         print(f"error: {where}{error['error']}", file=sys.stderr)
+
+
+def write_verify(report: dict[str, Any], output: str, no_color: bool) -> None:
+    """``verify-apparmor`` and ``verify-seccomp``: the report on stdout, its errors on stderr."""
+    from .render import write_report
+
+    write_report(report, output, sys.stdout, lambda r, out: render_verify(r, out, no_color))
+    print_errors(report)

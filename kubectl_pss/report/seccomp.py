@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any, TextIO
 
 from ..seccomp import audit as seccomp_audit
-from ..seccomp import lint as seccomp_lint
+from ..seccomp.lint_report import LintReport, describe_action
 from ..seccomp import tables
 from .color import Palette, color_enabled
 from .render import format_table, write_json, write_yaml
@@ -53,7 +53,7 @@ def write_scan_summary(scan: seccomp_audit.AuditScan, selection: seccomp_audit.S
         out.write(f"note: the profile covers {len(selection.processes)} processes; choose one with --comm, --exe or --pid\n")
 
 
-def render_lint(report: seccomp_lint.LintReport, source: str, no_color: bool, out: TextIO) -> None:
+def render_lint(report: LintReport, source: str, no_color: bool, out: TextIO) -> None:
     palette = Palette(color_enabled(out, no_color))
     styles = {"error": "error", "warning": "baseline", "note": "dim"}
     rows = [[palette.paint(f.severity, styles[f.severity]), f.path or "-", f.message] for f in report.findings]
@@ -73,7 +73,7 @@ def render_lint(report: seccomp_lint.LintReport, source: str, no_color: bool, ou
             if effect.conditional:
                 parts.append(f"{len(effect.conditional)} allowed only with some arguments or capabilities")
             for label, names in sorted(effect.changed.items(), key=lambda kv: -len(kv[1])):
-                parts.append(f"{len(names)} now {seccomp_lint.describe_action(label)}")
+                parts.append(f"{len(names)} now {describe_action(label)}")
             out.write(f"  {effect.arch.scmp}: " + ", ".join(parts) + "\n")
             if 0 < kept <= 120:
                 out.write("    allowed: " + ", ".join(effect.allowed + effect.logged) + "\n")

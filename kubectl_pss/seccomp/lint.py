@@ -12,10 +12,12 @@ versions named in ``data/runtime_default.json`` (see ``scripts/gen-syscall-table
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from .tables import Arch, RuntimeProfile, all_names, arch_by_scmp, arches, libseccomp_version, runtime_default
+from .lint_report import ERROR, NOTE, WARNING, ArchEffect, Finding, LintReport, errno_label
+from .runtime_verdict import runtime_verdict
+from .tables import Arch, all_names, arch_by_scmp, arches, libseccomp_version, runtime_default
 
 ACTIONS = ("SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
            "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY")
@@ -29,79 +31,9 @@ SPO_KEYS = TOP_KEYS + ("baseProfileName", "disabled")
 RULE_KEYS = ("names", "name", "action", "errnoRet", "args", "comment", "includes", "excludes")
 ARG_KEYS = ("index", "value", "valueTwo", "op")
 CONDITION_KEYS = ("caps", "arches", "minKernel")
-ERRNO_NAMES = {1: "EPERM", 13: "EACCES", 38: "ENOSYS"}
-EPERM = 1
 UINT64_MAX = 2**64 - 1
 # Architectures an effect is shown for when the profile lists none (the runtime then uses the node's).
 FALLBACK_ARCHES = ("x86_64", "aarch64")
-
-ERROR, WARNING, NOTE = "error", "warning", "note"
-
-
-@dataclass
-class Finding:
-    severity: str  # error, warning or note
-    code: str  # schema, unknown-syscall, unknown-on-arch, duplicate, conflict, useless, dangerous, ...
-    path: str  # where in the profile: "syscalls[0].names[3]", "" for the whole profile
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"severity": self.severity, "code": self.code, "path": self.path, "message": self.message}
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
-
-
-@dataclass
-class ArchEffect:
-    """What the profile does to one architecture's syscalls, compared with Unconfined (all allowed)."""
-
-    arch: Arch
-    allowed: list[str]  # still allowed (SCMP_ACT_ALLOW)
-    logged: list[str]  # allowed and logged (SCMP_ACT_LOG)
-    conditional: list[str]  # allowed or not depending on arguments or capabilities
-    changed: dict[str, list[str]]  # other action (e.g. "SCMP_ACT_ERRNO(1)") -> syscalls
-
-    @property
-    def total(self) -> int:
-        return len(self.allowed) + len(self.logged) + len(self.conditional) + sum(map(len, self.changed.values()))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"architecture": self.arch.scmp, "syscalls": self.total, "allowed": self.allowed,
-                "logged": self.logged, "conditional": self.conditional, "changed": self.changed}
-
-
-@dataclass
-class LintReport:
-    kind: str  # "kubelet" (a LinuxSeccomp profile) or "spo" (a SeccompProfile object)
-    findings: list[Finding] = field(default_factory=list)
-    architectures: list[str] = field(default_factory=list)  # SCMP_ARCH_* listed (with archMap's)
-    effects: list[ArchEffect] = field(default_factory=list)
-    effects_note: str = ""
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == ERROR]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == WARNING]
-
-    @property
-    def valid(self) -> bool:
-        return not self.errors
-
-    def as_dict(self) -> dict[str, Any]:
-        defaults = runtime_default()
-        return {
-            "format": self.kind, "valid": self.valid, "errors": len(self.errors), "warnings": len(self.warnings),
-            "findings": [f.as_dict() for f in self.findings],
-            "architectures": self.architectures,
-            "unconfinedComparison": {"note": self.effects_note, "architectures": [e.as_dict() for e in self.effects]},
-            "sources": {"syscallTables": f"libseccomp {libseccomp_version()}",
-                        "runtimeDefault": [p.source for p in defaults.profiles]},
-        }
-
 
 @dataclass
 class _Rule:
@@ -116,24 +48,6 @@ class _Rule:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def errno_label(action: str, errno: int | None) -> str:
-    if action in ("SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"):
-        return f"{action}({errno if errno is not None else EPERM})"
-    return action
-
-
-def describe_action(label: str) -> str:
-    """``SCMP_ACT_ERRNO(1)`` -> ``fail with EPERM``, for people."""
-    if label.startswith("SCMP_ACT_ERRNO("):
-        n = int(label[len("SCMP_ACT_ERRNO("):-1])
-        return f"fail with {ERRNO_NAMES.get(n, f'errno {n}')}"
-    if label.startswith("SCMP_ACT_TRACE("):
-        return "go to a ptrace tracer (ENOSYS without one)"
-    return {"SCMP_ACT_KILL": "kill the thread", "SCMP_ACT_KILL_THREAD": "kill the thread",
-            "SCMP_ACT_KILL_PROCESS": "kill the process", "SCMP_ACT_TRAP": "raise SIGSYS",
-            "SCMP_ACT_NOTIFY": "wait for the listener's answer"}.get(label, label)
 
 
 class _Linter:
@@ -435,7 +349,7 @@ class _Linter:
             allowed = sorted(n for n, label in unconditional.items() if label in ALLOWING and n in candidates)
         by_severity: dict[str, list[tuple[str, str]]] = {}
         for name in allowed:
-            verdict = _runtime_verdict(name, defaults.profiles, defaults.default_capabilities)
+            verdict = runtime_verdict(name, defaults.profiles, defaults.default_capabilities)
             if verdict is not None:
                 by_severity.setdefault(verdict[0], []).append((name, verdict[1]))
         if default in ALLOWING:  # every syscall not denied: one finding per severity
@@ -474,69 +388,6 @@ class _Linter:
         else:
             self.report.effects_note = ("no architectures listed: the runtime applies the profile to the node's own "
                                         "architecture only; shown for " + " and ".join(FALLBACK_ARCHES))
-
-
-def _runtime_verdict(name: str, profiles: tuple[RuntimeProfile, ...], default_caps: frozenset[str]) -> tuple[str, str] | None:
-    """(severity, message) for allowing ``name``, judged by each RuntimeDefault profile; None if they allow it too."""
-    classes = {p.runtime: _classify(name, p, default_caps) for p in profiles}
-    kinds = {kind for kind, _ in classes.values()}
-    if kinds == {"allowed"}:
-        return None
-    refused = [p for p in profiles if classes[p.runtime][0] in ("blocked", "caps")]
-    if len(refused) == len(profiles):
-        severity = ERROR
-    elif refused or "enosys" in kinds:
-        severity = WARNING
-    else:
-        severity = NOTE
-    same = len({c for c in classes.values()}) == 1
-    if same:
-        kind, detail = next(iter(classes.values()))
-        sources = " and ".join(p.source for p in profiles)
-        return severity, f'allows "{name}", which RuntimeDefault {_phrase(kind, detail)} ({sources})'
-    parts = [f"{p.source} {_phrase(*classes[p.runtime])}" for p in profiles]
-    return severity, f'allows "{name}": RuntimeDefault differs by runtime: ' + "; ".join(parts)
-
-
-def _classify(name: str, profile: RuntimeProfile, default_caps: frozenset[str]) -> tuple[str, str]:
-    """How one runtime's default profile treats a syscall, for a container with default capabilities.
-
-    ``allowed``; ``kernel`` (only from a kernel version on); ``args`` (only some argument values);
-    ``enosys`` (answered with ENOSYS); ``caps`` (only with a capability containers lack by default);
-    ``blocked`` (never)."""
-    conditions = profile.allow.get(name, [])
-
-    def default_caps_suffice(cond: dict) -> bool:
-        caps = cond.get("caps")
-        return not caps or bool(set(caps) & default_caps)
-
-    usable = [c for c in conditions if default_caps_suffice(c)]
-    if any(not c.get("args") and not c.get("minKernel") for c in usable):
-        return "allowed", ""
-    kernel = [c["minKernel"] for c in usable if c.get("minKernel") and not c.get("args")]
-    if kernel:
-        return "kernel", min(kernel)
-    if any(c.get("args") for c in usable):
-        return "args", ""
-    if name in profile.enosys:
-        caps = sorted({cap for c in conditions for cap in c.get("caps", [])})
-        return "enosys", ", ".join(caps)
-    caps = sorted({cap for c in conditions for cap in c.get("caps", [])})
-    if caps:
-        return "caps", " or ".join(caps)
-    return "blocked", ""
-
-
-def _phrase(kind: str, detail: str) -> str:
-    return {
-        "allowed": "allows",
-        "kernel": f"allows only on kernels >= {detail}",
-        "args": "allows only with some argument values (this profile allows any)",
-        "enosys": "answers with ENOSYS" + (f" unless the container has {detail}" if detail else "")
-                  + ", so that libc falls back to an older syscall it can filter",
-        "caps": f"refuses unless the container has {detail}",
-        "blocked": "always refuses",
-    }[kind]
 
 
 def _type_name(value: Any) -> str:

@@ -116,11 +116,6 @@ def all_names() -> frozenset[str]:
     return frozenset(name for arch in arches().values() for name in arch.names)
 
 
-def arches_with(name: str) -> list[Arch]:
-    """The architectures that have a syscall of this name."""
-    return [arch for arch in arches().values() if name in arch.names]
-
-
 @dataclass(frozen=True)
 class RuntimeProfile:
     """One runtime's default seccomp profile: name -> the conditions under which it allows it."""

@@ -7,7 +7,6 @@ import json
 import pytest
 import yaml
 
-from kubectl_pss.cli import main
 from kubectl_pss.manifests import load_admission_config
 from kubectl_pss.policy import LATEST, Level
 from tests.scenarios import PRIVILEGED_SPEC, RESTRICTED_SPEC, deployment, load_mixed_cluster
@@ -28,12 +27,6 @@ TUTORIAL = {
 }
 
 
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
 def cluster(apiserver):
     load_mixed_cluster(apiserver)
@@ -45,8 +38,8 @@ def kube(cluster):
 
 
 # --- generate -------------------------------------------------------------------------------------
-def test_default_is_the_tutorial_configuration(capsys, tmp_path):
-    code, out, err = run_cli(capsys, "admission-config")
+def test_default_is_the_tutorial_configuration(run_cli, tmp_path):
+    code, out, err = run_cli("admission-config")
     assert code == 0 and err == ""
     assert out.startswith("# PodSecurity admission for the whole cluster")
     assert yaml.safe_load(out) == TUTORIAL
@@ -59,8 +52,8 @@ def test_default_is_the_tutorial_configuration(capsys, tmp_path):
     assert config.exemptions.namespaces == frozenset({"kube-system"})
 
 
-def test_flags_and_json(capsys):
-    code, out, _ = run_cli(capsys, "admission-config", "--enforce", "restricted:v1.30", "--audit", "baseline",
+def test_flags_and_json(run_cli):
+    code, out, _ = run_cli("admission-config", "--enforce", "restricted:v1.30", "--audit", "baseline",
                            "--warn", "restricted:latest", "--exempt-namespace", "kube-system,monitoring",
                            "--exempt-namespace", "ci", "--exempt-runtime-class", "kata", "--exempt-username",
                            "system:serviceaccount:ci:deployer", "-o", "json")
@@ -72,8 +65,8 @@ def test_flags_and_json(capsys):
                                  "namespaces": ["kube-system", "monitoring", "ci"]}
 
 
-def test_v1beta1_for_older_clusters_and_no_exemptions(capsys):
-    code, out, _ = run_cli(capsys, "admission-config", "--api-version", "v1beta1", "--exempt-namespace=")
+def test_v1beta1_for_older_clusters_and_no_exemptions(run_cli):
+    code, out, _ = run_cli("admission-config", "--api-version", "v1beta1", "--exempt-namespace=")
     doc = yaml.safe_load(out)
     psc = doc["plugins"][0]["configuration"]
     assert doc["apiVersion"] == "apiserver.config.k8s.io/v1"
@@ -82,10 +75,10 @@ def test_v1beta1_for_older_clusters_and_no_exemptions(capsys):
     assert "for clusters before 1.25" in out
 
 
-def test_generated_file_is_what_audit_reads(capsys, cluster, tmp_path):
+def test_generated_file_is_what_audit_reads(run_cli, cluster, tmp_path):
     path = tmp_path / "admission.yaml"
-    path.write_text(run_cli(capsys, "admission-config", "--exempt-runtime-class", "kata")[1])
-    code, out, err = run_cli(capsys, "audit", "-A", *kube(cluster), "--admission-config", str(path), "-o", "json")
+    path.write_text(run_cli("admission-config", "--exempt-runtime-class", "kata")[1])
+    code, out, err = run_cli("audit", "-A", *kube(cluster), "--admission-config", str(path), "-o", "json")
     namespaces = {ns["name"]: ns for ns in json.loads(out)["namespaces"]}
     assert namespaces["kube-system"]["exempt"] is True
     assert namespaces["default"]["labels"]["enforce"] == {"level": "baseline", "version": "latest", "source": "default"}
@@ -93,8 +86,8 @@ def test_generated_file_is_what_audit_reads(capsys, cluster, tmp_path):
 
 
 # --- from the cluster -----------------------------------------------------------------------------
-def test_from_cluster_proposal(capsys, cluster):
-    code, out, err = run_cli(capsys, "admission-config", "--from-cluster", *kube(cluster), "-o", "json")
+def test_from_cluster_proposal(run_cli, cluster):
+    code, out, err = run_cli("admission-config", "--from-cluster", *kube(cluster), "-o", "json")
     assert code == 0, err
     report = json.loads(out)
     defaults = report["proposal"]["defaults"]
@@ -114,8 +107,8 @@ def test_from_cluster_proposal(capsys, cluster):
     assert report["proposal"]["governedNamespaces"] == ["batch", "default", "kube-system", "sandbox"]
 
 
-def test_from_cluster_with_runtime_class_exemption_and_forced_namespace(capsys, cluster):
-    code, out, _ = run_cli(capsys, "admission-config", "--from-cluster", *kube(cluster), "-o", "json",
+def test_from_cluster_with_runtime_class_exemption_and_forced_namespace(run_cli, cluster):
+    code, out, _ = run_cli("admission-config", "--from-cluster", *kube(cluster), "-o", "json",
                            "--exempt-runtime-class", "kata", "--exempt-namespace", "default")
     report = json.loads(out)
     exemptions = {e["namespace"]: e for e in report["proposal"]["exemptions"]}
@@ -126,27 +119,27 @@ def test_from_cluster_with_runtime_class_exemption_and_forced_namespace(capsys, 
     assert report["config"]["plugins"][0]["configuration"]["exemptions"]["runtimeClasses"] == ["kata"]
 
 
-def test_from_cluster_proposal_admits_everything(capsys, cluster, tmp_path):
+def test_from_cluster_proposal_admits_everything(run_cli, cluster, tmp_path):
     """Audit under the proposed configuration: no namespace's pods or templates violate its enforce level."""
-    code, out, _ = run_cli(capsys, "admission-config", "--from-cluster", *kube(cluster))
+    code, out, _ = run_cli("admission-config", "--from-cluster", *kube(cluster))
     assert code == 0
     assert "# the enforce default baseline:v1.34 would reject Pod/etcd-node1" in out
     path = tmp_path / "proposed.yaml"
     path.write_text(out)
     assert yaml.safe_load(out)["plugins"][0]["configuration"]["defaults"]["enforce-version"] == "v1.34"
-    code, out, _ = run_cli(capsys, "audit", "-A", *kube(cluster), "--admission-config", str(path), "-o", "json")
+    code, out, _ = run_cli("audit", "-A", *kube(cluster), "--admission-config", str(path), "-o", "json")
     report = json.loads(out)
     assert [ns["name"] for ns in report["namespaces"] if ns["violatesEnforce"]] == []
-    assert run_cli(capsys, "admission-config", "--check", str(path), *kube(cluster))[0] == 0
+    assert run_cli("admission-config", "--check", str(path), *kube(cluster))[0] == 0
 
 
-def test_from_cluster_restricted_when_everything_passes(capsys, apiserver):
+def test_from_cluster_restricted_when_everything_passes(run_cli, apiserver):
     apiserver.version = {"major": "1", "minor": "30", "gitVersion": "v1.30.4"}
     apiserver.add_namespace("kube-system")
     apiserver.add_pod("kube-system", "kube-proxy-x", PRIVILEGED_SPEC)
     apiserver.add_namespace("shop")
     deployment(apiserver, "shop", "web", RESTRICTED_SPEC, 2)
-    code, out, _ = run_cli(capsys, "admission-config", "--from-cluster", *kube(apiserver), "-o", "json")
+    code, out, _ = run_cli("admission-config", "--from-cluster", *kube(apiserver), "-o", "json")
     report = json.loads(out)
     assert report["proposal"]["defaults"]["enforce"]["level"] == "restricted"
     assert report["proposal"]["defaults"]["enforce"]["version"] == "v1.30"
@@ -174,15 +167,15 @@ plugins:
 """
 
 
-def check_json(capsys, path, *extra):
-    code, out, err = run_cli(capsys, "admission-config", "--check", str(path), "-o", "json", *extra)
+def check_json(run_cli, path, *extra):
+    code, out, err = run_cli("admission-config", "--check", str(path), "-o", "json", *extra)
     return code, json.loads(out), err
 
 
-def test_check_reports_every_problem(capsys, cluster, tmp_path):
+def test_check_reports_every_problem(run_cli, cluster, tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(BAD)
-    code, report, _ = check_json(capsys, path, *kube(cluster))
+    code, report, _ = check_json(run_cli, path, *kube(cluster))
     assert code == 1 and report["valid"] is False
     pre = "plugins[0].configuration."
     assert [(p["severity"], p["field"]) for p in report["problems"]] == [
@@ -202,28 +195,28 @@ def test_check_reports_every_problem(capsys, cluster, tmp_path):
     assert report["context"] == "fake" and report["serverMinor"] == 34
 
 
-def test_check_offline_and_table(capsys, tmp_path):
+def test_check_offline_and_table(run_cli, tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text(BAD)
-    code, out, _ = run_cli(capsys, "admission-config", "--check", str(path), "--offline", "--no-color")
+    code, out, _ = run_cli("admission-config", "--check", str(path), "--offline", "--no-color")
     assert code == 1
     assert out.splitlines()[0] == f"{path}: 3 error(s), 3 warning(s)"
     assert "legacy" not in out and "Note: --offline" in out
 
 
-def test_check_good_file(capsys, cluster, tmp_path):
+def test_check_good_file(run_cli, cluster, tmp_path):
     path = tmp_path / "good.yaml"
-    path.write_text(run_cli(capsys, "admission-config")[1])
-    code, out, _ = run_cli(capsys, "admission-config", "--check", str(path), *kube(cluster))
+    path.write_text(run_cli("admission-config")[1])
+    code, out, _ = run_cli("admission-config", "--check", str(path), *kube(cluster))
     assert code == 0 and out == f"{path}: OK\n"
 
 
-def test_check_version_against_the_cluster(capsys, apiserver, tmp_path):
+def test_check_version_against_the_cluster(run_cli, apiserver, tmp_path):
     apiserver.version = {"major": "1", "minor": "24", "gitVersion": "v1.24.17"}
     apiserver.add_namespace("kube-system")
     path = tmp_path / "a.yaml"
-    path.write_text(run_cli(capsys, "admission-config", "--enforce", "baseline:v1.26")[1])
-    code, report, _ = check_json(capsys, path, *kube(apiserver))
+    path.write_text(run_cli("admission-config", "--enforce", "baseline:v1.26")[1])
+    code, report, _ = check_json(run_cli, path, *kube(apiserver))
     assert code == 1
     problems = {p["field"].rsplit(".", 1)[-1]: p for p in report["problems"]}
     assert problems["apiVersion"]["severity"] == "error"
@@ -232,26 +225,26 @@ def test_check_version_against_the_cluster(capsys, apiserver, tmp_path):
     assert problems["enforce-version"]["severity"] == "warning"
 
 
-def test_check_follows_a_plugin_path(capsys, tmp_path):
+def test_check_follows_a_plugin_path(run_cli, tmp_path):
     (tmp_path / "podsecurity.yaml").write_text(yaml.safe_dump({
         "apiVersion": "pod-security.admission.config.k8s.io/v1", "kind": "PodSecurityConfiguration",
         "defaults": {"enforce": "restricted", "warn": "loud"}}))
     (tmp_path / "admission.yaml").write_text(yaml.safe_dump({
         "apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration",
         "plugins": [{"name": "PodSecurity", "path": "podsecurity.yaml"}]}))
-    code, report, _ = check_json(capsys, tmp_path / "admission.yaml", "--offline")
+    code, report, _ = check_json(run_cli, tmp_path / "admission.yaml", "--offline")
     assert code == 1
     assert report["problems"] == [{"severity": "error", "field": "podsecurity.yaml: defaults.warn",
                                    "message": 'Invalid value: "loud": must be one of privileged, baseline, restricted'}]
 
 
-def test_check_plain_pod_security_configuration_and_missing_plugin(capsys, tmp_path):
+def test_check_plain_pod_security_configuration_and_missing_plugin(run_cli, tmp_path):
     plain = tmp_path / "psc.yaml"
     plain.write_text("apiVersion: pod-security.admission.config.k8s.io/v1beta1\nkind: PodSecurityConfiguration\n")
-    assert check_json(capsys, plain, "--offline")[1]["problems"] == []
+    assert check_json(run_cli, plain, "--offline")[1]["problems"] == []
     other = tmp_path / "other.yaml"
     other.write_text("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: EventRateLimit\n")
-    code, report, _ = check_json(capsys, other, "--offline")
+    code, report, _ = check_json(run_cli, other, "--offline")
     assert code == 1 and report["problems"] == [{"severity": "error", "field": "plugins",
                                                  "message": "no PodSecurity plugin"}]
 
@@ -269,22 +262,22 @@ def test_check_plain_pod_security_configuration_and_missing_plugin(capsys, tmp_p
     (["--check", "x.yaml", "--enforce", "baseline"], "--check validates a file"),
     (["--check", "/nonexistent.yaml"], "--check /nonexistent.yaml: no such file"),
 ])
-def test_bad_input_is_one_line_exit_2(capsys, argv, message):
-    code, out, err = run_cli(capsys, "admission-config", *argv)
+def test_bad_input_is_one_line_exit_2(run_cli, argv, message):
+    code, out, err = run_cli("admission-config", *argv)
     assert code == 2 and message in err and err.count("\n") == 1 and out == "", err
 
 
-def test_check_not_yaml_is_exit_2(capsys, tmp_path):
+def test_check_not_yaml_is_exit_2(run_cli, tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text("a: [\n")
-    code, _, err = run_cli(capsys, "admission-config", "--check", str(path), "--offline")
+    code, _, err = run_cli("admission-config", "--check", str(path), "--offline")
     assert code == 2 and "invalid YAML" in err and err.count("\n") == 1
 
 
-def test_check_unreachable_cluster_is_exit_2(capsys, apiserver, tmp_path):
+def test_check_unreachable_cluster_is_exit_2(run_cli, apiserver, tmp_path):
     path = tmp_path / "a.yaml"
-    path.write_text(run_cli(capsys, "admission-config")[1])
+    path.write_text(run_cli("admission-config")[1])
     apiserver.stop()
-    code, _, err = run_cli(capsys, "admission-config", "--check", str(path), *kube(apiserver))
+    code, _, err = run_cli("admission-config", "--check", str(path), *kube(apiserver))
     assert code == 2 and "--offline checks the file alone" in err and err.count("\n") == 1
 

@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from kubectl_pss.cli import main
 from tests.scenarios import ADMISSION_CONFIG, load_mixed_cluster
 
 
@@ -17,14 +16,8 @@ def cluster(apiserver, tmp_path):
     return apiserver
 
 
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def audit_json(capsys, cluster, *extra):
-    code, out, err = run_cli(capsys, "audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json", *extra)
+def audit_json(run_cli, cluster, *extra):
+    code, out, err = run_cli("audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json", *extra)
     return code, json.loads(out), err
 
 
@@ -32,8 +25,8 @@ def by_name(report):
     return {ns["name"]: ns for ns in report["namespaces"]}
 
 
-def test_audit_all_namespaces(capsys, cluster):
-    code, report, err = audit_json(capsys, cluster)
+def test_audit_all_namespaces(run_cli, cluster):
+    code, report, err = audit_json(run_cli, cluster)
     assert code == 0 and err == ""
     assert report["cluster"] == {"context": "fake", "serverVersion": "v1.34.2", "policyLatest": "v1.34",
                                  "admissionConfig": None}
@@ -48,8 +41,8 @@ def test_audit_all_namespaces(capsys, cluster):
         ({"kind": "Pod", "name": "nginx"}, ["nginx"], "restricted")]
 
 
-def test_audit_flags_enforced_namespace_with_old_violating_pods(capsys, cluster):
-    _, report, _ = audit_json(capsys, cluster)
+def test_audit_flags_enforced_namespace_with_old_violating_pods(run_cli, cluster):
+    _, report, _ = audit_json(run_cli, cluster)
     prod = by_name(report)["prod"]
     assert prod["violatesEnforce"] is True and prod["strictestLevel"] == "baseline"
     assert prod["evaluatedAt"] == "v1.30"
@@ -62,8 +55,8 @@ def test_audit_flags_enforced_namespace_with_old_violating_pods(capsys, cluster)
                                       "detail": 'container "api" must not set runAsUser=0'}]
 
 
-def test_audit_idle_workloads_are_findings(capsys, cluster):
-    _, report, _ = audit_json(capsys, cluster)
+def test_audit_idle_workloads_are_findings(run_cli, cluster):
+    _, report, _ = audit_json(run_cli, cluster)
     batch = by_name(report)["batch"]
     assert batch["strictestLevel"] == "privileged" and batch["pods"] == 0 and batch["workloads"] == 2
     assert [(f["owner"]["name"], f["pods"], f["template"], f["level"]) for f in batch["findings"]] == [
@@ -72,8 +65,8 @@ def test_audit_idle_workloads_are_findings(capsys, cluster):
     assert batch["labels"]["warn"] == {"level": "restricted", "version": "latest", "source": "label"}
 
 
-def test_audit_with_admission_config_defaults_and_exemptions(capsys, cluster):
-    code, report, _ = audit_json(capsys, cluster, "--admission-config", str(cluster.admission_config),
+def test_audit_with_admission_config_defaults_and_exemptions(run_cli, cluster):
+    code, report, _ = audit_json(run_cli, cluster, "--admission-config", str(cluster.admission_config),
                                  "--fail-on", "baseline")
     ns = by_name(report)
     assert report["cluster"]["admissionConfig"] == str(cluster.admission_config)
@@ -84,18 +77,18 @@ def test_audit_with_admission_config_defaults_and_exemptions(capsys, cluster):
     assert code == 1  # --fail-on baseline: batch and kube-system cannot pass it
 
 
-def test_audit_single_namespace_and_context_default(capsys, cluster, make_kubeconfig):
-    code, out, _ = run_cli(capsys, "audit", "-n", "prod", "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json")
+def test_audit_single_namespace_and_context_default(run_cli, cluster, make_kubeconfig):
+    code, out, _ = run_cli("audit", "-n", "prod", "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json")
     assert [n["name"] for n in json.loads(out)["namespaces"]] == ["prod"]
     config = make_kubeconfig([cluster.context("team", namespace="good")], "team", name="team-config")
-    code, out, _ = run_cli(capsys, "audit", "--kubeconfig", str(config), "-o", "json")
+    code, out, _ = run_cli("audit", "--kubeconfig", str(config), "-o", "json")
     assert code == 0 and [n["name"] for n in json.loads(out)["namespaces"]] == ["good"]
 
 
-def test_audit_reports_forbidden_namespace_and_carries_on(capsys, cluster):
+def test_audit_reports_forbidden_namespace_and_carries_on(run_cli, cluster):
     cluster.forbid("pods")  # cluster-wide pod list forbidden
     cluster.forbid("pods", namespace="prod")
-    code, out, err = run_cli(capsys, "audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json")
+    code, out, err = run_cli("audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json")
     report = json.loads(out)
     assert code == 2
     assert [(e["namespace"], e["resource"]) for e in report["errors"]] == [("prod", "pods")]
@@ -103,33 +96,33 @@ def test_audit_reports_forbidden_namespace_and_carries_on(capsys, cluster):
     assert 'error: namespace "prod": pods: ' in err and err.count("\n") == 1
 
 
-def test_audit_table_output(capsys, cluster):
-    code, out, _ = run_cli(capsys, "audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "--no-color")
+def test_audit_table_output(run_cli, cluster):
+    code, out, _ = run_cli("audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "--no-color")
     assert code == 0
     assert "VIOLATES ENFORCE" in out and "Deployment/api" in out and "\x1b[" not in out
     assert out.splitlines()[0] == "Cluster fake: server v1.34.2, latest = v1.34"
 
 
-def test_dead_server_is_one_line_exit_2(capsys, cluster):
+def test_dead_server_is_one_line_exit_2(run_cli, cluster):
     cluster.stop()
-    code, out, err = run_cli(capsys, "audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path))
+    code, out, err = run_cli("audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path))
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
 
 
-def test_unknown_context_is_one_line_exit_2(capsys, cluster):
-    code, _, err = run_cli(capsys, "audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "--context", "nope")
+def test_unknown_context_is_one_line_exit_2(run_cli, cluster):
+    code, _, err = run_cli("audit", "-A", "--kubeconfig", str(cluster.kubeconfig_path), "--context", "nope")
     assert code == 2 and err.count("\n") == 1 and "nope" in err
 
 
-def simulate(capsys, cluster, *extra):
-    code, out, err = run_cli(capsys, "simulate", "restricted", "--kubeconfig", str(cluster.kubeconfig_path),
+def simulate(run_cli, cluster, *extra):
+    code, out, err = run_cli("simulate", "restricted", "--kubeconfig", str(cluster.kubeconfig_path),
                              "-o", "json", *extra)
     return code, json.loads(out), err
 
 
-def test_simulate_restricted_on_all_namespaces(capsys, cluster):
-    code, report, _ = simulate(capsys, cluster, "--admission-config", str(cluster.admission_config))
+def test_simulate_restricted_on_all_namespaces(run_cli, cluster):
+    code, report, _ = simulate(run_cli, cluster, "--admission-config", str(cluster.admission_config))
     assert code == 1
     assert (report["level"], report["version"], report["policyVersion"], report["mode"]) == (
         "restricted", "latest", "v1.34", "enforce")
@@ -144,8 +137,8 @@ def test_simulate_restricted_on_all_namespaces(capsys, cluster):
                                  "podsRejected": 4, "workloadsRejected": 3, "exemptPods": 1}
 
 
-def test_simulate_baseline_at_pinned_version(capsys, cluster):
-    code, out, _ = run_cli(capsys, "simulate", "baseline", "--version", "v1.20", "-n", "batch,default",
+def test_simulate_baseline_at_pinned_version(run_cli, cluster):
+    code, out, _ = run_cli("simulate", "baseline", "--version", "v1.20", "-n", "batch,default",
                            "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json")
     report = json.loads(out)
     assert code == 1 and report["policyVersion"] == "v1.20"
@@ -164,10 +157,10 @@ def expected_server_warnings(ns, old_labels, new_labels):
     return []
 
 
-def test_simulate_server_dry_run_agrees(capsys, cluster):
+def test_simulate_server_dry_run_agrees(run_cli, cluster):
     cluster.namespace_patch_warnings = expected_server_warnings
     before = {name: dict(cluster.namespace(name)["metadata"]["labels"]) for name in ("default", "prod", "good")}
-    code, report, err = simulate(capsys, cluster, "--server-dry-run", "-n", "default,prod,good")
+    code, report, err = simulate(run_cli, cluster, "--server-dry-run", "-n", "default,prod,good")
     ns = by_name(report)
     assert ns["default"]["server"]["agrees"] is True and ns["prod"]["server"]["agrees"] is True
     assert ns["good"]["server"] == {"warnings": [], "expected": [],
@@ -182,11 +175,11 @@ def test_simulate_server_dry_run_agrees(capsys, cluster):
     assert after == before  # a dry run changes nothing
 
 
-def test_simulate_server_disagreement_is_loud(capsys, cluster):
+def test_simulate_server_disagreement_is_loud(run_cli, cluster):
     cluster.namespace_patch_warnings = lambda ns, old, new: (
         ['existing pods in namespace "default" violate the new PodSecurity enforce level "restricted:latest"',
          "nginx: runAsNonRoot != true"] if ns == "default" else [])
-    code, report, err = simulate(capsys, cluster, "--server-dry-run", "-n", "default")
+    code, report, err = simulate(run_cli, cluster, "--server-dry-run", "-n", "default")
     assert by_name(report)["default"]["server"]["agrees"] is False
     assert 'DISAGREEMENT: namespace "default"' in err
 
@@ -201,6 +194,6 @@ def test_simulate_server_disagreement_is_loud(capsys, cluster):
     (["audit", "--request-timeout", "soon"], 'invalid --request-timeout "soon"'),
     (["audit", "--admission-config", "/nonexistent.yaml"], "--admission-config: /nonexistent.yaml: no such file"),
 ])
-def test_bad_flags_exit_2(capsys, cluster, argv, message):
-    code, _, err = run_cli(capsys, *argv, "--kubeconfig", str(cluster.kubeconfig_path))
+def test_bad_flags_exit_2(run_cli, cluster, argv, message):
+    code, _, err = run_cli(*argv, "--kubeconfig", str(cluster.kubeconfig_path))
     assert code == 2 and message in err and err.count("\n") == 1

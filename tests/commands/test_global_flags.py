@@ -10,7 +10,6 @@ import re
 import pytest
 import yaml
 
-from kubectl_pss.cli import main
 from kubectl_pss.commands import COMMANDS
 from tests.apiserver import FakeApiServer, KubeContext
 from tests.apiserver.runtime import FakeContainer
@@ -46,12 +45,6 @@ def test_every_cluster_command_takes_kubectls_flags(command):
     flags = {s for action in parser_of(command)._actions for s in action.option_strings}
     wanted = CONNECTION | SCOPE | OUTPUT
     assert wanted - NOT_GLOBAL.get(command, set()) <= flags
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -107,8 +100,8 @@ INVOCATIONS = ("audit", "simulate", "label", "admission-config --from-cluster", 
 
 
 @pytest.mark.parametrize("command", INVOCATIONS)
-def test_cluster_and_user_reach_the_other_server(capsys, two, command):
-    code, out, err = run_cli(capsys, *invocation(command, two), "--kubeconfig", two.kubeconfig,
+def test_cluster_and_user_reach_the_other_server(run_cli, two, command):
+    code, out, err = run_cli(*invocation(command, two), "--kubeconfig", two.kubeconfig,
                              "--cluster", "west", "--user", "bob")
     assert code in (0, 1), err
     assert two.east.requests == []
@@ -116,8 +109,8 @@ def test_cluster_and_user_reach_the_other_server(capsys, two, command):
 
 
 @pytest.mark.parametrize("command", INVOCATIONS)
-def test_the_context_is_used_without_overrides(capsys, two, command):
-    code, _, err = run_cli(capsys, *invocation(command, two), "--kubeconfig", two.kubeconfig)
+def test_the_context_is_used_without_overrides(run_cli, two, command):
+    code, _, err = run_cli(*invocation(command, two), "--kubeconfig", two.kubeconfig)
     assert code in (0, 1), err
     assert two.west.requests == [] and two.east.requests
 
@@ -127,18 +120,18 @@ def test_the_context_is_used_without_overrides(capsys, two, command):
     ("--cluster", "north", 'cluster "north" does not exist in kubeconfig'),
     ("--user", "mallory", 'user "mallory" does not exist in kubeconfig'),
 ])
-def test_unknown_cluster_or_user_is_one_line_exit_2(capsys, two, command, flag, value, message):
-    code, out, err = run_cli(capsys, *invocation(command, two), "--kubeconfig", two.kubeconfig, flag, value)
+def test_unknown_cluster_or_user_is_one_line_exit_2(run_cli, two, command, flag, value, message):
+    code, out, err = run_cli(*invocation(command, two), "--kubeconfig", two.kubeconfig, flag, value)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
     assert two.east.requests == [] and two.west.requests == []
 
 
 @pytest.mark.parametrize("command", INVOCATIONS)
-def test_v6_logs_requests_on_stderr_and_never_the_token(capsys, two, command):
+def test_v6_logs_requests_on_stderr_and_never_the_token(run_cli, two, command):
     argv = invocation(command, two)
     json_output = command not in ("snapshot", "label")
-    code, out, err = run_cli(capsys, *argv, "--kubeconfig", two.kubeconfig, "-v=6",
+    code, out, err = run_cli(*argv, "--kubeconfig", two.kubeconfig, "-v=6",
                              *(["-o", "json"] if json_output else []))
     assert code in (0, 1), err
     if json_output:
@@ -151,44 +144,44 @@ def test_v6_logs_requests_on_stderr_and_never_the_token(capsys, two, command):
     assert "Config loaded from file:  " in err
 
 
-def test_v6_logs_the_exec_upgrade(capsys, two):
-    code, _, err = run_cli(capsys, "verify-apparmor", "-n", "good", "probe", "--kubeconfig", two.kubeconfig,
+def test_v6_logs_the_exec_upgrade(run_cli, two):
+    code, _, err = run_cli("verify-apparmor", "-n", "good", "probe", "--kubeconfig", two.kubeconfig,
                            "-v", "6")
     assert code == 0, err
     assert re.search(r"\] GET wss://127\.0\.0\.1:\d+/api/v1/namespaces/good/pods/probe/exec\?command=cat&\S+ "
                      r"101 Switching Protocols \(v4\.channel\.k8s\.io\) in \d+ milliseconds$", err, re.M)
 
 
-def test_v_before_the_command_name(capsys, two):
-    code, out, err = run_cli(capsys, "-v", "6", "--kubeconfig", two.kubeconfig, "audit", "-n", "good", "-o", "json")
+def test_v_before_the_command_name(run_cli, two):
+    code, out, err = run_cli("-v", "6", "--kubeconfig", two.kubeconfig, "audit", "-n", "good", "-o", "json")
     assert code == 0 and json.loads(out)["namespaces"][0]["name"] == "good"
     assert "/api/v1/namespaces/good/pods?limit=500 200 OK" in err
 
 
 @pytest.mark.parametrize("value", ["x", "-1"])
-def test_bad_verbosity_is_a_usage_error(capsys, value):
-    code, out, err = run_cli(capsys, "audit", f"-v={value}")
+def test_bad_verbosity_is_a_usage_error(run_cli, value):
+    code, out, err = run_cli("audit", f"-v={value}")
     assert code == 2 and out == "" and "invalid -v" in err and err.count("\n") == 1
 
 
-def test_label_takes_namespaces_with_n_too(capsys, two):
-    by_flag = run_cli(capsys, "label", "-n", "default,good", "--enforce", "baseline", "--dry-run=client",
+def test_label_takes_namespaces_with_n_too(run_cli, two):
+    by_flag = run_cli("label", "-n", "default,good", "--enforce", "baseline", "--dry-run=client",
                       "--kubeconfig", two.kubeconfig, "-o", "json")
-    by_name = run_cli(capsys, "label", "default", "good", "--enforce", "baseline", "--dry-run=client",
+    by_name = run_cli("label", "default", "good", "--enforce", "baseline", "--dry-run=client",
                       "--kubeconfig", two.kubeconfig, "-o", "json")
     assert by_flag[0] == by_name[0]
     names = lambda result: [ns["name"] for ns in json.loads(result[1])["namespaces"]]  # noqa: E731
     assert names(by_flag) == names(by_name) == ["default", "good"]
 
 
-def test_namespace_flag_overrides_the_contexts_namespace(capsys, two):
-    code, out, _ = run_cli(capsys, "audit", "--kubeconfig", two.kubeconfig, "-o", "json")
+def test_namespace_flag_overrides_the_contexts_namespace(run_cli, two):
+    code, out, _ = run_cli("audit", "--kubeconfig", two.kubeconfig, "-o", "json")
     assert [ns["name"] for ns in json.loads(out)["namespaces"]] == ["good"]  # the context's
-    code, out, _ = run_cli(capsys, "audit", "--kubeconfig", two.kubeconfig, "--namespace", "prod", "-o", "json")
+    code, out, _ = run_cli("audit", "--kubeconfig", two.kubeconfig, "--namespace", "prod", "-o", "json")
     assert [ns["name"] for ns in json.loads(out)["namespaces"]] == ["prod"]
 
 
-def test_request_timeout_reaches_the_client(capsys, two):
+def test_request_timeout_reaches_the_client(run_cli, two):
     two.east.stall_once("/version", 2.0)
-    code, out, err = run_cli(capsys, "audit", "-A", "--kubeconfig", two.kubeconfig, "--request-timeout", "300ms")
+    code, out, err = run_cli("audit", "-A", "--kubeconfig", two.kubeconfig, "--request-timeout", "300ms")
     assert code == 2 and "timed out" in err and err.count("\n") == 1

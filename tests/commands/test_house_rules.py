@@ -13,18 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubectl_pss.cli import main
 from tests.scenarios import load_mixed_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 KIND_SNAPSHOT = EXAMPLES / "kind-cluster.json"
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_usage_error(code: int, err: str, *fragments: str) -> None:
@@ -61,33 +54,33 @@ BAD_SHAPES = {
 
 
 @pytest.mark.parametrize("case", BAD_SHAPES)
-def test_kubeconfig_of_the_wrong_shape_is_one_line(capsys, tmp_path, case):
+def test_kubeconfig_of_the_wrong_shape_is_one_line(run_cli, tmp_path, case):
     document, message = BAD_SHAPES[case]
     path = tmp_path / "config"
     path.write_text(yaml.safe_dump(document))
-    code, out, err = run_cli(capsys, "audit", "-A", "--kubeconfig", path)
+    code, out, err = run_cli("audit", "-A", "--kubeconfig", path)
     assert_one_line_usage_error(code, err, f"kubeconfig {path}: {message}")
     assert out == ""
     # version never fails: it says the server is unreachable, and why
-    code, out, err = run_cli(capsys, "version", "--kubeconfig", path)
+    code, out, err = run_cli("version", "--kubeconfig", path)
     assert code == 0 and err == "" and message in out
 
 
-def test_kubeconfig_that_is_not_text_is_one_line(capsys, tmp_path):
+def test_kubeconfig_that_is_not_text_is_one_line(run_cli, tmp_path):
     path = tmp_path / "config"
     path.write_bytes(b"apiVersion: v1\n\x91\xff\xfe binary\n")
-    code, _, err = run_cli(capsys, "simulate", "restricted", "--kubeconfig", path)
+    code, _, err = run_cli("simulate", "restricted", "--kubeconfig", path)
     assert_one_line_usage_error(code, err, f"kubeconfig {path} is not UTF-8 text")
-    code, out, err = run_cli(capsys, "version", "--kubeconfig", path, "-o", "json")
+    code, out, err = run_cli("version", "--kubeconfig", path, "-o", "json")
     assert code == 0 and json.loads(out)["server"]["reachable"] is False
 
 
-def test_kubeconfig_that_is_a_directory_says_so(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "audit", "--kubeconfig", tmp_path)
+def test_kubeconfig_that_is_a_directory_says_so(run_cli, tmp_path):
+    code, _, err = run_cli("audit", "--kubeconfig", tmp_path)
     assert_one_line_usage_error(code, err, f"kubeconfig {tmp_path}: is a directory, not a file")
 
 
-def test_insecure_skip_tls_verify_adds_no_warnings_to_stderr(capsys, apiserver, tmp_path):
+def test_insecure_skip_tls_verify_adds_no_warnings_to_stderr(run_cli, apiserver, tmp_path):
     config = yaml.safe_load(apiserver.kubeconfig_path.read_text())
     cluster = config["clusters"][0]["cluster"]
     cluster.pop("certificate-authority-data")
@@ -97,7 +90,7 @@ def test_insecure_skip_tls_verify_adds_no_warnings_to_stderr(capsys, apiserver, 
     load_mixed_cluster(apiserver)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # as a user's Python shows them: on stderr, two lines per request
-        code, out, err = run_cli(capsys, "audit", "-A", "--kubeconfig", path, "-o", "json")
+        code, out, err = run_cli("audit", "-A", "--kubeconfig", path, "-o", "json")
     assert code == 0 and json.loads(out)["namespaces"] and err == ""
     # no urllib3 InsecureRequestWarning per request (kubectl says nothing either)
     assert [str(w.message) for w in caught if "Unverified HTTPS" in str(w.message)] == []
@@ -106,18 +99,18 @@ def test_insecure_skip_tls_verify_adds_no_warnings_to_stderr(capsys, apiserver, 
 # --- durations ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("flag, value", [("--request-timeout", "2562048h"), ("--request-timeout", "9" * 20),
                                          ("--pod-timeout", "2562048h")])
-def test_durations_beyond_what_go_and_sockets_take_are_bad_input(capsys, apiserver, flag, value):
+def test_durations_beyond_what_go_and_sockets_take_are_bad_input(run_cli, apiserver, flag, value):
     command = ["audit", "-A"] if flag == "--request-timeout" else ["nodes"]
-    code, out, err = run_cli(capsys, *command, "--kubeconfig", apiserver.kubeconfig_path, flag, value)
+    code, out, err = run_cli(*command, "--kubeconfig", apiserver.kubeconfig_path, flag, value)
     assert_one_line_usage_error(code, err, f'invalid {flag} "{value}"')
     assert out == "" and apiserver.requests == []
 
 
 # --- manifests and admission configurations ----------------------------------------------------------------
-def test_check_deeply_nested_json_is_a_load_error(capsys, tmp_path):
+def test_check_deeply_nested_json_is_a_load_error(run_cli, tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000)
-    code, out, err = run_cli(capsys, "check", "-f", path, "-o", "json")
+    code, out, err = run_cli("check", "-f", path, "-o", "json")
     assert code == 2 and "internal error" not in err
     assert json.loads(out)["errors"] == [{"source": str(path), "document": 0,
                                           "error": "invalid JSON: nested too deeply"}]
@@ -130,7 +123,7 @@ def _admission_config(tmp_path: Path, name: str, plugins) -> Path:
     return path
 
 
-def test_admission_config_file_of_the_wrong_shape_is_one_line(capsys, tmp_path):
+def test_admission_config_file_of_the_wrong_shape_is_one_line(run_cli, tmp_path):
     cases = [
         (_admission_config(tmp_path, "number.yaml", 5), "plugins must be a list"),
         (_admission_config(tmp_path, "list-path.yaml", [{"name": "PodSecurity", "path": ["x"]}]),
@@ -141,24 +134,24 @@ def test_admission_config_file_of_the_wrong_shape_is_one_line(capsys, tmp_path):
         (tmp_path, f"{tmp_path}: is a directory, not a file"),
     ]
     for path, message in cases:
-        code, out, err = run_cli(capsys, "audit", "--snapshot", KIND_SNAPSHOT, "--admission-config", path)
+        code, out, err = run_cli("audit", "--snapshot", KIND_SNAPSHOT, "--admission-config", path)
         assert_one_line_usage_error(code, err, "--admission-config: ", message)
         assert out == ""
 
 
-def test_admission_config_path_to_a_pod_security_configuration_is_followed(capsys, tmp_path):
+def test_admission_config_path_to_a_pod_security_configuration_is_followed(run_cli, tmp_path):
     (tmp_path / "psc.yaml").write_text(yaml.safe_dump({
         "apiVersion": "pod-security.admission.config.k8s.io/v1", "kind": "PodSecurityConfiguration",
         "defaults": {"enforce": "baseline"}}))
     path = _admission_config(tmp_path, "admission.yaml", [{"name": "PodSecurity", "path": "psc.yaml"}])
-    code, out, err = run_cli(capsys, "audit", "--snapshot", KIND_SNAPSHOT, "--admission-config", path, "-o", "json")
+    code, out, err = run_cli("audit", "--snapshot", KIND_SNAPSHOT, "--admission-config", path, "-o", "json")
     assert code == 0, err
     default = {ns["name"]: ns for ns in json.loads(out)["namespaces"]}["default"]
     assert default["labels"]["enforce"] == {"level": "baseline", "version": "latest", "source": "default"}
 
 
-def test_admission_config_from_cluster_and_check_conflict(capsys, tmp_path):
-    code, out, err = run_cli(capsys, "admission-config", "--from-cluster", "--check", KIND_SNAPSHOT, "--offline")
+def test_admission_config_from_cluster_and_check_conflict(run_cli, tmp_path):
+    code, out, err = run_cli("admission-config", "--from-cluster", "--check", KIND_SNAPSHOT, "--offline")
     assert_one_line_usage_error(code, err, "--from-cluster", "--check")
     assert out == ""
 
@@ -188,29 +181,29 @@ MALFORMED = {
 
 @pytest.mark.parametrize("case", MALFORMED)
 @pytest.mark.parametrize("command", [["audit"], ["simulate", "restricted"]])
-def test_malformed_snapshot_objects_are_one_line(capsys, tmp_path, case, command):
+def test_malformed_snapshot_objects_are_one_line(run_cli, tmp_path, case, command):
     obj, message = MALFORMED[case]
     path = tmp_path / "snapshot.json"
     path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [NAMESPACE, obj]}))
-    code, out, err = run_cli(capsys, *command, "--snapshot", path, "-o", "json")
+    code, out, err = run_cli(*command, "--snapshot", path, "-o", "json")
     assert_one_line_usage_error(code, err, "--snapshot: ", message)
     assert out == ""
 
 
-def test_snapshot_from_stdin_twice_is_refused(capsys):
-    code, out, err = run_cli(capsys, "audit", "--snapshot", "-", "--snapshot", "-")
+def test_snapshot_from_stdin_twice_is_refused(run_cli):
+    code, out, err = run_cli("audit", "--snapshot", "-", "--snapshot", "-")
     assert_one_line_usage_error(code, err, "stdin (-) can only be read once")
 
 
 # --- -o json is one document when a list fails ---------------------------------------------------------------
 @pytest.mark.parametrize("command", ["verify-apparmor", "verify-seccomp"])
-def test_verify_json_is_one_document_when_the_pod_list_fails(capsys, apiserver, monkeypatch, command):
+def test_verify_json_is_one_document_when_the_pod_list_fails(run_cli, apiserver, monkeypatch, command):
     import kubectl_pss.cluster.client as client
 
     monkeypatch.setattr(client, "BACKOFF", (0.0,) * 5)
     load_mixed_cluster(apiserver)
     apiserver.fail("/api/v1/pods", 500, times=100)
-    code, out, err = run_cli(capsys, command, "-A", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
+    code, out, err = run_cli(command, "-A", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
     assert code == 2
     report = json.loads(out)  # the report, with the error in it (was: nothing on stdout)
     assert [e["namespace"] for e in report["errors"]] == [None]
@@ -275,25 +268,19 @@ def test_progress_lines_need_a_terminal_that_takes_escape_codes(monkeypatch):
     assert terminal.written == ["\r\x1b[Kpods: 3"]
 
 
-def test_corrupt_gzip_audit_log_is_one_line_exit_2(tmp_path, capsys):
-    from kubectl_pss.cli import main
-
+def test_corrupt_gzip_audit_log_is_one_line_exit_2(tmp_path, run_cli):
     bad = tmp_path / "audit.log.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00garbagegarbage")
-    code = main(["seccomp", "profile", "--from-audit", str(bad)])
-    out, err = capsys.readouterr()
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", bad)
     assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith(f'error: cannot read "{bad}"')
 
 
 @pytest.mark.parametrize("name, content", [(None, None), ("empty.yaml", ""), ("comments.yaml", "# nothing\n---\n")])
-def test_check_with_no_objects_is_an_error(tmp_path, capsys, name, content):
-    from kubectl_pss.cli import main
-
+def test_check_with_no_objects_is_an_error(tmp_path, run_cli, name, content):
     path = tmp_path
     if name is not None:
         path = tmp_path / name
         path.write_text(content)
-    code = main(["check", "-f", str(path), "-o", "json"])
-    out, err = capsys.readouterr()
+    code, out, err = run_cli("check", "-f", path, "-o", "json")
     assert code == 2 and json.loads(out)["results"] == []
     assert err == f"error: {path}: no Kubernetes objects found\n"

@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from kubectl_pss.cli import main
 from tests.scenarios import ADMISSION_CONFIG, RESTRICTED_SPEC, load_mixed_cluster
 
 PSA = "pod-security.kubernetes.io/"
@@ -34,18 +33,12 @@ def cluster(apiserver, tmp_path):
     return apiserver
 
 
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+def label(run_cli, cluster, *argv):
+    return run_cli("label", *argv, "--kubeconfig", str(cluster.kubeconfig_path))
 
 
-def label(capsys, cluster, *argv):
-    return run_cli(capsys, "label", *argv, "--kubeconfig", str(cluster.kubeconfig_path))
-
-
-def label_json(capsys, cluster, *argv):
-    code, out, err = label(capsys, cluster, *argv, "-o", "json")
+def label_json(run_cli, cluster, *argv):
+    code, out, err = label(run_cli, cluster, *argv, "-o", "json")
     return code, json.loads(out), err
 
 
@@ -82,8 +75,8 @@ def server_warnings(ns, old, new):
 
 
 # --- the plan and dry runs --------------------------------------------------------------------
-def test_client_dry_run_plans_and_sends_nothing(capsys, cluster):
-    code, report, err = label_json(capsys, cluster, "default", "prod", "good", "--enforce", "baseline",
+def test_client_dry_run_plans_and_sends_nothing(run_cli, cluster):
+    code, report, err = label_json(run_cli, cluster, "default", "prod", "good", "--enforce", "baseline",
                                    "--dry-run=client")
     assert code == 0, err
     assert patches(cluster) == []
@@ -106,17 +99,17 @@ def test_client_dry_run_plans_and_sends_nothing(capsys, cluster):
                                  "changedSince": 0, "applied": 0, "failed": 0, "notAttempted": 0}
 
 
-def test_unchanged_namespaces_are_listed(capsys, cluster):
-    code, report, _ = label_json(capsys, cluster, "good", "--enforce", "restricted", "--dry-run=server")
+def test_unchanged_namespaces_are_listed(run_cli, cluster):
+    code, report, _ = label_json(run_cli, cluster, "good", "--enforce", "restricted", "--dry-run=server")
     assert code == 0 and patches(cluster) == []
     assert by_name(report)["good"]["action"] == "unchanged" and by_name(report)["good"]["patch"] == {}
     assert report["summary"]["unchanged"] == 1
 
 
-def test_server_dry_run_sends_dry_run_all_and_changes_nothing(capsys, cluster):
+def test_server_dry_run_sends_dry_run_all_and_changes_nothing(run_cli, cluster):
     cluster.namespace_patch_warnings = server_warnings
     before = {name: cluster.namespace(name) for name in ("default", "prod", "team")}
-    code, report, err = label_json(capsys, cluster, "default", "prod", "team", "--enforce", "restricted:latest",
+    code, report, err = label_json(run_cli, cluster, "default", "prod", "team", "--enforce", "restricted:latest",
                                    "--dry-run=server")
     ns = by_name(report)
     sent = patches(cluster)
@@ -143,15 +136,15 @@ def test_server_dry_run_sends_dry_run_all_and_changes_nothing(capsys, cluster):
     assert code == 1 and report["outcome"] == "planned" and "DISAGREEMENT" not in err
 
 
-def test_server_disagreement_is_loud(capsys, cluster):
+def test_server_disagreement_is_loud(run_cli, cluster):
     cluster.namespace_patch_warnings = lambda ns, old, new: ["something else"]
-    code, report, err = label_json(capsys, cluster, "team", "--enforce", "restricted", "--dry-run=server")
+    code, report, err = label_json(run_cli, cluster, "team", "--enforce", "restricted", "--dry-run=server")
     assert by_name(report)["team"]["server"]["agrees"] is False
     assert 'DISAGREEMENT: namespace "team"' in err
 
 
-def test_table_plan(capsys, cluster):
-    code, out, _ = label(capsys, cluster, "batch", "prod", "team", "--enforce", "baseline", "--dry-run=client",
+def test_table_plan(run_cli, cluster):
+    code, out, _ = label(run_cli, cluster, "batch", "prod", "team", "--enforce", "baseline", "--dry-run=client",
                          "--no-color")
     assert code == 1
     assert out.splitlines()[0] == "Label plan on context fake (server v1.34.2, latest = v1.34)"
@@ -162,10 +155,10 @@ def test_table_plan(capsys, cluster):
 
 
 # --- apply --------------------------------------------------------------------------------------
-def test_apply_patches_only_pod_security_keys(capsys, cluster, tmp_path):
+def test_apply_patches_only_pod_security_keys(run_cli, cluster, tmp_path):
     before = cluster.namespace("team")
     undo_path = tmp_path / "undo.json"
-    code, out, err = label(capsys, cluster, "team", "--enforce", "restricted", "--warn", "restricted:v1.30",
+    code, out, err = label(run_cli, cluster, "team", "--enforce", "restricted", "--warn", "restricted:v1.30",
                            "--yes", "--undo-file", str(undo_path), "--no-color")
     assert code == 0, err
     [dry, real] = patches(cluster)
@@ -191,8 +184,8 @@ def test_apply_patches_only_pod_security_keys(capsys, cluster, tmp_path):
     assert f"Undo file: {undo_path}" in out
 
 
-def test_apply_json_result(capsys, cluster):
-    code, report, err = label_json(capsys, cluster, "team", "blue-2", "good", "--enforce", "baseline:v1.33", "--yes")
+def test_apply_json_result(run_cli, cluster):
+    code, report, err = label_json(run_cli, cluster, "team", "blue-2", "good", "--enforce", "baseline:v1.33", "--yes")
     assert code == 0
     assert report["outcome"] == "applied"
     ns = by_name(report)
@@ -205,8 +198,8 @@ def test_apply_json_result(capsys, cluster):
     assert [n["name"] for n in json.loads(open(undo_path).read())["namespaces"]] == ["blue-2", "good", "team"]
 
 
-def test_refuses_enforce_level_existing_pods_violate(capsys, cluster):
-    code, out, err = label(capsys, cluster, "default", "--enforce", "restricted", "--yes", "--no-color")
+def test_refuses_enforce_level_existing_pods_violate(run_cli, cluster):
+    code, out, err = label(run_cli, cluster, "default", "--enforce", "restricted", "--yes", "--no-color")
     assert code == 1
     assert patches(cluster, dry_run=False) == []
     assert PSA + "enforce" not in labels_of(cluster, "default")
@@ -214,25 +207,25 @@ def test_refuses_enforce_level_existing_pods_violate(capsys, cluster):
     assert "1 existing pod(s) and 0 workload template(s) violate restricted:latest" in out
 
 
-def test_refuses_templates_of_idle_workloads(capsys, cluster):
+def test_refuses_templates_of_idle_workloads(run_cli, cluster):
     # batch: a Deployment scaled to 0 with a hostPath volume, no pods at all
-    code, report, _ = label_json(capsys, cluster, "batch", "--enforce", "baseline", "--yes")
+    code, report, _ = label_json(run_cli, cluster, "batch", "--enforce", "baseline", "--yes")
     assert code == 1 and patches(cluster, dry_run=False) == []
     batch = by_name(report)["batch"]
     assert batch["action"] == "refused" and batch["pods"] == 0
     assert [(f["owner"]["name"], f["template"]) for f in batch["findings"]] == [("db", True)]
 
 
-def test_refusal_does_not_block_the_safe_namespaces(capsys, cluster):
-    code, report, _ = label_json(capsys, cluster, "default", "team", "--enforce", "restricted", "--yes")
+def test_refusal_does_not_block_the_safe_namespaces(run_cli, cluster):
+    code, report, _ = label_json(run_cli, cluster, "default", "team", "--enforce", "restricted", "--yes")
     assert code == 1 and report["outcome"] == "applied"
     assert [r.path for r in patches(cluster, dry_run=False)] == ["/api/v1/namespaces/team"]
     assert by_name(report)["default"]["action"] == "refused" and "result" not in by_name(report)["default"]
 
 
-def test_force_enforces_anyway(capsys, cluster):
+def test_force_enforces_anyway(run_cli, cluster):
     cluster.namespace_patch_warnings = server_warnings
-    code, report, err = label_json(capsys, cluster, "default", "--enforce", "restricted", "--yes", "--force")
+    code, report, err = label_json(run_cli, cluster, "default", "--enforce", "restricted", "--yes", "--force")
     assert code == 0 and report["outcome"] == "applied"
     assert 'Warning: namespace "default": existing pods in namespace "default" violate' in err
     assert labels_of(cluster, "default")[PSA + "enforce"] == "restricted"
@@ -240,9 +233,9 @@ def test_force_enforces_anyway(capsys, cluster):
     assert default["forced"] is True and default["findings"] and "enforcing anyway (--force)" in default["notes"][0]
 
 
-def test_stage_sets_audit_and_warn_first(capsys, cluster):
+def test_stage_sets_audit_and_warn_first(run_cli, cluster):
     before_prod = labels_of(cluster, "prod")
-    code, report, err = label_json(capsys, cluster, "default", "prod", "--enforce", "restricted", "--stage", "--yes")
+    code, report, err = label_json(run_cli, cluster, "default", "prod", "--enforce", "restricted", "--stage", "--yes")
     assert code == 0, err
     sent = {r.path.rsplit("/", 1)[1]: r.json["metadata"]["labels"] for r in patches(cluster, dry_run=False)}
     assert sent == {
@@ -261,8 +254,8 @@ def test_stage_sets_audit_and_warn_first(capsys, cluster):
     assert report["request"]["stage"] is True
 
 
-def test_exempt_namespaces_are_skipped_with_a_note(capsys, cluster):
-    code, report, _ = label_json(capsys, cluster, "kube-system", "team", "--enforce", "baseline", "--yes",
+def test_exempt_namespaces_are_skipped_with_a_note(run_cli, cluster):
+    code, report, _ = label_json(run_cli, cluster, "kube-system", "team", "--enforce", "baseline", "--yes",
                                  "--admission-config", str(cluster.admission_config))
     assert code == 0
     ks = by_name(report)["kube-system"]
@@ -272,15 +265,15 @@ def test_exempt_namespaces_are_skipped_with_a_note(capsys, cluster):
     assert report["summary"]["exempt"] == 1
 
 
-def test_selector_picks_namespaces(capsys, cluster):
-    code, report, _ = label_json(capsys, cluster, "-l", "team=blue", "--warn", "restricted", "--dry-run=client")
+def test_selector_picks_namespaces(run_cli, cluster):
+    code, report, _ = label_json(run_cli, cluster, "-l", "team=blue", "--warn", "restricted", "--dry-run=client")
     assert code == 0 and [n["name"] for n in report["namespaces"]] == ["blue-2", "team"]
-    code, report, _ = label_json(capsys, cluster, "-l", "team=green", "--warn", "restricted", "--yes")
+    code, report, _ = label_json(run_cli, cluster, "-l", "team=green", "--warn", "restricted", "--yes")
     assert code == 0 and report["namespaces"] == [] and report["outcome"] == "nothing to apply"
 
 
-def test_all_namespaces(capsys, cluster):
-    code, report, _ = label_json(capsys, cluster, "-A", "--audit", "restricted", "--dry-run=client")
+def test_all_namespaces(run_cli, cluster):
+    code, report, _ = label_json(run_cli, cluster, "-A", "--audit", "restricted", "--dry-run=client")
     assert code == 0
     assert len(report["namespaces"]) == 8 and report["summary"]["change"] == 8
 
@@ -291,24 +284,24 @@ class FakeTTY(io.StringIO):
         return True
 
 
-def test_interactive_confirmation_yes(capsys, cluster, monkeypatch):
+def test_interactive_confirmation_yes(run_cli, cluster, monkeypatch):
     monkeypatch.setattr("sys.stdin", FakeTTY("y\n"))
-    code, out, err = label(capsys, cluster, "team", "--enforce", "baseline")
+    code, out, err = label(run_cli, cluster, "team", "--enforce", "baseline")
     assert code == 0 and 'Apply these label changes to 1 namespace(s) on context "fake"? [y/N]' in err
     assert labels_of(cluster, "team")[PSA + "enforce"] == "baseline"
     assert out.index("Label plan") < out.index("1 applied")
 
 
-def test_interactive_confirmation_no(capsys, cluster, monkeypatch):
+def test_interactive_confirmation_no(run_cli, cluster, monkeypatch):
     monkeypatch.setattr("sys.stdin", FakeTTY("n\n"))
-    code, out, err = label(capsys, cluster, "team", "--enforce", "baseline")
+    code, out, err = label(run_cli, cluster, "team", "--enforce", "baseline")
     assert code == 1 and patches(cluster, dry_run=False) == [] and "not applied" in err
     assert PSA + "enforce" not in labels_of(cluster, "team")
 
 
-def test_no_terminal_and_no_yes_applies_nothing(capsys, cluster, monkeypatch):
+def test_no_terminal_and_no_yes_applies_nothing(run_cli, cluster, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
-    code, out, err = label(capsys, cluster, "team", "--enforce", "baseline")
+    code, out, err = label(run_cli, cluster, "team", "--enforce", "baseline")
     assert code == 1 and patches(cluster, dry_run=False) == []
     assert "stdin is not a terminal; pass --yes" in err and "Label plan" in out
 
@@ -321,7 +314,7 @@ def touch(cluster, name, labels):
     cluster.add({"kind": "Namespace", **obj})
 
 
-def test_partial_failure_403_and_conflict(capsys, cluster, tmp_path):
+def test_partial_failure_403_and_conflict(run_cli, cluster, tmp_path):
     cluster.add_namespace("a")
     cluster.add_namespace("b")
     cluster.add_namespace("c", {"keep": "me"})
@@ -334,7 +327,7 @@ def test_partial_failure_403_and_conflict(capsys, cluster, tmp_path):
 
     cluster.namespace_patch_warnings = concurrent_writer
     undo_path = tmp_path / "partial-undo.json"
-    code, report, err = label_json(capsys, cluster, "a", "b", "c", "--enforce", "baseline", "--yes",
+    code, report, err = label_json(run_cli, cluster, "a", "b", "c", "--enforce", "baseline", "--yes",
                                    "--undo-file", str(undo_path))
     assert code == 1
     assert report["outcome"] == "partially applied"
@@ -352,33 +345,33 @@ def test_partial_failure_403_and_conflict(capsys, cluster, tmp_path):
     assert [entry["name"] for entry in undo["namespaces"]] == ["a"]  # exactly what was applied
 
 
-def test_nothing_applied_leaves_no_undo_file(capsys, cluster, tmp_path):
+def test_nothing_applied_leaves_no_undo_file(run_cli, cluster, tmp_path):
     cluster.forbid("namespaces", namespace="team", verbs=["patch"])
     undo_path = tmp_path / "u.json"
-    code, report, _ = label_json(capsys, cluster, "team", "--enforce", "baseline", "--yes", "--undo-file",
+    code, report, _ = label_json(run_cli, cluster, "team", "--enforce", "baseline", "--yes", "--undo-file",
                                  str(undo_path))
     assert code == 1 and report["outcome"] == "failed" and report["undoFile"] is None
     assert not undo_path.exists()
 
 
 # --- undo -------------------------------------------------------------------------------------------
-def apply_and_get_undo(capsys, cluster, tmp_path, *argv):
+def apply_and_get_undo(run_cli, cluster, tmp_path, *argv):
     undo_path = tmp_path / "first-undo.json"
-    code, report, err = label_json(capsys, cluster, *argv, "--yes", "--undo-file", str(undo_path))
+    code, report, err = label_json(run_cli, cluster, *argv, "--yes", "--undo-file", str(undo_path))
     assert code == 0, err
     return undo_path
 
 
-def test_undo_restores_exactly_the_previous_values(capsys, cluster, tmp_path):
+def test_undo_restores_exactly_the_previous_values(run_cli, cluster, tmp_path):
     before = {name: labels_of(cluster, name) for name in ("team", "prod")}
-    undo_path = apply_and_get_undo(capsys, cluster, tmp_path, "team", "prod", "--enforce", "baseline:latest",
+    undo_path = apply_and_get_undo(run_cli, cluster, tmp_path, "team", "prod", "--enforce", "baseline:latest",
                                    "--audit", "restricted")
     assert labels_of(cluster, "prod")[PSA + "enforce-version"] == "latest"
     cluster.clear_requests()
     cluster.namespace_patch_warnings = lambda ns, old, new: (
         ['existing pods in namespace "prod" violate the new PodSecurity enforce level "restricted:v1.30"',
          "api-7d4b9-b8m1z (and 2 other pods): runAsUser=0"] if ns == "prod" else [])
-    code, report, err = label_json(capsys, cluster, "--undo", str(undo_path), "--yes")
+    code, report, err = label_json(run_cli, cluster, "--undo", str(undo_path), "--yes")
     assert code == 0, err
     assert report["operation"] == "undo" and report["outcome"] == "applied"
     # restoring prod's own restricted:v1.30 is not refused, but what it rejects is said
@@ -397,21 +390,21 @@ def test_undo_restores_exactly_the_previous_values(capsys, cluster, tmp_path):
         PSA + "enforce": "baseline", PSA + "enforce-version": "latest", PSA + "audit": "restricted"}
 
 
-def test_undo_dry_run_changes_nothing(capsys, cluster, tmp_path):
-    undo_path = apply_and_get_undo(capsys, cluster, tmp_path, "team", "--enforce", "baseline")
+def test_undo_dry_run_changes_nothing(run_cli, cluster, tmp_path):
+    undo_path = apply_and_get_undo(run_cli, cluster, tmp_path, "team", "--enforce", "baseline")
     after = cluster.namespace("team")
     cluster.clear_requests()
-    code, report, _ = label_json(capsys, cluster, "--undo", str(undo_path), "--dry-run=server")
+    code, report, _ = label_json(run_cli, cluster, "--undo", str(undo_path), "--dry-run=server")
     assert code == 0 and report["outcome"] == "planned"
     assert [r.query.get("dryRun") for r in patches(cluster)] == ["All"]
     assert cluster.namespace("team") == after
 
 
-def test_undo_refuses_a_namespace_changed_since(capsys, cluster, tmp_path):
-    undo_path = apply_and_get_undo(capsys, cluster, tmp_path, "team", "blue-2", "--enforce", "baseline")
+def test_undo_refuses_a_namespace_changed_since(run_cli, cluster, tmp_path):
+    undo_path = apply_and_get_undo(run_cli, cluster, tmp_path, "team", "blue-2", "--enforce", "baseline")
     touch(cluster, "team", {PSA + "enforce": "restricted"})  # someone else moved it on
     cluster.clear_requests()
-    code, report, err = label_json(capsys, cluster, "--undo", str(undo_path), "--yes")
+    code, report, err = label_json(run_cli, cluster, "--undo", str(undo_path), "--yes")
     assert code == 1
     team = by_name(report)["team"]
     assert team["action"] == "changed-since"
@@ -420,33 +413,33 @@ def test_undo_refuses_a_namespace_changed_since(capsys, cluster, tmp_path):
     assert labels_of(cluster, "team")[PSA + "enforce"] == "restricted"
     assert PSA + "enforce" not in labels_of(cluster, "blue-2")
     # --force restores it anyway
-    code, report, _ = label_json(capsys, cluster, "--undo", str(undo_path), "--yes", "--force")
+    code, report, _ = label_json(run_cli, cluster, "--undo", str(undo_path), "--yes", "--force")
     assert code == 0 and PSA + "enforce" not in labels_of(cluster, "team")
     assert by_name(report)["team"]["forced"] is True
 
 
-def test_undo_other_labels_changed_since_is_fine(capsys, cluster, tmp_path):
-    undo_path = apply_and_get_undo(capsys, cluster, tmp_path, "team", "--enforce", "baseline")
+def test_undo_other_labels_changed_since_is_fine(run_cli, cluster, tmp_path):
+    undo_path = apply_and_get_undo(run_cli, cluster, tmp_path, "team", "--enforce", "baseline")
     touch(cluster, "team", {"app": "shop-v2"})
-    code, report, _ = label_json(capsys, cluster, "--undo", str(undo_path), "--yes")
+    code, report, _ = label_json(run_cli, cluster, "--undo", str(undo_path), "--yes")
     assert code == 0 and labels_of(cluster, "team")["app"] == "shop-v2"
     assert PSA + "enforce" not in labels_of(cluster, "team")
 
 
-def test_undo_uses_the_files_context(capsys, cluster, tmp_path, make_kubeconfig):
-    undo_path = apply_and_get_undo(capsys, cluster, tmp_path, "team", "--enforce", "baseline")
+def test_undo_uses_the_files_context(run_cli, cluster, tmp_path, make_kubeconfig):
+    undo_path = apply_and_get_undo(run_cli, cluster, tmp_path, "team", "--enforce", "baseline")
     config = make_kubeconfig([cluster.context("fake"), cluster.context("other")], "other", name="two-contexts")
-    code, out, err = run_cli(capsys, "label", "--undo", str(undo_path), "--yes", "--kubeconfig", str(config),
+    code, out, err = run_cli("label", "--undo", str(undo_path), "--yes", "--kubeconfig", str(config),
                              "-o", "json")
     assert code == 0 and json.loads(out)["cluster"]["context"] == "fake"
-    code, _, err = run_cli(capsys, "label", "--undo", str(undo_path), "--yes", "--kubeconfig", str(config),
+    code, _, err = run_cli("label", "--undo", str(undo_path), "--yes", "--kubeconfig", str(config),
                            "--context", "other")
     assert code == 2 and 'written for context "fake", not "other"' in err and err.count("\n") == 1
 
 
-def test_default_undo_file_is_never_overwritten(capsys, cluster, tmp_path):
-    first = json.loads(label(capsys, cluster, "team", "--enforce", "baseline", "--yes", "-o", "json")[1])["undoFile"]
-    second = json.loads(label(capsys, cluster, "team", "--enforce", "restricted", "--yes", "-o", "json")[1])["undoFile"]
+def test_default_undo_file_is_never_overwritten(run_cli, cluster, tmp_path):
+    first = json.loads(label(run_cli, cluster, "team", "--enforce", "baseline", "--yes", "-o", "json")[1])["undoFile"]
+    second = json.loads(label(run_cli, cluster, "team", "--enforce", "restricted", "--yes", "-o", "json")[1])["undoFile"]
     assert first != second
     assert json.loads(open(first).read())["namespaces"][0]["applied"][PSA + "enforce"] == "baseline"
     assert json.loads(open(second).read())["namespaces"][0]["previous"][PSA + "enforce"] == "baseline"
@@ -469,39 +462,39 @@ def test_default_undo_file_is_never_overwritten(capsys, cluster, tmp_path):
     (["--undo", "/nonexistent/undo.json", "--enforce", "baseline"], "--undo restores an undo file"),
     (["team", "--enforce", "baseline", "--admission-config", "/nonexistent.yaml"], "--admission-config: /nonexistent.yaml"),
 ])
-def test_bad_input_is_one_line_exit_2(capsys, cluster, argv, message):
-    code, out, err = label(capsys, cluster, *argv)
+def test_bad_input_is_one_line_exit_2(run_cli, cluster, argv, message):
+    code, out, err = label(run_cli, cluster, *argv)
     assert code == 2 and message in err and err.count("\n") == 1, err
     assert patches(cluster) == []
 
 
-def test_existing_undo_file_is_refused(capsys, cluster, tmp_path):
+def test_existing_undo_file_is_refused(run_cli, cluster, tmp_path):
     path = tmp_path / "exists.json"
     path.write_text("{}")
-    code, _, err = label(capsys, cluster, "team", "--enforce", "baseline", "--yes", "--undo-file", str(path))
+    code, _, err = label(run_cli, cluster, "team", "--enforce", "baseline", "--yes", "--undo-file", str(path))
     assert code == 2 and "already exists" in err and path.read_text() == "{}"
 
 
-def test_bad_undo_file_is_one_line(capsys, cluster, tmp_path):
+def test_bad_undo_file_is_one_line(run_cli, cluster, tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"kind": "KubectlPssLabelUndo", "version": 1, "namespaces": [
         {"name": "team", "previous": {"app": None}, "applied": {"app": "x"}}]}))
-    code, _, err = label(capsys, cluster, "--undo", str(path))
+    code, _, err = label(run_cli, cluster, "--undo", str(path))
     assert code == 2 and '"app" is not a pod-security.kubernetes.io label' in err and err.count("\n") == 1
 
 
-def test_missing_namespace_is_reported(capsys, cluster):
-    code, report, err = label_json(capsys, cluster, "nope", "team", "--enforce", "baseline", "--yes")
+def test_missing_namespace_is_reported(run_cli, cluster):
+    code, report, err = label_json(run_cli, cluster, "nope", "team", "--enforce", "baseline", "--yes")
     assert code == 1
     assert [(e["namespace"], e["resource"]) for e in report["errors"]] == [("nope", "namespaces")]
     assert by_name(report)["team"]["result"]["status"] == "applied"
     assert 'error: namespace "nope": namespaces: ' in err
 
 
-def test_unreadable_pods_block_an_enforce_change(capsys, cluster):
+def test_unreadable_pods_block_an_enforce_change(run_cli, cluster):
     cluster.forbid("pods")
     cluster.forbid("pods", namespace="team")
-    code, report, _ = label_json(capsys, cluster, "team", "--enforce", "restricted", "--yes")
+    code, report, _ = label_json(run_cli, cluster, "team", "--enforce", "restricted", "--yes")
     assert code == 1 and by_name(report)["team"]["action"] == "refused"
     assert "unverified" in by_name(report)["team"]["notes"][0]
     assert patches(cluster, dry_run=False) == []

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_pss.cli import main
 from tests.apiserver.runtime import ExecOutcome, FakeNode, Symlink
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,14 +85,8 @@ def lab(apiserver, make_kubeconfig):
     return server
 
 
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def nodes(capsys, lab, *extra):
-    code, out, err = run_cli(capsys, "nodes", "--kubeconfig", str(lab.kubeconfig_path), "-o", "json", *extra)
+def nodes(run_cli, lab, *extra):
+    code, out, err = run_cli("nodes", "--kubeconfig", str(lab.kubeconfig_path), "-o", "json", *extra)
     return code, json.loads(out), err
 
 
@@ -106,8 +99,8 @@ def statuses(entry):
 
 
 # --- from the API only ---------------------------------------------------------------------------------
-def test_api_only(capsys, lab):
-    code, report, err = nodes(capsys, lab)
+def test_api_only(run_cli, lab):
+    code, report, err = nodes(run_cli, lab)
     assert code == 1 and err == "" and report["nodeInspect"] is False
     assert lab.runtime.created == [] and lab.runtime.execs == []  # read-only
     a, b, c = report["nodes"]
@@ -131,8 +124,8 @@ def test_api_only(capsys, lab):
 
 
 # --- with debug pods ---------------------------------------------------------------------------------------
-def test_node_inspect(capsys, lab):
-    code, report, err = nodes(capsys, lab, "--node-inspect")
+def test_node_inspect(run_cli, lab):
+    code, report, err = nodes(run_cli, lab, "--node-inspect")
     assert code == 1, err
     by = {n["name"]: n["inspection"] for n in report["nodes"]}
     a, b, c = by["node-a"], by["node-b"], by["node-c"]
@@ -183,20 +176,20 @@ def test_node_inspect(capsys, lab):
     assert not [e for e in lab.runtime.execs if "sh" in e.argv]
 
 
-def test_named_node_all_good(capsys, lab):
-    code, report, err = nodes(capsys, lab, "node-a", "--node-inspect")
+def test_named_node_all_good(run_cli, lab):
+    code, report, err = nodes(run_cli, lab, "node-a", "--node-inspect")
     assert code == 0, err
     assert [n["name"] for n in report["nodes"]] == ["node-a"] and report["blockedPods"] == []  # blocked is on node-b
     assert all(p["ok"] and [n["node"] for n in p["nodes"]] == ["node-a"] for p in report["profiles"])
     assert [(p["node"], p["deleted"]) for p in report["debugPods"]] == [("node-a", True)]
 
 
-def test_seccomp_root_flag_invalid_file_and_symlink(capsys, lab):
+def test_seccomp_root_flag_invalid_file_and_symlink(run_cli, lab):
     fake = lab.fakes["node-a"]
     fake.files = {k.replace(ROOT, "/etc/kubelet/seccomp"): v for k, v in fake.files.items()}
     fake.files["/etc/kubelet/seccomp/profiles/nginx.json"] = Symlink("../shared/nginx.json")
     fake.files["/etc/kubelet/seccomp/shared/nginx.json"] = "{not json"
-    code, report, _ = nodes(capsys, lab, "node-a", "--node-inspect", "--seccomp-root", "/etc/kubelet/seccomp")
+    code, report, _ = nodes(run_cli, lab, "node-a", "--node-inspect", "--seccomp-root", "/etc/kubelet/seccomp")
     files = {f["path"]: f for f in report["nodes"][0]["inspection"]["seccomp"]["files"]}
     link = files["profiles/nginx.json"]
     assert (link["symlink"], link["validJson"], link["sha256"]) == ("../shared/nginx.json", False, sha("{not json"))
@@ -207,10 +200,10 @@ def test_seccomp_root_flag_invalid_file_and_symlink(capsys, lab):
     assert code == 1
 
 
-def test_node_without_tools_uses_the_debug_image(capsys, lab):
+def test_node_without_tools_uses_the_debug_image(run_cli, lab):
     fake = lab.fakes["node-a"]
     fake.host_tools = set()  # a minimal node OS: chroot cannot run cat, tar or pgrep
-    code, report, _ = nodes(capsys, lab, "node-a", "--node-inspect")
+    code, report, _ = nodes(run_cli, lab, "node-a", "--node-inspect")
     inspection = report["nodes"][0]["inspection"]
     assert code == 0 and inspection["status"] == "ok" and inspection["kubelet"]["seccompDefault"] is True
     assert statuses(profile(report, "seccomp", "profiles/nginx.json")) == {"node-a": "present"}
@@ -220,19 +213,19 @@ def test_node_without_tools_uses_the_debug_image(capsys, lab):
     assert sum(1 for call in fake.calls if call[:3] == ["chroot", "/host", "cat"]) == 1
 
 
-def test_debug_image_without_chroot(capsys, lab):
+def test_debug_image_without_chroot(run_cli, lab):
     fake = lab.fakes["node-a"]
     lab.runtime.on_node("node-a", lambda call: ExecOutcome.command_not_found("chroot") if call.argv[0] == "chroot"
                         else fake(call))
-    code, report, _ = nodes(capsys, lab, "node-a", "--node-inspect")
+    code, report, _ = nodes(run_cli, lab, "node-a", "--node-inspect")
     assert code == 0 and report["nodes"][0]["inspection"]["status"] == "ok"
     assert fake.calls[0] == ["cat", f"/host{ENABLED}"]  # chroot was tried once, by the first read
 
 
 # --- bad or partial answers, per node ---------------------------------------------------------------------------
-def test_node_without_the_debug_image(capsys, lab):
+def test_node_without_the_debug_image(run_cli, lab):
     lab.runtime.node_start_state["node-b"] = {"waiting": {"reason": "ErrImagePull", "message": "pull access denied"}}
-    code, report, err = nodes(capsys, lab, "--node-inspect", "--image", "registry.local/tools:1")
+    code, report, err = nodes(run_cli, lab, "--node-inspect", "--image", "registry.local/tools:1")
     assert code == 2
     by = {n["name"]: n["inspection"] for n in report["nodes"]}
     assert by["node-b"]["status"] == "failed" and "ErrImagePull: pull access denied" in by["node-b"]["error"]
@@ -245,9 +238,9 @@ def test_node_without_the_debug_image(capsys, lab):
     assert lab.runtime.pods_alive() == [] and len(lab.runtime.created) == 3 == len(lab.runtime.deleted)
 
 
-def test_partial_answer(capsys, lab):
+def test_partial_answer(run_cli, lab):
     del lab.fakes["node-b"].files[PROFILES]  # AppArmor on, but securityfs not mounted
-    code, report, err = nodes(capsys, lab, "--node-inspect")
+    code, report, err = nodes(run_cli, lab, "--node-inspect")
     b = next(n for n in report["nodes"] if n["name"] == "node-b")["inspection"]
     assert b["status"] == "partial" and b["apparmor"] == {"enabled": True, "profiles": None}
     assert "securityfs is not mounted" in b["problems"][0] and b["seccomp"]["files"]  # the rest was read
@@ -256,9 +249,9 @@ def test_partial_answer(capsys, lab):
     assert code == 2 and f"error: node \"node-b\": reading {PROFILES}" in err
 
 
-def test_not_ready_node_is_not_inspected(capsys, lab):
+def test_not_ready_node_is_not_inspected(run_cli, lab):
     lab.runtime.add_node("node-d", ready=False)
-    code, report, err = nodes(capsys, lab, "--node-inspect")
+    code, report, err = nodes(run_cli, lab, "--node-inspect")
     assert code == 2
     d = next(n for n in report["nodes"] if n["name"] == "node-d")
     assert d["ready"] is False and d["inspection"]["status"] == "failed" and "not Ready" in d["inspection"]["error"]
@@ -267,9 +260,9 @@ def test_not_ready_node_is_not_inspected(capsys, lab):
     assert 'error: node "node-d": the node is not Ready' in err
 
 
-def test_exec_forbidden(capsys, lab):
+def test_exec_forbidden(run_cli, lab):
     lab.forbid("pods/exec", namespace="ops")
-    code, report, err = nodes(capsys, lab, "--node-inspect")
+    code, report, err = nodes(run_cli, lab, "--node-inspect")
     assert code == 2
     errors = {e["node"]: e["error"] for e in report["errors"]}
     assert "exec into the debug pod is forbidden" in errors["node-a"]
@@ -278,31 +271,31 @@ def test_exec_forbidden(capsys, lab):
     assert report["profiles"] and report["summary"]["inspected"] == 0
 
 
-def test_debug_pod_refused_by_pod_security(capsys, lab):
+def test_debug_pod_refused_by_pod_security(run_cli, lab):
     lab.runtime.admit = lambda pod: 'violates PodSecurity "baseline:latest": privileged'
-    code, report, err = nodes(capsys, lab, "--node-inspect")
+    code, report, err = nodes(run_cli, lab, "--node-inspect")
     assert code == 2 and lab.runtime.created == [] and report["debugPods"] == []
     assert err.count("violates PodSecurity") == 3  # said per node, tried once
     assert "not tried again" in report["errors"][1]["error"]
 
 
-def test_listing_workloads_forbidden_goes_on(capsys, lab):
+def test_listing_workloads_forbidden_goes_on(run_cli, lab):
     lab.forbid("deployments", namespace="*")
-    code, report, err = nodes(capsys, lab)
+    code, report, err = nodes(run_cli, lab)
     assert code == 2 and any(e.get("resource") == "deployments" for e in report["errors"])
     owners = {r["kind"] for p in report["profiles"] for r in p["references"]}
     assert owners == {"Pod", "DaemonSet"}
 
 
 # --- clean-up when interrupted -----------------------------------------------------------------------------------
-def test_interrupted_deletes_the_debug_pod(capsys, lab, monkeypatch):
+def test_interrupted_deletes_the_debug_pod(run_cli, lab, monkeypatch):
     from kubectl_pss.confinement import nodes as cn
 
     def interrupt(data):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cn, "parse_seccomp_tar", interrupt)
-    code, out, err = run_cli(capsys, "nodes", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path))
+    code, out, err = run_cli("nodes", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path))
     assert code == 130 and out == "" and err.endswith("error: interrupted\n")
     [(ns, name)] = lab.runtime.created  # the first node's; no other was started
     assert lab.runtime.deleted == [(ns, name)] and lab.runtime.pods_alive() == []
@@ -335,8 +328,8 @@ def test_sigterm_deletes_the_debug_pod(lab):
 
 
 # --- output -----------------------------------------------------------------------------------------------------
-def test_table(capsys, lab):
-    code, out, err = run_cli(capsys, "nodes", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path), "--no-color")
+def test_table(run_cli, lab):
+    code, out, err = run_cli("nodes", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path), "--no-color")
     lines = out.splitlines()
     assert lines[0] == f"Context lab: 3 node(s), inspected through debug pods (seccomp root {ROOT})"
     header = next(line for line in lines if line.startswith("NODE"))
@@ -354,10 +347,10 @@ def test_table(capsys, lab):
     assert out.count("debug pod ops/pss-nodes-") == 3 and code == 1
 
 
-def test_yaml(capsys, lab):
+def test_yaml(run_cli, lab):
     import yaml
 
-    code, out, _ = run_cli(capsys, "nodes", "--kubeconfig", str(lab.kubeconfig_path), "-o", "yaml")
+    code, out, _ = run_cli("nodes", "--kubeconfig", str(lab.kubeconfig_path), "-o", "yaml")
     assert yaml.safe_load(out)["summary"]["blockedPods"] == 1
 
 
@@ -367,13 +360,13 @@ def test_yaml(capsys, lab):
     (["nodes", "--node-inspect", "--pod-timeout", "soon"], 'invalid --pod-timeout "soon"'),
     (["nodes", "-o", "wide"], 'output format "wide"'),
 ])
-def test_usage_errors(capsys, argv, message):
-    code, out, err = run_cli(capsys, *argv)
+def test_usage_errors(run_cli, argv, message):
+    code, out, err = run_cli(*argv)
     assert code == 2 and out == "" and message in err and err.count("\n") == 1
 
 
-def test_unknown_node(capsys, lab):
-    code, report, err = nodes(capsys, lab, "node-a", "nope")
+def test_unknown_node(run_cli, lab):
+    code, report, err = nodes(run_cli, lab, "node-a", "nope")
     assert code == 2 and report["errors"] == [{"node": "nope", "error": 'nodes "nope" not found'}]
     assert [n["name"] for n in report["nodes"]] == ["node-a"]
 

@@ -8,17 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_pss.cli import main
 from tests.scenarios import load_mixed_cluster
 
 KIND = str(Path(__file__).resolve().parents[2] / "examples" / "kind-cluster.json")
 NODE = "psa-wo-cluster-pss-control-plane"
-
-
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def reasons_by_owner(namespace: dict) -> dict[str, str]:
@@ -30,8 +23,8 @@ def namespaces(report: dict) -> dict[str, dict]:
     return {ns["name"]: ns for ns in report["namespaces"]}
 
 
-def test_kind_cluster_audit_story(capsys):
-    code, out, _ = run_cli(capsys, "audit", "--snapshot", KIND, "-o", "json")
+def test_kind_cluster_audit_story(run_cli):
+    code, out, _ = run_cli("audit", "--snapshot", KIND, "-o", "json")
     report = json.loads(out)
     assert code == 0
     assert report["cluster"]["policyLatest"] == "v1.29" and report["cluster"]["serverVersion"] == "v1.29.2"
@@ -41,12 +34,12 @@ def test_kind_cluster_audit_story(capsys):
     assert any("1 ConfigMap" in note for note in report["notes"])
 
 
-def test_kind_cluster_baseline_story_matches_the_tutorials_server_dry_run(capsys):
+def test_kind_cluster_baseline_story_matches_the_tutorials_server_dry_run(run_cli):
     # The tutorial's `kubectl label --dry-run=server ... enforce=baseline` warns only about kube-system:
     #   etcd-... (and 3 other pods): host namespaces, hostPath volumes
     #   kindnet-...: non-default capabilities, host namespaces, hostPath volumes
     #   kube-proxy-...: host namespaces, hostPath volumes, privileged
-    code, out, _ = run_cli(capsys, "simulate", "baseline", "--snapshot", KIND, "-o", "json")
+    code, out, _ = run_cli("simulate", "baseline", "--snapshot", KIND, "-o", "json")
     report = json.loads(out)
     assert code == 1
     affected = [ns["name"] for ns in report["namespaces"] if ns["wouldReject"]]
@@ -60,8 +53,8 @@ def test_kind_cluster_baseline_story_matches_the_tutorials_server_dry_run(capsys
     }
 
 
-def test_kind_cluster_restricted_story(capsys):
-    code, out, _ = run_cli(capsys, "simulate", "restricted", "--snapshot", KIND, "-o", "json")
+def test_kind_cluster_restricted_story(run_cli):
+    code, out, _ = run_cli("simulate", "restricted", "--snapshot", KIND, "-o", "json")
     report = json.loads(out)
     assert [ns["name"] for ns in report["namespaces"] if ns["wouldReject"]] == ["default", "kube-system", "local-path-storage"]
     system = reasons_by_owner(namespaces(report)["kube-system"])
@@ -81,33 +74,33 @@ def test_kind_cluster_restricted_story(capsys):
     assert report["summary"]["podsRejected"] == 10
 
 
-def test_server_version_flag_changes_what_latest_means(capsys):
+def test_server_version_flag_changes_what_latest_means(run_cli):
     # kubeadm's probes name host 127.0.0.1: baseline from v1.34 on forbids that.
-    _, out, _ = run_cli(capsys, "simulate", "baseline", "--snapshot", KIND, "--server-version", "v1.34", "-o", "json")
+    _, out, _ = run_cli("simulate", "baseline", "--snapshot", KIND, "--server-version", "v1.34", "-o", "json")
     report = json.loads(out)
     assert report["policyVersion"] == "v1.34"
     assert reasons_by_owner(namespaces(report)["kube-system"])[f"Pod/etcd-{NODE}"] == (
         "host namespaces, hostPath volumes, probe or lifecycle host")
 
 
-def test_snapshot_without_version_says_so(tmp_path, capsys):
+def test_snapshot_without_version_says_so(tmp_path, run_cli):
     doc = json.loads(Path(KIND).read_text())
     doc["items"] = [i for i in doc["items"] if "kind" in i]
     (tmp_path / "dump.json").write_text(json.dumps(doc))
-    _, out, _ = run_cli(capsys, "audit", "--snapshot", str(tmp_path / "dump.json"), "-o", "json")
+    _, out, _ = run_cli("audit", "--snapshot", str(tmp_path / "dump.json"), "-o", "json")
     report = json.loads(out)
     assert report["cluster"]["policyLatest"] == "v1.37"
     assert any("names no server version" in note for note in report["notes"])
 
 
-def test_snapshot_from_directory_and_stdin_and_namespace_filter(tmp_path, capsys, monkeypatch):
+def test_snapshot_from_directory_and_stdin_and_namespace_filter(tmp_path, run_cli, monkeypatch):
     doc = json.loads(Path(KIND).read_text())
     (tmp_path / "a.json").write_text(json.dumps({"kind": "List", "items": doc["items"][:8]}))
     (tmp_path / "b.yaml").write_text("\n---\n".join(json.dumps(i) for i in doc["items"][8:]))
-    code, out, _ = run_cli(capsys, "audit", "--snapshot", str(tmp_path), "-n", "kube-system", "-o", "json")
+    code, out, _ = run_cli("audit", "--snapshot", str(tmp_path), "-n", "kube-system", "-o", "json")
     assert code == 0 and [ns["name"] for ns in json.loads(out)["namespaces"]] == ["kube-system"]
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(Path(KIND).read_bytes())))
-    code, out, _ = run_cli(capsys, "audit", "--snapshot", "-", "-o", "json")
+    code, out, _ = run_cli("audit", "--snapshot", "-", "-o", "json")
     assert code == 0 and len(json.loads(out)["namespaces"]) == 5
 
 
@@ -119,9 +112,9 @@ def test_snapshot_from_directory_and_stdin_and_namespace_filter(tmp_path, capsys
     ('{"kind": "List", "items": [{"kind": "Namespace", "metadata": {"name": "a"}}, {"kind": "Pod", "metadata": {"name": "p"}}]}',
      "Pod p has no metadata.namespace"),
 ])
-def test_bad_snapshots_are_one_line_exit_2(tmp_path, capsys, content, message):
+def test_bad_snapshots_are_one_line_exit_2(tmp_path, run_cli, content, message):
     (tmp_path / "bad.json").write_text(content)
-    code, out, err = run_cli(capsys, "audit", "--snapshot", str(tmp_path / "bad.json"))
+    code, out, err = run_cli("audit", "--snapshot", str(tmp_path / "bad.json"))
     assert code == 2 and out == "" and err.count("\n") == 1 and message in err and err.startswith("error: --snapshot: ")
 
 
@@ -134,36 +127,36 @@ def test_bad_snapshots_are_one_line_exit_2(tmp_path, capsys, content, message):
     (["simulate", "restricted", "--snapshot", KIND, "--server-dry-run"], "--server-dry-run needs a live cluster"),
     (["snapshot"], "the following arguments are required: -o/--output"),
 ])
-def test_snapshot_flag_errors(capsys, argv, message):
-    code, _, err = run_cli(capsys, *argv)
+def test_snapshot_flag_errors(run_cli, argv, message):
+    code, _, err = run_cli(*argv)
     assert code == 2 and message in err and err.count("\n") == 1
 
 
-def test_snapshot_round_trip_gives_the_same_audit(apiserver, tmp_path, capsys):
+def test_snapshot_round_trip_gives_the_same_audit(apiserver, tmp_path, run_cli):
     load_mixed_cluster(apiserver)
     dump = tmp_path / "dump.json"
-    code, _, err = run_cli(capsys, "snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    code, _, err = run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
     assert code == 0 and err.startswith(f"wrote {dump}: ")
     items = json.loads(dump.read_text())["items"]
     assert items[0]["gitVersion"] == "v1.34.2"
     assert not any(i.get("kind") == "Secret" for i in items)
     assert all("managedFields" not in i.get("metadata", {}) for i in items if "kind" in i)
-    _, live, _ = run_cli(capsys, "audit", "-A", "--kubeconfig", str(apiserver.kubeconfig_path), "-o", "json")
-    _, offline, _ = run_cli(capsys, "audit", "--snapshot", str(dump), "-o", "json")
+    _, live, _ = run_cli("audit", "-A", "--kubeconfig", str(apiserver.kubeconfig_path), "-o", "json")
+    _, offline, _ = run_cli("audit", "--snapshot", str(dump), "-o", "json")
     live, offline = json.loads(live), json.loads(offline)
     assert offline["namespaces"] == live["namespaces"]
     assert offline["cluster"]["policyLatest"] == live["cluster"]["policyLatest"] == "v1.34"
-    code, _, err = run_cli(capsys, "snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    code, _, err = run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
     assert code == 2 and "exists: pass --overwrite" in err
 
 
-def test_latest_newest_evaluates_latest_as_the_tools_newest_version(capsys):
+def test_latest_newest_evaluates_latest_as_the_tools_newest_version(run_cli):
     # kubeadm's probes name host 127.0.0.1, which baseline forbids from v1.34: a v1.29 cluster does not care yet.
-    _, out, _ = run_cli(capsys, "simulate", "baseline", "--snapshot", KIND, "--latest", "newest", "-o", "json")
+    _, out, _ = run_cli("simulate", "baseline", "--snapshot", KIND, "--latest", "newest", "-o", "json")
     report = json.loads(out)
     assert report["policyVersion"] == "v1.37" and report["cluster"]["policyLatest"] == "v1.37"
     assert any("--latest newest" in note and "v1.29" in note for note in report["notes"])
     assert reasons_by_owner(namespaces(report)["kube-system"])[f"Pod/etcd-{NODE}"] == (
         "host namespaces, hostPath volumes, probe or lifecycle host")
-    _, out, _ = run_cli(capsys, "simulate", "baseline", "--snapshot", KIND, "--version", "v1.35", "-o", "json")
+    _, out, _ = run_cli("simulate", "baseline", "--snapshot", KIND, "--version", "v1.35", "-o", "json")
     assert json.loads(out)["policyVersion"] == "v1.29"  # the cluster clamps a newer pinned version, as its server does

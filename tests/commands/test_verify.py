@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_pss.cli import main
 from tests.apiserver import load_recording
 from tests.apiserver.runtime import EINVAL, ExecOutcome, FakeContainer, FakeNode, crictl_inspect_json
 
@@ -127,14 +126,8 @@ def lab(apiserver, make_kubeconfig):
     return server
 
 
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def verify(capsys, lab, command, *extra):
-    code, out, err = run_cli(capsys, command, "--kubeconfig", str(lab.kubeconfig_path), "-o", "json", *extra)
+def verify(run_cli, lab, command, *extra):
+    code, out, err = run_cli(command, "--kubeconfig", str(lab.kubeconfig_path), "-o", "json", *extra)
     return code, json.loads(out), err
 
 
@@ -148,8 +141,8 @@ def short(c):
 
 
 # --- verify-apparmor -----------------------------------------------------------------------------
-def test_apparmor_every_verdict(capsys, lab):
-    code, report, err = verify(capsys, lab, "verify-apparmor")
+def test_apparmor_every_verdict(run_cli, lab):
+    code, report, err = verify(run_cli, lab, "verify-apparmor")
     assert code == 1 and err == ""
     c = by_pod(report)
     assert short(c["web/nginx"]) == ("match", None, "cri-containerd.apparmor.d (enforce)")
@@ -177,29 +170,29 @@ def test_apparmor_every_verdict(capsys, lab):
     assert not [e for e in execs if e.pod == "blocked"]
 
 
-def test_apparmor_all_match_exit_0(capsys, lab):
-    code, report, err = verify(capsys, lab, "verify-apparmor", "web", "local", "crio-web")
+def test_apparmor_all_match_exit_0(run_cli, lab):
+    code, report, err = verify(run_cli, lab, "verify-apparmor", "web", "local", "crio-web")
     assert code == 0 and report["summary"]["match"] == 3 and report["errors"] == []
 
 
-def test_apparmor_container_flag(capsys, lab):
-    code, report, _ = verify(capsys, lab, "verify-apparmor", "-n", "locked", "-c", "b")
+def test_apparmor_container_flag(run_cli, lab):
+    code, report, _ = verify(run_cli, lab, "verify-apparmor", "-n", "locked", "-c", "b")
     assert [c["container"] for c in report["containers"]] == ["b"]
 
 
-def test_apparmor_exec_forbidden(capsys, lab):
-    code, report, _ = verify(capsys, lab, "verify-apparmor", "-n", "locked")
+def test_apparmor_exec_forbidden(run_cli, lab):
+    code, report, _ = verify(run_cli, lab, "verify-apparmor", "-n", "locked")
     assert code == 1
     assert [short(c)[:2] for c in report["containers"]] == [("unverifiable", "exec-forbidden")] * 2
     assert 'cannot create resource "pods/exec"' in report["containers"][0]["detail"]
     # one at a time, the namespace is not asked again after the first 403
     lab.clear_requests()
-    verify(capsys, lab, "verify-apparmor", "-n", "locked", "--parallel", "1")
+    verify(run_cli, lab, "verify-apparmor", "-n", "locked", "--parallel", "1")
     assert len([r for r in lab.requests if r.path.endswith("/exec")]) == 1
 
 
-def test_apparmor_node_without_apparmor(capsys, lab):
-    code, report, _ = verify(capsys, lab, "verify-apparmor", "-n", "edge")
+def test_apparmor_node_without_apparmor(run_cli, lab):
+    code, report, _ = verify(run_cli, lab, "verify-apparmor", "-n", "edge")
     [c] = report["containers"]
     assert (c["verdict"], c["reason"]) == ("unverifiable", "apparmor-disabled")
     assert "Invalid argument" in c["detail"] and "/proc/1/attr/apparmor/current does not exist" in c["detail"]
@@ -210,8 +203,8 @@ def test_apparmor_node_without_apparmor(capsys, lab):
                                                          ("cat", "/proc/1/attr/apparmor/current")]
 
 
-def test_apparmor_debug_image_reads_through_an_ephemeral_container(capsys, lab):
-    code, report, _ = verify(capsys, lab, "verify-apparmor", "distroless", "--debug-image", "busybox:1.36")
+def test_apparmor_debug_image_reads_through_an_ephemeral_container(run_cli, lab):
+    code, report, _ = verify(run_cli, lab, "verify-apparmor", "distroless", "--debug-image", "busybox:1.36")
     [c] = report["containers"]
     assert short(c) == ("match", None, "cri-containerd.apparmor.d (enforce)")
     [eph] = report["ephemeralContainers"]
@@ -221,20 +214,20 @@ def test_apparmor_debug_image_reads_through_an_ephemeral_container(capsys, lab):
     assert any("ephemeral debug container" in n for n in report["notes"]) and code == 0
 
 
-def test_apparmor_vanished_pod(capsys, lab):
+def test_apparmor_vanished_pod(run_cli, lab):
     # listed, then gone before its exec: the first exec (pod "blocked" has none; "crio-web" sorts first) deletes it
     def delete_ghost(call):
         lab.delete("pods", "apps", "web")
         return box()(call)
 
     lab.runtime.on_exec("apps", "crio-web", "app", delete_ghost)
-    code, report, _ = verify(capsys, lab, "verify-apparmor", "--parallel", "1")
+    code, report, _ = verify(run_cli, lab, "verify-apparmor", "--parallel", "1")
     c = by_pod(report)["web/nginx"]
     assert (c["verdict"], c["reason"]) == ("unverifiable", "pod-gone") and 'pods "web" not found' in c["detail"]
 
 
-def test_apparmor_missing_named_pod_is_an_error(capsys, lab):
-    code, out, err = run_cli(capsys, "verify-apparmor", "nope", "web", "--kubeconfig", str(lab.kubeconfig_path),
+def test_apparmor_missing_named_pod_is_an_error(run_cli, lab):
+    code, out, err = run_cli("verify-apparmor", "nope", "web", "--kubeconfig", str(lab.kubeconfig_path),
                              "-o", "json")
     report = json.loads(out)
     assert code == 2 and report["errors"] == [{"namespace": "apps", "pod": "nope", "error": 'pods "nope" not found'}]
@@ -242,17 +235,17 @@ def test_apparmor_missing_named_pod_is_an_error(capsys, lab):
     assert by_pod(report)["web/nginx"]["verdict"] == "match"
 
 
-def test_apparmor_nodes_forbidden_still_judges(capsys, lab):
+def test_apparmor_nodes_forbidden_still_judges(run_cli, lab):
     lab.forbid("nodes")
     lab.forbid("nodes", verbs=["get"])
-    code, report, _ = verify(capsys, lab, "verify-apparmor", "web", "crio-web")
+    code, report, _ = verify(run_cli, lab, "verify-apparmor", "web", "crio-web")
     c = by_pod(report)
     assert c["web/nginx"]["verdict"] == "match" and "containerd default" in c["web/nginx"]["notes"][-1]
     assert report["nodes"][0]["apparmor"] == "unknown" and any("forbidden" in n for n in report["notes"])
 
 
-def test_apparmor_table(capsys, lab):
-    code, out, err = run_cli(capsys, "verify-apparmor", "--kubeconfig", str(lab.kubeconfig_path), "--no-color")
+def test_apparmor_table(run_cli, lab):
+    code, out, err = run_cli("verify-apparmor", "--kubeconfig", str(lab.kubeconfig_path), "--no-color")
     lines = out.splitlines()
     assert lines[0] == "Context lab: AppArmor of 11 container(s)" and "\x1b[" not in out
     assert any(line.startswith("NODE") and "APPARMOR" in line for line in lines)
@@ -270,14 +263,14 @@ def test_apparmor_table(capsys, lab):
     (["verify-seccomp", "--node-inspect", "--pod-timeout", "soon"], 'invalid --pod-timeout "soon"'),
     (["verify-seccomp", "--seccomp-root", "relative"], "absolute path"),
 ])
-def test_usage_errors(capsys, argv, message):
-    code, out, err = run_cli(capsys, *argv)
+def test_usage_errors(run_cli, argv, message):
+    code, out, err = run_cli(*argv)
     assert code == 2 and out == "" and message in err and err.count("\n") == 1
 
 
 # --- verify-seccomp ----------------------------------------------------------------------------------
-def test_seccomp_quick(capsys, lab):
-    code, report, err = verify(capsys, lab, "verify-seccomp")
+def test_seccomp_quick(run_cli, lab):
+    code, report, err = verify(run_cli, lab, "verify-seccomp")
     assert code == 1 and err == "" and report["debugPods"] == [] and lab.runtime.created == []
     c = by_pod(report)
     assert short(c["web/nginx"]) == ("match", None, "Seccomp 2 (filter), 1 filter")
@@ -295,8 +288,8 @@ def test_seccomp_quick(capsys, lab):
     assert {tuple(e.argv) for e in lab.runtime.execs} == {("cat", "/proc/1/status"), ("cat", "/proc/self/status")}
 
 
-def test_seccomp_node_inspect(capsys, lab):
-    code, report, err = verify(capsys, lab, "verify-seccomp", "--node-inspect")
+def test_seccomp_node_inspect(run_cli, lab):
+    code, report, err = verify(run_cli, lab, "verify-seccomp", "--node-inspect")
     assert code == 1
     c = by_pod(report)
     web = c["web/nginx"]
@@ -329,8 +322,8 @@ def test_seccomp_node_inspect(capsys, lab):
     assert ["chroot", "/host", "cat", f"{SECCOMP_ROOT}/profiles/nginx.json"] in lab.node_a.calls
 
 
-def test_seccomp_debug_pod_shape(capsys, lab):
-    verify(capsys, lab, "verify-seccomp", "crio-web", "--node-inspect", "--image", "registry.local/crictl:1",
+def test_seccomp_debug_pod_shape(run_cli, lab):
+    verify(run_cli, lab, "verify-seccomp", "crio-web", "--node-inspect", "--image", "registry.local/crictl:1",
            "--debug-namespace", "ops")
     [create] = [r for r in lab.requests if r.method == "POST"]
     pod = create.json
@@ -342,17 +335,17 @@ def test_seccomp_debug_pod_shape(capsys, lab):
     assert spec["volumes"] == [{"name": "host-root", "hostPath": {"path": "/"}}]
 
 
-def test_seccomp_localhost_file_missing(capsys, lab):
+def test_seccomp_localhost_file_missing(run_cli, lab):
     del lab.node_a.files[f"{SECCOMP_ROOT}/profiles/nginx.json"]
-    _, report, _ = verify(capsys, lab, "verify-seccomp", "local", "--node-inspect")
+    _, report, _ = verify(run_cli, lab, "verify-seccomp", "local", "--node-inspect")
     [c] = report["containers"]
     assert (c["verdict"], c["reason"]) == ("unverifiable", "profile-file-missing")
     assert "/var/lib/kubelet/seccomp/profiles/nginx.json is not on the node" in c["detail"]
 
 
-def test_seccomp_debug_pod_rejected_by_pod_security(capsys, lab):
+def test_seccomp_debug_pod_rejected_by_pod_security(run_cli, lab):
     lab.runtime.admit = lambda pod: 'violates PodSecurity "baseline:latest": privileged'
-    code, report, err = verify(capsys, lab, "verify-seccomp", "web", "--node-inspect")
+    code, report, err = verify(run_cli, lab, "verify-seccomp", "web", "--node-inspect")
     assert code == 2 and report["debugPods"] == [] and lab.runtime.created == []
     assert report["containers"][0]["verdict"] == "match"  # the quick verdict stays
     assert "node inspection failed: quick verdict only" in report["containers"][0]["notes"]
@@ -360,28 +353,28 @@ def test_seccomp_debug_pod_rejected_by_pod_security(capsys, lab):
     assert "violates PodSecurity" in err
 
 
-def test_seccomp_debug_pod_never_starts(capsys, lab):
+def test_seccomp_debug_pod_never_starts(run_cli, lab):
     lab.runtime.start_state = {"waiting": {"reason": "ErrImagePull", "message": "pull access denied"}}
-    code, report, err = verify(capsys, lab, "verify-seccomp", "web", "--node-inspect", "--image", "nope:1")
+    code, report, err = verify(run_cli, lab, "verify-seccomp", "web", "--node-inspect", "--image", "nope:1")
     assert code == 2 and "ErrImagePull: pull access denied" in err
     assert lab.runtime.pods_alive() == [] and report["debugPods"][0]["deleted"] is True
 
 
-def test_seccomp_node_without_crictl(capsys, lab):
+def test_seccomp_node_without_crictl(run_cli, lab):
     lab.node_a.crictl = False
-    code, report, err = verify(capsys, lab, "verify-seccomp", "web", "plain", "--node-inspect")
+    code, report, err = verify(run_cli, lab, "verify-seccomp", "web", "plain", "--node-inspect")
     assert code == 2 and "no crictl on the node" in err and lab.runtime.pods_alive() == []
     assert [c["verdict"] for c in report["containers"]] == ["match", "match"]
 
 
-def test_seccomp_interrupted_deletes_the_debug_pod(capsys, lab, monkeypatch):
+def test_seccomp_interrupted_deletes_the_debug_pod(run_cli, lab, monkeypatch):
     import kubectl_pss.operations.crictl as crictl
 
     def interrupt(text):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(crictl, "parse_crictl_inspect", interrupt)
-    code, out, err = run_cli(capsys, "verify-seccomp", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path))
+    code, out, err = run_cli("verify-seccomp", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path))
     assert code == 130 and out == "" and err.endswith("error: interrupted\n")
     [(ns, name)] = lab.runtime.created
     assert lab.runtime.deleted == [(ns, name)] and lab.runtime.pods_alive() == []
@@ -411,8 +404,8 @@ def test_seccomp_signal_deletes_the_debug_pod(lab, sig, code):
     assert f"created debug pod {ns}/{name}" in err and f"deleted debug pod {ns}/{name}" in err and out == ""
 
 
-def test_apparmor_stream_cut_without_status_is_unparsable(capsys, lab):
+def test_apparmor_stream_cut_without_status_is_unparsable(run_cli, lab):
     # no status on the error channel counts as success (as in kubectl); an empty label is not one
     lab.runtime.on_exec("apps", "web", "nginx", lambda call: ExecOutcome(drop=True))
-    _, report, _ = verify(capsys, lab, "verify-apparmor", "web")
+    _, report, _ = verify(run_cli, lab, "verify-apparmor", "web")
     assert short(report["containers"][0])[:2] == ("unverifiable", "unparsable")

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from kubectl_pss import __version__
-from kubectl_pss.cli import main
 from kubectl_pss.commands import version as version_mod
 from kubectl_pss.policy.registry import NEWEST_MINOR
 from tests.apiserver import write_kubeconfig
@@ -31,60 +30,54 @@ def no_kubeconfig(tmp_path, monkeypatch):
     return home
 
 
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_client_never_contacts_the_server(capsys, apiserver):
-    code, out, err = run_cli(capsys, "version", "--client", "--kubeconfig", apiserver.kubeconfig_path)
+def test_client_never_contacts_the_server(run_cli, apiserver):
+    code, out, err = run_cli("version", "--client", "--kubeconfig", apiserver.kubeconfig_path)
     assert (code, out, err) == (0, CLIENT_LINE + "\n", "")
-    code, out, _ = run_cli(capsys, "version", "--client", "-o", "json", "--kubeconfig", apiserver.kubeconfig_path)
+    code, out, _ = run_cli("version", "--client", "-o", "json", "--kubeconfig", apiserver.kubeconfig_path)
     assert json.loads(out) == {"version": f"v{__version__}", "newestPolicyVersion": f"v1.{NEWEST_MINOR}"}
-    code, out, _ = run_cli(capsys, "--version")  # the top-level flag is the client's version
+    code, out, _ = run_cli("--version")  # the top-level flag is the client's version
     assert out == CLIENT_LINE + "\n"
     assert apiserver.requests == []
 
 
-def test_the_servers_version_and_what_latest_means_there(capsys, apiserver):
-    code, out, err = run_cli(capsys, "version", "--kubeconfig", apiserver.kubeconfig_path)
+def test_the_servers_version_and_what_latest_means_there(run_cli, apiserver):
+    code, out, err = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path)
     assert code == 0 and err == ""
     assert out.splitlines() == [CLIENT_LINE, f'Server: v1.24.0-alpha.1+lab at {apiserver.url} (context "fake"); '
                                              "latest means v1.24 there"]
-    code, out, _ = run_cli(capsys, "version", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
+    code, out, _ = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
     assert json.loads(out)["server"] == {"reachable": True, "context": "fake", "url": apiserver.url,
                                          "gitVersion": "v1.24.0-alpha.1+lab", "minor": 24, "latest": "v1.24",
                                          "latestEvaluatedAs": "v1.24"}
     assert [(r.method, r.path) for r in apiserver.requests] == [("GET", "/version")] * 2
 
 
-def test_a_server_newer_than_the_engine(capsys, apiserver):
+def test_a_server_newer_than_the_engine(run_cli, apiserver):
     apiserver.version = {"major": "1", "minor": "40+", "gitVersion": "v1.40.1-gke.100"}
-    code, out, _ = run_cli(capsys, "version", "--kubeconfig", apiserver.kubeconfig_path)
+    code, out, _ = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path)
     assert out.splitlines()[1].endswith(f"latest means v1.40 there, evaluated as v1.{NEWEST_MINOR} "
                                         "(the newest policy this plugin knows)")
-    code, out, _ = run_cli(capsys, "version", "--kubeconfig", apiserver.kubeconfig_path, "-o", "yaml")
+    code, out, _ = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path, "-o", "yaml")
     assert f"latestEvaluatedAs: v1.{NEWEST_MINOR}" in out and "minor: 40" in out
 
 
-def test_the_kubeconfig_from_home_and_env_is_used(capsys, apiserver, no_kubeconfig, monkeypatch):
+def test_the_kubeconfig_from_home_and_env_is_used(run_cli, apiserver, no_kubeconfig, monkeypatch):
     write_kubeconfig(no_kubeconfig / ".kube" / "config", [apiserver.context("home")], "home")
-    code, out, _ = run_cli(capsys, "version")
+    code, out, _ = run_cli("version")
     assert '(context "home")' in out
     monkeypatch.setenv("KUBECONFIG", str(apiserver.kubeconfig_path))
-    code, out, _ = run_cli(capsys, "version", "-o", "json")
+    code, out, _ = run_cli("version", "-o", "json")
     assert json.loads(out)["server"]["context"] == "fake"
 
 
-def test_an_unreachable_server_is_a_line_not_an_error(capsys, apiserver):
+def test_an_unreachable_server_is_a_line_not_an_error(run_cli, apiserver):
     apiserver.stop()
-    code, out, err = run_cli(capsys, "version", "--kubeconfig", apiserver.kubeconfig_path)
+    code, out, err = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path)
     assert code == 0 and err == ""
     assert out.splitlines()[0] == CLIENT_LINE
     assert out.splitlines()[1].startswith(f"Server: unreachable (cannot reach the Kubernetes API server at "
                                           f"{apiserver.url}") and "connection refused" in out
-    code, out, err = run_cli(capsys, "version", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
+    code, out, err = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
     server = json.loads(out)["server"]
     assert code == 0 and err == "" and server["reachable"] is False and "connection refused" in server["error"]
 
@@ -94,15 +87,15 @@ def test_an_unreachable_server_is_a_line_not_an_error(capsys, apiserver):
     ("--cluster", "nope", 'cluster "nope" does not exist'),
     ("--user", "nope", 'user "nope" does not exist'),
 ])
-def test_a_bad_kubeconfig_choice_is_reported_too(capsys, apiserver, flag, value, message):
-    code, out, err = run_cli(capsys, "version", "--kubeconfig", apiserver.kubeconfig_path, flag, value)
+def test_a_bad_kubeconfig_choice_is_reported_too(run_cli, apiserver, flag, value, message):
+    code, out, err = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path, flag, value)
     assert code == 0 and err == "" and out.splitlines()[1].startswith("Server: unreachable (") and message in out
 
 
-def test_a_slow_server_is_given_up_on(capsys, apiserver):
+def test_a_slow_server_is_given_up_on(run_cli, apiserver):
     apiserver.stall_once("/version", 3.0)
     started = time.monotonic()
-    code, out, _ = run_cli(capsys, "version", "--kubeconfig", apiserver.kubeconfig_path, "--request-timeout", "0.3s")
+    code, out, _ = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path, "--request-timeout", "0.3s")
     assert code == 0 and "Server: unreachable (" in out and "timed out" in out
     assert time.monotonic() - started < 2.5
 
@@ -116,12 +109,12 @@ def test_the_default_timeout_is_short():
     assert version_mod.complete(parser.parse_args(["--request-timeout", "1m"])).connection.options.request_timeout == 60.0
 
 
-def test_without_a_kubeconfig_it_says_so_and_stays_fast(capsys):
-    code, out, err = run_cli(capsys, "version")
+def test_without_a_kubeconfig_it_says_so_and_stays_fast(run_cli):
+    code, out, err = run_cli("version")
     assert code == 0 and err == ""
     assert out.splitlines() == [CLIENT_LINE, "Server: not configured (no kubeconfig: KUBECONFIG, ~/.kube/config "
                                              "or --kubeconfig)"]
-    code, out, _ = run_cli(capsys, "version", "-o", "json")
+    code, out, _ = run_cli("version", "-o", "json")
     assert json.loads(out)["server"] is None
 
 

@@ -19,17 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = ("Seccomp profiles from what a workload really calls (its audit records), "
                           "and a linter for seccomp profiles")
     sub = parser.add_subparsers(dest="seccomp_command", metavar="COMMAND", title="commands")
-    profile.add_arguments(sub)
-    lint.add_arguments(sub)
-    parser_install = sub.add_parser(
-        "install", help="copy a profile into the kubelet's seccomp root on nodes (debug pods; --yes writes)",
-        description="Copy a seccomp profile into the kubelet's seccomp root on the chosen nodes, through a "
-                    "short-lived privileged debug pod per node (always deleted), and print the seccompProfile "
-                    "stanza that names it. The profile is linted first (errors refuse it unless --force). Without "
-                    "--yes (or with --dry-run) only the plan: each node's file is read, nothing is written. A "
-                    "different file already there is refused unless --overwrite. Exit 0 every node written or "
-                    "unchanged, 1 a node failed or refused (or lint errors), 2 bad input.")
-    install.add_arguments(parser_install)
+    for name, module in SUBCOMMANDS.items():
+        module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION))
 
 
 @dataclass

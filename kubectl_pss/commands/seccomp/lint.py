@@ -22,15 +22,16 @@ class LintOptions:
     no_color: bool = False
 
 
-def add_arguments(sub: Any) -> None:
-    lint = sub.add_parser(
-        "lint", help="check a seccomp profile and show what it changes compared with Unconfined",
-        description="Check a seccomp profile (the kubelet's JSON, or an SPO SeccompProfile): schema, syscall "
-                    "names per architecture, duplicates and conflicts, rules that make it useless, syscalls it "
-                    "allows that RuntimeDefault refuses (containerd's and moby's default profiles), and what it "
-                    "changes compared with Unconfined. Exit 1 on errors, 2 on unreadable input.")
-    lint.add_argument("path", metavar="PROFILE", help="the profile file, or - for stdin")
-    add_output_flags(lint)
+HELP = "check a seccomp profile and show what it changes compared with Unconfined"
+DESCRIPTION = ("Check a seccomp profile (the kubelet's JSON, or an SPO SeccompProfile): schema, syscall "
+               "names per architecture, duplicates and conflicts, rules that make it useless, syscalls it "
+               "allows that RuntimeDefault refuses (containerd's and moby's default profiles), and what it "
+               "changes compared with Unconfined. Exit 1 on errors, 2 on unreadable input.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", metavar="PROFILE", help="the profile file, or - for stdin")
+    add_output_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> LintOptions:

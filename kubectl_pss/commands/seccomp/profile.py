@@ -41,32 +41,33 @@ class ProfileOptions:
     resolved_arches: list[tables.Arch] = field(default_factory=list)
 
 
-def add_arguments(sub: Any) -> None:
-    prof = sub.add_parser(
-        "profile", help="write a profile that allows the syscalls seen in seccomp audit records",
-        description="Write a seccomp profile allowing exactly the syscalls a workload made, read from the "
-                    "kernel's seccomp audit records (type=1326, from a run under defaultAction SCMP_ACT_LOG): "
-                    "audit.log, syslog, journalctl -o short/json/export, dmesg; plain or gzip. "
-                    "The profile goes to stdout, a summary to stderr.")
-    prof.add_argument("--from-audit", action="append", dest="inputs", default=[], metavar="FILE",
+HELP = "write a profile that allows the syscalls seen in seccomp audit records"
+DESCRIPTION = ("Write a seccomp profile allowing exactly the syscalls a workload made, read from the "
+               "kernel's seccomp audit records (type=1326, from a run under defaultAction SCMP_ACT_LOG): "
+               "audit.log, syslog, journalctl -o short/json/export, dmesg; plain or gzip. "
+               "The profile goes to stdout, a summary to stderr.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from-audit", action="append", dest="inputs", default=[], metavar="FILE",
                       help="a log with seccomp audit records, or - for stdin; repeatable with --merge")
-    prof.add_argument("--merge", action="store_true",
+    parser.add_argument("--merge", action="store_true",
                       help="union several --from-audit inputs (replicas, runs) into one profile")
-    who = prof.add_mutually_exclusive_group()
+    who = parser.add_mutually_exclusive_group()
     who.add_argument("--comm", help="only processes with this command name (audit comm=); their pids' records "
                                     "from before exec (the runtime's init) count too")
     who.add_argument("--exe", help="only processes running this executable (audit exe=)")
     who.add_argument("--pid", type=int, help="only this process id (as the node sees it)")
-    prof.add_argument("--arch", action="append", dest="arches", default=[], metavar="ARCH",
+    parser.add_argument("--arch", action="append", dest="arches", default=[], metavar="ARCH",
                       help="architectures the profile lists (x86_64, aarch64, x86, x32, arm, ppc64le, s390x, "
                            "riscv64, ...; repeatable or comma-separated); records of others are skipped. "
                            "Default: those the records show")
-    prof.add_argument("--format", default="kubelet",
+    parser.add_argument("--format", default="kubelet",
                       help="kubelet: the JSON file for the kubelet's seccomp root (default); "
                            "spo: a Security Profiles Operator SeccompProfile object")
-    prof.add_argument("--name", help="the SeccompProfile's name (--format spo; default: from --comm/--exe)")
-    prof.add_argument("-n", "--namespace", help="the SeccompProfile's namespace (--format spo)")
-    prof.add_argument("-o", "--output", default="json", help="json (default) or yaml")
+    parser.add_argument("--name", help="the SeccompProfile's name (--format spo; default: from --comm/--exe)")
+    parser.add_argument("-n", "--namespace", help="the SeccompProfile's namespace (--format spo)")
+    parser.add_argument("-o", "--output", default="json", help="json (default) or yaml")
 
 
 def complete(args: argparse.Namespace) -> ProfileOptions:

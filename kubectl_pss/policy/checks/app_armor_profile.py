@@ -4,11 +4,12 @@ The field part applies at every version (upstream added it retroactively).
 """
 from __future__ import annotations
 
+from ..annotations import APPARMOR_CONTAINER_PREFIX
 from ..helpers import Forbidden, PodView, container_name, go_quote, join_quote, pluralize, setters_phrase, sorted_set
 from ..levels import Level
 from ._base import Check, Revision, register
 
-ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
+ANNOTATION_PREFIX = APPARMOR_CONTAINER_PREFIX
 _ALLOWED_TYPES = frozenset({"RuntimeDefault", "Localhost"})
 
 

@@ -4,12 +4,13 @@ v1.0-v1.18 read the alpha annotations only; v1.19+ read the fields only.
 """
 from __future__ import annotations
 
+from ..annotations import SECCOMP_CONTAINER_PREFIX, SECCOMP_POD_ANNOTATION
 from ..helpers import Forbidden, PodView, container_name, go_quote, join_quote, pluralize, setters_phrase, sorted_set
 from ..levels import Level
 from ._base import Check, Revision, register
 
-POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
-CONTAINER_ANNOTATION_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
+POD_ANNOTATION = SECCOMP_POD_ANNOTATION
+CONTAINER_ANNOTATION_PREFIX = SECCOMP_CONTAINER_PREFIX
 ALLOWED_TYPES = frozenset({"RuntimeDefault", "Localhost"})
 
 

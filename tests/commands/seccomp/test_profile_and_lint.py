@@ -9,17 +9,10 @@ import sys
 import pytest
 import yaml
 
-from kubectl_pss.cli import main
 
 from tests.seccomp import records as r
 
 TUTORIAL = sorted(r.HTTP_ECHO_X86_64)
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def http_echo_log(fmt=r.syslog, pid=29064) -> str:
@@ -37,8 +30,8 @@ def audit_file(tmp_path):
     return path
 
 
-def test_profile_json_and_summary(audit_file, capsys):
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(audit_file), "--comm", "http-echo")
+def test_profile_json_and_summary(audit_file, run_cli):
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(audit_file), "--comm", "http-echo")
     assert code == 0
     assert json.loads(out) == {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
                                "syscalls": [{"names": TUTORIAL, "action": "SCMP_ACT_ALLOW"}]}
@@ -52,25 +45,25 @@ def test_profile_json_and_summary(audit_file, capsys):
     assert "Traceback" not in err
 
 
-def test_profile_round_trip_lint_accepts(audit_file, tmp_path, capsys):
-    code, out, _ = run_cli(capsys, "seccomp", "profile", "--from-audit", str(audit_file), "--comm", "http-echo")
+def test_profile_round_trip_lint_accepts(audit_file, tmp_path, run_cli):
+    code, out, _ = run_cli("seccomp", "profile", "--from-audit", str(audit_file), "--comm", "http-echo")
     assert code == 0
     profile = tmp_path / "http-echo.json"
     profile.write_text(out)
-    code, out, err = run_cli(capsys, "seccomp", "lint", str(profile), "-o", "json")
+    code, out, err = run_cli("seccomp", "lint", str(profile), "-o", "json")
     assert code == 0 and err == ""
     data = json.loads(out)
     assert data["profile"] == str(profile) and data["valid"] is True
     assert data["errors"] == 0 and data["warnings"] == 0
     assert {f["severity"] for f in data["findings"]} == {"note"}  # clone, socket: argument filters in RuntimeDefault
-    code, out, _ = run_cli(capsys, "seccomp", "lint", str(profile))
+    code, out, _ = run_cli("seccomp", "lint", str(profile))
     assert code == 0
     assert out.startswith(f"{profile}: profile valid: 0 errors, 0 warnings, 2 notes\n")
     assert f"SCMP_ARCH_X86_64: {len(TUTORIAL)} of " in out and "syscalls still allowed" in out
 
 
-def test_profile_spo_yaml(audit_file, capsys):
-    code, out, _ = run_cli(capsys, "seccomp", "profile", "--from-audit", str(audit_file), "--exe", "/http-echo",
+def test_profile_spo_yaml(audit_file, run_cli):
+    code, out, _ = run_cli("seccomp", "profile", "--from-audit", str(audit_file), "--exe", "/http-echo",
                            "--format", "spo", "-o", "yaml", "-n", "demo")
     assert code == 0
     obj = yaml.safe_load(out)
@@ -80,49 +73,49 @@ def test_profile_spo_yaml(audit_file, capsys):
                            "syscalls": [{"action": "SCMP_ACT_ALLOW", "names": TUTORIAL}]}
 
 
-def test_spo_round_trip_yaml_lint(audit_file, tmp_path, capsys):
-    _, out, _ = run_cli(capsys, "seccomp", "profile", "--from-audit", str(audit_file), "--pid", "29064",
+def test_spo_round_trip_yaml_lint(audit_file, tmp_path, run_cli):
+    _, out, _ = run_cli("seccomp", "profile", "--from-audit", str(audit_file), "--pid", "29064",
                         "--format", "spo", "-o", "yaml", "--name", "echo")
     path = tmp_path / "echo.yaml"
     path.write_text(out)
-    code, out, _ = run_cli(capsys, "seccomp", "lint", str(path), "-o", "yaml")
+    code, out, _ = run_cli("seccomp", "lint", str(path), "-o", "yaml")
     assert code == 0
     data = yaml.safe_load(out)
     assert data["format"] == "spo" and data["valid"] is True
 
 
-def test_profile_without_selector_covers_all_processes(audit_file, capsys):
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(audit_file))
+def test_profile_without_selector_covers_all_processes(audit_file, run_cli):
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(audit_file))
     assert code == 0
     assert json.loads(out)["syscalls"][0]["names"] == TUTORIAL  # kubelet's read is in it already
     assert "note: the profile covers 2 processes; choose one with --comm, --exe or --pid" in err
 
 
 @pytest.mark.parametrize("fmt", [r.audit_log, r.dmesg, r.journal_short, r.journal_json])
-def test_profile_from_each_format(fmt, tmp_path, capsys):
+def test_profile_from_each_format(fmt, tmp_path, run_cli):
     path = tmp_path / "log"
     path.write_text(http_echo_log(fmt))
-    code, out, _ = run_cli(capsys, "seccomp", "profile", "--from-audit", str(path), "--comm", "http-echo")
+    code, out, _ = run_cli("seccomp", "profile", "--from-audit", str(path), "--comm", "http-echo")
     assert code == 0 and json.loads(out)["syscalls"][0]["names"] == TUTORIAL
 
 
-def test_profile_from_stdin_and_gzip(tmp_path, capsys, monkeypatch):
+def test_profile_from_stdin_and_gzip(tmp_path, run_cli, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(http_echo_log().encode())))
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", "-", "--comm", "http-echo")
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", "-", "--comm", "http-echo")
     assert code == 0 and json.loads(out)["syscalls"][0]["names"] == TUTORIAL
     assert err.startswith("read 54 lines from stdin:")
     path = tmp_path / "syslog.1.gz"
     path.write_bytes(gzip.compress(http_echo_log().encode()))
-    code, out, _ = run_cli(capsys, "seccomp", "profile", "--from-audit", str(path), "--comm", "http-echo")
+    code, out, _ = run_cli("seccomp", "profile", "--from-audit", str(path), "--comm", "http-echo")
     assert code == 0 and json.loads(out)["syscalls"][0]["names"] == TUTORIAL
 
 
-def test_merge_unions_replicas_and_architectures(tmp_path, capsys):
+def test_merge_unions_replicas_and_architectures(tmp_path, run_cli):
     a, b = tmp_path / "node-a.log", tmp_path / "node-b.log"
     a.write_text("\n".join([r.audit_log(59), r.audit_log(0), r.audit_log(1)]))
     b.write_text("\n".join([r.journal_short(221, arch=r.AARCH64), r.journal_short(63, arch=r.AARCH64),
                             r.journal_short(3, pid=5)]))
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(a), "--from-audit", str(b), "--merge",
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(a), "--from-audit", str(b), "--merge",
                              "--comm", "http-echo")
     assert code == 0
     profile = json.loads(out)
@@ -131,43 +124,43 @@ def test_merge_unions_replicas_and_architectures(tmp_path, capsys):
     assert f"read 3 lines from {a}" in err and f"read 3 lines from {b}" in err
 
 
-def test_arch_flag_chooses_the_architectures(tmp_path, capsys):
+def test_arch_flag_chooses_the_architectures(tmp_path, run_cli):
     path = tmp_path / "log"
     path.write_text("\n".join([r.audit_log(59), r.audit_log(11, arch=r.I386)]))
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(path), "--arch", "amd64,x32",
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(path), "--arch", "amd64,x32",
                              "--arch", "SCMP_ARCH_X86")
     assert code == 0
     assert json.loads(out)["architectures"] == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(path), "--arch", "x86_64")
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(path), "--arch", "x86_64")
     assert code == 0 and json.loads(out)["architectures"] == ["SCMP_ARCH_X86_64"]
     assert "1 architecture x86 not chosen by --arch" in err
 
 
-def test_unknown_numbers_are_reported_and_exit_1(tmp_path, capsys):
+def test_unknown_numbers_are_reported_and_exit_1(tmp_path, run_cli):
     path = tmp_path / "log"
     path.write_text("\n".join([r.audit_log(59), r.audit_log(4095), r.audit_log(1, arch="deadbeef")]))
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(path))
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(path))
     assert code == 1
     assert json.loads(out)["syscalls"][0]["names"] == ["execve"]
     assert "warning: unknown syscall number 4095 on x86_64 (1 record)" in err
     assert "warning: unknown audit architecture arch=deadbeef (1 record)" in err
 
 
-def test_no_records_is_exit_1_without_output(tmp_path, capsys):
+def test_no_records_is_exit_1_without_output(tmp_path, run_cli):
     path = tmp_path / "log"
     path.write_text("\n".join(r.OTHER_LINES))
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(path))
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(path))
     assert code == 1 and out == ""
     assert err.splitlines()[-1] == f"error: no usable seccomp records (type=1326) in {path}: no profile written"
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(path), "--comm", "x")
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(path), "--comm", "x")
     assert code == 1 and out == "" and 'for --comm "x"' in err
 
 
-def test_partial_and_binary_input_is_tolerated(tmp_path, capsys):
+def test_partial_and_binary_input_is_tolerated(tmp_path, run_cli):
     path = tmp_path / "log"
     full = r.audit_log(51)
     path.write_bytes(b"\xff\xfe\x00garbage\n" + (full[:120] + "\n" + r.audit_log(59) + "\n" + full[:150]).encode())
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(path))
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(path))
     assert code == 0 and json.loads(out)["syscalls"][0]["names"] == ["execve"]
     assert "skipped 2 records: 2 incomplete record (cut short, or no arch=, syscall= or code=)" in err
 
@@ -192,28 +185,28 @@ def test_partial_and_binary_input_is_tolerated(tmp_path, capsys):
     (["lint"], "the following arguments are required: PROFILE"),
     (["lint", "p.json", "-o", "xml"], 'unable to match a printer suitable for the output format "xml"'),
 ])
-def test_usage_errors(capsys, argv, message):
-    code, out, err = run_cli(capsys, "seccomp", *argv)
+def test_usage_errors(run_cli, argv, message):
+    code, out, err = run_cli("seccomp", *argv)
     assert code == 2 and out == ""
     assert err.startswith(f"error: {message}") and err.count("\n") == 1
 
 
-def test_unreadable_inputs(tmp_path, capsys):
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(tmp_path / "missing"))
+def test_unreadable_inputs(tmp_path, run_cli):
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(tmp_path / "missing"))
     assert (code, out) == (2, "") and err == f'error: cannot read "{tmp_path / "missing"}": No such file or directory\n'
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(tmp_path))
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(tmp_path))
     assert (code, out) == (2, "") and err == f'error: cannot read "{tmp_path}": Is a directory\n'
     broken = tmp_path / "cut.gz"
     broken.write_bytes(gzip.compress(http_echo_log().encode())[:100])
-    code, out, err = run_cli(capsys, "seccomp", "profile", "--from-audit", str(broken))
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(broken))
     assert (code, out) == (2, "") and err.startswith(f'error: cannot read "{broken}": ') and err.count("\n") == 1
 
 
-def test_lint_exit_codes(tmp_path, capsys):
+def test_lint_exit_codes(tmp_path, run_cli):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
                                "syscalls": [{"names": ["execve", "mount", "opne"], "action": "SCMP_ACT_ALLOW"}]}))
-    code, out, err = run_cli(capsys, "seccomp", "lint", str(bad), "--no-color")
+    code, out, err = run_cli("seccomp", "lint", str(bad), "--no-color")
     assert code == 1 and err == ""
     assert out.startswith(f"{bad}: profile invalid: 2 errors, 0 warnings, 0 notes\n")
     assert 'allows "mount", which RuntimeDefault refuses unless the container has CAP_SYS_ADMIN' in out
@@ -224,30 +217,30 @@ def test_lint_exit_codes(tmp_path, capsys):
                              ("defaultAction: SCMP_ACT_ERRNO\n", "not JSON (the runtime reads a profile as JSON)")]:
         path = tmp_path / "p.txt"
         path.write_text(content)
-        code, out, err = run_cli(capsys, "seccomp", "lint", str(path))
+        code, out, err = run_cli("seccomp", "lint", str(path))
         assert (code, out) == (2, "") and err.startswith(f"error: {path}: {message}") and err.count("\n") == 1
-    code, out, err = run_cli(capsys, "seccomp", "lint", str(tmp_path / "none.json"))
+    code, out, err = run_cli("seccomp", "lint", str(tmp_path / "none.json"))
     assert (code, out) == (2, "") and "No such file or directory" in err
 
     wrong_shape = tmp_path / "list.json"
     wrong_shape.write_text("[1, 2]")
-    code, out, _ = run_cli(capsys, "seccomp", "lint", str(wrong_shape), "-o", "json")
+    code, out, _ = run_cli("seccomp", "lint", str(wrong_shape), "-o", "json")
     assert code == 1 and json.loads(out)["findings"][0]["message"] == "a profile is a JSON object, not a list"
 
 
-def test_lint_stdin(capsys, monkeypatch):
+def test_lint_stdin(run_cli, monkeypatch):
     profile = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["execve", "read"], "action": "SCMP_ACT_ALLOW"}]}
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(json.dumps(profile).encode())))
-    code, out, _ = run_cli(capsys, "seccomp", "lint", "-", "-o", "json")
+    code, out, _ = run_cli("seccomp", "lint", "-", "-o", "json")
     assert code == 0
     data = json.loads(out)
     assert data["profile"] == "stdin" and "no architectures listed" in data["unconfinedComparison"]["note"]
 
 
-def test_help(capsys):
-    code, out, _ = run_cli(capsys, "seccomp", "--help")
+def test_help(run_cli):
+    code, out, _ = run_cli("seccomp", "--help")
     assert code == 0 and "profile" in out and "lint" in out
-    code, out, _ = run_cli(capsys, "seccomp", "profile", "--help")
+    code, out, _ = run_cli("seccomp", "profile", "--help")
     assert code == 0 and "--from-audit" in out and "--merge" in out
-    code, out, _ = run_cli(capsys, "--help")
+    code, out, _ = run_cli("--help")
     assert "seccomp" in out

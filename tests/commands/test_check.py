@@ -26,15 +26,9 @@ spec:
 """
 
 
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_json_contract_with_level(tmp_path, capsys):
+def test_json_contract_with_level(tmp_path, run_cli):
     (tmp_path / "pod.yaml").write_text(PRIVILEGED_POD)
-    code, out, err = run_cli(capsys, "check", "-f", str(tmp_path / "pod.yaml"), "--level", "baseline", "-o", "json")
+    code, out, err = run_cli("check", "-f", str(tmp_path / "pod.yaml"), "--level", "baseline", "-o", "json")
     assert code == 1 and err == ""
     data = json.loads(out)
     assert data["results"] == [{
@@ -46,8 +40,8 @@ def test_json_contract_with_level(tmp_path, capsys):
     assert data["errors"] == [] and data["skipped"] == []
 
 
-def test_without_level_reports_strictest_and_next_level_violations(capsys):
-    code, out, _ = run_cli(capsys, "check", "-f", str(EXAMPLES), "-o", "json")
+def test_without_level_reports_strictest_and_next_level_violations(run_cli):
+    code, out, _ = run_cli("check", "-f", str(EXAMPLES), "-o", "json")
     assert code == 0
     by_name = {r["name"]: r for r in json.loads(out)["results"]}
     assert by_name["web"]["strictestLevel"] == "restricted" and by_name["web"]["level"] is None
@@ -65,24 +59,24 @@ def test_without_level_reports_strictest_and_next_level_violations(capsys):
     assert skipped == {("ConfigMap", "node-agent-config"), ("Service", "db")}
 
 
-def test_example_restricted_deployment_relies_on_volume_defaulting(capsys):
-    code, out, _ = run_cli(capsys, "check", "-f", str(EXAMPLES / "restricted-deployment.yaml"), "--level", "restricted", "-o", "json")
+def test_example_restricted_deployment_relies_on_volume_defaulting(run_cli):
+    code, out, _ = run_cli("check", "-f", str(EXAMPLES / "restricted-deployment.yaml"), "--level", "restricted", "-o", "json")
     assert code == 0 and json.loads(out)["results"][0]["allowed"] is True
 
 
-def test_yaml_output_and_version_flag(tmp_path, capsys):
+def test_yaml_output_and_version_flag(tmp_path, run_cli):
     import yaml
 
     (tmp_path / "pod.yaml").write_text(PRIVILEGED_POD)
-    code, out, _ = run_cli(capsys, "check", "-f", str(tmp_path), "--level", "restricted", "--version", "v1.7", "-o", "yaml")
+    code, out, _ = run_cli("check", "-f", str(tmp_path), "--level", "restricted", "--version", "v1.7", "-o", "yaml")
     data = yaml.safe_load(out)
     assert code == 1
     assert data["results"][0]["version"] == "v1.7"
     assert [v["check"] for v in data["results"][0]["violations"]] == ["privileged", "runAsNonRoot"]
 
 
-def test_table_output_has_no_colour_when_not_a_tty(capsys):
-    code, out, _ = run_cli(capsys, "check", "-f", str(EXAMPLES), "--level", "baseline")
+def test_table_output_has_no_colour_when_not_a_tty(run_cli):
+    code, out, _ = run_cli("check", "-f", str(EXAMPLES), "--level", "baseline")
     assert code == 1
     assert "\x1b[" not in out
     assert "DaemonSet/node-agent" in out and "denied" in out
@@ -107,22 +101,22 @@ def test_colour_on_a_tty_unless_no_color(monkeypatch):
     assert not color_enabled(Tty())
 
 
-def test_stdin_and_list_and_multidoc(capsys, monkeypatch):
+def test_stdin_and_list_and_multidoc(run_cli, monkeypatch):
     import io
 
     docs = PRIVILEGED_POD + "---\n" + json.dumps({"kind": "PodList", "items": [
         {"kind": "Pod", "metadata": {"name": "on"}, "spec": {"containers": [{"name": "no", "image": "x"}]}}]})
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(docs.encode())))
-    code, out, _ = run_cli(capsys, "check", "-f", "-", "--level", "restricted", "-o", "json")
+    code, out, _ = run_cli("check", "-f", "-", "--level", "restricted", "-o", "json")
     results = json.loads(out)["results"]
     assert [(r["source"], r["document"], r["name"]) for r in results] == [("<stdin>", 0, "x"), ("<stdin>", 1, "on")]
     assert 'container "no"' in results[1]["violations"][0]["detail"]  # YAML 1.1 "no" stays a string
     assert code == 1
 
 
-def test_yaml_on_off_names_stay_strings(tmp_path, capsys):
+def test_yaml_on_off_names_stay_strings(tmp_path, run_cli):
     (tmp_path / "p.yaml").write_text("kind: Pod\nmetadata: {name: yes}\nspec:\n  containers:\n  - name: on\n    image: x\n    securityContext: {privileged: true}\n")
-    code, out, _ = run_cli(capsys, "check", "-f", str(tmp_path / "p.yaml"), "--level", "baseline", "-o", "json")
+    code, out, _ = run_cli("check", "-f", str(tmp_path / "p.yaml"), "--level", "baseline", "-o", "json")
     result = json.loads(out)["results"][0]
     assert result["name"] == "yes"
     assert result["violations"][0]["detail"] == 'container "on" must not set securityContext.privileged=true'
@@ -135,19 +129,19 @@ def test_yaml_on_off_names_stay_strings(tmp_path, capsys):
     (b"metadata: {name: x}\n", "object has no kind"),
     (b'{"kind": "Pod", "spec": {"containers": [{"name": "c", "ports": 5}]}}', "field of the wrong type"),
 ])
-def test_bad_input_one_line_exit_2_and_other_files_still_reported(tmp_path, capsys, content, message):
+def test_bad_input_one_line_exit_2_and_other_files_still_reported(tmp_path, run_cli, content, message):
     (tmp_path / "a-bad.yaml").write_bytes(content)
     (tmp_path / "b-good.yaml").write_text(PRIVILEGED_POD)
-    code, out, err = run_cli(capsys, "check", "-f", str(tmp_path), "--level", "baseline", "-o", "json")
+    code, out, err = run_cli("check", "-f", str(tmp_path), "--level", "baseline", "-o", "json")
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'a-bad.yaml'}") and message in lines[0]
     assert [r["name"] for r in json.loads(out)["results"]] == ["x"]
 
 
-def test_invalid_json_names_document(tmp_path, capsys):
+def test_invalid_json_names_document(tmp_path, run_cli):
     (tmp_path / "x.json").write_text('{"kind": "Pod"}\n{"kind": ')
-    code, _, err = run_cli(capsys, "check", "-f", str(tmp_path / "x.json"), "--level", "baseline")
+    code, _, err = run_cli("check", "-f", str(tmp_path / "x.json"), "--level", "baseline")
     assert code == 2
     assert err.startswith(f"error: {tmp_path / 'x.json'} (document 1): invalid JSON")
 
@@ -161,8 +155,8 @@ def test_invalid_json_names_document(tmp_path, capsys):
     (["check", "--bogus"], "unrecognized arguments: --bogus"),
     (["frobnicate"], 'unknown command "frobnicate"'),
 ])
-def test_usage_errors_exit_2_with_one_line(capsys, argv, message):
-    code, out, err = run_cli(capsys, *argv)
+def test_usage_errors_exit_2_with_one_line(run_cli, argv, message):
+    code, out, err = run_cli(*argv)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err
     assert "Traceback" not in err
@@ -200,22 +194,22 @@ def test_help_and_version_do_not_import_kubernetes_or_tabulate(tmp_path):
     assert "Commands:" in proc.stdout and "check" in proc.stdout
 
 
-def test_flags_before_the_command_are_accepted(capsys):
-    code, out, _ = run_cli(capsys, "-o", "json", "check", "-f", str(EXAMPLES / "baseline-pod.yaml"))
+def test_flags_before_the_command_are_accepted(run_cli):
+    code, out, _ = run_cli("-o", "json", "check", "-f", str(EXAMPLES / "baseline-pod.yaml"))
     assert code == 0 and json.loads(out)["results"][0]["strictestLevel"] == "baseline"
 
 
-def test_version_command(capsys, tmp_path, monkeypatch):
+def test_version_command(run_cli, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))  # no kubeconfig: no server to ask (tests/commands/test_version.py)
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    code, out, _ = run_cli(capsys, "version", "-o", "json")
+    code, out, _ = run_cli("version", "-o", "json")
     assert code == 0 and json.loads(out)["newestPolicyVersion"] == "v1.37"
-    code, out, _ = run_cli(capsys, "--version")
+    code, out, _ = run_cli("--version")
     assert code == 0 and out.startswith("kubectl-pss v")
 
 
-def test_unexpected_errors_are_one_line_unless_debugging(capsys, monkeypatch):
+def test_unexpected_errors_are_one_line_unless_debugging(run_cli, monkeypatch):
     import kubectl_pss.commands.version as version_command
 
     def boom(options):
@@ -223,7 +217,7 @@ def test_unexpected_errors_are_one_line_unless_debugging(capsys, monkeypatch):
 
     monkeypatch.setattr(version_command, "run", boom)
     monkeypatch.delenv("KUBECTL_PSS_DEBUG", raising=False)
-    code, out, err = run_cli(capsys, "version")
+    code, out, err = run_cli("version")
     assert code == 2 and out == ""
     assert err == "error: internal error: RuntimeError: boom (a bug in kubectl-pss; KUBECTL_PSS_DEBUG=1 shows the traceback)\n"
     monkeypatch.setenv("KUBECTL_PSS_DEBUG", "1")

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from kubectl_pss.seccomp import profile as seccomp_profile
-from kubectl_pss.seccomp.lint import describe_action, lint
+from kubectl_pss.seccomp.lint import lint
+from kubectl_pss.seccomp.lint_report import describe_action
 
 from tests.seccomp.records import HTTP_ECHO_X86_64
 

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubectl_pss.cli import main
 from kubectl_pss.operations.seccomp_install import INSTALL_SCRIPT, MAX_PROFILE_BYTES
 from tests.apiserver.runtime import ExecOutcome, FakeNode
 
@@ -61,19 +60,13 @@ def add_node(lab, name, read_only=(), **kwargs):
     lab.runtime.on_node(name, lab.fakes[name])
 
 
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def install(capsys, lab, *extra, profile=None):
-    return run_cli(capsys, "seccomp", "install", profile or lab.profile, "--path", "profiles/nginx.json",
+def install(run_cli, lab, *extra, profile=None):
+    return run_cli("seccomp", "install", profile or lab.profile, "--path", "profiles/nginx.json",
                    "--kubeconfig", lab.kubeconfig_path, *extra)
 
 
-def install_json(capsys, lab, *extra, profile=None):
-    code, out, err = install(capsys, lab, "-o", "json", *extra, profile=profile)
+def install_json(run_cli, lab, *extra, profile=None):
+    code, out, err = install(run_cli, lab, "-o", "json", *extra, profile=profile)
     return code, json.loads(out), err
 
 
@@ -87,9 +80,9 @@ def all_pods_gone(lab):
 
 
 # --- the plan -----------------------------------------------------------------------------------------------------
-def test_plan_without_yes_creates_no_pod_and_writes_nothing(capsys, lab):
+def test_plan_without_yes_creates_no_pod_and_writes_nothing(run_cli, lab):
     before = {name: dict(fake.files) for name, fake in lab.fakes.items()}
-    code, out, err = install(capsys, lab, "node-a", "node-b")
+    code, out, err = install(run_cli, lab, "node-a", "node-b")
     assert code == 0 and out == STANZA
     assert {name: fake.files for name, fake in lab.fakes.items()} == before  # nothing written
     assert all(fake.calls == [] for fake in lab.fakes.values())  # nothing run on the nodes
@@ -100,9 +93,9 @@ def test_plan_without_yes_creates_no_pod_and_writes_nothing(capsys, lab):
     assert f"sha256 {sha(PROFILE)}" in err and "lint: 0 error(s), 0 warning(s)" in err
 
 
-def test_read_only_plan_with_yes_and_dry_run(capsys, lab):
+def test_read_only_plan_with_yes_and_dry_run(run_cli, lab):
     before = {name: dict(fake.files) for name, fake in lab.fakes.items()}
-    code, out, err = install(capsys, lab, "node-a", "node-b", "--yes", "--dry-run")
+    code, out, err = install(run_cli, lab, "node-a", "node-b", "--yes", "--dry-run")
     assert code == 0 and out == STANZA
     assert {name: fake.files for name, fake in lab.fakes.items()} == before  # nothing written
     for fake in lab.fakes.values():  # one read-only command per node: cat of the target
@@ -113,9 +106,9 @@ def test_read_only_plan_with_yes_and_dry_run(capsys, lab):
     assert err.rstrip().endswith("2 node(s): 2 would-create; nothing written (--dry-run)")
 
 
-def test_plan_json_and_dry_run_with_yes(capsys, lab):
+def test_plan_json_and_dry_run_with_yes(run_cli, lab):
     lab.fakes["node-b"].files[TARGET] = OLD
-    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes", "--dry-run", "--overwrite")
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--dry-run", "--overwrite")
     assert code == 0 and (report["operation"], report["outcome"]) == ("plan", "planned")
     assert statuses(report) == {"node-a": "would-create", "node-b": "would-overwrite"}
     b = report["nodes"][1]
@@ -131,8 +124,8 @@ def test_plan_json_and_dry_run_with_yes(capsys, lab):
 
 
 # --- writing ------------------------------------------------------------------------------------------------------
-def test_install_on_two_nodes(capsys, lab):
-    code, report, err = install_json(capsys, lab, "node-a", "node-b", "--yes")
+def test_install_on_two_nodes(run_cli, lab):
+    code, report, err = install_json(run_cli, lab, "node-a", "node-b", "--yes")
     assert code == 0, err
     assert (report["operation"], report["outcome"]) == ("install", "installed")
     assert statuses(report) == {"node-a": "written", "node-b": "written"}
@@ -154,22 +147,22 @@ def test_install_on_two_nodes(capsys, lab):
     assert "node node-a: written, sha256 verified; a new file" in err
 
 
-def test_yaml_stanza_and_rerun_is_unchanged(capsys, lab):
-    code, out, err = install(capsys, lab, "--all-nodes", "--yes")
+def test_yaml_stanza_and_rerun_is_unchanged(run_cli, lab):
+    code, out, err = install(run_cli, lab, "--all-nodes", "--yes")
     assert code == 0 and out == STANZA
     assert yaml.safe_load(out) == {"seccompProfile": {"type": "Localhost", "localhostProfile": "profiles/nginx.json"}}
     for fake in lab.fakes.values():
         fake.calls.clear()
-    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes")
     assert code == 0 and statuses(report) == {"node-a": "unchanged", "node-b": "unchanged"}
     assert report["nodes"][0]["existing"] == {"sha256": sha(PROFILE), "size": len(PROFILE)}
     assert all(fake.calls == [["chroot", "/host", "cat", TARGET]] for fake in lab.fakes.values())  # no write
     assert "node node-b: unchanged: the same profile is already there" in err
 
 
-def test_exists_different_is_refused_without_overwrite(capsys, lab):
+def test_exists_different_is_refused_without_overwrite(run_cli, lab):
     lab.fakes["node-b"].files[TARGET] = OLD
-    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes")
     assert code == 1 and report["outcome"] == "incomplete"
     assert statuses(report) == {"node-a": "written", "node-b": "exists-different"}
     assert lab.fakes["node-b"].files[TARGET] == OLD and lab.fakes["node-a"].files[TARGET] == PROFILE
@@ -177,40 +170,40 @@ def test_exists_different_is_refused_without_overwrite(capsys, lab):
     assert f"node node-b: exists-different: a different file is there (sha256 {sha(OLD)[:12]}" in err
     assert "--overwrite replaces it" in err and all_pods_gone(lab)
     # the plan says so too (and exits 1: it would be refused)
-    code, report, _ = install_json(capsys, lab, "node-b", "--yes", "--dry-run")
+    code, report, _ = install_json(run_cli, lab, "node-b", "--yes", "--dry-run")
     assert code == 1 and statuses(report) == {"node-b": "exists-different"}
     # --overwrite replaces it
-    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes", "--overwrite")
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--overwrite")
     assert code == 0 and statuses(report) == {"node-a": "unchanged", "node-b": "written"}
     assert lab.fakes["node-b"].files[TARGET] == PROFILE
     assert "node node-b: written, sha256 verified; replaced a different file (sha256" in err
 
 
 # --- lint ---------------------------------------------------------------------------------------------------------
-def test_lint_errors_refuse_the_profile(capsys, lab):
+def test_lint_errors_refuse_the_profile(run_cli, lab):
     bad = lab.tmp / "bad.json"
     bad.write_text(json.dumps({"defaultAction": "SCMP_ACT_ERRNO",
                                "syscalls": [{"names": ["execve", "no_such_call"], "action": "SCMP_ACT_ALLOW"}]}))
     lab.clear_requests()
-    code, out, err = install(capsys, lab, "--all-nodes", "--yes", profile=bad)
+    code, out, err = install(run_cli, lab, "--all-nodes", "--yes", profile=bad)
     assert code == 1 and out == "" and lab.requests == [] and lab.runtime.created == []
     assert '"no_such_call" is not a syscall' in err
     assert "error: " + str(bad) + ": 1 lint error(s): not installed (--force installs it anyway)" in err
-    code, report, _ = install_json(capsys, lab, "--all-nodes", "--yes", profile=bad)
+    code, report, _ = install_json(run_cli, lab, "--all-nodes", "--yes", profile=bad)
     assert code == 1 and report["outcome"] == "refused" and report["nodes"] == []
     assert report["profile"]["lint"]["errors"] == 1 and report["profile"]["lint"]["valid"] is False
     # --force installs it all the same, and says so
-    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes", "--force", profile=bad)
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--force", profile=bad)
     assert code == 0 and statuses(report) == {"node-a": "written", "node-b": "written"}
     assert report["profile"]["forced"] is True and "(--force)" in report["notes"][0]
     assert lab.fakes["node-a"].files[TARGET] == bad.read_text()
 
 
-def test_lint_warnings_do_not_refuse(capsys, lab):
+def test_lint_warnings_do_not_refuse(run_cli, lab):
     warned = lab.tmp / "warned.json"
     warned.write_text(json.dumps({"defaultAction": "SCMP_ACT_ERRNO",
                                   "syscalls": [{"names": ["read", "read"], "action": "SCMP_ACT_ALLOW"}]}))
-    code, out, err = install(capsys, lab, "node-a", "--yes", profile=warned)
+    code, out, err = install(run_cli, lab, "node-a", "--yes", profile=warned)
     assert code == 0 and out == STANZA and "lint warning:" in err
 
 
@@ -226,16 +219,16 @@ def test_lint_warnings_do_not_refuse(capsys, lab):
     ("./x.json", "empty or '.' components"),
     ("x\n.json", "control characters"),
 ])
-def test_bad_path(capsys, lab, path, message):
+def test_bad_path(run_cli, lab, path, message):
     lab.clear_requests()
-    code, out, err = run_cli(capsys, "seccomp", "install", lab.profile, "--path", path, "--all-nodes", "--yes",
+    code, out, err = run_cli("seccomp", "install", lab.profile, "--path", path, "--all-nodes", "--yes",
                              "--kubeconfig", lab.kubeconfig_path)
     assert code == 2 and out == "" and message in err and err.count("\n") == 1
     assert err.startswith("error: invalid --path")
     assert lab.requests == []
 
 
-def test_bad_input(capsys, lab):
+def test_bad_input(run_cli, lab):
     big = lab.tmp / "big.json"
     big.write_text(json.dumps({"defaultAction": "SCMP_ACT_ERRNO", "pad": "x" * MAX_PROFILE_BYTES}))
     spo = lab.tmp / "spo.json"
@@ -255,17 +248,17 @@ def test_bad_input(capsys, lab):
     ]
     for argv, message in cases:
         lab.runtime.created.clear()
-        code, out, err = run_cli(capsys, "seccomp", "install", "--path", "profiles/nginx.json", *argv,
+        code, out, err = run_cli("seccomp", "install", "--path", "profiles/nginx.json", *argv,
                                  "--kubeconfig", lab.kubeconfig_path)
         assert (code, out) == (2, ""), (argv, err)
         assert message in err and err.strip().splitlines()[-1].startswith("error: ") and lab.runtime.created == [], argv
-    assert run_cli(capsys, "seccomp", "install", lab.profile, "node-a")[0] == 2  # --path is required
+    assert run_cli("seccomp", "install", lab.profile, "node-a")[0] == 2  # --path is required
 
 
 # --- per-node failures ----------------------------------------------------------------------------------------------
-def test_a_failing_node_among_good_ones(capsys, lab):
+def test_a_failing_node_among_good_ones(run_cli, lab):
     add_node(lab, "node-c", read_only=(ROOT,))
-    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes")
     assert code == 1 and report["outcome"] == "incomplete"
     assert statuses(report) == {"node-a": "written", "node-b": "written", "node-c": "failed"}
     c = report["nodes"][2]
@@ -275,7 +268,7 @@ def test_a_failing_node_among_good_ones(capsys, lab):
     assert f"node node-c: failed: writing {TARGET}" in err and all_pods_gone(lab) and len(lab.runtime.created) == 3
 
 
-def test_a_debug_pod_that_does_not_start_and_a_bad_read_back(capsys, lab):
+def test_a_debug_pod_that_does_not_start_and_a_bad_read_back(run_cli, lab):
     lab.runtime.node_start_state["node-a"] = {"waiting": {"reason": "ErrImagePull", "message": "pull access denied"}}
     fake = lab.fakes["node-b"]
 
@@ -286,7 +279,7 @@ def test_a_debug_pod_that_does_not_start_and_a_bad_read_back(capsys, lab):
         return outcome
 
     lab.runtime.on_node("node-b", corrupt_after_write)
-    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes", "--image", "registry.local/tools:1")
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--image", "registry.local/tools:1")
     assert code == 1 and statuses(report) == {"node-a": "failed", "node-b": "failed"}
     a, b = report["nodes"]
     assert "ErrImagePull: pull access denied" in a["reason"]
@@ -295,21 +288,21 @@ def test_a_debug_pod_that_does_not_start_and_a_bad_read_back(capsys, lab):
     assert all_pods_gone(lab)
 
 
-def test_a_node_without_sh_and_a_target_that_is_a_directory(capsys, lab):
+def test_a_node_without_sh_and_a_target_that_is_a_directory(run_cli, lab):
     lab.fakes["node-a"].host_tools.discard("sh")
     lab.runtime.on_node("node-b", lambda call: ExecOutcome(stderr="cat: read error: Is a directory\n", exit_code=1)
                         if call.argv[2:3] == ["cat"] else lab.fakes["node-b"](call))
-    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes")
     assert code == 1 and statuses(report) == {"node-a": "failed", "node-b": "failed"}
     a, b = report["nodes"]
     assert a["reason"].startswith("the node has no sh in its root (chroot /host sh): cannot write there")
     assert b["reason"] == f"reading {TARGET}: cat: read error: Is a directory"
 
 
-def test_not_ready_and_windows_nodes_are_skipped(capsys, lab):
+def test_not_ready_and_windows_nodes_are_skipped(run_cli, lab):
     add_node(lab, "node-c", ready=False)
     add_node(lab, "win-1", os="windows")
-    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes")
     assert code == 0 and report["outcome"] == "installed"
     assert statuses(report) == {"node-a": "written", "node-b": "written", "node-c": "skipped", "win-1": "skipped"}
     assert "not Ready" in report["nodes"][2]["reason"] and "windows" in report["nodes"][3]["reason"]
@@ -317,23 +310,23 @@ def test_not_ready_and_windows_nodes_are_skipped(capsys, lab):
     assert lab.fakes["node-c"].calls == [] and "node node-c: skipped: the node is not Ready" in err
 
 
-def test_debug_pods_refused_everywhere(capsys, lab):
+def test_debug_pods_refused_everywhere(run_cli, lab):
     lab.runtime.admit = lambda pod: 'violates PodSecurity "baseline:latest": privileged'
-    code, report, err = install_json(capsys, lab, "--all-nodes", "--yes")
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes")
     assert code == 1 and statuses(report) == {"node-a": "failed", "node-b": "failed"}
     assert "violates PodSecurity" in report["nodes"][0]["reason"]
     assert "not tried again" in report["nodes"][1]["reason"] and lab.runtime.created == []
 
 
 # --- clean-up when interrupted ---------------------------------------------------------------------------------------
-def test_interrupted_deletes_the_debug_pod(capsys, lab, monkeypatch):
+def test_interrupted_deletes_the_debug_pod(run_cli, lab, monkeypatch):
     from kubectl_pss.operations import seccomp_install
 
     def interrupt(self, pod):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(seccomp_install.Installer, "_read", interrupt)
-    code, out, err = install(capsys, lab, "--all-nodes", "--yes")
+    code, out, err = install(run_cli, lab, "--all-nodes", "--yes")
     assert code == 130 and out == "" and err.endswith("error: interrupted\n")
     [(ns, name)] = lab.runtime.created  # the first node's; no other was started
     assert lab.runtime.deleted == [(ns, name)] and lab.runtime.pods_alive() == []
