@@ -21,6 +21,7 @@ and ``delete-failed`` so that a command can say which pods it made.
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import signal
 import sys
@@ -61,10 +62,17 @@ class DebugPodSpec:
     annotations: dict[str, str] = field(default_factory=dict)
 
 
+_SAFE_NAME = re.compile(r"[^a-z0-9-]+")
+
+
+def dns_label_part(text: str, limit: int) -> str:
+    """``text`` made safe for a pod name (lower case, [a-z0-9-]), at most ``limit`` characters."""
+    out = _SAFE_NAME.sub("-", text.lower()).strip("-")[:limit].strip("-")
+    return out or "x"
+
+
 def debug_pod_name(prefix: str, node: str) -> str:
     """``<prefix>-<node>-<5 random>``: a valid pod name of at most 63 characters."""
-    from ..confinement.pods import dns_label_part
-
     suffix = "".join(secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
     head = dns_label_part(prefix, 20)
     return f"{head}-{dns_label_part(node, 63 - len(head) - 7)}-{suffix}"

@@ -1,7 +1,6 @@
 """What the confinement checks need from Pod and Node objects (raw dicts as the API serves them). Pure."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -122,12 +121,3 @@ def node_facts(node: dict | None, name: str) -> NodeFacts:
     return NodeFacts(name, info.get("kubeletVersion"), info.get("containerRuntimeVersion"),
                      info.get("operatingSystem") or (node.get("metadata") or {}).get("labels", {}).get("kubernetes.io/os"),
                      apparmor, None if ready is None else ready.get("status") == "True")
-
-
-_SAFE_NAME = re.compile(r"[^a-z0-9-]+")
-
-
-def dns_label_part(text: str, limit: int) -> str:
-    """``text`` made safe for a pod name (lower case, [a-z0-9-]), at most ``limit`` characters."""
-    out = _SAFE_NAME.sub("-", text.lower()).strip("-")[:limit].strip("-")
-    return out or "x"

@@ -16,6 +16,7 @@ from kubectl_pss.cluster.debugpod import (
     add_ephemeral_container,
     debug_pod_manifest,
     debug_pod_name,
+    dns_label_part,
 )
 from kubectl_pss.cluster.exec import exec_argv
 from tests.apiserver.runtime import FakeContainer, FakeNode
@@ -184,3 +185,8 @@ def test_ephemeral_container(cluster):
     with pytest.raises(DebugPodError) as info:
         add_ephemeral_container(cluster, "apps", "distroless", "app")
     assert info.value.status == 403
+
+
+def test_dns_label_part():
+    assert dns_label_part("Node_A.example.com", 30) == "node-a-example-com"
+    assert dns_label_part("---", 5) == "x"

@@ -353,6 +353,22 @@ def test_seccomp_debug_pod_rejected_by_pod_security(run_cli, lab):
     assert "violates PodSecurity" in err
 
 
+def test_seccomp_debug_pod_refusal_is_not_tried_again_on_other_nodes(run_cli, lab):
+    """The one stop rule of the debug-pod runner: a 403 creating the pod holds for every node."""
+    refused = []
+
+    def admit(pod):
+        refused.append(pod["spec"]["nodeName"])
+        return 'violates PodSecurity "baseline:latest": privileged'
+
+    lab.runtime.admit = admit
+    code, report, err = verify(run_cli, lab, "verify-seccomp", "-A", "--node-inspect")
+    assert code == 2 and refused == ["node-a"] and lab.runtime.created == []
+    errors = {e["node"]: e["error"] for e in report["errors"]}
+    assert "violates PodSecurity" in errors["node-a"] and "not tried again" not in errors["node-a"]
+    assert errors["node-b"].endswith("(not tried again on the other nodes)") and "violates PodSecurity" in errors["node-b"]
+
+
 def test_seccomp_debug_pod_never_starts(run_cli, lab):
     lab.runtime.start_state = {"waiting": {"reason": "ErrImagePull", "message": "pull access denied"}}
     code, report, err = verify(run_cli, lab, "verify-seccomp", "web", "--node-inspect", "--image", "nope:1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from kubectl_pss.confinement import model
-from kubectl_pss.confinement.pods import bare_container_id, dns_label_part, node_facts, not_running_detail, pod_containers
+from kubectl_pss.confinement.pods import bare_container_id, node_facts, not_running_detail, pod_containers
 from kubectl_pss.confinement.runtime import (
     Runtime,
     any_runtime_default,
@@ -72,11 +72,6 @@ def test_not_running_detail_blocked_by_apparmor():
     assert not ref.running
     assert not_running_detail(pod, ref) == ("container not running: waiting (Blocked); pod AppArmor: Cannot enforce "
                                             "AppArmor: AppArmor is not enabled on the host")
-
-
-def test_dns_label_part():
-    assert dns_label_part("Node_A.example.com", 30) == "node-a-example-com"
-    assert dns_label_part("---", 5) == "x"
 
 
 def test_exit_codes():
