@@ -17,7 +17,7 @@ import shlex
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
 from ..policy.admission import MODES
@@ -36,7 +36,7 @@ from ..policy.rollout import (
 )
 from ..report.label import render_label, render_plan, render_result
 from ..report.render import write_report
-from ..undofile import UndoEntry, UndoFile, UndoFileError, UndoWriter, default_path, read_undo_file, utc_now
+from ..undofile import INTENDED, UndoEntry, UndoFile, UndoFileError, UndoWriter, default_path, read_undo_file, utc_now
 from .clusterview import ClusterView, load_cluster_view
 from .common import (
     add_connection_flags,
@@ -179,10 +179,24 @@ def plan_undo(view: ClusterView, options: LabelOptions) -> list[NamespacePlan]:
         ns = by_name.get(entry.name)
         if ns is None:
             continue  # not found: in view.errors
-        plans.append(plan_namespace(ns, view.pods.get(entry.name, []), view.workloads.get(entry.name, []),
-                                    entry.previous, view.config, view.registry, force=options.force,
-                                    skip_exempt=False, expected_current=entry.applied,
-                                    read_errors=errors.get(entry.name, []), refuse_violations=False))
+        expected: dict[str, str | None] | None = entry.applied
+        note = None
+        if entry.state == INTENDED:  # its PATCH was in flight or about to be: the live labels tell
+            live = ns["metadata"].get("labels") or {}
+            if all(live.get(key) == value for key, value in entry.previous.items()):
+                expected, note = None, "recorded as intended, never applied (the labels are as before): nothing to do"
+            elif all(live.get(key) == value for key, value in entry.applied.items()):
+                note = "recorded as intended (outcome unknown): the labels show it was applied"
+            else:
+                note = ("recorded as intended (outcome unknown): the labels are neither the values before nor "
+                        "those the change set")
+        plan = plan_namespace(ns, view.pods.get(entry.name, []), view.workloads.get(entry.name, []),
+                              entry.previous, view.config, view.registry, force=options.force,
+                              skip_exempt=False, expected_current=expected,
+                              read_errors=errors.get(entry.name, []), refuse_violations=False)
+        if note:
+            plan.notes.insert(0, note)
+        plans.append(plan)
     return plans
 
 
@@ -245,8 +259,36 @@ def confirm(count: int, context: str | None) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def _record(write: Callable[[], None], failed: Callable[[OSError], str]) -> None:
+    """One write of the undo file, done whole even if a signal arrives meanwhile (acted on after it)."""
+    from ..cluster.debugpod import _signals_held, signal_exception
+
+    with _signals_held() as received:
+        try:
+            write()
+        except OSError as exc:
+            raise FatalError(failed(exc)) from None
+    if received:
+        raise signal_exception(received[0])
+
+
+def _still_previous(cluster: Any, entry: UndoEntry) -> bool:
+    """After a refused PATCH: do the namespace's labels still hold the previous values? (A retried
+    PATCH can be refused after its first attempt was applied.)"""
+    from ..cluster.errors import ClusterError
+
+    try:
+        data = cluster.request("GET", f"/api/v1/namespaces/{entry.name}").data or {}
+    except ClusterError:
+        return False
+    labels = (data.get("metadata") or {}).get("labels") or {}
+    return all(labels.get(key) == value for key, value in entry.previous.items())
+
+
 def apply(cluster: Any, plans: list[NamespacePlan], writer: UndoWriter) -> None:
-    """Patch each namespace; a failure is recorded and the others go on (unless the server is gone)."""
+    """Patch each namespace; a failure is recorded and the others go on (unless the server is gone).
+
+    Write-ahead: each change is in the undo file (fsynced) before its PATCH is sent."""
     from ..cluster.errors import ClusterError
 
     todo = [p for p in plans if p.action == CHANGE]
@@ -255,10 +297,20 @@ def apply(cluster: Any, plans: list[NamespacePlan], writer: UndoWriter) -> None:
         if stop is not None:
             plan.result = {"status": "not attempted", "error": stop}
             continue
+        entry = UndoEntry(plan.name, {key: plan.labels.get(key) for key in plan.patch}, dict(plan.patch))
+        _record(lambda: writer.intend(entry), lambda exc: (
+            f"cannot update the undo file {writer.path} ({exc.strerror or exc}): namespace \"{plan.name}\" and "
+            "those after it were not changed"))
         try:
             response = cluster.patch_merge(f"/api/v1/namespaces/{plan.name}", patch_body(plan), dry_run=False)
         except ClusterError as exc:
             plan.result = {"status": "failed", "error": str(exc), "code": exc.status, "reason": exc.reason}
+            if exc.status is not None and 400 <= exc.status < 500 and _still_previous(cluster, entry):
+                _record(lambda: writer.withdraw(entry), lambda exc: (
+                    f"cannot update the undo file {writer.path} ({exc.strerror or exc}): it lists namespace "
+                    f'"{plan.name}" as possibly changed (it was not); no other namespace was changed after it'))
+            else:  # the change may have been applied: the undo file keeps it as intended
+                plan.result["outcome"] = "unknown"
             if _fatal(exc):
                 stop = f"stopped after an earlier error: {exc}"
             continue
@@ -266,14 +318,21 @@ def apply(cluster: Any, plans: list[NamespacePlan], writer: UndoWriter) -> None:
         labels = metadata.get("labels") or {}
         applied = {key: labels.get(key) for key in plan.patch}
         rv = metadata.get("resourceVersion")
-        entry = UndoEntry(plan.name, {key: plan.labels.get(key) for key in plan.patch}, applied, rv)
-        try:
-            writer.add(entry)
-        except OSError as exc:  # stop: nothing more may change without a way back
-            raise FatalError(f'namespace "{plan.name}" was changed but the undo file {writer.path} could not be '
-                             f"updated ({exc.strerror or exc}); its previous pod-security labels were "
-                             f"{json.dumps(entry.previous)}; no other namespace was changed after it") from None
+        _record(lambda: writer.applied(entry, applied, rv), lambda exc: (
+            f'namespace "{plan.name}" was changed but the undo file {writer.path} could not be updated '
+            f"({exc.strerror or exc}); it records the change as intended (--undo restores it); its previous "
+            f"pod-security labels were {json.dumps(entry.previous)}; no other namespace was changed after it"))
         plan.result = {"status": "applied", "resourceVersion": rv, "warnings": response.warnings}
+
+
+def _interrupted(writer: UndoWriter) -> None:
+    """Ctrl-C or SIGTERM while applying: say where the way back is (or that nothing changed)."""
+    if writer.undo.namespaces:
+        print(f"interrupted: undo file: {writer.path} (restore with: kubectl pss label --undo {writer.path})",
+              file=sys.stderr)
+    else:
+        writer.discard()
+        print("interrupted: no namespace was changed", file=sys.stderr)
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -440,9 +499,21 @@ def run(options: LabelOptions) -> int:
         writer.create()
     except OSError as exc:
         raise FatalError(f"cannot write the undo file {path}: {exc.strerror or exc}; nothing was changed") from None
-    apply(cluster, plans, writer)
+    from ..cluster.debugpod import Terminated, _signals_raise
+
+    try:
+        with _signals_raise():
+            apply(cluster, plans, writer)
+    except Terminated as exc:
+        _interrupted(writer)
+        print("error: terminated", file=sys.stderr)
+        return 128 + exc.signum
+    except KeyboardInterrupt:
+        _interrupted(writer)
+        raise
     applied = sum(1 for p in plans if p.result and p.result["status"] == "applied")
-    if not applied:
+    kept = bool(writer.undo.namespaces)  # applied, or perhaps applied (outcome unknown)
+    if not kept:
         writer.discard()
     outcome = "applied" if applied == len(todo) else ("partially applied" if applied else "failed")
-    return finish(outcome, path if applied else None, plan_shown=table)
+    return finish(outcome, path if kept else None, plan_shown=table)

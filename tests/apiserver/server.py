@@ -2,7 +2,7 @@
 
 Bodies, Status objects and headers are shaped like the recordings of a real v1.24 server in
 ``recordings/`` (copied from /work/shared/apiserver). Fault injection: forbid(), fail_once(),
-drop_once(), expire_continue_once(); every request is kept in ``requests``.
+drop_once(), expire_continue_once(); slow writes: hold(); every request is kept in ``requests``.
 """
 from __future__ import annotations
 
@@ -142,6 +142,23 @@ class _Fault:
 
 
 @dataclass
+class Hold:
+    """One request held back by ``FakeApiServer.hold()``; ``arrived`` is set when it comes in, ``done``
+    once the server is through with it (answered, dropped, or the client gone)."""
+
+    method: str
+    path_prefix: str
+    seconds: float
+    mode: str  # "before", "after" or "lost" (see hold())
+    match: Callable[[RecordedRequest], bool] | None = None
+    arrived: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+HOLD_MODES = ("before", "after", "lost")
+
+
+@dataclass
 class _Rule:
     resource: str
     namespace: str | None  # None: cluster-scope requests only; "*": everywhere
@@ -277,6 +294,7 @@ class FakeApiServer:
         self._stores: dict[str, _Store] = {name: _Store(info.namespaced) for name, info in RESOURCES.items()}
         self._rv = 100
         self._faults: list[_Fault] = []
+        self._holds: list[Hold] = []
         self._rules: list[_Rule] = []
         self._expire_continue = 0
         self._httpd: _HTTPServer | None = None
@@ -448,6 +466,20 @@ class FakeApiServer:
         with self._lock:
             self._faults.append(_Fault(path_prefix, -1, 1, delay=seconds))
 
+    def hold(self, method: str, path_prefix: str, seconds: float, *, mode: str = "before",
+             match: Callable[[RecordedRequest], bool] | None = None) -> Hold:
+        """Hold back the next ``method`` request under ``path_prefix`` (that ``match`` accepts) for ``seconds``:
+
+        ``before``: then handle it as usual (a slow admission webhook: a pod POST creates the pod late);
+        ``after``: handle it at once, answer late (the change is made, its answer is slow; not for
+        the pod/exec paths of ``runtime``); ``lost``: then close the connection without handling it."""
+        if mode not in HOLD_MODES:
+            raise ValueError(f"mode must be one of {HOLD_MODES}")
+        held = Hold(method.upper(), path_prefix, seconds, mode, match)
+        with self._lock:
+            self._holds.append(held)
+        return held
+
     def drop_once(self, path_prefix: str) -> None:
         """The next matching request's connection is closed without a response."""
         self.fail(path_prefix, 0, None, 1)
@@ -483,6 +515,39 @@ class FakeApiServer:
         rec = RecordedRequest(h.command, path, query, dict(h.headers.items()), body, split.query)
         with self._lock:
             self.requests.append(rec)
+        held = self._take_hold(rec)
+        if held is not None:
+            self._held(h, rec, held)
+            return
+        self._respond(h, rec)
+
+    def _take_hold(self, rec: RecordedRequest) -> Hold | None:
+        with self._lock:
+            for held in self._holds:
+                if (held.method == rec.method and rec.path.startswith(held.path_prefix)
+                        and (held.match is None or held.match(rec))):
+                    self._holds.remove(held)
+                    return held
+        return None
+
+    def _held(self, h: _Handler, rec: RecordedRequest, held: Hold) -> None:
+        held.arrived.set()
+        try:
+            if held.mode == "after" and not self.runtime.handles(rec.method, rec.path):
+                reply = self._dispatch(rec)
+                time.sleep(held.seconds)
+                self._write(h, rec, reply)
+                return
+            time.sleep(held.seconds)
+            if held.mode == "lost":
+                h.close_connection = True
+                return
+            self._respond(h, rec)
+        finally:
+            held.done.set()
+
+    def _respond(self, h: _Handler, rec: RecordedRequest) -> None:
+        path = rec.path
         if self.runtime.handles(rec.method, path):  # exec WebSocket, pod create/delete, ephemeral containers
             self.runtime.handle(h, rec)
             return

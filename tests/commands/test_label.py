@@ -186,7 +186,7 @@ def test_apply_patches_only_pod_security_keys(capsys, cluster, tmp_path):
         "name": "team",
         "previous": {PSA + "enforce": None, PSA + "warn": None, PSA + "warn-version": None},
         "applied": {PSA + "enforce": "restricted", PSA + "warn": "restricted", PSA + "warn-version": "v1.30"},
-        "resourceVersion": after["metadata"]["resourceVersion"]}]
+        "resourceVersion": after["metadata"]["resourceVersion"], "state": "applied"}]
     assert "Label plan on context fake" in out and "1 applied, 0 failed" in out
     assert f"Undo file: {undo_path}" in out
 
