@@ -342,9 +342,8 @@ class NodeDebugPod:
         if not call.done():
             self._event("waiting-for-create")
             deadline = time.monotonic() + self.settle_timeout
-            signals = len(self._held)
             while not call.wait(0.1):
-                if time.monotonic() >= deadline or len(self._held) > signals:
+                if time.monotonic() >= deadline or self._held:  # a signal during the clean-up: stop waiting
                     return False
         self._take_create_answer()  # an error is not raised here: the clean-up goes on
         return True

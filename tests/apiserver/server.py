@@ -149,13 +149,13 @@ class Hold:
     method: str
     path_prefix: str
     seconds: float
-    mode: str  # "before", "after" or "lost" (see hold())
+    mode: str  # see HOLD_MODES and hold()
     match: Callable[[RecordedRequest], bool] | None = None
     arrived: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
 
 
-HOLD_MODES = ("before", "after", "lost")
+HOLD_MODES = ("before", "after", "lost", "unanswered")
 
 
 @dataclass
@@ -472,7 +472,8 @@ class FakeApiServer:
 
         ``before``: then handle it as usual (a slow admission webhook: a pod POST creates the pod late);
         ``after``: handle it at once, answer late (the change is made, its answer is slow; not for
-        the pod/exec paths of ``runtime``); ``lost``: then close the connection without handling it."""
+        the pod/exec paths of ``runtime``); ``lost``: then close the connection without handling it;
+        ``unanswered``: handle it at once, then close the connection without the answer (same limits as after)."""
         if mode not in HOLD_MODES:
             raise ValueError(f"mode must be one of {HOLD_MODES}")
         held = Hold(method.upper(), path_prefix, seconds, mode, match)
@@ -533,10 +534,13 @@ class FakeApiServer:
     def _held(self, h: _Handler, rec: RecordedRequest, held: Hold) -> None:
         held.arrived.set()
         try:
-            if held.mode == "after" and not self.runtime.handles(rec.method, rec.path):
+            if held.mode in ("after", "unanswered") and not self.runtime.handles(rec.method, rec.path):
                 reply = self._dispatch(rec)
                 time.sleep(held.seconds)
-                self._write(h, rec, reply)
+                if held.mode == "unanswered":
+                    h.close_connection = True
+                else:
+                    self._write(h, rec, reply)
                 return
             time.sleep(held.seconds)
             if held.mode == "lost":

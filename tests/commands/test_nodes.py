@@ -387,7 +387,7 @@ def test_second_ctrl_c_stops_waiting_and_names_the_pod(lab):
     assert proc.returncode == 130, err
     assert held.done.wait(30)
     [(ns, name)] = lab.runtime.created
-    assert lab.runtime.pods_alive() == [f"{ns}/{name}"]
+    assert lab.runtime.pods_alive() == [f"{ns}/{name}"], err
     assert f"still deleting debug pod {ns}/{name}; if it stays, delete it with: kubectl delete pod -n {ns} {name}" in err
     assert f"error: could not delete debug pod {ns}/{name}: its create had not returned" in err
     assert err.rstrip("\n").splitlines()[-2].endswith(f"delete it with: kubectl delete pod -n {ns} {name}")
