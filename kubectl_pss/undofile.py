@@ -152,9 +152,11 @@ class UndoWriter:
         self._rewrite()
 
     def discard(self) -> None:
-        """Remove the file when nothing was applied."""
+        """Remove the file when nothing was applied (only the file this run wrote)."""
         try:
-            os.unlink(self.path)
+            st = os.lstat(self.path)
+            if self._identity == (st.st_dev, st.st_ino):
+                os.unlink(self.path)
         except OSError:
             pass
 

@@ -495,14 +495,15 @@ def run(options: LabelOptions) -> int:
     writer = UndoWriter(path, UndoFile(context=cluster.context, server=cluster.server,
                                        created_at=utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
                                        command=_describe(options)))
-    try:
-        writer.create()
-    except OSError as exc:
-        raise FatalError(f"cannot write the undo file {path}: {exc.strerror or exc}; nothing was changed") from None
     from ..cluster.debugpod import Terminated, _signals_raise
 
     try:
         with _signals_raise():
+            try:
+                writer.create()
+            except OSError as exc:
+                raise FatalError(f"cannot write the undo file {path}: {exc.strerror or exc}; nothing was changed") \
+                    from None
             apply(cluster, plans, writer)
     except Terminated as exc:
         _interrupted(writer)
