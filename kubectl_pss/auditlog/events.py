@@ -24,6 +24,7 @@ MODES = ("audit", "enforce")
 # A line is parsed only when one of these is in it (the raw-line pre-filter: most of a log is other events).
 MARKERS = (ANNOTATION_PREFIX.encode(), b"PodSecurity")
 _EVENT_MARKER = b'"audit.k8s.io/'
+_KIND_MARKERS = (b'"kind":"Event', b'"kind": "Event')  # Event or EventList, compact (as logged) or not
 _LIST_MARKER = b'"EventList"'
 # Stages that carry admission's annotations (RequestReceived is logged before admission runs).
 _FINAL_STAGES = ("ResponseComplete", "Panic", None)
@@ -225,7 +226,8 @@ class Scanner:
             line = raw.strip()
             if not line:
                 continue
-            if line[:1] != b"{" or line[-1:] != b"}" or _EVENT_MARKER not in line:
+            if (line[:1] != b"{" or line[-1:] != b"}" or _EVENT_MARKER not in line
+                    or (_KIND_MARKERS[0] not in line and _KIND_MARKERS[1] not in line)):
                 stats.read += 1
                 stats.skip(number)  # not JSON, truncated, or not an audit event
                 continue
