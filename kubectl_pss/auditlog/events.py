@@ -56,7 +56,7 @@ class FileStats:
                 "skipped": self.skipped, "skippedLines": list(self.skipped_lines), "error": self.error}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PodSecurityEvent:
     """One PodSecurity outcome of one request; a request both denied and audited gives two."""
 

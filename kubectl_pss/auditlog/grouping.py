@@ -66,7 +66,7 @@ class EventFilter:
         return True
 
 
-@dataclass
+@dataclass(slots=True)
 class Group:
     """The events of one object, user, mode and policy."""
 
@@ -90,7 +90,7 @@ class Group:
             self.unknown_checks += 1
         else:
             for check in event.checks:
-                self.checks.setdefault((check["check"], str(check["reason"])), dict(check))
+                self.checks.setdefault((check["check"], str(check["reason"])), check)  # shared, never changed
         for note in event.notes:
             self.notes.setdefault(note)
 

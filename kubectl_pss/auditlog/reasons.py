@@ -5,6 +5,7 @@ this table equal to what those modules return.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from ..policy import Level, PolicyValueError, Version, parse_level, parse_version
@@ -66,20 +67,19 @@ def split_reasons(text: str) -> list[tuple[str, str]]:
     depth = 0
     quoted = False
     start = 0
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == '"':
+    for token in _TOKENS.finditer(text):
+        mark = token.group()
+        if mark == '"':
             quoted = not quoted
-        elif not quoted and ch == "(":
+        elif quoted:
+            continue
+        elif mark == "(":
             depth += 1
-        elif not quoted and ch == ")" and depth:
-            depth -= 1
-        elif not quoted and depth == 0 and text.startswith(", ", i):
-            items.append(text[start:i])
-            start = i + 2
-            i += 1
-        i += 1
+        elif mark == ")":
+            depth = max(depth - 1, 0)
+        elif depth == 0:  # ", " at the top level
+            items.append(text[start:token.start()])
+            start = token.end()
     items.append(text[start:])
     out = []
     for item in (s.strip() for s in items):
@@ -93,6 +93,9 @@ def split_reasons(text: str) -> list[tuple[str, str]]:
     return out
 
 
+_TOKENS = re.compile(r'[()"]|, ')
+
+
 def check_id(reason: str, level: Level | None, version: Version | None,
              registry: Registry = DEFAULT_REGISTRY) -> str | None:
     """The id of the check that prints ``reason`` in the plan of level:version; None for an unknown reason."""
@@ -103,9 +106,11 @@ def check_id(reason: str, level: Level | None, version: Version | None,
     return next((c for c in candidates if c in planned), candidates[0])
 
 
+@functools.lru_cache(maxsize=4096)  # a log repeats the same messages (one per workload and policy) many times
 def parse_checks(reasons_text: str, policy: tuple[Level, Version] | None,
-                 registry: Registry = DEFAULT_REGISTRY) -> list[dict[str, str | None]]:
-    """The failed checks of a message's reasons: ``{"check", "reason", "detail"}`` (check None if unknown)."""
+                 registry: Registry = DEFAULT_REGISTRY) -> tuple[dict[str, str | None], ...]:
+    """The failed checks of a message's reasons: ``{"check", "reason", "detail"}`` (check None if unknown).
+    The dicts are shared between calls: read them, do not change them."""
     level, version = policy if policy else (None, None)
-    return [{"check": check_id(reason, level, version, registry), "reason": reason, "detail": detail}
-            for reason, detail in split_reasons(reasons_text)]
+    return tuple({"check": check_id(reason, level, version, registry), "reason": reason, "detail": detail}
+                 for reason, detail in split_reasons(reasons_text))

@@ -100,4 +100,4 @@ def test_the_engines_own_messages_parse_back_to_its_violations(pod, policy):
     split = split_message(result.denial())
     assert split is not None and split[0] == policy
     parsed = parse_checks(split[1], (Level(level), parse_version(version)))
-    assert parsed == [v.as_dict() for v in result.violations]
+    assert list(parsed) == [v.as_dict() for v in result.violations]
