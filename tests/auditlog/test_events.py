@@ -110,6 +110,8 @@ def test_other_denials_and_stages_are_not_podsecuritys():
     rbac["responseStatus"] = {"code": 403}
     assert select(rbac) == []  # RBAC denies before admission: no PodSecurity annotation
     assert select(g.stage(g.ROOT_POD, "RequestReceived")) == []
+    # only the final stage counts: the same request's other stages would count it twice
+    assert select(g.stage(g.ROOT_POD, "ResponseStarted")) == [] and len(select(g.stage(g.ROOT_POD, "Panic"))) == 1
     assert select(g.real(g.COMPLIANT_POD)) == [] and select(g.real(g.LABEL_PATCH)) == []
 
 

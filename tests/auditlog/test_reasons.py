@@ -87,6 +87,8 @@ PODS = [
          {"container.apparmor.security.beta.kubernetes.io/a": "unconfined"}),
     _pod({"hostIPC": True, "containers": [{"name": "web", "image": "nginx"}],
           "initContainers": [{"name": "init", "securityContext": {"capabilities": {"add": ["CHOWN", "BPF"]}}}]}),
+    # capability names are free strings: a ")" or ", " inside quotes is part of the detail
+    _pod({"containers": [{"name": "odd", "securityContext": {"capabilities": {"add": ["X), y (Z", "A, B"]}}}]}),
 ]
 
 
