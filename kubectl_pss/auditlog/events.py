@@ -221,44 +221,42 @@ class Scanner:
     def feed(self, lines: Iterable[tuple[int, bytes]], stats: FileStats) -> Iterator[list[PodSecurityEvent]]:
         """``lines``: (line number, raw line). Yields the outcomes of each PodSecurity audit event; a line that
         is not a JSON audit event is skipped and counted."""
-        markers = MARKERS
+        first, second = MARKERS
         for number, raw in lines:
             line = raw.strip()
             if not line:
                 continue
+            stats.read += 1
             if (line[:1] != b"{" or line[-1:] != b"}" or _EVENT_MARKER not in line
                     or (_KIND_MARKERS[0] not in line and _KIND_MARKERS[1] not in line)):
-                stats.read += 1
-                stats.skip(number)  # not JSON, truncated, or not an audit event
+                stats.skip(number)  # not JSON, cut short, or not an audit event
                 continue
-            if _LIST_MARKER not in line and not (markers[0] in line or markers[1] in line):
-                stats.read += 1
-                continue
-            try:
-                doc = json.loads(line)
-            except ValueError:
-                stats.read += 1
+            if first not in line and second not in line and _LIST_MARKER not in line:
+                continue  # the pre-filter: nothing of PodSecurity's in it, no need to parse it
+            events = self._events(line)
+            if events is None:
                 stats.skip(number)
                 continue
-            if not isinstance(doc, dict):
-                stats.read += 1
-                stats.skip(number)
-                continue
-            if doc.get("kind") == "EventList":
-                items = doc.get("items")
-                items = items if isinstance(items, list) else []
-                stats.read += len(items)
-                events = [item for item in items if isinstance(item, dict) and item.get("kind", "Event") == "Event"]
-                if len(events) != len(items) or not isinstance(doc.get("items"), list):
-                    stats.skip(number)
-            elif doc.get("kind") == "Event":
-                stats.read += 1
-                events = [doc]
-            else:
-                stats.read += 1
-                stats.skip(number)
-                continue
+            stats.read += len(events) - 1  # an EventList line counts its items
             for event in events:
                 selected = select(event, self.registry)
                 if selected:
                     yield selected
+
+    @staticmethod
+    def _events(line: bytes) -> list[dict] | None:
+        """The events of one line (an Event or an EventList's items); None when it is not that."""
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(doc, dict):
+            return None
+        if doc.get("kind") == "Event":
+            return [doc]
+        items = doc.get("items")
+        if doc.get("kind") != "EventList" or not isinstance(items, list):
+            return None
+        if not all(isinstance(item, dict) and item.get("kind", "Event") == "Event" for item in items):
+            return None
+        return items
