@@ -152,16 +152,23 @@ def _denial_message(event: dict) -> str | None:
     return message if isinstance(message, str) and message else None
 
 
-def _evaluated_checks(request: Any, policy: str, registry: Registry) -> tuple[dict, ...] | None:
-    """The checks the logged request object fails at ``policy`` (the engine agrees with the API server)."""
+def _evaluated_checks(request: Any, policy: str, registry: Registry) -> tuple[tuple[dict, ...] | None, str]:
+    """The checks the logged request object fails at ``policy`` (the engine agrees with the API server),
+    and the note that says where they come from (or why they are unknown)."""
     parsed = parse_policy(policy)
-    if parsed is None or not isinstance(request, dict):
-        return None
+    if not isinstance(request, dict):
+        return None, "checks unknown: the log has no denial message and no request body"
     try:
-        result = evaluate(request, parsed[0], parsed[1], registry)
+        result = None if parsed is None else evaluate(request, parsed[0], parsed[1], registry)
     except (KeyError, InvalidObjectError):
-        return None
-    return tuple(v.as_dict() for v in result.violations) or None
+        result = None
+    if result is None:
+        return None, f"checks unknown: no denial message, and the logged request cannot be evaluated at {policy}"
+    if not result.violations:
+        return None, (f"checks unknown: the log has no denial message and the logged request passes {policy} "
+                      f"here (latest = v1.{registry.max_minor})")
+    note = f"checks evaluated from the logged request (the log has no denial message; latest = v1.{registry.max_minor})"
+    return tuple(v.as_dict() for v in result.violations), note
 
 
 def select(event: dict, registry: Registry = DEFAULT_REGISTRY) -> list[PodSecurityEvent]:
@@ -198,12 +205,8 @@ def select(event: dict, registry: Registry = DEFAULT_REGISTRY) -> list[PodSecuri
             checks: tuple | None = tuple(parse_checks(denial[1], parse_policy(policy), registry))
         else:
             policy = str(annotations.get(ENFORCE_POLICY))
-            checks = _evaluated_checks(event.get("requestObject"), policy, registry)
-            if checks is None:
-                enforce_notes.append("checks unknown: the log has no denial message and no request body")
-            else:
-                enforce_notes.append(f"checks evaluated from the logged request (the log has no denial message; "
-                                     f"latest = v1.{registry.max_minor})")
+            checks, note = _evaluated_checks(event.get("requestObject"), policy, registry)
+            enforce_notes.append(note)
         out.append(PodSecurityEvent(mode="enforce", policy=policy, checks=checks, notes=tuple(enforce_notes),
                                     **common))
     if isinstance(exempt, str) and exempt:

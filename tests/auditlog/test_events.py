@@ -149,3 +149,11 @@ def test_the_prefilter_keeps_podsecurity_lines_only_from_the_parser(monkeypatch)
     assert stats.read == 4 and len(outcomes) == 2
     # the namespace create names no pod-security key: never parsed; the compliant pod has enforce-policy
     assert len(parsed) == 3
+
+
+def test_a_denied_request_the_engine_passes_has_unknown_checks_not_none():
+    event = g.real(g.DENIED_POD)
+    event["requestObject"]["spec"]["containers"][0]["securityContext"] = {}  # passes baseline here
+    [_, enforce] = select(event)
+    assert enforce.checks is None
+    assert any("the logged request passes baseline:latest here" in n for n in enforce.notes)
