@@ -157,3 +157,14 @@ def test_a_denied_request_the_engine_passes_has_unknown_checks_not_none():
     [_, enforce] = select(event)
     assert enforce.checks is None
     assert any("the logged request passes baseline:latest here" in n for n in enforce.notes)
+
+
+def test_a_denial_known_only_by_its_message_passes_the_prefilter():
+    # the pod-security webhook (instead of the built-in plugin) prefixes its audit annotations with its own name
+    event = g.with_denial_message(g.DENIED_POD, 'admission webhook "pod-security-webhook.kubernetes.io" denied the '
+                                                'request: violates PodSecurity "restricted:latest": hostPort (x)')
+    event["annotations"] = {"authorization.k8s.io/decision": "allow"}
+    data = g.line(event).replace(b"pod-security.kubernetes.io", b"psa.example.com")  # no annotation key anywhere
+    outcomes, _ = scan(data)
+    assert [(o.mode, o.policy, [c["check"] for c in o.checks]) for o in outcomes] == [
+        ("enforce", "restricted:latest", ["hostPorts"])]
