@@ -82,30 +82,44 @@ def _unknown(note: str) -> dict[str, Any]:
 
 
 def live_status(violation: dict[str, Any], namespace: dict | None, obj: dict | None, read_error: str | None,
-                config: AdmissionConfig, registry: Registry) -> dict[str, Any]:
-    """Whether the object of one violation exists now and still fails its namespace's level in that mode."""
-    if violation["name"] is None or violation["generateName"]:
-        return _unknown("the object's own name is not in the log (generateName)")
-    if _kind_of(violation["resource"]) is None:
+                config: AdmissionConfig, registry: Registry, by_owner: str | None = None) -> dict[str, Any]:
+    """Whether the object of one violation exists now and still fails its namespace's level in that mode.
+
+    ``by_owner`` (``ReplicaSet/web-7d4b9``): the object's own name is not in the log (generateName), and
+    ``obj`` is its owner as logged: what the owner creates now is judged, and whether the pod exists is unknown.
+    """
+    if by_owner is None and (violation["name"] is None or violation["generateName"]):
+        return _unknown("the object's own name is not in the log (generateName) and neither is an owner")
+    if by_owner is None and _kind_of(violation["resource"]) is None:
         return _unknown(f"{violation['resource']} is not a kind PodSecurity evaluates")
     if read_error is not None:
         return _unknown(f"not read: {read_error}")
-    if namespace is None or obj is None:
-        gone = "its namespace is gone" if namespace is None else "not found"
-        return {"exists": False, "stillViolates": None, "policy": None, "checks": None, "note": gone}
+    if namespace is None:
+        return {"exists": False, "stillViolates": None, "policy": None, "checks": None, "note": "its namespace is gone"}
+    if obj is None:
+        if by_owner is not None:
+            return _unknown(f"the pod's own name is not in the log, and its owner {by_owner} is gone")
+        return {"exists": False, "stillViolates": None, "policy": None, "checks": None, "note": "not found"}
+    exists = None if by_owner is not None else True
+    note = None if by_owner is None else f"the pod's own name is not in the log: judged by its owner {by_owner} now"
     mode = violation["mode"]
     policy = resolve_policy((namespace.get("metadata") or {}).get("labels") or {}, config.defaults).mode(mode)
-    name = str(namespace["metadata"]["name"])
     current = f"{policy.level.value}:{policy.version}"
-    if config.exemptions.namespace_exempt(name):
-        return {"exists": True, "stillViolates": False, "policy": current, "checks": [],
+    if config.exemptions.namespace_exempt(str(namespace["metadata"]["name"])):
+        return {"exists": exists, "stillViolates": False, "policy": current, "checks": [],
                 "note": "the namespace is exempt (--admission-config)"}
     try:
         result = evaluate(obj, policy.level, policy.version, registry)
     except (KeyError, InvalidObjectError) as exc:
-        return {**_unknown(f"cannot evaluate: {exc}"), "exists": True}
-    return {"exists": True, "stillViolates": not result.allowed, "policy": current,
-            "checks": [v.as_dict() for v in result.violations], "note": None}
+        return {**_unknown(f"cannot evaluate: {exc}"), "exists": exists}
+    return {"exists": exists, "stillViolates": not result.allowed, "policy": current,
+            "checks": [v.as_dict() for v in result.violations], "note": note}
+
+
+def _resource_of(kind: str) -> str | None:
+    from ..cluster.inventory import RESOURCES
+
+    return next((r.name for r in RESOURCES if r.kind == kind), None)
 
 
 @dataclass
@@ -158,15 +172,18 @@ def cross_reference(report: dict[str, Any], live: LiveCluster, config: Admission
                for objs in inventory.objects.values() for o in objs}
     for v in violations:
         ns = v["namespace"]
-        kind = _kind_of(v["resource"])
-        base = v["resource"].partition("/")[0]
-        error = (read_errors.get((ns, NAMESPACES.name)) or read_errors.get((ns, base))
-                 or read_errors.get((None, base)))
         if ns is None:
             v["live"] = _unknown("no namespace in the log")
             continue
+        kind, name, by_owner = _kind_of(v["resource"]), v["name"], None
+        owner = v["owner"]
+        if v["generateName"] and owner and _resource_of(owner["kind"]):
+            kind, name, by_owner = owner["kind"], owner["name"], f"{owner['kind']}/{owner['name']}"
+        base = _resource_of(kind) if kind else v["resource"].partition("/")[0]
+        error = (read_errors.get((ns, NAMESPACES.name)) or read_errors.get((ns, base))
+                 or read_errors.get((None, base)))
         namespace = None if ns in gone else inventory.namespaces.get(ns)
-        v["live"] = live_status(v, namespace, objects.get((ns, kind, v["name"])), error, config, live.registry)
+        v["live"] = live_status(v, namespace, objects.get((ns, kind, name)), error, config, live.registry, by_owner)
     report["summary"]["live"] = _live_summary(violations)
 
 
@@ -176,6 +193,5 @@ def _live_summary(violations: list[dict[str, Any]]) -> dict[str, int]:
         "stillViolating": sum(1 for live in lives if live["stillViolates"] is True),
         "compliantNow": sum(1 for live in lives if live["stillViolates"] is False),
         "gone": sum(1 for live in lives if live["exists"] is False),
-        "unknown": sum(1 for live in lives if live["exists"] is None or
-                       (live["exists"] and live["stillViolates"] is None)),
+        "unknown": sum(1 for live in lives if live["exists"] is not False and live["stillViolates"] is None),
     }

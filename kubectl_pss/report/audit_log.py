@@ -50,10 +50,11 @@ def _now(live: dict[str, Any] | None, palette: Palette) -> str:
         return ""
     if live["exists"] is False:
         return "gone"
+    by_owner = " (owner)" if live["exists"] is None else ""  # a generated pod, judged by its logged owner
     if live["stillViolates"] is True:
-        return palette.paint(f"violates {live['policy']}", "error")
+        return palette.paint(f"violates {live['policy']}", "error") + by_owner
     if live["stillViolates"] is False:
-        return f"passes {live['policy']}"
+        return f"passes {live['policy']}{by_owner}"
     return UNKNOWN
 
 
@@ -68,6 +69,8 @@ def _footnotes(violations: list[dict[str, Any]]) -> list[str]:
     if any(_checks(v).endswith(EVALUATED) for v in violations):
         notes.append(f"CHECKS {EVALUATED}: the server logged no denial message; evaluated from the logged request")
     live = [v["live"] for v in violations if v.get("live")]
+    if any(_now(x, Palette(False)).endswith("(owner)") for x in live):
+        notes.append("NOW (owner): the pod's own name is not in the log; what its logged owner creates now")
     if any(_now(x, Palette(False)) == UNKNOWN for x in live):
         notes.append(f"NOW {UNKNOWN}: not known (see \"live\" in -o json for why)")
     return notes

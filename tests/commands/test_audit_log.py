@@ -245,7 +245,24 @@ def test_live_gone_namespace_generated_names_and_exempt_namespaces(capsys, clust
     assert by_name["web-root"]["stillViolates"] is False and "exempt" in by_name["web-root"]["note"]
     assert (by_name["job-runner"]["exists"], by_name["job-runner"]["note"]) == (False, "its namespace is gone")
     assert by_name["agent-6f7c6d5c98-"]["exists"] is None  # never guessed from the prefix
+    assert "its owner ReplicaSet/agent-6f7c6d5c98 is gone" in by_name["agent-6f7c6d5c98-"]["note"]
     assert report["errors"] == []
+
+
+def test_live_judges_generated_pods_by_their_logged_owner(capsys, cluster):
+    rs = copy.deepcopy(g.REPLICASET["requestObject"])
+    rs["spec"]["replicas"] = 2
+    cluster.add(rs)
+    _, report, _ = live_report(capsys, cluster, g.generated_pod(), g.metadata_level(g.generated_pod("other-rs")))
+    [no_owner, by_owner] = report["violations"]  # sorted by name: the unknown name first
+    assert by_owner["live"]["exists"] is None and by_owner["live"]["stillViolates"] is True
+    assert by_owner["live"]["policy"] == "restricted:v1.23"
+    assert "judged by its owner ReplicaSet/agent-6f7c6d5c98" in by_owner["live"]["note"]
+    assert no_owner["name"] is None and no_owner["live"]["stillViolates"] is None  # Metadata level: no owner
+    assert report["summary"]["live"] == {"stillViolating": 1, "compliantNow": 0, "gone": 0, "unknown": 1}
+    _, out, _ = run_cli(capsys, "audit-log", Path(cluster.kubeconfig_path).parent / "audit.log", "--live",
+                        "--kubeconfig", cluster.kubeconfig_path, "--no-color")
+    assert "violates restricted:v1.23 (owner)" in out and "(NOW (owner): the pod's own name is not in the log" in out
 
 
 def test_live_read_errors_are_unknown_and_exit_2(capsys, cluster):
