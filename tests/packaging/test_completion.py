@@ -92,6 +92,7 @@ def test_flags_after_a_complete_command():
     (["simulate", "restricted", "--mode", ""], ["enforce", "audit", "warn"]),
     (["completion", ""], ["bash", "zsh", "fish"]),
     (["completion", "z"], ["zsh"]),
+    (["audit-log", "audit.log", "--fail-on", ""], ["audit", "enforce"]),
 ])
 def test_values(words, expected):
     assert values(words) == expected
