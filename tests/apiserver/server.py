@@ -121,6 +121,14 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     raw_query: str = ""
+    reply: "_Reply | None" = None  # what the fake answered (None: not answered yet, or by the runtime)
+
+    @property
+    def read_to_the_end(self) -> bool:
+        """Answered with the real, whole last page of a list (no fault changed the answer)."""
+        r = self.reply
+        return (r is not None and r.status == 200 and r.last_page and not r.truncate and not r.reset
+                and r.content_type is None)
 
     @property
     def json(self) -> Any:
@@ -134,7 +142,7 @@ class RecordedRequest:
 
 
 FOREVER = 10**9  # inject(times=FOREVER): every matching request
-FAULT_BODIES = ("html", "empty", "array", "truncated", "reset")
+FAULT_BODIES = ("html", "empty", "array", "object", "truncated", "reset")
 LOGIN_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><form method=\"post\" "
               b"action=\"/oauth2/start\"><button>Sign in with SSO</button></form></body></html>\n")
 
@@ -182,6 +190,7 @@ class _Reply:
     content_type: str | None = None  # instead of the one the body's type implies
     truncate: bool = False  # announce the whole body, send half of it, close
     reset: bool = False  # no answer: the connection is reset (RST)
+    last_page: bool = False  # a list answer without a continue token
 
 
 class _Store:
@@ -476,7 +485,8 @@ class FakeApiServer:
         ``fault``: an HTTP status with the apiserver's Status body (403 as RBAC words it, 404, 410 Expired
         as for a stale continue token, 429, 500, 502, 503, 504); ``"html"`` a 200 login page (text/html,
         as a proxy in the way answers); ``"empty"`` a 200 application/json with no body; ``"array"`` a 200
-        JSON ``[]``; ``"truncated"`` the real answer with its Content-Length but only half its body, then
+        JSON ``[]``; ``"object"`` a 200 JSON object that is no list (a proxy's ``{"error": ...}``);
+        ``"truncated"`` the real answer with its Content-Length but only half its body, then
         the connection closes; ``"reset"`` the connection is reset without an answer; ``"drop"`` closed
         without an answer; ``"stall"`` answered normally after ``delay`` seconds.
         """
@@ -531,6 +541,7 @@ class FakeApiServer:
             reply = self._dispatch(rec)
         except Exception as exc:  # a bug in the fake: answer 500 so the test sees it
             reply = _Reply(500, status_body(500, "InternalError", f"fake apiserver bug: {exc!r}"))
+        rec.reply = reply
         if reply.reset:  # SO_LINGER 0: close() sends RST instead of FIN
             h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             h.close_connection = True
@@ -648,7 +659,7 @@ class FakeApiServer:
         if fault.body == "reset":
             return _Reply(0, reset=True)
         if fault.body is not None:
-            payload = {"html": LOGIN_PAGE, "empty": b"", "array": b"[]"}[fault.body]
+            payload = {"html": LOGIN_PAGE, "empty": b"", "array": b"[]", "object": b'{"error":"login required"}'}[fault.body]
             return _Reply(200, payload, content_type="text/html; charset=utf-8" if fault.body == "html"
                           else "application/json")
         if fault.status == 404:
@@ -809,7 +820,7 @@ class FakeApiServer:
             body = {"kind": f"{info.kind}List", "apiVersion": info.api_version, "metadata": metadata,
                     "items": items}
             payload = json.dumps(body, separators=(",", ":")).encode()
-        return _Reply(200, payload_json(payload))
+        return _Reply(200, payload_json(payload), last_page="continue" not in metadata)
 
     def _patch_namespace(self, rec: RecordedRequest, name: str) -> _Reply:
         info = RESOURCES["namespaces"]
