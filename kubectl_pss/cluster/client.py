@@ -63,7 +63,7 @@ class ConnectionOptions:
 
 @dataclass
 class Response:
-    """A 2xx answer. ``headers`` keeps repeats in order; ``data`` is parsed JSON (None if not JSON)."""
+    """A 2xx answer. ``headers`` keeps repeats in order; ``data`` is its JSON object (anything else raises)."""
 
     status: int
     headers: list[tuple[str, str]]

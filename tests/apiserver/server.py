@@ -659,7 +659,8 @@ class FakeApiServer:
         if fault.body == "reset":
             return _Reply(0, reset=True)
         if fault.body is not None:
-            payload = {"html": LOGIN_PAGE, "empty": b"", "array": b"[]", "object": b'{"error":"login required"}'}[fault.body]
+            payload = {"html": LOGIN_PAGE, "empty": b"", "array": b"[]",
+                       "object": b'{"error":"login required"}'}[fault.body]
             return _Reply(200, payload, content_type="text/html; charset=utf-8" if fault.body == "html"
                           else "application/json")
         if fault.status == 404:
@@ -684,16 +685,12 @@ class FakeApiServer:
     def _forbidden_fault(self, rec: RecordedRequest) -> _Reply:
         route = self._route(rec.path)
         if route is None:
-            return _Reply(403, status_body(403, "Forbidden", f'forbidden: User "{self.user}" cannot get path "{rec.path}"',
-                                           {}))
+            message = f'forbidden: User "{self.user}" cannot get path "{rec.path}"'
+            return _Reply(403, status_body(403, "Forbidden", message, {}))
         info, namespace, name = route
         verb = {"GET": "get" if name else "list", "PATCH": "patch", "DELETE": "delete", "POST": "create"}.get(
             rec.method, rec.method.lower())
-        where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-        subject = f'{info.resource} "{name}"' if name else info.resource
-        return _Reply(403, status_body(403, "Forbidden", f'{subject} is forbidden: User "{self.user}" cannot {verb} '
-                                       f'resource "{info.resource}" in API group "{info.group}" {where}',
-                                       {"name": name, "kind": info.resource} if name else {"kind": info.resource}))
+        return self._forbidden(verb, info, name if info.resource == "namespaces" and name else namespace, name)
 
     @staticmethod
     def _route(path: str) -> tuple[ResourceInfo, str | None, str | None] | None:
@@ -726,8 +723,10 @@ class FakeApiServer:
         attr_ns = name if info.resource == "namespaces" and name else namespace
         with self._lock:
             denied = any(rule.matches(verb, info.resource, attr_ns) for rule in self._rules)
-        if not denied:
-            return None
+        return self._forbidden(verb, info, attr_ns, name) if denied else None
+
+    def _forbidden(self, verb: str, info: ResourceInfo, attr_ns: str | None, name: str | None) -> _Reply:
+        """RBAC's 403 for ``verb`` on ``info`` (``attr_ns``: the namespace RBAC sees the request in)."""
         where = f'in the namespace "{attr_ns}"' if attr_ns else "at the cluster scope"
         subject = f'{info.resource} "{name}"' if name else info.resource
         message = (f'{subject} is forbidden: User "{self.user}" cannot {verb} resource "{info.resource}" '

@@ -21,7 +21,8 @@ def cluster(apiserver, monkeypatch):
 
 @pytest.mark.parametrize("fault, message", [
     ("html", "the server answered /api/v1/pods with text/html, not JSON: is a proxy in the way?"),
-    ("empty", "the server answered /api/v1/pods with an empty body (application/json), not JSON: is a proxy in the way?"),
+    ("empty", "the server answered /api/v1/pods with an empty body (application/json), not JSON: "
+              "is a proxy in the way?"),
     ("array", "the server answered /api/v1/pods with a JSON array (application/json), not a JSON object: "
               "is a proxy in the way?"),
     ("object", "the server answered /api/v1/pods with a JSON object that is not a list of objects (kind None): "
@@ -66,3 +67,36 @@ def test_a_patch_cut_short_is_not_sent_again(apiserver, cluster):
     with pytest.raises(CutShort, match=r"^the server's answer to PATCH /api/v1/namespaces/a was cut short \(\d+ bytes"):
         cluster.patch_merge("/api/v1/namespaces/a", {"metadata": {"labels": {"x": "y"}}}, dry_run=False)
     assert len(apiserver.requests_to("/api/v1/namespaces/a", "PATCH")) == 1
+
+
+def test_a_reset_before_any_answer_is_cannot_reach(apiserver, cluster):
+    from kubectl_pss.cluster import ClusterUnreachable
+
+    apiserver.inject("/api/v1/pods", "reset", times=FOREVER, exact=True)
+    with pytest.raises(ClusterUnreachable, match="cannot reach .*: connection reset$"):
+        list(cluster.list_items("/api/v1/pods"))
+    assert len(apiserver.requests_to("/api/v1/pods")) == client_mod.CONNECT_ATTEMPTS
+
+
+def test_an_injected_403_is_worded_like_rbac(apiserver, cluster):
+    from kubectl_pss.cluster import Forbidden
+
+    apiserver.inject("/api/v1/namespaces/a/pods", 403)
+    with pytest.raises(Forbidden) as injected:
+        list(cluster.list_items("/api/v1/namespaces/a/pods"))
+    apiserver.forbid("pods", namespace="a")
+    with pytest.raises(Forbidden) as denied:
+        list(cluster.list_items("/api/v1/namespaces/a/pods"))
+    assert str(injected.value) == str(denied.value) == (
+        'pods is forbidden: User "system:serviceaccount:pss:auditor" cannot list resource "pods" in API group "" '
+        'in the namespace "a"')
+
+
+def test_a_410_on_page_2_every_time_gives_up_after_the_restarts(apiserver, cluster):
+    from kubectl_pss.cluster import Gone
+
+    apiserver.inject("/api/v1/pods", 410, page=2, times=FOREVER, exact=True)
+    with pytest.raises(Gone, match="gave up after 2 restarts of the list"):
+        list(cluster.list_items("/api/v1/pods", limit=2))
+    pages = [bool(r.query.get("continue")) for r in apiserver.requests_to("/api/v1/pods")]
+    assert pages == [False, True] * (client_mod.RELIST_ATTEMPTS + 1)
