@@ -16,7 +16,7 @@ from ..policy import Level
 from ..policy.namespaces import audit_namespace
 from ..report.audit import render_audit
 from ..report.render import write_report
-from .clusterview import Source, load_view
+from .clusterview import Source, completeness, load_view
 from .common import (
     add_admission_config_flag,
     add_connection_flags,
@@ -68,23 +68,30 @@ def validate(options: AuditOptions) -> None:
     validate_output(options.output)
 
 
+def audit_entry(view, ns: dict) -> dict[str, Any]:
+    """One namespace's JSON object; one not read to the end has no level (``strictestLevel`` null,
+    ``violatesEnforce`` null unless what was read already violates it), ``complete`` false and its errors."""
+    name = ns["metadata"]["name"]
+    entry = audit_namespace(ns, view.pods.get(name, []), view.workloads.get(name, []), view.config,
+                            view.registry).as_dict()
+    if not completeness(entry, view.incomplete(name)):
+        entry["strictestLevel"] = None
+        entry["violatesEnforce"] = entry["violatesEnforce"] or None
+    return entry
+
+
 def build_audit(view) -> dict[str, Any]:
     """The audit report (the ``-o json`` contract) of a cluster view."""
-    namespaces = [
-        audit_namespace(ns, view.pods.get(ns["metadata"]["name"], []), view.workloads.get(ns["metadata"]["name"], []),
-                        view.config, view.registry)
-        for ns in view.namespaces
-    ]
     return {
         "cluster": view.cluster_dict(),
-        "namespaces": [n.as_dict() for n in namespaces],
+        "namespaces": [audit_entry(view, ns) for ns in view.namespaces],
         "errors": view.errors,
         "notes": view.notes,
     }
 
 
 def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:
-    if report["errors"]:
+    if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]):
         return EXIT_ERROR
     if fail_on is not None and any(Level(ns["strictestLevel"]) < fail_on for ns in report["namespaces"]):
         return EXIT_FINDINGS

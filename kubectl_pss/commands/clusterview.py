@@ -31,6 +31,21 @@ class ClusterView:
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def incomplete(self, namespace: str) -> list[str]:
+        """Why ``namespace`` was not read to the end (``"pods: <error>"``, ...); [] means complete.
+
+        The rule: a namespace is complete only if every list its verdict needs (the namespace object,
+        its pods and each workload kind) was read to the end. So every error naming the namespace counts,
+        whatever its cause (a 403 of the per-namespace fallback, an object of the wrong shape...), and so
+        does every cluster-wide one (no namespace: a 503 after the retries, a 410 on every restart, an
+        answer that is not JSON), for each namespace in scope. Not counted: ``version`` (no list), and a
+        404 on a workload kind's list, which is the API server saying it does not serve that kind (on a
+        real server a list in a namespace answers 200, even an empty one): there are no such objects, and
+        admission itself checks pods only. A 404 on pods is never that, so it counts.
+        """
+        return [f"{e['resource']}: {e['error']}" for e in self.errors
+                if e.get("namespace") in (None, namespace) and _counts_against_completeness(e)]
+
     def cluster_dict(self) -> dict[str, Any]:
         git_version = (self.server_version or {}).get("gitVersion")
         return {
@@ -39,6 +54,19 @@ class ClusterView:
             "policyLatest": f"v1.{self.registry.max_minor}",
             "admissionConfig": self.config.source,
         }
+
+
+def _counts_against_completeness(error: dict[str, Any]) -> bool:
+    if error["resource"] == "version":
+        return False
+    return not (error.get("status") == 404 and error["resource"] not in ("pods", "namespaces"))
+
+
+def completeness(entry: dict[str, Any], reasons: list[str]) -> bool:
+    """Mark a namespace's JSON object ``complete`` with its own ``errors``; True if complete."""
+    entry["complete"] = not reasons
+    entry["errors"] = reasons
+    return not reasons
 
 
 def server_minor(version: dict[str, Any] | None) -> int | None:
@@ -204,5 +232,9 @@ def load_cluster_view(connection: Any, namespaces: list[str] | None, config_path
         for obj in objects:
             target[(obj.get("metadata") or {}).get("namespace", "")].append(obj)
     view.pods, view.workloads = dict(pods), dict(workloads)
-    view.errors = [{"namespace": e.namespace, "resource": e.resource, "error": e.message} for e in inventory.errors]
+    view.errors = [{"namespace": e.namespace, "resource": e.resource, "error": e.message, "status": e.status}
+                   for e in inventory.errors]
+    for note in inventory.notes:
+        print(f"note: {note}", file=sys.stderr)
+    view.notes += inventory.notes
     return view

@@ -15,11 +15,10 @@ import dataclasses
 import json
 import shlex
 import sys
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..errors import EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
+from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
 from ..policy.admission import MODES
 from ..policy.rollout import (
     CHANGE,
@@ -37,7 +36,7 @@ from ..policy.rollout import (
 from ..report.label import render_label, render_plan, render_result
 from ..report.render import write_report
 from ..undofile import INTENDED, UndoEntry, UndoFile, UndoFileError, UndoWriter, default_path, read_undo_file, utc_now
-from .clusterview import ClusterView, load_cluster_view
+from .clusterview import ClusterView, completeness, load_cluster_view
 from .common import (
     add_connection_flags,
     add_output_flags,
@@ -148,17 +147,9 @@ def validate(options: LabelOptions) -> None:
 
 
 # --- planning ------------------------------------------------------------------------------
-def _read_errors(view: ClusterView) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = defaultdict(list)
-    for error in view.errors:
-        if error["namespace"] and error["resource"] != "namespaces":
-            errors[error["namespace"]].append(f"{error['resource']}: {error['error']}")
-    return errors
-
-
 def plan_label(view: ClusterView, options: LabelOptions) -> list[NamespacePlan]:
+    """Plans per namespace; one not read to the end (``view.incomplete``) is refused unless --force."""
     assert options.request is not None
-    errors = _read_errors(view)
     plans = []
     for ns in view.namespaces:
         name = ns["metadata"]["name"]
@@ -166,13 +157,12 @@ def plan_label(view: ClusterView, options: LabelOptions) -> list[NamespacePlan]:
         stage = stage_target(labels, options.request, view.config) if options.request.stage else None
         plans.append(plan_namespace(ns, view.pods.get(name, []), view.workloads.get(name, []),
                                     desired_labels(labels, options.request, view.config), view.config, view.registry,
-                                    force=options.force, stage=stage, read_errors=errors.get(name, [])))
+                                    force=options.force, stage=stage, read_errors=view.incomplete(name)))
     return plans
 
 
 def plan_undo(view: ClusterView, options: LabelOptions) -> list[NamespacePlan]:
     assert options.undo is not None
-    errors = _read_errors(view)
     by_name = {ns["metadata"]["name"]: ns for ns in view.namespaces}
     plans = []
     for entry in options.undo.namespaces:
@@ -193,7 +183,7 @@ def plan_undo(view: ClusterView, options: LabelOptions) -> list[NamespacePlan]:
         plan = plan_namespace(ns, view.pods.get(entry.name, []), view.workloads.get(entry.name, []),
                               entry.previous, view.config, view.registry, force=options.force,
                               skip_exempt=False, expected_current=expected,
-                              read_errors=errors.get(entry.name, []), refuse_violations=False)
+                              read_errors=view.incomplete(entry.name), refuse_violations=False)
         if note:
             plan.notes.insert(0, note)
         plans.append(plan)
@@ -360,7 +350,7 @@ def build_report(view: ClusterView, options: LabelOptions, plans: list[Namespace
         "cluster": view.cluster_dict(),
         "request": request,
         "outcome": outcome,
-        "namespaces": [p.as_dict() for p in plans],
+        "namespaces": [_with_completeness(p.as_dict(), view) for p in plans],
         "summary": summary(plans),
         "undoFile": undo_path,
         "errors": view.errors,
@@ -368,7 +358,14 @@ def build_report(view: ClusterView, options: LabelOptions, plans: list[Namespace
     }
 
 
+def _with_completeness(entry: dict[str, Any], view: ClusterView) -> dict[str, Any]:
+    completeness(entry, view.incomplete(entry["name"]))
+    return entry
+
+
 def exit_code(report: dict[str, Any]) -> int:
+    if not all(ns["complete"] for ns in report["namespaces"]):
+        return EXIT_ERROR  # something in scope was not read to the end
     s = report["summary"]
     problems = (s["refused"] or s["changedSince"] or s["failed"] or s["notAttempted"] or report["errors"]
                 or report["outcome"] == "not applied"

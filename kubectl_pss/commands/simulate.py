@@ -17,7 +17,7 @@ from ..policy.admission import MODES, level_label, resolve_policy, version_label
 from ..policy.namespaces import policy_version, simulate_namespace
 from ..report.render import write_report
 from ..report.simulate import render_simulation
-from .clusterview import ClusterView, Source, load_view
+from .clusterview import ClusterView, Source, completeness, load_view
 from .common import (
     add_admission_config_flag,
     add_connection_flags,
@@ -90,6 +90,13 @@ def build_simulation(view: ClusterView, options: SimulateOptions) -> tuple[dict[
                            options.level, options.version, options.mode, view.config, view.registry)
         for ns in view.namespaces
     ]
+    entries = [s.as_dict() for s in simulations]
+    for entry in entries:
+        if completeness(entry, view.incomplete(entry["name"])):
+            entry["verdict"] = "exempt" if entry["exempt"] else "affected" if entry["wouldReject"] else "ok"
+        else:  # what was read may already be rejected; "nothing would be" is unknown
+            entry["verdict"] = "unknown"
+            entry["wouldReject"] = entry["wouldReject"] or None
     affected = [s for s in simulations if s.would_reject]
     report = {
         "level": options.level.value,
@@ -97,7 +104,7 @@ def build_simulation(view: ClusterView, options: SimulateOptions) -> tuple[dict[
         "mode": options.mode,
         "policyVersion": policy_version(options.version, view.registry),
         "cluster": view.cluster_dict(),
-        "namespaces": [s.as_dict() for s in simulations],
+        "namespaces": entries,
         "summary": {
             "namespaces": len(simulations),
             "namespacesAffected": len(affected),
@@ -157,7 +164,7 @@ def run(options: SimulateOptions) -> int:
     for error in report["errors"]:
         where = f'namespace "{error["namespace"]}"' if error["namespace"] else "cluster"
         print(f"error: {where}: {error['resource']}: {error['error']}", file=sys.stderr)
-    if report["errors"]:
+    if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]):
         return EXIT_ERROR
     return EXIT_FINDINGS if report["summary"]["namespacesAffected"] else EXIT_OK
 

@@ -505,7 +505,9 @@ def test_unreadable_pods_block_an_enforce_change(capsys, cluster):
     cluster.forbid("pods")
     cluster.forbid("pods", namespace="team")
     code, report, _ = label_json(capsys, cluster, "team", "--enforce", "restricted", "--yes")
-    assert code == 1 and by_name(report)["team"]["action"] == "refused"
+    # issue 12: a namespace not read to the end makes the run exit 2 (it was 1)
+    assert code == 2 and by_name(report)["team"]["action"] == "refused"
+    assert by_name(report)["team"]["complete"] is False and by_name(report)["team"]["errors"][0].startswith("pods: ")
     assert "unverified" in by_name(report)["team"]["notes"][0]
     assert patches(cluster, dry_run=False) == []
 
