@@ -46,13 +46,13 @@ class FakeTTY(io.StringIO):
 
 # --- the confirmation: only y/yes applies -------------------------------------------------------
 @pytest.mark.parametrize("answer", ["\n", "", "  \n"], ids=["empty line", "EOF", "blank"])
-def test_confirmation_without_yes_applies_nothing(label, cluster, monkeypatch, answer):
+def test_confirmation_without_yes_applies_nothing(label, cluster, monkeypatch, tmp_path, answer):
     monkeypatch.setattr("sys.stdin", FakeTTY(answer))
     code, out, err = label("team", "--enforce", "baseline")
     assert "[y/N]" in err and "not applied" in err
     assert code == 1 and applied_patches(cluster) == []
     assert PSA + "enforce" not in cluster.namespace("team")["metadata"]["labels"]
-    assert list((cluster.admission_config.parent).glob("kubectl-pss-undo-*")) == []
+    assert list(tmp_path.glob("kubectl-pss-undo-*")) == []  # the working directory (in_tmp)
 
 
 # --- the undo file is never overwritten, not even one that appears after the plan ----------------
