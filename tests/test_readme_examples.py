@@ -28,8 +28,8 @@ def examples() -> list[tuple[list[str], list[str]]]:
 EXAMPLES = examples()
 
 
-def test_the_examples_section_has_the_four_commands():
-    assert [argv[0] for argv, _ in EXAMPLES] == ["audit", "simulate", "check", "seccomp"]
+def test_the_examples_section_has_the_five_commands():
+    assert [argv[0] for argv, _ in EXAMPLES] == ["audit", "simulate", "check", "seccomp", "audit-log"]
 
 
 @pytest.mark.parametrize("argv, shown", EXAMPLES, ids=[" ".join(a) for a, _ in EXAMPLES])

@@ -252,7 +252,7 @@ def plan_namespace(
     """Plan setting ``desired`` (pod-security key -> value, None = remove) on one namespace.
 
     Refuses (unless ``force``) an enforce change that existing pods or workload templates
-    violate, one whose pods could not all be read, and (undo) a namespace whose labels are not
+    violate, any change to a namespace not read to the end (``read_errors``), and (undo) a namespace whose labels are not
     ``expected_current`` any more. ``stage`` is the enforce target that audit/warn are set to:
     its findings are shown, never refused. ``refuse_violations`` False (undo: restoring what was
     there before) shows what the enforce level rejects without refusing.
@@ -320,8 +320,9 @@ def plan_namespace(
         else:
             plan.action = REFUSED
             plan.notes.append(f"{what}; use --stage to set audit and warn first, or --force")
-    if blocking and read_errors and refuse_violations:
-        what = f"could not read everything in it ({'; '.join(read_errors)}), so the new enforce level is unverified"
+    if read_errors and refuse_violations:  # any change to a namespace not read to the end is blind
+        what = (f"could not read everything in it ({'; '.join(read_errors)}), so "
+                + ("the new enforce level is unverified" if blocking else "what the new labels flag is unverified"))
         if force:
             plan.forced = True
             plan.notes.append(f"{what}; enforcing anyway (--force)")

@@ -7,12 +7,14 @@ from .errors import (
     ClusterError,
     ClusterUnreachable,
     ConfigError,
+    CutShort,
     Forbidden,
     Gone,
     Invalid,
     NotFound,
     TooManyRequests,
     Unauthorized,
+    UnexpectedAnswer,
 )
 from .inventory import RESOURCES, Inventory, InventoryError, Resource, fetch_inventory
 
@@ -22,6 +24,7 @@ __all__ = [
     "ClusterUnreachable",
     "ConfigError",
     "ConnectionOptions",
+    "CutShort",
     "Forbidden",
     "Gone",
     "Invalid",
@@ -33,6 +36,7 @@ __all__ = [
     "Response",
     "TooManyRequests",
     "Unauthorized",
+    "UnexpectedAnswer",
     "connect",
     "fetch_inventory",
 ]

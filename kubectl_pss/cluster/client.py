@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from .. import __version__, logs
-from .errors import ClusterError, ClusterUnreachable, ConfigError, Gone, error_for_status
+from .errors import (
+    ClusterError,
+    ClusterUnreachable,
+    ConfigError,
+    CutShort,
+    Gone,
+    UnexpectedAnswer,
+    error_for_status,
+)
 
 # --- tunables -------------------------------------------------------------------------------
 DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds; without --request-timeout
@@ -55,7 +63,7 @@ class ConnectionOptions:
 
 @dataclass
 class Response:
-    """A 2xx answer. ``headers`` keeps repeats in order; ``data`` is parsed JSON (None if not JSON)."""
+    """A 2xx answer. ``headers`` keeps repeats in order; ``data`` is its JSON object (anything else raises)."""
 
     status: int
     headers: list[tuple[str, str]]
@@ -164,6 +172,41 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     with _gc_paused():
         return json.loads(raw)
+
+
+def json_object(path: str, content_type: str, payload: bytes) -> dict:
+    """The body of a 2xx answer as the JSON object the API always sends; anything else (an HTML login
+    page from a proxy, an empty body, a JSON array, broken JSON) is UnexpectedAnswer naming the path
+    and the content type, never data."""
+    shown = content_type.split(";")[0].strip() or "no Content-Type"
+    where = f"the server answered {path} with"
+    if "json" not in content_type.lower():
+        raise UnexpectedAnswer(f"{where} {shown}, not JSON: is a proxy in the way?")
+    if not payload.strip():
+        raise UnexpectedAnswer(f"{where} an empty body ({shown}), not JSON: is a proxy in the way?")
+    try:
+        data = parse_json(payload)
+    except ValueError as exc:
+        problem = f"{exc.msg} at byte {exc.pos}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise UnexpectedAnswer(f"{where} broken JSON ({shown}, {len(payload)} bytes: {problem}): was the answer "
+                               "cut short, or is a proxy in the way?") from None
+    if not isinstance(data, dict):
+        what = {list: "a JSON array", str: "a JSON string"}.get(type(data), "a bare JSON value")
+        raise UnexpectedAnswer(f"{where} {what} ({shown}), not a JSON object: is a proxy in the way?")
+    return data
+
+
+def _check_list(path: str, data: dict) -> None:
+    """A list answer has ``items`` (objects) and maybe a string continue token; else UnexpectedAnswer."""
+    items = data.get("items")
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("metadata"), dict)
+                                              for i in items):
+        raise UnexpectedAnswer(f"the server answered {path} with a JSON object that is not a list of objects "
+                               f"(kind {data.get('kind')!r}): is a proxy in the way?")
+    metadata = data.get("metadata") or {}
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("continue") or "", str):
+        raise UnexpectedAnswer(f"the server answered {path} with list metadata that is not an object with a "
+                               "string continue token")
 
 
 # --- kubeconfig -----------------------------------------------------------------------------
@@ -453,6 +496,29 @@ def _new_api_client(api_client_cls: Any, config: Any) -> Any:
 
 
 # --- the cluster ----------------------------------------------------------------------------
+def _incomplete_read(exc: BaseException) -> BaseException | None:
+    """The IncompleteRead (urllib3's or http.client's) behind ``exc``, if the body ended early."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if type(cur).__name__ == "IncompleteRead":
+            return cur
+        nested = [a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)]
+        cur = nested[0] if nested else (cur.__cause__ or cur.__context__)
+    return None
+
+
+def _describe_cut_short(exc: BaseException) -> str:
+    short = _incomplete_read(exc)
+    if short is not None:
+        partial, expected = getattr(short, "partial", None), getattr(short, "expected", None)
+        got = len(partial) if isinstance(partial, (bytes, bytearray)) else partial
+        if isinstance(got, int) and isinstance(expected, int):
+            return f"{got} bytes arrived, {expected} more were announced"
+    return _describe_connection_error(exc)
+
+
 def _describe_connection_error(exc: BaseException) -> str:
     seen: set[int] = set()
     cur: BaseException | None = exc
@@ -470,6 +536,14 @@ def _describe_connection_error(exc: BaseException) -> str:
         cur = nxt if isinstance(nxt, BaseException) else (cur.__cause__ or cur.__context__)
     text = " ".join(str(exc).split())
     return text[:200] if text else type(exc).__name__
+
+
+class _BodyFailed(Exception):
+    """Reading a body failed after its status line and headers arrived."""
+
+    def __init__(self, cause: BaseException):
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 class Cluster:
@@ -563,7 +637,8 @@ class Cluster:
             try:
                 while True:
                     query = base + ([("continue", token)] if token else [])
-                    data = self._send("GET", path, query, None, None).data or {}
+                    data = self._send("GET", path, query, None, None).data
+                    _check_list(path, data)
                     list_kind = data.get("kind") or ""
                     kind = list_kind[:-4] if list_kind.endswith("List") else None
                     api_version = data.get("apiVersion")
@@ -612,6 +687,7 @@ class Cluster:
             headers["Content-Type"] = content_type
         attempts = 0
         connect_failures = 0
+        cut_short = 0
         reauthenticated = False
         while True:
             attempts += 1
@@ -625,9 +701,17 @@ class Cluster:
                     _request_timeout=self._timeout)
                 try:
                     payload = raw.read()
+                except (Urllib3Error, OSError) as exc:
+                    raise _BodyFailed(exc) from exc
                 finally:
                     raw.release_conn()
                 status, resp_headers = raw.status, list(raw.headers.items())
+            except _BodyFailed as failed:
+                if _incomplete_read(failed.cause) is None and _describe_connection_error(failed.cause) == "timed out":
+                    self._log_response(method, path, query, started, None, "timed out")
+                    raise self._unreachable("timed out") from None  # as a stall before the headers
+                cut_short = self._cut_short(method, path, query, started, failed.cause, cut_short)
+                continue
             except ApiException as exc:
                 if exc.status == 0:  # rest.py turns TLS failures into status 0
                     reason = " ".join(str(exc.reason or "").split())
@@ -638,19 +722,21 @@ class Cluster:
                 resp_headers = list(exc.headers.items()) if exc.headers is not None else []
                 payload = exc.body if isinstance(exc.body, bytes) else (exc.body or "").encode()
             except (Urllib3Error, OSError) as exc:
+                if _incomplete_read(exc) is not None:  # an error status whose body ended early
+                    cut_short = self._cut_short(method, path, query, started, exc, cut_short)
+                    continue
                 what = _describe_connection_error(exc)
                 self._log_response(method, path, query, started, None, what)
                 connect_failures += 1
                 if what != "timed out" and connect_failures < CONNECT_ATTEMPTS:
                     self._sleep(self._backoff(connect_failures))
                     continue
-                raise ClusterUnreachable(f"cannot reach the Kubernetes API server at {self.server} "
-                                         f'(context "{self.context}"): {what}') from None
+                raise self._unreachable(what) from None
 
             self._log_response(method, path, query, started, status, None, resp_headers, payload)
             if 200 <= status < 300:
                 ctype = next((v for k, v in resp_headers if k.lower() == "content-type"), "")
-                data = parse_json(payload) if payload and "json" in ctype else None
+                data = json_object(path, ctype, payload)
                 return Response(status, resp_headers, data, warnings_from_headers(resp_headers))
 
             if status == 401 and self._reauthenticate is not None and not reauthenticated:
@@ -665,6 +751,23 @@ class Cluster:
                 self._sleep(self._retry_wait(status, resp_headers, attempts))
                 continue
             raise self._error(method, path, status, resp_headers, payload)
+
+    def _unreachable(self, what: str) -> ClusterUnreachable:
+        return ClusterUnreachable(f'cannot reach the Kubernetes API server at {self.server} (context "{self.context}"): '
+                                  f"{what}")
+
+    def _cut_short(self, method: str, path: str, query: Any, started: float, exc: BaseException,
+                   failures: int) -> int:
+        """A body that ended early: the server was reached. A GET is sent again (bounded like 5xx);
+        anything else is not repeated (a PATCH may have been applied). Returns the failures so far."""
+        what = _describe_cut_short(exc)
+        self._log_response(method, path, query, started, None, f"answer cut short: {what}")
+        failures += 1
+        if method == "GET" and failures < MAX_ATTEMPTS:
+            self._sleep(self._backoff(failures))
+            return failures
+        tried = f"; gave up after {failures} attempts" if method == "GET" else ""
+        raise CutShort(f"the server's answer to {method} {path} was cut short ({what}{tried})") from None
 
     # -- -v logs (stderr only; credentials masked) --------------------------------------------------
     def _url(self, path: str, query: Any) -> str:

@@ -14,9 +14,14 @@ Every one of those is a parameter (see ``DebugPodSpec``).
 Clean-up: the pod is deleted (grace period 0) in ``__exit__`` on success, on error, on Ctrl-C
 (KeyboardInterrupt) and on SIGTERM/SIGHUP (turned into ``Terminated``, a KeyboardInterrupt, while a
 debug pod exists; main thread only). Signals that arrive during the deletion are held back until it
-is done. The name is chosen here (not ``generateName``), so a pod whose creation was interrupted
-before the answer arrived is deleted too. ``on_event(event, pod)`` reports ``created``, ``deleted``
-and ``delete-failed`` so that a command can say which pods it made.
+is done. The name is chosen here (not ``generateName``; labels ``app.kubernetes.io/managed-by`` and
+``kubectl-pss/run``), so a pod whose creation was interrupted before the answer arrived is deleted
+too: the create runs in a thread that Ctrl-C does not cut off, and the clean-up waits for it to
+return (at most CREATE_SETTLE_TIMEOUT; Ctrl-C again stops waiting) before its DELETE, because a 404
+while a slow admission webhook still holds the create proves nothing. ``on_event(event, pod)``
+reports ``created``, ``deleted``, ``delete-failed`` (``delete_error`` says why; after an interrupt
+the pod may exist), ``waiting-for-create`` and ``still-deleting`` (a signal during the clean-up), so
+that a command can say which pods it made and how to delete one left behind.
 """
 from __future__ import annotations
 
@@ -36,12 +41,21 @@ from .exec import ExecResult, exec_argv
 DEFAULT_IMAGE = "busybox:1.36"
 CONTAINER = "debugger"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kubectl-pss", "app.kubernetes.io/component": "node-debug"}
+RUN_LABEL = "kubectl-pss/run"
+# this process's run: the value of RUN_LABEL on each of its debug pods (UTC start time and a random part)
+RUN_ID = f"{time.strftime('%Y%m%dt%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+CREATE_SETTLE_TIMEOUT = 40.0  # seconds an interrupted create is waited for (admission webhooks: at most 30 s)
 _FAIL_FAST = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
               "CreateContainerError", "RunContainerError", "CrashLoopBackOff", "ErrImageNeverPull"}
 
 
 class DebugPodError(ClusterError):
     """The debug pod could not be created or never ran."""
+
+
+def signal_exception(signum: int) -> KeyboardInterrupt:
+    """What a signal held back by ``_signals_held`` raises once it may: Ctrl-C or Terminated."""
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
 @dataclass
@@ -112,7 +126,8 @@ def debug_pod_manifest(name: str, namespace: str, node: str, spec: DebugPodSpec)
     if spec.host_root:
         container["volumeMounts"] = [{"name": "host-root", "mountPath": spec.host_root}]
         pod_spec["volumes"] = [{"name": "host-root", "hostPath": {"path": "/"}}]
-    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": {**MANAGED_BY, **spec.labels}}
+    labels = {**MANAGED_BY, RUN_LABEL: RUN_ID, **spec.labels}
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels}
     if spec.annotations:
         metadata["annotations"] = dict(spec.annotations)
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec}
@@ -145,8 +160,9 @@ def _signals_raise() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[list[int]]:
-    """While cleaning up: SIGINT/SIGTERM/SIGHUP are recorded, not acted on (main thread only)."""
+def _signals_held(on_signal: Callable[[int], None] | None = None) -> Iterator[list[int]]:
+    """While cleaning up: SIGINT/SIGTERM/SIGHUP are recorded (and ``on_signal`` told), not acted on
+    (main thread only)."""
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
@@ -154,6 +170,8 @@ def _signals_held() -> Iterator[list[int]]:
 
     def remember(signum: int, _frame: Any) -> None:
         received.append(signum)
+        if on_signal is not None:
+            on_signal(signum)
 
     saved = {}
     for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
@@ -174,6 +192,32 @@ def _signals_held() -> Iterator[list[int]]:
 Runner = Callable[..., ExecResult]  # exec_argv's signature
 
 
+class _Background:
+    """A call in a daemon thread: a signal in the main thread does not cut it off mid-request."""
+
+    def __init__(self, call: Callable[[], Any], name: str):
+        self.result: Any = None
+        self.error: BaseException | None = None
+        # an Event, not Thread.join: a join cut short by KeyboardInterrupt can leave is_alive() wrong
+        self._finished = threading.Event()
+        threading.Thread(target=self._run, args=(call,), name=name, daemon=True).start()
+
+    def _run(self, call: Callable[[], Any]) -> None:
+        try:
+            self.result = call()
+        except BaseException as exc:  # handed to the main thread
+            self.error = exc
+        finally:
+            self._finished.set()
+
+    def done(self) -> bool:
+        return self._finished.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds; True if the call has returned."""
+        return self._finished.wait(timeout)
+
+
 class NodeDebugPod:
     """A pod on ``node`` that commands can be run in; a context manager (see the module docstring).
 
@@ -185,7 +229,8 @@ class NodeDebugPod:
     def __init__(self, cluster: Any, node: str, *, namespace: str | None = None, image: str | None = None,
                  spec: DebugPodSpec | None = None, runner: Runner = exec_argv,
                  on_event: Callable[[str, "NodeDebugPod"], None] | None = None, start_timeout: float = 120.0,
-                 poll: float = 0.1, sleep: Callable[[float], None] = time.sleep):
+                 poll: float = 0.1, sleep: Callable[[float], None] = time.sleep,
+                 settle_timeout: float = CREATE_SETTLE_TIMEOUT):
         self.cluster = cluster
         self.node = node
         self.namespace = namespace or getattr(cluster, "namespace", None) or "default"
@@ -202,8 +247,13 @@ class NodeDebugPod:
         self.created = False  # a create was sent (it may or may not have succeeded)
         self.deleted = False
         self.delete_error: str | None = None
+        self.interrupted = False  # the clean-up runs because of Ctrl-C or SIGTERM
+        self.settle_timeout = settle_timeout
         self._signals: contextlib.ExitStack | None = None
         self._announced = False
+        self._create_call: _Background | None = None
+        self._create_taken = False  # the create's answer was looked at
+        self._held: list[int] = []  # signals received during the clean-up
 
     def __repr__(self) -> str:
         return f"NodeDebugPod({self.namespace}/{self.name} on {self.node})"
@@ -228,37 +278,75 @@ class NodeDebugPod:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
         try:
-            with _signals_held() as received:
+            with _signals_held(self._signalled) as received:
+                self._held = received
                 self.delete()
         finally:
             if self._signals is not None:
                 self._signals.close()
                 self._signals = None
         if received and exc_type is None:
-            signum = received[0]
-            raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+            raise signal_exception(received[0])
+
+    def _signalled(self, signum: int) -> None:
+        self.interrupted = True
+        self._event("still-deleting")
 
     def create(self) -> None:
         self.created = True  # before the request: an interrupted create must still be cleaned up
-        try:
-            response = self.cluster.request("POST", f"/api/v1/namespaces/{self.namespace}/pods",
-                                            body=self.manifest(), content_type="application/json")
-        except Forbidden as exc:
+        with _signals_held() as received:  # a signal must not come between the thread's start and knowing it
+            call = self._create_call = _Background(
+                lambda: self.cluster.request("POST", f"/api/v1/namespaces/{self.namespace}/pods",
+                                             body=self.manifest(), content_type="application/json"),
+                name=f"create {self.name}")
+        if received:
+            raise signal_exception(received[0])
+        while not call.wait(0.2):  # Ctrl-C here leaves the call running: delete() waits for its answer
+            pass
+        error = self._take_create_answer()
+        if error is not None:
+            raise error
+
+    def _take_create_answer(self) -> BaseException | None:
+        """Look at the returned create call once: what to raise (None: the pod exists)."""
+        assert self._create_call is not None and self._create_call.done()
+        if self._create_taken:
+            return None
+        self._create_taken = True
+        exc = self._create_call.error
+        where = f"debug pod {self.namespace}/{self.name} on node {self.node}"
+        if isinstance(exc, Forbidden):
             self.created = False
-            raise DebugPodError(f"cannot create debug pod {self.namespace}/{self.name} on node {self.node}: {exc} "
-                                "(it is privileged: pick a namespace that allows it)", status=403,
-                                reason=exc.reason) from None
-        except ClusterError as exc:
-            if exc.status != 409:  # AlreadyExists: an earlier attempt of this very create succeeded
-                if exc.status is not None and 400 <= exc.status < 500:
-                    self.created = False  # refused: nothing to clean up
-                raise DebugPodError(f"cannot create debug pod {self.namespace}/{self.name} on node {self.node}: {exc}",
-                                    status=exc.status, reason=exc.reason) from None
-        else:
-            self.pod = response.data
+            return DebugPodError(f"cannot create {where}: {exc} (it is privileged: pick a namespace that allows it)",
+                                 status=403, reason=exc.reason)
+        if isinstance(exc, ClusterError) and exc.status != 409:  # 409 AlreadyExists: a retry of this very create
+            if exc.status is not None and 400 <= exc.status < 500:
+                self.created = False  # refused: nothing to clean up
+            return DebugPodError(f"cannot create {where}: {exc}", status=exc.status, reason=exc.reason)
+        if exc is not None and not isinstance(exc, ClusterError):
+            return exc
+        if exc is None:
+            self.pod = self._create_call.result.data
         self._announced = True
         self._event("created")
+        return None
+
+    def _settle_create(self) -> bool:
+        """Before deleting a pod whose create was interrupted: wait for the create's answer (at most
+        ``settle_timeout``, less if a signal comes). True if it returned."""
+        call = self._create_call
+        if call is None or self._create_taken:
+            return True
+        if not call.done():
+            self._event("waiting-for-create")
+            deadline = time.monotonic() + self.settle_timeout
+            while not call.wait(0.1):
+                if time.monotonic() >= deadline or self._held:  # a signal during the clean-up: stop waiting
+                    return False
+        self._take_create_answer()  # an error is not raised here: the clean-up goes on
+        return True
 
     def wait_running(self) -> dict:
         deadline = time.monotonic() + self.start_timeout
@@ -287,12 +375,22 @@ class NodeDebugPod:
             interval = min(interval * 2, 1.0)
 
     def delete(self) -> None:
-        """Delete now (grace period 0); a pod already gone counts as deleted. Never raises ClusterError."""
+        """Delete now (grace period 0); a pod already gone counts as deleted once its create has
+        returned (not before: a slow webhook may still be creating it). Never raises ClusterError."""
         if not self.created or self.deleted:
+            return
+        settled = self._settle_create()
+        if not self.created:  # the create was refused after all
             return
         try:
             self.cluster.request("DELETE", self.path, query=[("gracePeriodSeconds", "0")])
         except NotFound:
+            if not settled:
+                self.delete_error = ("its create had not returned: the API server may still create it "
+                                     "(it stops by itself after its activeDeadlineSeconds, "
+                                     f"{self.spec.lifetime} s)")
+                self._event("delete-failed")
+                return
             self.deleted = True
             if self._announced:  # it existed, and is gone already (e.g. its deadline passed)
                 self._event("deleted")

@@ -62,6 +62,16 @@ class TooManyRequests(ClusterError):
     default_reason = "TooManyRequests"
 
 
+class UnexpectedAnswer(ClusterError):
+    """A 2xx answer that is not the JSON object asked for (an HTML login page from a proxy, an empty body,
+    a JSON array, broken JSON): never data."""
+
+
+class CutShort(ClusterError):
+    """The answer stopped before its end (fewer bytes than Content-Length, connection closed mid-body):
+    the server was reached, its answer is incomplete."""
+
+
 class ClusterUnreachable(ClusterError):
     """No HTTP answer: connection refused, DNS, TLS, timeout."""
 

@@ -1,6 +1,11 @@
 """Read what Pod Security admission looks at: namespaces (labels), pods, and every workload kind
 PSA evaluates pod templates of. Lists are cluster-wide when allowed, per namespace when RBAC only
 allows that; what could not be read is recorded in ``Inventory.errors`` and the rest carries on.
+
+An error names the namespace whose list failed, or none when a cluster-wide list failed (after the
+retries: a 5xx, a 410 on every restart, an answer that is not JSON or was cut short): then that
+resource is unread in every namespace in scope. Which namespaces that leaves incomplete is decided
+in one place, ``ClusterState.incomplete`` (operations/cluster_state.py).
 """
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from .errors import ClusterError, ClusterUnreachable, ConfigError, Forbidden, Unauthorized
+from .errors import ClusterError, ClusterUnreachable, ConfigError, Forbidden, Unauthorized, UnexpectedAnswer
 
 if TYPE_CHECKING:
     from .client import Cluster
@@ -65,6 +70,7 @@ class Inventory:
     objects: dict[str, list[dict]]  # kind ("Pod", "Deployment", ...) -> objects, kind/apiVersion set
     errors: list[InventoryError] = field(default_factory=list)
     server_version: dict | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. /version answered by a proxy
 
     @property
     def pods(self) -> list[dict]:
@@ -102,6 +108,8 @@ def fetch_inventory(cluster: "Cluster", namespaces: list[str] | None, label_sele
         inv.server_version = cluster.server_version()
     except FATAL:
         raise
+    except UnexpectedAnswer as exc:  # e.g. a proxy's login page: say so, never a silent "server unknown"
+        inv.notes.append(f"{exc}; the server's version is unknown")
     except ClusterError as exc:  # /version is public on real clusters; note it and go on
         inv.errors.append(InventoryError(None, "version", str(exc), exc.status))
 

@@ -9,6 +9,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "Every namespace's Pod Security labels and the strictest level its pods and workloads pass"),
     "simulate": ("simulate", "What enforcing a Pod Security level on namespaces would reject, grouped by workload"),
     "label": ("label", "Set Pod Security labels safely: the plan, a server dry run, staged apply, an undo file"),
+    "audit-log": ("audit_log", "What PodSecurity really audited, denied and exempted, from the API server's audit log"),
     "admission-config": ("admission_config", "Write, propose (--from-cluster) or check (--check) the PodSecurity AdmissionConfiguration"),
     "check": ("check", "Evaluate manifests offline against the Pod Security Standards"),
     "snapshot": ("snapshot", "Dump namespaces, pods and workloads to a file that audit and simulate read offline"),

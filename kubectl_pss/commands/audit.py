@@ -13,7 +13,7 @@ from typing import Any
 
 from ..analysis.namespaces import audit_namespace
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
-from ..operations.cluster_state import ClusterState, Source, load_state
+from ..operations.cluster_state import ClusterState, Source, completeness, load_state
 from ..policy import Level
 from ..report.audit import print_read_errors, render_audit
 from ..report.render import write_report
@@ -54,23 +54,30 @@ def validate(options: AuditOptions) -> None:
     validate_output(options.output)
 
 
+def audit_entry(state: ClusterState, ns: dict) -> dict[str, Any]:
+    """One namespace's JSON object; one not read to the end has no level (``strictestLevel`` null,
+    ``violatesEnforce`` null unless what was read already violates it), ``complete`` false and its errors."""
+    name = ns["metadata"]["name"]
+    entry = audit_namespace(ns, state.pods.get(name, []), state.workloads.get(name, []), state.config,
+                            state.registry).as_dict()
+    if not completeness(entry, state.incomplete(name)):
+        entry["strictestLevel"] = None
+        entry["violatesEnforce"] = entry["violatesEnforce"] or None
+    return entry
+
+
 def build_audit(state: ClusterState) -> dict[str, Any]:
     """The audit report (the ``-o json`` contract) of the cluster's state."""
-    namespaces = [
-        audit_namespace(ns, state.pods.get(ns["metadata"]["name"], []), state.workloads.get(ns["metadata"]["name"], []),
-                        state.config, state.registry)
-        for ns in state.namespaces
-    ]
     return {
         "cluster": state.cluster_dict(),
-        "namespaces": [n.as_dict() for n in namespaces],
+        "namespaces": [audit_entry(state, ns) for ns in state.namespaces],
         "errors": state.errors,
         "notes": state.notes,
     }
 
 
 def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:
-    if report["errors"]:
+    if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]):
         return EXIT_ERROR
     if fail_on is not None and any(Level(ns["strictestLevel"]) < fail_on for ns in report["namespaces"]):
         return EXIT_FINDINGS

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..analysis.rollout import CHANGE, CHANGED_SINCE, EXEMPT, REFUSED, UNCHANGED, LabelRequest, NamespacePlan
-from ..errors import EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
-from ..operations.cluster_state import ClusterState
+from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
+from ..operations.cluster_state import ClusterState, completeness
 from ..operations.connection import Connection
 from ..operations.undofile import UndoFile, UndoFileError, read_undo_file
 from ..policy.admission import MODES
@@ -182,7 +182,7 @@ def build_report(state: ClusterState, options: LabelOptions, plans: list[Namespa
         "cluster": state.cluster_dict(),
         "request": request,
         "outcome": outcome,
-        "namespaces": [p.as_dict() for p in plans],
+        "namespaces": [_with_completeness(p.as_dict(), state) for p in plans],
         "summary": summary(plans),
         "undoFile": undo_path,
         "errors": state.errors,
@@ -190,7 +190,14 @@ def build_report(state: ClusterState, options: LabelOptions, plans: list[Namespa
     }
 
 
+def _with_completeness(entry: dict[str, Any], state: ClusterState) -> dict[str, Any]:
+    completeness(entry, state.incomplete(entry["name"]))
+    return entry
+
+
 def exit_code(report: dict[str, Any]) -> int:
+    if not all(ns["complete"] for ns in report["namespaces"]):
+        return EXIT_ERROR  # something in scope was not read to the end
     s = report["summary"]
     problems = (s["refused"] or s["changedSince"] or s["failed"] or s["notAttempted"] or report["errors"]
                 or report["outcome"] == "not applied"
@@ -267,13 +274,22 @@ def run(options: LabelOptions) -> int:
         writer = UndoWriter(path, UndoFile(context=cluster.context, server=cluster.server,
                                            created_at=utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
                                            command=_describe(options)))
+        from ..cluster.debugpod import _signals_raise
+
         try:
-            writer.create()
-        except OSError as exc:
-            raise FatalError(f"cannot write the undo file {path}: {exc.strerror or exc}; nothing was changed") from None
-        labels.apply(cluster, plans, writer)
+            with _signals_raise():
+                try:
+                    writer.create()
+                except OSError as exc:
+                    raise FatalError(f"cannot write the undo file {path}: {exc.strerror or exc}; nothing was "
+                                     "changed") from None
+                labels.apply(cluster, plans, writer)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (Terminated): cli says which
+            labels.interrupted(writer)
+            raise
         applied = sum(1 for p in plans if p.result and p.result["status"] == "applied")
-        if not applied:
+        kept = bool(writer.undo.namespaces)  # applied, or perhaps applied (outcome unknown)
+        if not kept:
             writer.discard()
         outcome = "applied" if applied == len(todo) else ("partially applied" if applied else "failed")
-        return finish(outcome, path if applied else None, plan_shown=table)
+        return finish(outcome, path if kept else None, plan_shown=table)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..analysis.namespaces import policy_version, simulate_namespace
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
-from ..operations.cluster_state import ClusterState, Source, load_state
+from ..operations.cluster_state import ClusterState, Source, completeness, load_state
 from ..policy import Level, Version
 from ..policy.admission import MODES
 from ..report.audit import print_read_errors
@@ -76,6 +76,13 @@ def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dic
                            options.level, options.version, options.mode, state.config, state.registry)
         for ns in state.namespaces
     ]
+    entries = [s.as_dict() for s in simulations]
+    for entry in entries:
+        if completeness(entry, state.incomplete(entry["name"])):
+            entry["verdict"] = "exempt" if entry["exempt"] else "affected" if entry["wouldReject"] else "ok"
+        else:  # what was read may already be rejected; "nothing would be" is unknown
+            entry["verdict"] = "unknown"
+            entry["wouldReject"] = entry["wouldReject"] or None
     affected = [s for s in simulations if s.would_reject]
     report = {
         "level": options.level.value,
@@ -83,7 +90,7 @@ def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dic
         "mode": options.mode,
         "policyVersion": policy_version(options.version, state.registry),
         "cluster": state.cluster_dict(),
-        "namespaces": [s.as_dict() for s in simulations],
+        "namespaces": entries,
         "summary": {
             "namespaces": len(simulations),
             "namespacesAffected": len(affected),
@@ -115,6 +122,6 @@ def run(options: SimulateOptions) -> int:
                       "(a bug in one of the two; please report it with -o json)", file=sys.stderr)
     write_report(report, options.output, sys.stdout, lambda r, out: render_simulation(r, out, options.no_color))
     print_read_errors(report["errors"])
-    if report["errors"]:
+    if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]):
         return EXIT_ERROR
     return EXIT_FINDINGS if report["summary"]["namespacesAffected"] else EXIT_OK

@@ -31,6 +31,21 @@ class ClusterState:
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def incomplete(self, namespace: str) -> list[str]:
+        """Why ``namespace`` was not read to the end (``"pods: <error>"``, ...); [] means complete.
+
+        The rule: a namespace is complete only if every list its verdict needs (the namespace object,
+        its pods and each workload kind) was read to the end. So every error naming the namespace counts,
+        whatever its cause (a 403 of the per-namespace fallback, an object of the wrong shape...), and so
+        does every cluster-wide one (no namespace: a 503 after the retries, a 410 on every restart, an
+        answer that is not JSON), for each namespace in scope. Not counted: ``version`` (no list), and a
+        404 on a workload kind's list, which is the API server saying it does not serve that kind (on a
+        real server a list in a namespace answers 200, even an empty one): there are no such objects, and
+        admission itself checks pods only. A 404 on pods is never that, so it counts.
+        """
+        return [f"{e['resource']}: {e['error']}" for e in self.errors
+                if e.get("namespace") in (None, namespace) and _counts_against_completeness(e)]
+
     def cluster_dict(self) -> dict[str, Any]:
         git_version = (self.server_version or {}).get("gitVersion")
         return {
@@ -39,6 +54,19 @@ class ClusterState:
             "policyLatest": f"v1.{self.registry.max_minor}",
             "admissionConfig": self.config.source,
         }
+
+
+def _counts_against_completeness(error: dict[str, Any]) -> bool:
+    if error["resource"] == "version":
+        return False
+    return not (error.get("status") == 404 and error["resource"] not in ("pods", "namespaces"))
+
+
+def completeness(entry: dict[str, Any], reasons: list[str]) -> bool:
+    """Mark a namespace's JSON object ``complete`` with its own ``errors``; True if complete."""
+    entry["complete"] = not reasons
+    entry["errors"] = reasons
+    return not reasons
 
 
 def server_minor(version: dict[str, Any] | None) -> int | None:
@@ -125,7 +153,7 @@ def _readable(obj: dict) -> dict:
 
 def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_path: str | None,
                        server_version: str | None, latest_is_cluster: bool = True) -> ClusterState:
-    """A snapshot read as a cluster; the same view a live cluster gives, so the same audit runs on it."""
+    """A snapshot read as a cluster; the same state a live cluster gives, so the same audit runs on it."""
     from .snapshot import SnapshotError, read_snapshot
 
     if paths.count("-") > 1:
@@ -139,26 +167,26 @@ def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_p
     if server_version is not None:
         version = {"major": "1", "minor": server_version.split(".")[1], "gitVersion": server_version}
     minor = server_minor(version)
-    view = ClusterState(context=f"snapshot {', '.join(paths)}", server_version=version, server_minor=minor,
+    state = ClusterState(context=f"snapshot {', '.join(paths)}", server_version=version, server_minor=minor,
                        registry=registry_for(minor if latest_is_cluster else None), config=config, namespaces=[])
-    _note_latest(view, latest_is_cluster)
+    _note_latest(state, latest_is_cluster)
     if minor is None:
-        view.notes.append(f"the snapshot names no server version (use --server-version v1.N): latest is "
+        state.notes.append(f"the snapshot names no server version (use --server-version v1.N): latest is "
                           f"evaluated as v1.{NEWEST_MINOR}, the newest policy this tool knows")
     if config.source is None:
-        view.notes.append("no --admission-config: assuming Kubernetes' defaults (privileged:latest, no exemptions)")
+        state.notes.append("no --admission-config: assuming Kubernetes' defaults (privileged:latest, no exemptions)")
     if snapshot.ignored:
         ignored = ", ".join(f"{count} {kind}" for kind, count in sorted(snapshot.ignored.items()))
-        view.notes.append(f"ignored objects of other kinds: {ignored}")
+        state.notes.append(f"ignored objects of other kinds: {ignored}")
     wanted = None if namespaces is None else set(namespaces)
     for name in (namespaces or []):
         if name not in snapshot.namespaces:
-            view.errors.append({"namespace": name, "resource": "namespaces", "error": f'namespaces "{name}" not found'})
-    view.namespaces = sorted((ns for name, ns in snapshot.namespaces.items() if wanted is None or name in wanted),
+            state.errors.append({"namespace": name, "resource": "namespaces", "error": f'namespaces "{name}" not found'})
+    state.namespaces = sorted((ns for name, ns in snapshot.namespaces.items() if wanted is None or name in wanted),
                              key=lambda ns: ns["metadata"]["name"])
     orphans: set[str] = set()
     for kind, objects in snapshot.objects.items():
-        target = view.pods if kind == "Pod" else view.workloads
+        target = state.pods if kind == "Pod" else state.workloads
         for obj in objects:
             namespace = obj["metadata"]["namespace"]
             if wanted is not None and namespace not in wanted:
@@ -168,14 +196,14 @@ def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_p
                 continue
             target.setdefault(namespace, []).append(_readable(admission_view(obj)))
     if orphans:
-        view.notes.append(f"objects in namespaces missing from the snapshot were skipped: {', '.join(sorted(orphans))}")
-    return view
+        state.notes.append(f"objects in namespaces missing from the snapshot were skipped: {', '.join(sorted(orphans))}")
+    return state
 
 
-def _note_latest(view: ClusterState, latest_is_cluster: bool) -> None:
-    if not latest_is_cluster and view.server_minor is not None and view.server_minor < NEWEST_MINOR:
-        view.notes.append(f"--latest newest: latest (and any version above v1.{view.server_minor}) is evaluated as "
-                          f"v1.{NEWEST_MINOR}, not as the cluster's v1.{view.server_minor} its API server uses")
+def _note_latest(state: ClusterState, latest_is_cluster: bool) -> None:
+    if not latest_is_cluster and state.server_minor is not None and state.server_minor < NEWEST_MINOR:
+        state.notes.append(f"--latest newest: latest (and any version above v1.{state.server_minor}) is evaluated as "
+                          f"v1.{NEWEST_MINOR}, not as the cluster's v1.{state.server_minor} its API server uses")
 
 
 def load_live_state(connection: Connection, namespaces: list[str] | None, config_path: str | None,
@@ -194,22 +222,26 @@ def load_live_state(connection: Connection, namespaces: list[str] | None, config
             progress("")
     minor = server_minor(version)
     registry = registry_for(minor if lower_latest_to_cluster else None)
-    view = ClusterState(
+    state = ClusterState(
         context=cluster.context, server_version=version, server_minor=minor, registry=registry, config=config,
         namespaces=sorted(inventory.namespaces.values(), key=lambda ns: ns["metadata"]["name"]),
     )
-    _note_latest(view, lower_latest_to_cluster)
+    _note_latest(state, lower_latest_to_cluster)
     if minor is not None and minor > NEWEST_MINOR:
-        view.notes.append(f"the server is v1.{minor}, newer than the newest policy this tool knows (v1.{NEWEST_MINOR}); "
+        state.notes.append(f"the server is v1.{minor}, newer than the newest policy this tool knows (v1.{NEWEST_MINOR}); "
                           f"latest is evaluated as v1.{NEWEST_MINOR}")
     if config.source is None:
-        view.notes.append("no --admission-config: assuming Kubernetes' defaults (privileged:latest, no exemptions)")
+        state.notes.append("no --admission-config: assuming Kubernetes' defaults (privileged:latest, no exemptions)")
     pods: dict[str, list[dict]] = defaultdict(list)
     workloads: dict[str, list[dict]] = defaultdict(list)
     for kind, objects in inventory.objects.items():
         target = pods if kind == "Pod" else workloads
         for obj in objects:
             target[(obj.get("metadata") or {}).get("namespace", "")].append(obj)
-    view.pods, view.workloads = dict(pods), dict(workloads)
-    view.errors = [{"namespace": e.namespace, "resource": e.resource, "error": e.message} for e in inventory.errors]
-    return view
+    state.pods, state.workloads = dict(pods), dict(workloads)
+    state.errors = [{"namespace": e.namespace, "resource": e.resource, "error": e.message, "status": e.status}
+                   for e in inventory.errors]
+    for note in inventory.notes:
+        print(f"note: {note}", file=sys.stderr)
+    state.notes += inventory.notes
+    return state

@@ -36,7 +36,7 @@ class DebugPodLedger:
     """The debug pods a command creates: each creation and deletion said on stderr and listed for its report.
 
     Pass it as NodeDebugPod's ``on_event``; a pod that could not be deleted becomes an error with the
-    command that deletes it.
+    command that deletes it (said at once when the command was interrupted: its report never comes).
     """
 
     def __init__(self, errors: list, what: str) -> None:
@@ -46,6 +46,7 @@ class DebugPodLedger:
 
     def __call__(self, event: str, pod: Any) -> None:
         where = f"{pod.namespace}/{pod.name}"
+        delete_it = f"kubectl delete pod -n {pod.namespace} {pod.name}"
         entry = next((d for d in self.pods if d["name"] == pod.name), None)
         if entry is None:  # also a pod whose creation answer never arrived (interrupted)
             entry = {"namespace": pod.namespace, "name": pod.name, "node": pod.node, "deleted": False}
@@ -55,10 +56,19 @@ class DebugPodLedger:
         elif event == "deleted":
             entry["deleted"] = True
             print(f"deleted debug pod {where}", file=sys.stderr)
-        else:
+        elif event == "waiting-for-create":
+            print(f"interrupted: waiting up to {pod.settle_timeout:g} s for the API server to answer the creation "
+                  f"of debug pod {where}, to delete it (Ctrl-C again stops waiting)", file=sys.stderr)
+        elif event == "still-deleting":
+            print(f"still deleting debug pod {where}; if it stays, delete it with: {delete_it}", file=sys.stderr)
+        elif event == "delete-failed":
             entry["error"] = pod.delete_error
-            self.errors.append({"node": pod.node, "error": f"could not delete debug pod {where}: {pod.delete_error}; "
-                                f"delete it with: kubectl delete pod -n {pod.namespace} {pod.name}"})
+            error = f"could not delete debug pod {where}: {pod.delete_error}; delete it with: {delete_it}"
+            self.errors.append({"node": pod.node, "error": error})
+            if pod.interrupted:
+                print(f"error: {error}", file=sys.stderr)
+        else:
+            raise ValueError(f"unknown debug pod event {event!r}")
 
     def left_behind_note(self) -> str | None:
         left = [d for d in self.pods if not d["deleted"]]

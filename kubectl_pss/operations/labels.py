@@ -8,8 +8,8 @@ silent overwrite.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from typing import Any
+import sys
+from typing import Any, Callable
 
 from ..analysis.rollout import (
     CHANGE,
@@ -25,20 +25,12 @@ from ..errors import FatalError, UsageError
 from ..policy import Level, Version
 from .cluster_state import ClusterState
 from .connection import Connection
-from .undofile import UndoEntry, UndoFile, UndoWriter
-
-
-def read_errors(state: ClusterState) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = defaultdict(list)
-    for error in state.errors:
-        if error["namespace"] and error["resource"] != "namespaces":
-            errors[error["namespace"]].append(f"{error['resource']}: {error['error']}")
-    return errors
+from .undofile import INTENDED, UndoEntry, UndoFile, UndoWriter
 
 
 def plan_label(state: ClusterState, request: LabelRequest, force: bool) -> list[NamespacePlan]:
-    """Each namespace's plan for the requested labels."""
-    errors = read_errors(state)
+    """Each namespace's plan for the requested labels; one not read to the end (``state.incomplete``) is
+    refused unless ``force``."""
     plans = []
     for ns in state.namespaces:
         name = ns["metadata"]["name"]
@@ -46,23 +38,36 @@ def plan_label(state: ClusterState, request: LabelRequest, force: bool) -> list[
         stage = stage_target(labels, request, state.config) if request.stage else None
         plans.append(plan_namespace(ns, state.pods.get(name, []), state.workloads.get(name, []),
                                     desired_labels(labels, request, state.config), state.config, state.registry,
-                                    force=force, stage=stage, read_errors=errors.get(name, [])))
+                                    force=force, stage=stage, read_errors=state.incomplete(name)))
     return plans
 
 
 def plan_undo(state: ClusterState, undo: UndoFile, force: bool) -> list[NamespacePlan]:
     """Each namespace's plan back to the labels an undo file recorded."""
-    errors = read_errors(state)
     by_name = {ns["metadata"]["name"]: ns for ns in state.namespaces}
     plans = []
     for entry in undo.namespaces:
         ns = by_name.get(entry.name)
         if ns is None:
             continue  # not found: in state.errors
-        plans.append(plan_namespace(ns, state.pods.get(entry.name, []), state.workloads.get(entry.name, []),
-                                    entry.previous, state.config, state.registry, force=force,
-                                    skip_exempt=False, expected_current=entry.applied,
-                                    read_errors=errors.get(entry.name, []), refuse_violations=False))
+        expected: dict[str, str | None] | None = entry.applied
+        note = None
+        if entry.state == INTENDED:  # its PATCH was in flight or about to be: the live labels tell
+            live = ns["metadata"].get("labels") or {}
+            if all(live.get(key) == value for key, value in entry.previous.items()):
+                expected, note = None, "recorded as intended, never applied (the labels are as before): nothing to do"
+            elif all(live.get(key) == value for key, value in entry.applied.items()):
+                note = "recorded as intended (outcome unknown): the labels show it was applied"
+            else:
+                note = ("recorded as intended (outcome unknown): the labels are neither the values before nor "
+                        "those the change set")
+        plan = plan_namespace(ns, state.pods.get(entry.name, []), state.workloads.get(entry.name, []),
+                              entry.previous, state.config, state.registry, force=force,
+                              skip_exempt=False, expected_current=expected,
+                              read_errors=state.incomplete(entry.name), refuse_violations=False)
+        if note:
+            plan.notes.insert(0, note)
+        plans.append(plan)
     return plans
 
 
@@ -96,8 +101,36 @@ def server_dry_run(cluster: Any, plans: list[NamespacePlan]) -> None:
         plan.server = server
 
 
+def _record(write: Callable[[], None], failed: Callable[[OSError], str]) -> None:
+    """One write of the undo file, done whole even if a signal arrives meanwhile (acted on after it)."""
+    from ..cluster.debugpod import _signals_held, signal_exception
+
+    with _signals_held() as received:
+        try:
+            write()
+        except OSError as exc:
+            raise FatalError(failed(exc)) from None
+    if received:
+        raise signal_exception(received[0])
+
+
+def _still_previous(cluster: Any, entry: UndoEntry) -> bool:
+    """After a refused PATCH: do the namespace's labels still hold the previous values? (A retried
+    PATCH can be refused after its first attempt was applied.)"""
+    from ..cluster.errors import ClusterError
+
+    try:
+        data = cluster.request("GET", f"/api/v1/namespaces/{entry.name}").data or {}
+    except ClusterError:
+        return False
+    labels = (data.get("metadata") or {}).get("labels") or {}
+    return all(labels.get(key) == value for key, value in entry.previous.items())
+
+
 def apply(cluster: Any, plans: list[NamespacePlan], writer: UndoWriter) -> None:
-    """Patch each namespace; a failure is recorded and the others go on (unless the server is gone)."""
+    """Patch each namespace; a failure is recorded and the others go on (unless the server is gone).
+
+    Write-ahead: each change is in the undo file (fsynced) before its PATCH is sent."""
     from ..cluster.errors import ClusterError
     from ..cluster.inventory import FATAL
 
@@ -107,10 +140,20 @@ def apply(cluster: Any, plans: list[NamespacePlan], writer: UndoWriter) -> None:
         if stop is not None:
             plan.result = {"status": "not attempted", "error": stop}
             continue
+        entry = UndoEntry(plan.name, {key: plan.labels.get(key) for key in plan.patch}, dict(plan.patch))
+        _record(lambda: writer.intend(entry), lambda exc: (
+            f"cannot update the undo file {writer.path} ({exc.strerror or exc}): namespace \"{plan.name}\" and "
+            "those after it were not changed"))
         try:
             response = cluster.patch_merge(f"/api/v1/namespaces/{plan.name}", patch_body(plan), dry_run=False)
         except ClusterError as exc:
             plan.result = {"status": "failed", "error": str(exc), "code": exc.status, "reason": exc.reason}
+            if exc.status is not None and 400 <= exc.status < 500 and _still_previous(cluster, entry):
+                _record(lambda: writer.withdraw(entry), lambda exc: (
+                    f"cannot update the undo file {writer.path} ({exc.strerror or exc}): it lists namespace "
+                    f'"{plan.name}" as possibly changed (it was not); no other namespace was changed after it'))
+            else:  # the change may have been applied: the undo file keeps it as intended
+                plan.result["outcome"] = "unknown"
             if isinstance(exc, FATAL):
                 stop = f"stopped after an earlier error: {exc}"
             continue
@@ -118,14 +161,21 @@ def apply(cluster: Any, plans: list[NamespacePlan], writer: UndoWriter) -> None:
         labels = metadata.get("labels") or {}
         applied = {key: labels.get(key) for key in plan.patch}
         rv = metadata.get("resourceVersion")
-        entry = UndoEntry(plan.name, {key: plan.labels.get(key) for key in plan.patch}, applied, rv)
-        try:
-            writer.add(entry)
-        except OSError as exc:  # stop: nothing more may change without a way back
-            raise FatalError(f'namespace "{plan.name}" was changed but the undo file {writer.path} could not be '
-                             f"updated ({exc.strerror or exc}); its previous pod-security labels were "
-                             f"{json.dumps(entry.previous)}; no other namespace was changed after it") from None
+        _record(lambda: writer.applied(entry, applied, rv), lambda exc: (
+            f'namespace "{plan.name}" was changed but the undo file {writer.path} could not be updated '
+            f"({exc.strerror or exc}); it records the change as intended (--undo restores it); its previous "
+            f"pod-security labels were {json.dumps(entry.previous)}; no other namespace was changed after it"))
         plan.result = {"status": "applied", "resourceVersion": rv, "warnings": response.warnings}
+
+
+def interrupted(writer: UndoWriter) -> None:
+    """Ctrl-C or SIGTERM while applying: say where the way back is (or that nothing changed)."""
+    if writer.undo.namespaces:
+        print(f"interrupted: undo file: {writer.path} (restore with: kubectl pss label --undo {writer.path})",
+              file=sys.stderr)
+    else:
+        writer.discard()
+        print("interrupted: no namespace was changed", file=sys.stderr)
 
 
 def selected_namespaces(cluster: Any, selector: str) -> list[str]:

@@ -34,6 +34,17 @@ def findings_rows(namespace: str, findings: list[dict[str, Any]], palette: Palet
     return rows
 
 
+UNKNOWN = "? (not fully read)"
+
+
+def write_incomplete(namespaces: list[dict[str, Any]], stream: TextIO) -> None:
+    """Why each namespace marked ``?`` has no verdict: what could not be read in it."""
+    lines = [f"  {ns['name']}: {reason}" for ns in namespaces if not ns.get("complete", True)
+             for reason in ns["errors"]]
+    if lines:
+        stream.write("\n? = not read to the end, no verdict:\n" + "\n".join(lines) + "\n")
+
+
 def render_audit(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     palette = Palette(color_enabled(stream, no_color))
     cluster = report["cluster"]
@@ -45,11 +56,13 @@ def render_audit(report: dict[str, Any], stream: TextIO, no_color: bool) -> None
     for ns in report["namespaces"]:
         strictest = ns["strictestLevel"]
         flag = palette.paint("VIOLATES ENFORCE", "error") if ns["violatesEnforce"] else ""
+        level = (palette.paint(strictest, strictest) + f" @{ns['evaluatedAt']}" if strictest is not None
+                 else palette.paint(UNKNOWN, "error"))
         rows.append([ns["name"], _mode(ns["labels"], "enforce"), _mode(ns["labels"], "audit"), _mode(ns["labels"], "warn"),
-                     "yes" if ns["exempt"] else "", str(ns["pods"]), str(ns["workloads"]),
-                     palette.paint(strictest, strictest) + f" @{ns['evaluatedAt']}", flag])
+                     "yes" if ns["exempt"] else "", str(ns["pods"]), str(ns["workloads"]), level, flag])
     stream.write("\n" + format_table(rows, ["namespace", "enforce", "audit", "warn", "exempt", "pods", "workloads",
                                             "strictest", ""]) + "\n")
+    write_incomplete(report["namespaces"], stream)
     finding_rows = [row for ns in report["namespaces"] for row in findings_rows(ns["name"], ns["findings"], palette)]
     if finding_rows:
         stream.write("\nFindings (what keeps each namespace from the next stricter level):\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from .audit import findings_rows, print_read_errors
+from .audit import findings_rows, print_read_errors, write_incomplete
 from .color import Palette, color_enabled
 from .render import format_table
 
@@ -65,13 +65,14 @@ def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     with_server = any("server" in ns for ns in namespaces)
     rows = []
     for ns in namespaces:
-        row = [ns["name"], _mode_cell(ns, "enforce"), _mode_cell(ns, "audit"), _mode_cell(ns, "warn"),
-               _action_cell(ns, palette)]
+        plan = _action_cell(ns, palette) + ("" if ns.get("complete", True) else " ?")
+        row = [ns["name"], _mode_cell(ns, "enforce"), _mode_cell(ns, "audit"), _mode_cell(ns, "warn"), plan]
         if with_server:
             row.append(_server_cell(ns, palette))
         rows.append(row)
     headers = ["namespace", "enforce", "audit", "warn", "plan"] + (["server dry-run"] if with_server else [])
     stream.write("\n" + format_table(rows, headers) + "\n")
+    write_incomplete(namespaces, stream)
     rejects = [row for ns in namespaces if ns["enforceChange"] for row in findings_rows(ns["name"], ns["findings"], palette)]
     if rejects:
         stream.write("\nThe new enforce level would reject:\n")

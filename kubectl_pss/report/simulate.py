@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from .audit import findings_rows
+from .audit import UNKNOWN, findings_rows, write_incomplete
 from .color import Palette, color_enabled
 from .render import format_table
 
@@ -18,7 +18,9 @@ def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) ->
         stream.write(f"Note: {note}\n")
     rows = []
     for ns in report["namespaces"]:
-        if ns["exempt"]:
+        if not ns.get("complete", True):
+            verdict = palette.paint(UNKNOWN, "error")
+        elif ns["exempt"]:
             verdict = "exempt"
         elif ns["wouldReject"]:
             verdict = palette.paint(f"would {verb}", "error")
@@ -38,6 +40,7 @@ def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) ->
     if any("server" in n for n in report["namespaces"]):
         headers.append("server dry-run")
     stream.write("\n" + format_table(rows, headers) + "\n")
+    write_incomplete(report["namespaces"], stream)
     finding_rows = [row for ns in report["namespaces"] for row in findings_rows(ns["name"], ns["findings"], palette)]
     if finding_rows:
         stream.write(f"\nWould {verb}:\n")
@@ -47,7 +50,9 @@ def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) ->
         if server and server.get("agrees") is False:
             stream.write(f"\nDISAGREEMENT in {ns['name']}:\n  server:   {server['warnings']}\n  expected: {server['expected']}\n")
     s = report["summary"]
-    stream.write(f"\n{s['namespacesAffected']} of {s['namespaces']} namespace(s) affected; "
+    unread = sum(1 for ns in report["namespaces"] if not ns.get("complete", True))
+    unknown = f", {unread} unknown (not fully read)" if unread else ""
+    stream.write(f"\n{s['namespacesAffected']} of {s['namespaces']} namespace(s) affected{unknown}; "
                  f"{s['podsRejected']} pod(s) and {s['workloadsRejected']} workload template(s) would be "
                  f"{'rejected' if report['mode'] == 'enforce' else 'flagged'}; "
                  f"{s['exemptNamespaces']} exempt namespace(s), {s['exemptPods']} exempt pod(s)\n")

@@ -456,7 +456,7 @@ class PodRuntime:
             return
         fault = server._take_fault(rec)
         if fault is not None:
-            if fault.drop:
+            if fault.drop or fault.reset:
                 h.close_connection = True
                 return
             server._write(h, rec, fault)

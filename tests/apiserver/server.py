@@ -2,7 +2,8 @@
 
 Bodies, Status objects and headers are shaped like the recordings of a real v1.24 server in
 ``recordings/`` (copied from /work/shared/apiserver). Fault injection: forbid(), fail_once(),
-drop_once(), expire_continue_once(); every request is kept in ``requests``.
+drop_once(), expire_continue_once(), and inject() for any of them plus non-JSON 200s, truncated bodies,
+resets, per page of a paged list; slow writes: hold(); every request is kept in ``requests``.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import json
 import re
 import socket
 import ssl
+import struct
 import threading
 import time
 import uuid
@@ -119,6 +121,14 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     raw_query: str = ""
+    reply: "_Reply | None" = None  # what the fake answered (None: not answered yet, or by the runtime)
+
+    @property
+    def read_to_the_end(self) -> bool:
+        """Answered with the real, whole last page of a list (no fault changed the answer)."""
+        r = self.reply
+        return (r is not None and r.status == 200 and r.last_page and not r.truncate and not r.reset
+                and r.content_type is None)
 
     @property
     def json(self) -> Any:
@@ -131,6 +141,12 @@ class RecordedRequest:
         return None
 
 
+FOREVER = 10**9  # inject(times=FOREVER): every matching request
+FAULT_BODIES = ("html", "empty", "array", "object", "truncated", "reset")
+LOGIN_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><form method=\"post\" "
+              b"action=\"/oauth2/start\"><button>Sign in with SSO</button></form></body></html>\n")
+
+
 @dataclass
 class _Fault:
     path_prefix: str
@@ -139,6 +155,33 @@ class _Fault:
     retry_after: int | None = None
     methods: tuple[str, ...] | None = None
     delay: float = 0.0  # status -1: sleep this long, then answer normally
+    body: str | None = None  # one of FAULT_BODIES (status 200): see inject()
+    page: int | None = None  # only this page of a paged list (1: the request without a continue token)
+    exact: bool = False  # the path itself, not everything under it
+
+    def matches(self, rec: "RecordedRequest", page: int | None) -> bool:
+        if self.remaining <= 0 or self.methods and rec.method not in self.methods:
+            return False
+        if not (rec.path == self.path_prefix if self.exact else rec.path.startswith(self.path_prefix)):
+            return False
+        return self.page is None or self.page == page
+
+
+@dataclass
+class Hold:
+    """One request held back by ``FakeApiServer.hold()``; ``arrived`` is set when it comes in, ``done``
+    once the server is through with it (answered, dropped, or the client gone)."""
+
+    method: str
+    path_prefix: str
+    seconds: float
+    mode: str  # see HOLD_MODES and hold()
+    match: Callable[[RecordedRequest], bool] | None = None
+    arrived: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+HOLD_MODES = ("before", "after", "lost", "unanswered")
 
 
 @dataclass
@@ -161,6 +204,10 @@ class _Reply:
     body: Any = None  # dict (JSON) or bytes
     headers: list[tuple[str, str]] = field(default_factory=list)
     drop: bool = False
+    content_type: str | None = None  # instead of the one the body's type implies
+    truncate: bool = False  # announce the whole body, send half of it, close
+    reset: bool = False  # no answer: the connection is reset (RST)
+    last_page: bool = False  # a list answer without a continue token
 
 
 class _Store:
@@ -277,6 +324,7 @@ class FakeApiServer:
         self._stores: dict[str, _Store] = {name: _Store(info.namespaced) for name, info in RESOURCES.items()}
         self._rv = 100
         self._faults: list[_Fault] = []
+        self._holds: list[Hold] = []
         self._rules: list[_Rule] = []
         self._expire_continue = 0
         self._httpd: _HTTPServer | None = None
@@ -436,17 +484,53 @@ class FakeApiServer:
         """The next ``times`` requests whose path starts with ``path_prefix`` get ``status``
         (429, 500, 502, 503, 504, or 404 as for an API group the server does not serve;
         0 drops the connection without an answer)."""
-        with self._lock:
-            self._faults.append(_Fault(path_prefix, status, times, retry_after,
-                                       tuple(m.upper() for m in methods) if methods else None))
+        self.inject(path_prefix, "drop" if status == 0 else status, times=times, methods=methods,
+                    retry_after=retry_after)
 
     def fail_once(self, path_prefix: str, status: int = 500, retry_after: int | None = None) -> None:
         self.fail(path_prefix, status, retry_after, 1)
 
     def stall_once(self, path_prefix: str, seconds: float) -> None:
         """The next matching request is answered normally, but only after ``seconds``."""
+        self.inject(path_prefix, "stall", delay=seconds)
+
+    def inject(self, path: str, fault: int | str, *, times: int = 1, page: int | None = None, exact: bool = False,
+               methods: Iterable[str] | None = None, retry_after: int | None = None, delay: float = 0.0) -> None:
+        """A fault plan for the next ``times`` requests (FOREVER: all) whose path starts with ``path``
+        (is ``path`` with ``exact``; a namespace's list is ``/api/v1/namespaces/NS/pods``); with ``page``
+        only that page of a paged list (1 = the request without a continue token).
+
+        ``fault``: an HTTP status with the apiserver's Status body (403 as RBAC words it, 404, 410 Expired
+        as for a stale continue token, 429, 500, 502, 503, 504); ``"html"`` a 200 login page (text/html,
+        as a proxy in the way answers); ``"empty"`` a 200 application/json with no body; ``"array"`` a 200
+        JSON ``[]``; ``"object"`` a 200 JSON object that is no list (a proxy's ``{"error": ...}``);
+        ``"truncated"`` the real answer with its Content-Length but only half its body, then
+        the connection closes; ``"reset"`` the connection is reset without an answer; ``"drop"`` closed
+        without an answer; ``"stall"`` answered normally after ``delay`` seconds.
+        """
+        status = {"drop": 0, "stall": -1}.get(fault, 200) if isinstance(fault, str) else fault
+        body = fault if fault in FAULT_BODIES else None
+        if isinstance(fault, str) and body is None and status == 200:
+            raise ValueError(f"unknown fault {fault!r}")
         with self._lock:
-            self._faults.append(_Fault(path_prefix, -1, 1, delay=seconds))
+            self._faults.append(_Fault(path, status, times, retry_after,
+                                       tuple(m.upper() for m in methods) if methods else None, delay, body, page,
+                                       exact))
+
+    def hold(self, method: str, path_prefix: str, seconds: float, *, mode: str = "before",
+             match: Callable[[RecordedRequest], bool] | None = None) -> Hold:
+        """Hold back the next ``method`` request under ``path_prefix`` (that ``match`` accepts) for ``seconds``:
+
+        ``before``: then handle it as usual (a slow admission webhook: a pod POST creates the pod late);
+        ``after``: handle it at once, answer late (the change is made, its answer is slow; not for
+        the pod/exec paths of ``runtime``); ``lost``: then close the connection without handling it;
+        ``unanswered``: handle it at once, then close the connection without the answer (same limits as after)."""
+        if mode not in HOLD_MODES:
+            raise ValueError(f"mode must be one of {HOLD_MODES}")
+        held = Hold(method.upper(), path_prefix, seconds, mode, match)
+        with self._lock:
+            self._holds.append(held)
+        return held
 
     def drop_once(self, path_prefix: str) -> None:
         """The next matching request's connection is closed without a response."""
@@ -483,6 +567,42 @@ class FakeApiServer:
         rec = RecordedRequest(h.command, path, query, dict(h.headers.items()), body, split.query)
         with self._lock:
             self.requests.append(rec)
+        held = self._take_hold(rec)
+        if held is not None:
+            self._held(h, rec, held)
+            return
+        self._respond(h, rec)
+
+    def _take_hold(self, rec: RecordedRequest) -> Hold | None:
+        with self._lock:
+            for held in self._holds:
+                if (held.method == rec.method and rec.path.startswith(held.path_prefix)
+                        and (held.match is None or held.match(rec))):
+                    self._holds.remove(held)
+                    return held
+        return None
+
+    def _held(self, h: _Handler, rec: RecordedRequest, held: Hold) -> None:
+        held.arrived.set()
+        try:
+            if held.mode in ("after", "unanswered") and not self.runtime.handles(rec.method, rec.path):
+                reply = self._dispatch(rec)
+                time.sleep(held.seconds)
+                if held.mode == "unanswered":
+                    h.close_connection = True
+                else:
+                    self._write(h, rec, reply)
+                return
+            time.sleep(held.seconds)
+            if held.mode == "lost":
+                h.close_connection = True
+                return
+            self._respond(h, rec)
+        finally:
+            held.done.set()
+
+    def _respond(self, h: _Handler, rec: RecordedRequest) -> None:
+        path = rec.path
         if self.runtime.handles(rec.method, path):  # exec WebSocket, pod create/delete, ephemeral containers
             self.runtime.handle(h, rec)
             return
@@ -490,6 +610,11 @@ class FakeApiServer:
             reply = self._dispatch(rec)
         except Exception as exc:  # a bug in the fake: answer 500 so the test sees it
             reply = _Reply(500, status_body(500, "InternalError", f"fake apiserver bug: {exc!r}"))
+        rec.reply = reply
+        if reply.reset:  # SO_LINGER 0: close() sends RST instead of FIN
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.close_connection = True
+            return
         if reply.drop:
             h.close_connection = True
             return
@@ -502,6 +627,7 @@ class FakeApiServer:
             payload, ctype = bytes(reply.body), "text/plain; charset=utf-8"
         else:
             payload, ctype = json.dumps(reply.body, separators=(",", ":")).encode(), "application/json"
+        ctype = reply.content_type or ctype
         headers: list[tuple[str, str]] = [
             ("Audit-Id", str(uuid.uuid4())),
             ("Cache-Control", "no-cache, private"),
@@ -524,6 +650,12 @@ class FakeApiServer:
             # Go writes header bytes as-is (UTF-8); http.server encodes latin-1: pre-encode.
             h.send_header(k, v.encode("utf-8").decode("latin-1"))
         h.end_headers()
+        if reply.truncate:  # the whole length announced, half of it sent, then the connection ends
+            h.wfile.write(payload[: len(payload) // 2])
+            h.wfile.flush()
+            h.close_connection = True
+            h.connection.shutdown(socket.SHUT_RDWR)
+            return
         if rec.method != "HEAD":
             h.wfile.write(payload)
         h.wfile.flush()
@@ -532,8 +664,13 @@ class FakeApiServer:
         if not self._authenticated(rec.header("Authorization")):
             return _Reply(401, status_body(401, "Unauthorized", "Unauthorized"))
         fault = self._take_fault(rec)
-        if fault is not None:
+        if fault is not None and not fault.truncate:
             return fault
+        reply = self._answer(rec)
+        reply.truncate = fault is not None
+        return reply
+
+    def _answer(self, rec: RecordedRequest) -> _Reply:
         if rec.path == "/version":
             if rec.method != "GET":
                 return self._method_not_allowed()
@@ -561,15 +698,23 @@ class FakeApiServer:
         return _Reply(405, status_body(405, "MethodNotAllowed",
                                        "the server does not allow this method on the requested resource", {}))
 
+    def _page(self, rec: RecordedRequest) -> int | None:
+        token = rec.query.get("continue")
+        if not token:
+            return 1
+        try:
+            return int(json.loads(base64.b64decode(token, validate=True)).get("p", 0)) or None
+        except (ValueError, TypeError, AttributeError):
+            return None
+
     def _take_fault(self, rec: RecordedRequest) -> _Reply | None:
+        """The reply a matching fault plan gives (``truncate`` set: answer normally, then cut the body)."""
+        page = self._page(rec)
         with self._lock:
             for fault in self._faults:
-                if fault.remaining <= 0 or not rec.path.startswith(fault.path_prefix):
-                    continue
-                if fault.methods and rec.method not in fault.methods:
-                    continue
-                fault.remaining -= 1
-                break
+                if fault.matches(rec, page):
+                    fault.remaining -= 1
+                    break
             else:
                 return None
             self._faults = [f for f in self._faults if f.remaining > 0]
@@ -578,8 +723,21 @@ class FakeApiServer:
         if fault.status == -1:
             time.sleep(fault.delay)
             return None
+        if fault.body == "truncated":
+            return _Reply(200, truncate=True)
+        if fault.body == "reset":
+            return _Reply(0, reset=True)
+        if fault.body is not None:
+            payload = {"html": LOGIN_PAGE, "empty": b"", "array": b"[]",
+                       "object": b'{"error":"login required"}'}[fault.body]
+            return _Reply(200, payload, content_type="text/html; charset=utf-8" if fault.body == "html"
+                          else "application/json")
         if fault.status == 404:
             return _Reply(404, status_body(404, "NotFound", "the server could not find the requested resource", {}))
+        if fault.status == 410:
+            return _Reply(410, status_body(410, "Expired", EXPIRED_MESSAGE))
+        if fault.status == 403:
+            return self._forbidden_fault(rec)
         headers = []
         if fault.retry_after is not None:
             headers.append(("Retry-After", str(fault.retry_after)))
@@ -592,6 +750,16 @@ class FakeApiServer:
                    "allotted, but may still be processing the request"}.get(fault.status, "injected fault")
         return _Reply(fault.status, status_body(fault.status, reasons.get(fault.status, "InternalError"), message,
                                                 {"causes": [{"message": "injected fault"}]}), headers)
+
+    def _forbidden_fault(self, rec: RecordedRequest) -> _Reply:
+        route = self._route(rec.path)
+        if route is None:
+            message = f'forbidden: User "{self.user}" cannot get path "{rec.path}"'
+            return _Reply(403, status_body(403, "Forbidden", message, {}))
+        info, namespace, name = route
+        verb = {"GET": "get" if name else "list", "PATCH": "patch", "DELETE": "delete", "POST": "create"}.get(
+            rec.method, rec.method.lower())
+        return self._forbidden(verb, info, name if info.resource == "namespaces" and name else namespace, name)
 
     @staticmethod
     def _route(path: str) -> tuple[ResourceInfo, str | None, str | None] | None:
@@ -624,8 +792,10 @@ class FakeApiServer:
         attr_ns = name if info.resource == "namespaces" and name else namespace
         with self._lock:
             denied = any(rule.matches(verb, info.resource, attr_ns) for rule in self._rules)
-        if not denied:
-            return None
+        return self._forbidden(verb, info, attr_ns, name) if denied else None
+
+    def _forbidden(self, verb: str, info: ResourceInfo, attr_ns: str | None, name: str | None) -> _Reply:
+        """RBAC's 403 for ``verb`` on ``info`` (``attr_ns``: the namespace RBAC sees the request in)."""
         where = f'in the namespace "{attr_ns}"' if attr_ns else "at the cluster scope"
         subject = f'{info.resource} "{name}"' if name else info.resource
         message = (f'{subject} is forbidden: User "{self.user}" cannot {verb} resource "{info.resource}" '
@@ -653,9 +823,12 @@ class FakeApiServer:
             return _Reply(200, {"kind": info.kind, "apiVersion": info.api_version, **obj})
 
     @staticmethod
-    def encode_continue(start_key: str, rv: str) -> str:
-        raw = json.dumps({"v": "meta.k8s.io/v1", "rv": int(rv), "start": start_key + "\x00"},
-                         separators=(",", ":"))
+    def encode_continue(start_key: str, rv: str, page: int | None = None) -> str:
+        """The apiserver's token; ``page`` (of the list the token continues to) is this fake's addition."""
+        token: dict[str, Any] = {"v": "meta.k8s.io/v1", "rv": int(rv), "start": start_key + "\x00"}
+        if page is not None:
+            token["p"] = page
+        raw = json.dumps(token, separators=(",", ":"))
         return base64.b64encode(raw.encode()).decode()
 
     @staticmethod
@@ -709,13 +882,13 @@ class FakeApiServer:
             metadata: dict[str, Any] = {"resourceVersion": rv}
             # like etcd: a full page with keys left after it gets a token, whether or not they match
             if limit and len(items) >= limit and idx < n and last_key is not None:
-                metadata["continue"] = self.encode_continue(last_key, rv)
+                metadata["continue"] = self.encode_continue(last_key, rv, (self._page(rec) or 1) + 1)
                 if not lmatch and not fmatch:
                     metadata["remainingItemCount"] = n - idx
             body = {"kind": f"{info.kind}List", "apiVersion": info.api_version, "metadata": metadata,
                     "items": items}
             payload = json.dumps(body, separators=(",", ":")).encode()
-        return _Reply(200, payload_json(payload))
+        return _Reply(200, payload_json(payload), last_page="continue" not in metadata)
 
     def _patch_namespace(self, rec: RecordedRequest, name: str) -> _Reply:
         info = RESOURCES["namespaces"]

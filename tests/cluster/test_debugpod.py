@@ -190,3 +190,18 @@ def test_ephemeral_container(cluster):
 def test_dns_label_part():
     assert dns_label_part("Node_A.example.com", 30) == "node-a-example-com"
     assert dns_label_part("---", 5) == "x"
+
+
+@pytest.mark.parametrize("node", ["node-a", "IP-10-0-0-1.EU-WEST-1.compute.internal", "x" * 300, "--weird__node--"])
+def test_client_chosen_name_and_run_labels(node):
+    from kubectl_pss.cluster.debugpod import RUN_ID, RUN_LABEL
+    from tests.signals import DNS_1123_LABEL
+
+    names = {debug_pod_name("pss-nodes", node) for _ in range(20)}
+    assert len(names) > 1  # a random part chosen here, no generateName
+    for name in names:
+        assert DNS_1123_LABEL.fullmatch(name) and len(name) <= 63 and name.startswith("pss-nodes-")
+    metadata = debug_pod_manifest(name, "ops", node, DebugPodSpec())["metadata"]
+    assert metadata["name"] == name and "generateName" not in metadata
+    assert metadata["labels"]["app.kubernetes.io/managed-by"] == "kubectl-pss"
+    assert metadata["labels"][RUN_LABEL] == RUN_ID and DNS_1123_LABEL.fullmatch(RUN_ID) and len(RUN_ID) <= 63

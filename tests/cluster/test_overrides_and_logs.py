@@ -223,7 +223,7 @@ def test_verbosity_0_logs_nothing(two, capsys):
 
 
 def test_no_module_outside_the_cluster_layer_builds_connection_options():
-    """ConnectionOptions come from commands.common.connection_args, the one place the flags are read."""
+    """ConnectionOptions come from commands.flags.connection_args, the one place the flags are read."""
     root = Path(__file__).resolve().parents[2] / "kubectl_pss"
     builders = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
                       if "ConnectionOptions(" in p.read_text() and p.parent.name != "cluster")

@@ -221,6 +221,7 @@ NO_CLUSTER = [
     ["completion", "bash"],
     ["admission-config", "--check", str(KIND_SNAPSHOT), "--offline"],
     ["version", "--client"],
+    ["audit-log", str(EXAMPLES / "audit-events.jsonl"), "--suggest-exemptions"],
     ["--help"],
 ]
 

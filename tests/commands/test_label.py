@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 
 import pytest
 
 from tests.scenarios import ADMISSION_CONFIG, RESTRICTED_SPEC, load_mixed_cluster
+from tests.signals import start, wait_held
 
 PSA = "pod-security.kubernetes.io/"
 
@@ -179,7 +182,7 @@ def test_apply_patches_only_pod_security_keys(run_cli, cluster, tmp_path):
         "name": "team",
         "previous": {PSA + "enforce": None, PSA + "warn": None, PSA + "warn-version": None},
         "applied": {PSA + "enforce": "restricted", PSA + "warn": "restricted", PSA + "warn-version": "v1.30"},
-        "resourceVersion": after["metadata"]["resourceVersion"]}]
+        "resourceVersion": after["metadata"]["resourceVersion"], "state": "applied"}]
     assert "Label plan on context fake" in out and "1 applied, 0 failed" in out
     assert f"Undo file: {undo_path}" in out
 
@@ -495,7 +498,233 @@ def test_unreadable_pods_block_an_enforce_change(run_cli, cluster):
     cluster.forbid("pods")
     cluster.forbid("pods", namespace="team")
     code, report, _ = label_json(run_cli, cluster, "team", "--enforce", "restricted", "--yes")
-    assert code == 1 and by_name(report)["team"]["action"] == "refused"
+    # issue 12: a namespace not read to the end makes the run exit 2 (it was 1)
+    assert code == 2 and by_name(report)["team"]["action"] == "refused"
+    assert by_name(report)["team"]["complete"] is False and by_name(report)["team"]["errors"][0].startswith("pods: ")
     assert "unverified" in by_name(report)["team"]["notes"][0]
     assert patches(cluster, dry_run=False) == []
 
+
+
+# --- interrupted: the undo file is written ahead ------------------------------------------------------
+TRIO = ("ns-a", "ns-b", "ns-c")
+
+
+def add_trio(cluster):
+    for name in TRIO:
+        cluster.add_namespace(name, {"team": "x", PSA + "warn": "baseline"})
+    return {name: labels_of(cluster, name) for name in TRIO}
+
+
+def real_patch(rec):
+    return "dryRun" not in rec.query
+
+
+@pytest.mark.parametrize("mode, reached, sig, code", [
+    ("after", True, signal.SIGINT, 130),  # the server applied it; the answer never came back
+    ("before", True, signal.SIGINT, 130),  # a slow server: applied after the client was gone
+    ("lost", False, signal.SIGINT, 130),  # it never took effect
+    ("after", True, signal.SIGTERM, 128 + signal.SIGTERM),
+])
+def test_signal_during_a_patch_keeps_the_way_back(run_cli, cluster, tmp_path, mode, reached, sig, code):
+    """A real process, a real signal while the PATCH of ns-b is in flight: ns-b is in the undo file (as
+    intended) before the PATCH is sent, the undo path is on stderr, and --undo restores exactly."""
+    before = add_trio(cluster)
+    held = cluster.hold("PATCH", "/api/v1/namespaces/ns-b", 1, mode=mode, match=real_patch)
+    undo_path = tmp_path / "undo.json"
+    proc = start("label", *TRIO, "--enforce", "baseline", "--audit", "restricted", "--yes", "--undo-file",
+                 str(undo_path), "--kubeconfig", str(cluster.kubeconfig_path), cwd=tmp_path)
+    wait_held(proc, held)
+    on_disk = {e["name"]: e for e in json.loads(undo_path.read_text())["namespaces"]}  # while ns-b's PATCH waits
+    assert on_disk["ns-b"] == {"name": "ns-b", "state": "intended", "resourceVersion": None,
+                               "previous": {PSA + "enforce": None, PSA + "audit": None},
+                               "applied": {PSA + "enforce": "baseline", PSA + "audit": "restricted"}}
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert held.done.wait(30)
+    assert proc.returncode == code, err
+    assert f"interrupted: undo file: {undo_path} (restore with: kubectl pss label --undo {undo_path})" in err
+    undo = json.loads(undo_path.read_text())
+    assert [(e["name"], e["state"]) for e in undo["namespaces"]] == [("ns-a", "applied"), ("ns-b", "intended")]
+    assert (labels_of(cluster, "ns-b").get(PSA + "enforce") == "baseline") is reached
+    assert labels_of(cluster, "ns-a")[PSA + "enforce"] == "baseline" and labels_of(cluster, "ns-c") == before["ns-c"]
+    # the way back: exactly the labels before, whether or not ns-b's PATCH took effect
+    code, report, err = label_json(run_cli, cluster, "--undo", str(undo_path), "--yes")
+    assert code == 0, err
+    assert {name: labels_of(cluster, name) for name in TRIO} == before
+    ns_b = by_name(report)["ns-b"]
+    if reached:
+        assert ns_b["action"] == "change" and ns_b["result"]["status"] == "applied"
+        assert "the labels show it was applied" in ns_b["notes"][0]
+    else:
+        assert ns_b["action"] == "unchanged" and "never applied" in ns_b["notes"][0]
+
+
+def test_undo_file_is_fsynced_before_each_patch(run_cli, cluster, tmp_path, monkeypatch):
+    """The order of what reaches the disk and the server: each namespace is fsynced as intended before its
+    PATCH arrives, and as applied after it."""
+    add_trio(cluster)
+    undo_path = tmp_path / "undo.json"
+    events = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        real_fsync(fd)
+        target = os.readlink(f"/proc/self/fd/{fd}")
+        if target.startswith(str(undo_path)) and os.path.isfile(target):
+            with open(target) as f:
+                entries = json.load(f)["namespaces"]
+            events.append(("fsync", tuple((e["name"], e["state"]) for e in entries)))
+
+    def arrived(rec):  # called by the server as each request comes in
+        if rec.method == "PATCH" and real_patch(rec):
+            events.append(("PATCH", rec.path.rsplit("/", 1)[1]))
+        return False
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    cluster.hold("PATCH", "/", 0, match=arrived)
+    code, report, err = label_json(run_cli, cluster, *TRIO, "--enforce", "baseline", "--yes", "--undo-file",
+                                   str(undo_path))
+    assert code == 0, err
+    patched = [e for e in events if e[0] == "PATCH"]
+    assert [name for _, name in patched] == list(TRIO)
+    for name in TRIO:
+        at = events.index(("PATCH", name))
+        assert any(kind == "fsync" and (name, "intended") in state for kind, state in events[:at]), events
+        assert any(kind == "fsync" and (name, "applied") in state for kind, state in events[at:]), events
+    assert all(e["state"] == "applied" for e in json.loads(undo_path.read_text())["namespaces"])
+    assert oct(undo_path.stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_temporary_file_never_follows_a_planted_symlink(run_cli, cluster, tmp_path, monkeypatch):
+    from kubectl_pss import undofile
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    undo_path = tmp_path / "undo.json"
+    planted = [f"{undo_path}.tmp-{os.getpid()}", f"{undo_path}.tmp-planted"]  # the old name, and the next one
+    for path in planted:
+        os.symlink(victim, path)
+    suffixes = iter(["planted"] + [f"fresh-{i}" for i in range(20)])
+    monkeypatch.setattr(undofile, "_temp_suffix", lambda: next(suffixes))
+    code, report, err = label_json(run_cli, cluster, "team", "blue-2", "--enforce", "baseline", "--yes",
+                                   "--undo-file", str(undo_path))
+    assert code == 0, err
+    assert victim.read_text() == "precious\n"
+    assert all(os.readlink(path) == str(victim) for path in planted)
+    assert [e["name"] for e in json.loads(undo_path.read_text())["namespaces"]] == ["blue-2", "team"]
+    leftovers = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("undo.json.tmp-"))
+    assert leftovers == sorted(os.path.basename(p) for p in planted)  # no temporary file of ours left
+
+
+@pytest.mark.parametrize("plant", ["file", "symlink"])
+def test_undo_file_appearing_before_the_first_patch_is_not_overwritten(run_cli, cluster, tmp_path, plant):
+    undo_path = tmp_path / "undo.json"
+    victim = tmp_path / "victim"
+
+    def appears(ns, old, new):  # answered during the dry run: after the plan, before any real PATCH
+        if plant == "file":
+            undo_path.write_text("someone else's\n")
+        else:
+            os.symlink(victim, undo_path)
+        return []
+
+    cluster.namespace_patch_warnings = appears
+    code, out, err = label(run_cli, cluster, "team", "--enforce", "baseline", "--yes", "--undo-file", str(undo_path))
+    assert code != 0 and f"cannot write the undo file {undo_path}" in err and "nothing was changed" in err
+    assert patches(cluster, dry_run=False) == []
+    if plant == "file":
+        assert undo_path.read_text() == "someone else's\n"
+    else:
+        assert os.readlink(undo_path) == str(victim) and not victim.exists()
+
+
+def intended_file(tmp_path, cluster, entries):
+    path = tmp_path / "intended.json"
+    path.write_text(json.dumps({"kind": "KubectlPssLabelUndo", "version": 1, "context": "fake", "server": cluster.url,
+                                "createdAt": "2026-12-07T19:00:00Z", "command": "kubectl pss label ...",
+                                "namespaces": entries}))
+    return path
+
+
+def test_undo_of_intended_changes_compares_the_live_labels(run_cli, cluster, tmp_path):
+    change = {"previous": {PSA + "enforce": None}, "applied": {PSA + "enforce": "baseline"},
+              "resourceVersion": None, "state": "intended"}
+    cluster.add_namespace("took", {PSA + "enforce": "baseline"})
+    cluster.add_namespace("never", {})
+    cluster.add_namespace("moved", {PSA + "enforce": "restricted"})
+    path = intended_file(tmp_path, cluster, [{"name": n, **change} for n in ("took", "never", "moved")])
+    code, report, err = label_json(run_cli, cluster, "--undo", str(path), "--yes")
+    ns = by_name(report)
+    assert code == 1, err  # the conflict
+    assert ns["took"]["action"] == "change" and ns["took"]["result"]["status"] == "applied"
+    assert ns["never"]["action"] == "unchanged" and "never applied" in ns["never"]["notes"][0]
+    assert ns["moved"]["action"] == "changed-since" and "neither" in ns["moved"]["notes"][0]
+    assert PSA + "enforce" not in labels_of(cluster, "took") and PSA + "enforce" not in labels_of(cluster, "never")
+    assert labels_of(cluster, "moved")[PSA + "enforce"] == "restricted"  # not overwritten
+    assert [r.path for r in patches(cluster, dry_run=False)] == ["/api/v1/namespaces/took"]
+    code, report, err = label_json(run_cli, cluster, "--undo", str(path), "--yes", "--force")
+    assert PSA + "enforce" not in labels_of(cluster, "moved") and by_name(report)["moved"]["forced"] is True
+
+
+def test_undo_files_without_state_are_applied_entries(run_cli, cluster, tmp_path):
+    cluster.add_namespace("old", {PSA + "enforce": "baseline"})
+    path = intended_file(tmp_path, cluster, [{"name": "old", "previous": {PSA + "enforce": "privileged"},
+                                              "applied": {PSA + "enforce": "baseline"}, "resourceVersion": "1"}])
+    code, report, err = label_json(run_cli, cluster, "--undo", str(path), "--yes")
+    assert code == 0, err
+    assert labels_of(cluster, "old")[PSA + "enforce"] == "privileged" and by_name(report)["old"]["notes"] == []
+    bad = intended_file(tmp_path, cluster, [{"name": "old", "previous": {}, "applied": {}, "state": "maybe"}])
+    code, _, err = label(run_cli, cluster, "--undo", str(bad))
+    assert code == 2 and 'state must be "intended" or "applied"' in err
+
+
+def test_patch_with_unknown_outcome_keeps_the_undo_file(run_cli, cluster, tmp_path):
+    """The server fails the PATCH (503 after every retry): perhaps applied, so the entry stays intended and the
+    file is kept; its --undo finds the labels as before and has nothing to do."""
+    undo_path = tmp_path / "u.json"
+    before = labels_of(cluster, "team")
+    cluster.fail("/api/v1/namespaces/team", 503, times=100, methods=["PATCH"])
+    code, report, err = label_json(run_cli, cluster, "team", "--enforce", "baseline", "--yes", "--undo-file",
+                                   str(undo_path))
+    assert code == 1 and report["outcome"] == "failed" and report["undoFile"] == str(undo_path)
+    assert by_name(report)["team"]["result"]["outcome"] == "unknown"
+    assert [(e["name"], e["state"]) for e in json.loads(undo_path.read_text())["namespaces"]] == [("team", "intended")]
+    cluster.allow_all()
+    cluster._faults.clear()
+    code, report, err = label_json(run_cli, cluster, "--undo", str(undo_path), "--yes")
+    assert code == 0 and report["outcome"] == "nothing to apply" and labels_of(cluster, "team") == before
+
+
+def test_refused_retry_of_an_applied_patch_stays_in_the_undo_file(run_cli, cluster, tmp_path):
+    """The first PATCH is applied but its answer is lost (connection closed); the client's retry then gets
+    409 (the resourceVersion moved): the change is in effect, so the undo file keeps it."""
+    before = labels_of(cluster, "team")
+    cluster.hold("PATCH", "/api/v1/namespaces/team", 0, mode="unanswered", match=real_patch)
+    undo_path = tmp_path / "u.json"
+    code, report, err = label_json(run_cli, cluster, "team", "--enforce", "baseline", "--yes", "--undo-file",
+                                   str(undo_path))
+    assert code == 1 and by_name(report)["team"]["result"]["code"] == 409, err
+    assert len(patches(cluster, dry_run=False)) == 2 and labels_of(cluster, "team")[PSA + "enforce"] == "baseline"
+    assert by_name(report)["team"]["result"]["outcome"] == "unknown" and report["undoFile"] == str(undo_path)
+    assert [(e["name"], e["state"]) for e in json.loads(undo_path.read_text())["namespaces"]] == [("team", "intended")]
+    code, report, err = label_json(run_cli, cluster, "--undo", str(undo_path), "--yes")
+    assert code == 0, err
+    assert labels_of(cluster, "team") == before
+
+
+def test_undo_file_replaced_during_the_run_is_not_overwritten(run_cli, cluster, tmp_path):
+    undo_path = tmp_path / "u.json"
+
+    def replace_it(ns, old, new):  # during the real PATCH of blue-2 (the dry runs come before the file)
+        if undo_path.exists() and ns == "blue-2":
+            (tmp_path / "other.json").write_text("another file\n")
+            os.replace(tmp_path / "other.json", undo_path)
+        return []
+
+    cluster.namespace_patch_warnings = replace_it
+    code, out, err = label(run_cli, cluster, "blue-2", "team", "--enforce", "baseline", "--yes", "--undo-file",
+                           str(undo_path))
+    assert code != 0 and 'namespace "blue-2" was changed but the undo file' in err and "replaced" in err
+    assert undo_path.read_text() == "another file\n"
+    assert [r.path for r in patches(cluster, dry_run=False)] == ["/api/v1/namespaces/blue-2"]  # team: not touched

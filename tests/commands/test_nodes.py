@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.apiserver.runtime import ExecOutcome, FakeNode, Symlink
+from tests.signals import DNS_1123_LABEL, signal_while_held, read_stderr_until, start, wait_held
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT = "/var/lib/kubelet/seccomp"
@@ -325,6 +327,63 @@ def test_sigterm_deletes_the_debug_pod(lab):
     [(ns, name)] = lab.runtime.created
     assert lab.runtime.deleted == [(ns, name)] and lab.runtime.pods_alive() == [] and out == ""
     assert f"deleted debug pod {ns}/{name}" in err
+
+
+CREATES = "/api/v1/namespaces/ops/pods"
+
+
+def test_ctrl_c_during_a_slow_create_leaves_no_debug_pod(lab):
+    """A slow admission webhook holds the POST; Ctrl-C then. The pod is created after the signal: it is
+    deleted once the create has returned, not with a DELETE sent while it was in flight (a 404 then)."""
+    held = lab.hold("POST", CREATES, 1.5)
+    proc = start("nodes", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path))
+    out, err = signal_while_held(proc, held)
+    assert proc.returncode == 130, err
+    [(ns, name)] = lab.runtime.created  # created after the signal arrived
+    assert lab.runtime.deleted == [(ns, name)] and lab.runtime.pods_alive() == [], err
+    [delete] = [r for r in lab.requests if r.method == "DELETE"]
+    assert delete.path == f"{CREATES}/{name}"
+    assert "waiting up to 40 s for the API server to answer the creation" in err
+    assert f"deleted debug pod {ns}/{name}" in err and err.endswith("error: interrupted\n") and out == ""
+    # a name the client chose (no generateName), and the run's labels
+    [create] = lab.requests_to(CREATES, method="POST")
+    metadata = create.json["metadata"]
+    assert metadata["name"] == name and "generateName" not in metadata
+    assert DNS_1123_LABEL.fullmatch(name) and len(name) <= 63 and name.startswith("pss-nodes-node-a-")
+    assert metadata["labels"]["app.kubernetes.io/managed-by"] == "kubectl-pss"
+    assert re.fullmatch(r"[0-9]{8}t[0-9]{6}-[0-9a-f]{6}", metadata["labels"]["kubectl-pss/run"])
+
+
+def test_debug_pod_that_cannot_be_deleted_is_named_on_stderr(lab):
+    held = lab.hold("POST", CREATES, 1)
+    lab.fail(CREATES + "/", 500, times=1000, methods=["DELETE"])
+    proc = start("nodes", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path))
+    out, err = signal_while_held(proc, held)
+    assert proc.returncode == 130, err
+    [(ns, name)] = lab.runtime.created
+    assert lab.runtime.pods_alive() == [f"{ns}/{name}"]  # the server would not delete it
+    assert f"error: could not delete debug pod {ns}/{name}: " in err
+    assert f"; delete it with: kubectl delete pod -n {ns} {name}\n" in err
+
+
+def test_second_ctrl_c_stops_waiting_and_names_the_pod(lab):
+    """Ctrl-C again while the clean-up waits for the create: it stops waiting, but says how to delete the
+    pod that may still appear (and here does, once the webhook answers)."""
+    held = lab.hold("POST", CREATES, 3)
+    proc = start("nodes", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path))
+    wait_held(proc, held)
+    proc.send_signal(signal.SIGINT)
+    first = read_stderr_until(proc, "waiting up to")
+    proc.send_signal(signal.SIGINT)
+    out, rest = proc.communicate(timeout=60)
+    err = first + rest
+    assert proc.returncode == 130, err
+    assert held.done.wait(30)
+    [(ns, name)] = lab.runtime.created
+    assert lab.runtime.pods_alive() == [f"{ns}/{name}"], err
+    assert f"still deleting debug pod {ns}/{name}; if it stays, delete it with: kubectl delete pod -n {ns} {name}" in err
+    assert f"error: could not delete debug pod {ns}/{name}: its create had not returned" in err
+    assert err.rstrip("\n").splitlines()[-2].endswith(f"delete it with: kubectl delete pod -n {ns} {name}")
 
 
 # --- output -----------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 
 from tests.apiserver import load_recording
 from tests.apiserver.runtime import EINVAL, ExecOutcome, FakeContainer, FakeNode, crictl_inspect_json
+from tests.signals import DNS_1123_LABEL, signal_while_held, start
 
 REPO = Path(__file__).resolve().parents[2]
 STATUS = load_recording("exec-ws-cat-status")["frames"][1]["payload_text"]  # Seccomp: 2, Seccomp_filters: 1
@@ -418,6 +419,22 @@ def test_seccomp_signal_deletes_the_debug_pod(lab, sig, code):
     [(ns, name)] = lab.runtime.created
     assert lab.runtime.deleted == [(ns, name)] and lab.runtime.pods_alive() == []
     assert f"created debug pod {ns}/{name}" in err and f"deleted debug pod {ns}/{name}" in err and out == ""
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 130)])
+def test_seccomp_signal_during_a_slow_create_leaves_no_debug_pod(lab, sig, code):
+    """A slow admission webhook holds the debug pod's POST; the signal comes then, the pod after it."""
+    held = lab.hold("POST", "/api/v1/namespaces/apps/pods", 1.5)
+    proc = start("verify-seccomp", "web", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path))
+    out, err = signal_while_held(proc, held, sig)
+    assert proc.returncode == code, err
+    [(ns, name)] = lab.runtime.created
+    assert lab.runtime.deleted == [(ns, name)] and lab.runtime.pods_alive() == [], err
+    assert f"deleted debug pod {ns}/{name}" in err and out == ""
+    [create] = lab.requests_to("/api/v1/namespaces/apps/pods", method="POST")
+    assert create.json["metadata"]["name"] == name and DNS_1123_LABEL.fullmatch(name) and len(name) <= 63
+    assert create.json["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kubectl-pss"
+    assert create.json["metadata"]["labels"]["kubectl-pss/run"]
 
 
 def test_apparmor_stream_cut_without_status_is_unparsable(run_cli, lab):

@@ -6,6 +6,7 @@ The build takes ~45 s on 2 cores (most of it PyInstaller). Environment:
 - KUBECTL_PSS_BINARY_ARCHIVE=path/to/kubectl-pss_<v>_<os>_<arch>.tar.gz: test that archive instead
   of building one (a CI matrix job testing what it just built).
 - KUBECTL_PSS_SKIP_BINARY=1: skip these tests.
+Opt-in: marked ``binary``, which the default run deselects; ``pytest -m binary`` runs them (.ci/run does).
 """
 from __future__ import annotations
 
@@ -27,7 +28,11 @@ import release_lib
 from tests.packaging.conftest import ROOT, load_script
 from tests.packaging.krew_rules import install_platform, validate_manifest
 
-pytestmark = pytest.mark.skipif(os.environ.get("KUBECTL_PSS_SKIP_BINARY") == "1", reason="KUBECTL_PSS_SKIP_BINARY=1")
+pytestmark = [
+    pytest.mark.binary,
+    pytest.mark.timeout(1200),  # the first test's setup builds the binary (build-binary.py may take up to 900 s)
+    pytest.mark.skipif(os.environ.get("KUBECTL_PSS_SKIP_BINARY") == "1", reason="KUBECTL_PSS_SKIP_BINARY=1"),
+]
 
 
 @dataclass

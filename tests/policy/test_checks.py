@@ -1,4 +1,5 @@
-"""Each check's exact reason and detail, its revision boundaries, and the spec's pitfalls (section 9)."""
+"""Each check's exact reason and detail, its revision boundaries, and the pitfalls of re-implementing upstream
+in Python (unset versus falsy values, result order, overrides, version switches inside checks, quoting)."""
 from __future__ import annotations
 
 import pytest

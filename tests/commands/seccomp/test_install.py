@@ -19,6 +19,7 @@ import yaml
 
 from kubectl_pss.operations.seccomp_install import INSTALL_SCRIPT, MAX_PROFILE_BYTES
 from tests.apiserver.runtime import ExecOutcome, FakeNode
+from tests.signals import DNS_1123_LABEL, signal_while_held, start
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT = "/var/lib/kubelet/seccomp"
@@ -358,6 +359,24 @@ def test_sigterm_deletes_the_debug_pod(lab):
     [(ns, name)] = lab.runtime.created
     assert lab.runtime.deleted == [(ns, name)] and lab.runtime.pods_alive() == [] and out == ""
     assert f"deleted debug pod {ns}/{name}" in err and "error: terminated" in err
+
+
+def test_ctrl_c_during_a_slow_create_leaves_no_debug_pod(lab):
+    """A slow admission webhook holds the debug pod's POST; Ctrl-C then: the pod the server creates after
+    it is deleted, and nothing was written."""
+    held = lab.hold("POST", "/api/v1/namespaces/ops/pods", 1.5)
+    proc = start("seccomp", "install", str(lab.profile), "--path", "profiles/nginx.json", "--all-nodes", "--yes",
+                 "--kubeconfig", str(lab.kubeconfig_path))
+    out, err = signal_while_held(proc, held)
+    assert proc.returncode == 130, err
+    [(ns, name)] = lab.runtime.created
+    assert lab.runtime.deleted == [(ns, name)] and lab.runtime.pods_alive() == [], err
+    assert f"deleted debug pod {ns}/{name}" in err and "error: interrupted" in err
+    [create] = lab.requests_to("/api/v1/namespaces/ops/pods", method="POST")
+    labels = create.json["metadata"]["labels"]
+    assert create.json["metadata"]["name"] == name and DNS_1123_LABEL.fullmatch(name) and len(name) <= 63
+    assert labels["app.kubernetes.io/managed-by"] == "kubectl-pss" and labels["kubectl-pss/run"]
+    assert all(TARGET not in fake.files for fake in lab.fakes.values()) and lab.runtime.execs == []
 
 
 # --- the script itself, run by a real sh -----------------------------------------------------------------------------

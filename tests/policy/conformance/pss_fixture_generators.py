@@ -7,7 +7,10 @@ small generators: a minimal valid pod per level and version, and for every check
 re-expresses that logic (no upstream file is reproduced) so the whole fixture set can be
 rebuilt in memory and evaluated against the engine.
 
-Rules mirrored from the upstream harness (see pss-spec.md sections 2 and 7):
+Rules mirrored from the upstream harness (test/fixtures.go, whose comments say: a baseline
+generator is "also register[ed] to restricted"; "If no fixture generator exists for the given
+version, previous generators are checked back to 1.0") and from policy/checks.go and registry.go
+(a restricted check's OverrideCheckIDs name baseline checks that then do not run at restricted):
 
 * A generator registered at v1.N is used for v1.N and every later version until a newer
   generator for the same check is registered. A generator registered for a baseline check
@@ -39,8 +42,9 @@ MINORS = tuple(range(NEWEST_MINOR + 1))
 # not a policy change: the Windows exemptions themselves start at v1.25).
 OS_SPECIFIC_BASES_FROM = 29
 
-# Every check: (level, minor of its first revision). Written from pss-spec section 4,
-# independently of the engine's registry.
+# Every check: (level, minor of its first revision), as registered by upstream's policy/check_*.go
+# (e.g. CheckRunAsUser: restricted, api.MajorMinorVersion(1, 23)); written out here independently of
+# the engine's registry.
 CHECKS: dict[str, tuple[str, int]] = {
     "appArmorProfile": (BASELINE, 0),
     "capabilities_baseline": (BASELINE, 0),

@@ -28,7 +28,9 @@ from tests.policy.conformance.pss_fixture_generators import (
 
 from kubectl_pss.policy import DEFAULT_REGISTRY, apply_manifest_defaults, evaluate, parse_level, parse_version
 
-# Upstream's testdata at the snapshot described in pss-spec.md section 7.
+# Upstream's test/testdata at commit 8f84a87c7f617f64a4ddc1aea24aeeb7a2e07cb8 of
+# github.com/kubernetes/pod-security-admission (after v0.37.0-alpha.2, policy versions v1.0-v1.37):
+# <level>/v1.<minor>/<pass|fail>/<check id><n>.yaml plus base*.yaml, 4537 files.
 UPSTREAM_TOTAL, UPSTREAM_PASS, UPSTREAM_FAIL = 4537, 1051, 3486
 
 _GROUPS: dict[tuple[str, int, str], list[Fixture]] | None = None

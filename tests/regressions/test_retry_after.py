@@ -1,0 +1,38 @@
+"""A server's Retry-After is honoured up to a cap: a 429 asking for an hour must not stall the run.
+
+The per-test timeout (pytest-timeout) turns a client that sleeps out the hour into a failure here
+rather than a hung CI job.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kubectl_pss.cluster import ClusterError, ConnectionOptions, connect
+from kubectl_pss.cluster import client as client_mod
+
+
+@pytest.fixture
+def cluster(apiserver):
+    return connect(ConnectionOptions(kubeconfig=str(apiserver.kubeconfig_path)))
+
+
+@pytest.mark.timeout(5)
+def test_retry_after_of_an_hour_is_cut_to_the_cap(apiserver, cluster, monkeypatch):
+    monkeypatch.setattr(client_mod, "MAX_RETRY_AFTER", 0.3)
+    apiserver.fail_once("/version", status=429, retry_after=3600)
+    started = time.monotonic()
+    assert cluster.server_version()["major"] == "1"
+    assert 0.3 <= time.monotonic() - started < 3
+    assert len(apiserver.requests_to("/version")) == 2
+
+
+@pytest.mark.timeout(5)
+def test_a_server_that_keeps_asking_for_an_hour_is_given_up_on(apiserver, cluster, monkeypatch):
+    monkeypatch.setattr(client_mod, "MAX_RETRY_AFTER", 0.05)
+    apiserver.fail("/version", status=429, retry_after=3600, times=100)
+    with pytest.raises(ClusterError) as err:
+        cluster.server_version()
+    assert err.value.status == 429
+    assert len(apiserver.requests_to("/version")) == client_mod.MAX_ATTEMPTS
