@@ -294,10 +294,15 @@ def _choose(options: ConnectionOptions, files: list[str]) -> _KubeconfigChoice:
         raise ConfigError(f'user "{options.user}" does not exist in kubeconfig {where} '
                           f"(users: {', '.join(sorted(users)) or 'none'})")
     cluster_name = options.cluster or ctx.get("cluster") or ""
+    if not cluster_name:
+        raise ConfigError(f'context "{name}" names no cluster in kubeconfig {where}')
     if cluster_name not in clusters:
         raise ConfigError(f'context "{name}" refers to cluster "{cluster_name}", which is not in '
                           f"kubeconfig {where}")
     user_name = options.user or ctx.get("user") or ""
+    if user_name and user_name not in users:  # kubectl would go on anonymously: say why instead
+        raise ConfigError(f'context "{name}" refers to user "{user_name}", which is not in '
+                          f"kubeconfig {where} (users: {', '.join(sorted(users)) or 'none'})")
     return _KubeconfigChoice([p for p, _c in configs], name or "", ctx.get("namespace") or "default",
                              clusters[cluster_name], users.get(user_name, {}), cluster_name, user_name)
 
