@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError
 from ..policy import Level
-from ..policy.namespaces import audit_namespace
+from ..policy.namespaces import audit_namespace, namespace_notes
 from ..report.audit import render_audit
 from ..report.render import write_report
 from .clusterview import Source, load_view
@@ -79,7 +79,7 @@ def build_audit(view) -> dict[str, Any]:
         "cluster": view.cluster_dict(),
         "namespaces": [n.as_dict() for n in namespaces],
         "errors": view.errors,
-        "notes": view.notes,
+        "notes": view.notes + namespace_notes(namespaces),
     }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..policy import LATEST, Level, Version
 from ..policy.admission import MODES, level_label, resolve_policy, version_label
-from ..policy.namespaces import policy_version, simulate_namespace
+from ..policy.namespaces import namespace_notes, policy_version, simulate_namespace
 from ..report.render import write_report
 from ..report.simulate import render_simulation
 from .clusterview import ClusterView, Source, load_view
@@ -107,7 +107,7 @@ def build_simulation(view: ClusterView, options: SimulateOptions) -> tuple[dict[
             "exemptPods": sum(len(s.exempt_pods) for s in simulations),
         },
         "errors": view.errors,
-        "notes": view.notes,
+        "notes": view.notes + namespace_notes(simulations),
     }
     return report, simulations
 

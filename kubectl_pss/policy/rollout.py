@@ -282,6 +282,7 @@ def plan_namespace(
     simulation = simulate_namespace(namespace, pods, workloads, target[0] if target else Level.PRIVILEGED,
                                     target[1] if target else new_policy.enforce.version, "enforce", config, registry)
     plan.pods, plan.workloads, plan.exempt_pods = simulation.pods, simulation.workloads, simulation.exempt_pods
+    plan.notes += simulation.notes
     if target is not None and not exempt:
         plan.checked = level_version(*target)
         plan.evaluated_at = policy_version(target[1], registry)

@@ -204,3 +204,37 @@ def test_simulate_server_disagreement_is_loud(capsys, cluster):
 def test_bad_flags_exit_2(capsys, cluster, argv, message):
     code, _, err = run_cli(capsys, *argv, "--kubeconfig", str(cluster.kubeconfig_path))
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_ownership_cycle_does_not_hide_a_privileged_template(capsys, apiserver):
+    """A Deployment and a ReplicaSet whose controller references point at each other: both templates are
+    evaluated (each is its own owner) and the cycle is noted, in JSON and in the table."""
+    from tests.scenarios import PRIVILEGED_SPEC, RESTRICTED_SPEC
+
+    def ref(kind, name):
+        return [{"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": f"uid-{name}", "controller": True}]
+
+    def template(spec):
+        return {"selector": {"matchLabels": {"app": "loop"}},
+                "template": {"metadata": {"labels": {"app": "loop"}}, "spec": spec}}
+
+    apiserver.add_namespace("loops")
+    apiserver.add({"kind": "Deployment", "metadata": {"name": "loop", "namespace": "loops", "uid": "uid-loop",
+                                                      "ownerReferences": ref("ReplicaSet", "loop-rs")},
+                   "spec": template(PRIVILEGED_SPEC)})
+    apiserver.add({"kind": "ReplicaSet", "metadata": {"name": "loop-rs", "namespace": "loops", "uid": "uid-loop-rs",
+                                                      "ownerReferences": ref("Deployment", "loop")},
+                   "spec": template(RESTRICTED_SPEC)})
+    apiserver.add_pod("loops", "loop-rs-a", RESTRICTED_SPEC, owner=ref("ReplicaSet", "loop-rs")[0])
+    note = ('namespace "loops": ownerReferences form a cycle (Deployment/loop -> ReplicaSet/loop-rs -> '
+            "Deployment/loop): each is evaluated as its own owner, with its template")
+    code, report, _ = audit_json(capsys, apiserver, "--fail-on", "baseline")
+    loops = by_name(report)["loops"]
+    assert loops["strictestLevel"] == "privileged" and loops["workloads"] == 2 and code == 1
+    assert [(f["owner"]["name"], f["template"]) for f in loops["findings"]] == [("loop", True)]
+    assert note in report["notes"]
+    code, out, _ = run_cli(capsys, "audit", "-n", "loops", "--kubeconfig", str(apiserver.kubeconfig_path),
+                           "--no-color")
+    assert "Deployment/loop" in out and "ownerReferences form a cycle" in out
+    code, sim, _ = simulate(capsys, apiserver, "-n", "loops")
+    assert note in sim["notes"] and by_name(sim)["loops"]["findings"][0]["owner"]["name"] == "loop"
