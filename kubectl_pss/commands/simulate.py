@@ -127,7 +127,7 @@ def server_dry_run(view: ClusterView, options: SimulateOptions, report: dict[str
         name = entry["name"]
         labels = by_name[name]["metadata"].get("labels") or {}
         new_labels = apply_patch(labels, patch)
-        expected, note = expected_server_warnings(
+        expected, note, rejected = expected_server_warnings(
             name, resolve_policy(labels, view.config.defaults), resolve_policy(new_labels, view.config.defaults),
             new_labels, view.pods.get(name, []), False, view.config, view.registry)
         try:
@@ -135,7 +135,8 @@ def server_dry_run(view: ClusterView, options: SimulateOptions, report: dict[str
         except ClusterError as exc:
             entry["server"] = {"error": str(exc), "agrees": None}
             continue
-        agrees, budget_note = compare_server_warnings(response.warnings, expected)
+        agrees, budget_note = compare_server_warnings(response.warnings, expected, rejected,
+                                                      (view.server_version or {}).get("gitVersion"), view.server_minor)
         server: dict[str, Any] = {"warnings": response.warnings, "expected": expected}
         if note or budget_note:
             server["note"] = budget_note or note
