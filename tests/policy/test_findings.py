@@ -189,3 +189,14 @@ def test_ownership_cycle_is_noted_and_counted_in_audit_and_simulate():
     # a chain without a cycle still goes to the top owner, and nothing is noted
     _, plain = cluster_objects()
     assert collect_subjects([], plain).notes == []
+
+
+def test_label_plan_refuses_a_level_that_a_template_on_an_ownership_cycle_violates():
+    from kubectl_pss.policy.rollout import REFUSED, plan_namespace
+
+    pods, workloads = cyclic_workloads()
+    ns = {"metadata": {"name": "app", "labels": {}}}
+    plan = plan_namespace(ns, pods, workloads, {"pod-security.kubernetes.io/enforce": "baseline"}, AdmissionConfig(),
+                          DEFAULT_REGISTRY)
+    assert plan.action == REFUSED and plan.rejected_templates() == 2
+    assert sum("ownerReferences form a cycle" in note for note in plan.notes) == 2
