@@ -158,7 +158,7 @@ def expected_server_warnings(name: str, old: NamespacePolicy, new: NamespacePoli
     level, version = new.enforce.level, new.enforce.version
     outcome = namespace_dry_run(name, pods, level, version, config.exemptions, registry)
     old_style = without_overrides(registry)
-    rejected = {}
+    rejected: dict[str, list[str]] = {}
     for pod in pods:
         pod_name = str((pod.get("metadata") or {}).get("name", ""))
         if pod_name in outcome.rejected:
@@ -184,6 +184,7 @@ class DryRunVerdict:
 
 
 def dry_run_verdict(warnings: list[str]) -> DryRunVerdict:
+    """Read namespace dry-run warnings (upstream's wording of any version) as a verdict."""
     headers: list[str] = []
     named: dict[str, str] = {}
     pods = 0
