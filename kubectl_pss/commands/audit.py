@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError
 from ..policy import Level
-from ..policy.namespaces import audit_namespace
+from ..policy.namespaces import audit_namespace, namespace_notes
 from ..report.audit import render_audit
 from ..report.render import write_report
 from .clusterview import Source, completeness, load_view
@@ -68,13 +68,11 @@ def validate(options: AuditOptions) -> None:
     validate_output(options.output)
 
 
-def audit_entry(view, ns: dict) -> dict[str, Any]:
+def audit_entry(view, audit) -> dict[str, Any]:
     """One namespace's JSON object; one not read to the end has no level (``strictestLevel`` null,
     ``violatesEnforce`` null unless what was read already violates it), ``complete`` false and its errors."""
-    name = ns["metadata"]["name"]
-    entry = audit_namespace(ns, view.pods.get(name, []), view.workloads.get(name, []), view.config,
-                            view.registry).as_dict()
-    if not completeness(entry, view.incomplete(name)):
+    entry = audit.as_dict()
+    if not completeness(entry, view.incomplete(entry["name"])):
         entry["strictestLevel"] = None
         entry["violatesEnforce"] = entry["violatesEnforce"] or None
     return entry
@@ -82,11 +80,14 @@ def audit_entry(view, ns: dict) -> dict[str, Any]:
 
 def build_audit(view) -> dict[str, Any]:
     """The audit report (the ``-o json`` contract) of a cluster view."""
+    audits = [audit_namespace(ns, view.pods.get(ns["metadata"]["name"], []),
+                              view.workloads.get(ns["metadata"]["name"], []), view.config, view.registry)
+              for ns in view.namespaces]
     return {
         "cluster": view.cluster_dict(),
-        "namespaces": [audit_entry(view, ns) for ns in view.namespaces],
+        "namespaces": [audit_entry(view, audit) for audit in audits],
         "errors": view.errors,
-        "notes": view.notes,
+        "notes": view.notes + namespace_notes(audits),
     }
 
 

@@ -204,8 +204,9 @@ def _fatal(exc: Exception) -> bool:
     return isinstance(exc, FATAL)
 
 
-def server_dry_run(cluster: Any, plans: list[NamespacePlan]) -> None:
-    """Send each planned patch with dryRun=All and compare the server's warnings with the engine's."""
+def server_dry_run(cluster: Any, plans: list[NamespacePlan], view: ClusterView) -> None:
+    """Send each planned patch with dryRun=All and compare the server's warnings with the engine's
+    (``view`` names the server version for a note on wording)."""
     from ..cluster.errors import ClusterError
 
     for plan in plans:
@@ -218,7 +219,9 @@ def server_dry_run(cluster: Any, plans: list[NamespacePlan]) -> None:
                 raise FatalError(str(exc)) from None
             plan.server = {"error": str(exc), "status": exc.status, "reason": exc.reason, "agrees": None}
             continue
-        agrees, note = compare_server_warnings(response.warnings, plan.expected_warnings)
+        agrees, note = compare_server_warnings(
+            response.warnings, plan.expected_warnings, plan.expected_rejected,
+            (view.server_version or {}).get("gitVersion"), view.server_minor)
         server: dict[str, Any] = {"warnings": response.warnings, "expected": plan.expected_warnings, "agrees": agrees}
         if note or plan.expected_note:
             server["note"] = note or plan.expected_note
@@ -455,7 +458,7 @@ def run(options: LabelOptions) -> int:
     plans = plan_undo(view, options) if options.undo is not None else plan_label(view, options)
     if options.dry_run != "client" and any(p.action in (CHANGE, REFUSED) for p in plans):
         cluster = cluster or _connect(options)
-        server_dry_run(cluster, plans)
+        server_dry_run(cluster, plans, view)
     todo = [p for p in plans if p.action == CHANGE]
     table = options.output == "table"
 

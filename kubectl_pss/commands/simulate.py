@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..policy import LATEST, Level, Version
 from ..policy.admission import MODES, level_label, resolve_policy, version_label
-from ..policy.namespaces import policy_version, simulate_namespace
+from ..policy.namespaces import namespace_notes, policy_version, simulate_namespace
 from ..report.render import write_report
 from ..report.simulate import render_simulation
 from .clusterview import ClusterView, Source, completeness, load_view
@@ -114,7 +114,7 @@ def build_simulation(view: ClusterView, options: SimulateOptions) -> tuple[dict[
             "exemptPods": sum(len(s.exempt_pods) for s in simulations),
         },
         "errors": view.errors,
-        "notes": view.notes,
+        "notes": view.notes + namespace_notes(simulations),
     }
     return report, simulations
 
@@ -134,7 +134,7 @@ def server_dry_run(view: ClusterView, options: SimulateOptions, report: dict[str
         name = entry["name"]
         labels = by_name[name]["metadata"].get("labels") or {}
         new_labels = apply_patch(labels, patch)
-        expected, note = expected_server_warnings(
+        expected, note, rejected = expected_server_warnings(
             name, resolve_policy(labels, view.config.defaults), resolve_policy(new_labels, view.config.defaults),
             new_labels, view.pods.get(name, []), False, view.config, view.registry)
         try:
@@ -142,7 +142,8 @@ def server_dry_run(view: ClusterView, options: SimulateOptions, report: dict[str
         except ClusterError as exc:
             entry["server"] = {"error": str(exc), "agrees": None}
             continue
-        agrees, budget_note = compare_server_warnings(response.warnings, expected)
+        agrees, budget_note = compare_server_warnings(response.warnings, expected, rejected,
+                                                      (view.server_version or {}).get("gitVersion"), view.server_minor)
         server: dict[str, Any] = {"warnings": response.warnings, "expected": expected}
         if note or budget_note:
             server["note"] = budget_note or note
