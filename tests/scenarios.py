@@ -81,3 +81,25 @@ def load_mixed_cluster(server: FakeApiServer) -> None:
     server.add_namespace("sandbox")
     server.add_pod("sandbox", "vm", dict(PRIVILEGED_SPEC, runtimeClassName="kata"))
     server.add_pod("sandbox", "plain", RESTRICTED_SPEC)
+
+
+UNCONFINED_SPEC = {"hostNetwork": True, "containers": [
+    {"name": "app", "image": "app:1", "securityContext": {"seccompProfile": {"type": "Unconfined"}}}]}
+HOSTNET_SPEC = {"hostNetwork": True, "containers": [{"name": "app", "image": "app:1"}]}
+
+
+def load_unconfined_1_24(server: FakeApiServer) -> None:
+    """A recorded v1.24 server (PodSecurity without check overrides) answering dry runs itself, and namespace
+    "mixed": three pods with an explicit Unconfined seccomp profile and host networking, two with host
+    networking only, one restricted pod."""
+    from tests.apiserver import load_recording
+    from tests.apiserver.podsecurity import warnings_hook
+
+    server.version = load_recording("version")["response"]["body"]
+    server.namespace_patch_warnings = warnings_hook(server)
+    server.add_namespace("mixed")
+    server.add_pod("mixed", "a-good", RESTRICTED_SPEC)
+    for name in ("p-mixed", "p-mixed-2", "p-mixed-3"):
+        server.add_pod("mixed", name, UNCONFINED_SPEC)
+    for name in ("p-plain-1", "p-plain-2"):
+        server.add_pod("mixed", name, HOSTNET_SPEC)

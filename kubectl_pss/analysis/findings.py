@@ -40,7 +40,11 @@ def _controller_ref(obj: dict) -> dict | None:
 
 
 class OwnerIndex:
-    """Workloads by uid, to walk controller references up to the top owner."""
+    """Workloads by uid, to walk controller references up to the top owner.
+
+    Workloads whose controller references form a cycle (which no real controller makes, but a hostile
+    or broken cluster can) are each their own top owner: otherwise no template of the cycle would be
+    evaluated, as each one looks controlled by another."""
 
     def __init__(self, workloads: Iterable[dict]) -> None:
         self._by_uid: dict[str, dict] = {}
@@ -48,11 +52,39 @@ class OwnerIndex:
             uid = _meta(workload).get("uid")
             if uid:
                 self._by_uid[uid] = workload
+        self.cycles: list[list[dict]] = []
+        self._cyclic: set[str] = set()
+        self._find_cycles()
+
+    def _parent(self, obj: dict) -> dict | None:
+        ref = _controller_ref(obj)
+        if ref is None or ref.get("kind") == "Node":
+            return None
+        return self._by_uid.get(ref.get("uid") or "")
+
+    def _find_cycles(self) -> None:
+        done: set[str] = set()
+        for uid in self._by_uid:
+            path: list[str] = []
+            current: str | None = uid
+            while current is not None and current not in done and current not in path:
+                path.append(current)
+                parent = self._parent(self._by_uid[current])
+                current = _meta(parent).get("uid") if parent is not None else None
+            if current is not None and current in path:
+                members = path[path.index(current):]
+                self.cycles.append([self._by_uid[m] for m in members])
+                self._cyclic.update(members)
+            done.update(path)
+
+    def _in_cycle(self, obj: dict) -> bool:
+        return _meta(obj).get("uid") in self._cyclic
 
     def top_owner(self, obj: dict) -> Owner:
-        """The outermost controller of an object that we can name; the object itself if it has none."""
+        """The outermost controller of an object that we can name; the object itself if it has none.
+        The walk stops at the first workload on an ownership cycle."""
         current = obj
-        for _ in range(16):  # ownership chains are short; a cycle must not hang us
+        while not self._in_cycle(current):
             ref = _controller_ref(current)
             if ref is None or ref.get("kind") == "Node":
                 break
@@ -63,9 +95,20 @@ class OwnerIndex:
         return Owner(str(current.get("kind")), str(_meta(current).get("name")))
 
     def is_top_level(self, workload: dict) -> bool:
-        """True unless another workload we hold controls this one."""
+        """True unless another workload we hold controls this one (a workload on a cycle is top-level)."""
         ref = _controller_ref(workload)
-        return ref is None or (ref.get("uid") or "") not in self._by_uid
+        return ref is None or (ref.get("uid") or "") not in self._by_uid or self._in_cycle(workload)
+
+    def cycle_notes(self) -> list[str]:
+        """One note per ownership cycle, e.g. ``ownerReferences form a cycle (A -> B -> A): ...``."""
+        notes = []
+        for cycle in self.cycles:
+            names = [str(Owner(str(w.get("kind")), str(_meta(w).get("name")))) for w in cycle]
+            first = names.index(min(names))  # the same note whichever member the lists gave first
+            names = names[first:] + names[:first]
+            notes.append(f"ownerReferences form a cycle ({' -> '.join(names + names[:1])}): "
+                         "each is evaluated as its own owner, with its template")
+        return notes
 
 
 @dataclass
@@ -109,6 +152,7 @@ class SubjectSet:
     exempt_pods: list[str]
     pods: int
     workloads: int
+    notes: list[str] = field(default_factory=list)
 
 
 def collect_subjects(pods: Iterable[dict], workloads: Iterable[dict], exemptions: Exemptions = Exemptions()) -> SubjectSet:
@@ -132,7 +176,7 @@ def collect_subjects(pods: Iterable[dict], workloads: Iterable[dict], exemptions
             if template is not None and exemptions.runtime_class_exempt(template):
                 continue
             subjects.append(Subject(workload, Owner(str(workload.get("kind")), str(_meta(workload).get("name"))), True))
-    return SubjectSet(subjects, exempt, pod_count, top_level)
+    return SubjectSet(subjects, exempt, pod_count, top_level, index.cycle_notes())
 
 
 def _template_spec(workload: dict) -> dict | None:

@@ -40,6 +40,11 @@ def _mode_dict(policy: NamespacePolicy, mode: str) -> dict[str, Any]:
     return data
 
 
+def namespace_notes(results: Iterable["NamespaceAudit | NamespaceSimulation"]) -> list[str]:
+    """The per-namespace notes (ownership cycles) as report notes: ``namespace "x": ...``."""
+    return [f'namespace "{r.name}": {note}' for r in results for note in r.notes]
+
+
 @dataclass
 class NamespaceAudit:
     name: str
@@ -52,6 +57,7 @@ class NamespaceAudit:
     violates_enforce: bool
     findings: list[Finding] = field(default_factory=list)
     evaluated_at: str = ""
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +72,7 @@ class NamespaceAudit:
             "evaluatedAt": self.evaluated_at,
             "violatesEnforce": self.violates_enforce,
             "findings": [f.as_dict() for f in self.findings],
+            **({"notes": self.notes} if self.notes else {}),
         }
 
 
@@ -99,7 +106,7 @@ def audit_namespace(
     return NamespaceAudit(
         name=name, policy=policy, exempt=exempt, pods=subjects.pods, workloads=subjects.workloads,
         exempt_pods=subjects.exempt_pods, strictest=strictest, violates_enforce=violates_enforce,
-        findings=findings, evaluated_at=policy_version(policy.enforce.version, registry),
+        findings=findings, evaluated_at=policy_version(policy.enforce.version, registry), notes=subjects.notes,
     )
 
 
@@ -113,6 +120,7 @@ class NamespaceSimulation:
     current: str
     findings: list[Finding] = field(default_factory=list)
     server: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def would_reject(self) -> bool:
@@ -135,6 +143,8 @@ class NamespaceSimulation:
             "wouldReject": self.would_reject,
             "findings": [f.as_dict() for f in self.findings],
         }
+        if self.notes:
+            data["notes"] = self.notes
         if self.server is not None:
             data["server"] = self.server
         return data
@@ -160,5 +170,5 @@ def simulate_namespace(
         findings = findings_at(subjects.subjects, level, Evaluator(version, registry))
     return NamespaceSimulation(
         name=name, exempt=exempt, pods=subjects.pods, workloads=subjects.workloads,
-        exempt_pods=subjects.exempt_pods, current=str(policy.mode(mode)), findings=findings,
+        exempt_pods=subjects.exempt_pods, current=str(policy.mode(mode)), findings=findings, notes=subjects.notes,
     )

@@ -6,6 +6,7 @@ configuration and the registry; ``kubectl pss label`` (and its ``--undo``) sends
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -20,11 +21,12 @@ from ..policy.admission import (
     resolve_policy,
     version_label,
 )
+from ..policy.evaluate import evaluate_pod
 from .findings import Finding
 from ..policy.helpers import go_quote
 from ..policy.levels import Level, Version, level_version
 from .namespaces import policy_version, simulate_namespace
-from ..policy.registry import Registry
+from ..policy.registry import Registry, without_overrides
 
 # What a namespace's plan says will happen to it.
 CHANGE = "change"  # its pod-security labels change
@@ -142,24 +144,105 @@ def exempt_namespace_warning(name: str, policy: NamespacePolicy, labels: dict[st
 
 def expected_server_warnings(name: str, old: NamespacePolicy, new: NamespacePolicy, new_labels: dict[str, Any],
                              pods: Iterable[dict], exempt: bool, config: AdmissionConfig,
-                             registry: Registry) -> tuple[list[str], str | None]:
-    """The Warning headers a namespace update should get from PodSecurity admission, and a note when it checks nothing."""
+                             registry: Registry) -> tuple[list[str], str | None, dict[str, list[str]]]:
+    """The Warning headers a namespace update should get from PodSecurity admission, a note when it
+    checks nothing, and the pods the new enforce level rejects with their reasons: as this engine words
+    them, then as PodSecurity before v1.25 did (no check overrides)."""
     skip = server_skip_reason(old.enforce, new.enforce)
     if skip is not None:
-        return [], skip
+        return [], skip, {}
     if exempt:
-        return exempt_namespace_warning(name, new, new_labels, config), "the namespace is exempt, so the server checks no pods"
-    outcome = namespace_dry_run(name, pods, new.enforce.level, new.enforce.version, config.exemptions, registry)
-    return outcome.warnings, None
+        return (exempt_namespace_warning(name, new, new_labels, config),
+                "the namespace is exempt, so the server checks no pods", {})
+    pods = list(pods)
+    level, version = new.enforce.level, new.enforce.version
+    outcome = namespace_dry_run(name, pods, level, version, config.exemptions, registry)
+    old_style = without_overrides(registry)
+    rejected: dict[str, list[str]] = {}
+    for pod in pods:
+        pod_name = str((pod.get("metadata") or {}).get("name", ""))
+        if pod_name in outcome.rejected:
+            before_1_25 = evaluate_pod(pod.get("metadata"), pod.get("spec"), level, version, old_style).reasons()
+            rejected[pod_name] = [outcome.rejected[pod_name], before_1_25]
+    return outcome.warnings, None, rejected
 
 
-def compare_server_warnings(server: list[str], expected: list[str]) -> tuple[bool, str | None]:
-    """Whether the server's dry-run warnings are the expected ones (allowing for its 1 s time budget)."""
+_VIOLATION_HEADER = "existing pods in namespace "
+# "NAME: reasons", "NAME (and 1 other pod): reasons", "NAME (and N other pods): reasons"
+_POD_GROUP = re.compile(r"(?P<pod>[^\s:]+)(?: \(and (?P<others>[0-9]+) other pods?\))?: (?P<reasons>.+)")
+
+
+@dataclass(frozen=True, slots=True)
+class DryRunVerdict:
+    """What a namespace dry run's warnings decide: the lines saying that (and at which level) existing
+    pods violate, each group's named pod with its reasons, how many pods the groups hold, other warnings."""
+
+    headers: tuple[str, ...]
+    named: dict[str, str]
+    pods: int
+    other: tuple[str, ...]
+
+
+def dry_run_verdict(warnings: list[str]) -> DryRunVerdict:
+    """Read namespace dry-run warnings (upstream's wording of any version) as a verdict."""
+    headers: list[str] = []
+    named: dict[str, str] = {}
+    pods = 0
+    other: list[str] = []
+    for warning in warnings:
+        group = _POD_GROUP.fullmatch(warning)
+        if warning.startswith((_VIOLATION_HEADER, TRUNCATED_PREFIX)):
+            headers.append(warning)
+        elif group is not None:
+            named[group["pod"]] = group["reasons"]
+            pods += 1 + int(group["others"] or 0)
+        else:
+            other.append(warning)
+    return DryRunVerdict(tuple(headers), named, pods, tuple(sorted(other)))
+
+
+def _reasons_key(reasons: str) -> tuple[str, ...]:
+    """Reasons in any order, repeats kept (a repeat is a check that ran twice, not wording)."""
+    return tuple(sorted(reasons.split(", ")))
+
+
+def wording_note(server_version: str | None, server_minor: int | None) -> str:
+    """The note for a dry run that agrees on the verdict, worded differently."""
+    who = f"the API server {server_version}" if server_version else "the API server"
+    note = f"{who} words its warnings differently but rejects the same pods for the same reasons"
+    if server_minor is not None and server_minor < 25:
+        note += (" (PodSecurity before v1.25 has no check overrides: restricted runs the baseline checks too, so "
+                 "it lists e.g. seccompProfile twice for an explicit Unconfined profile and groups those pods apart)")
+    return note
+
+
+def compare_server_warnings(server: list[str], expected: list[str], rejected: dict[str, list[str]] | None = None,
+                            server_version: str | None = None,
+                            server_minor: int | None = None) -> tuple[bool, str | None]:
+    """Whether the server's dry run says what the engine expects, and a note on how far.
+
+    The verdict must agree: whether (and at which level) existing pods violate, how many pods, and for
+    each pod the server names, that the engine rejects it for the same reasons (``rejected``: pod ->
+    the engine's reasons, then pre-v1.25 reasons, accepted from a server before v1.25 only). Grouping
+    and order are wording: they agree, with a note naming the server version. The server's 1 s budget
+    is allowed for."""
+    if server == expected:
+        return True, None
     truncated = any(w.startswith(TRUNCATED_PREFIX) for w in server)
     if truncated and not any(w.startswith(TRUNCATED_PREFIX) for w in expected):
         return (set(server[1:]) <= set(expected) | {server[0]},
                 "the server stopped early (its 1 s budget); compared the pods it checked only")
-    return server == expected, None
+    got, want = dry_run_verdict(server), dry_run_verdict(expected)
+    if rejected is None:
+        rejected = {pod: [reasons] for pod, reasons in want.named.items()}
+    old_wording = server_minor is not None and server_minor < 25
+    if got.headers != want.headers or got.other != want.other or got.pods != want.pods:
+        return False, None
+    for pod, reasons in got.named.items():
+        accepted = rejected.get(pod, [])[:2 if old_wording else 1]
+        if _reasons_key(reasons) not in {_reasons_key(r) for r in accepted}:
+            return False, None
+    return True, wording_note(server_version, server_minor)
 
 
 def _policy_dict(policy: NamespacePolicy) -> dict[str, str]:
@@ -191,6 +274,7 @@ class NamespacePlan:
     notes: list[str] = field(default_factory=list)
     expected_warnings: list[str] = field(default_factory=list)
     expected_note: str | None = None
+    expected_rejected: dict[str, list[str]] = field(default_factory=dict)  # pod -> reasons (expected_server_warnings)
     changed_since: dict[str, dict[str, Any]] = field(default_factory=dict)  # undo: key -> {expected, current}
     server: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
@@ -282,12 +366,13 @@ def plan_namespace(
     simulation = simulate_namespace(namespace, pods, workloads, target[0] if target else Level.PRIVILEGED,
                                     target[1] if target else new_policy.enforce.version, "enforce", config, registry)
     plan.pods, plan.workloads, plan.exempt_pods = simulation.pods, simulation.workloads, simulation.exempt_pods
+    plan.notes += simulation.notes
     if target is not None and not exempt:
         plan.checked = level_version(*target)
         plan.evaluated_at = policy_version(target[1], registry)
         plan.findings = simulation.findings
     if patch:
-        plan.expected_warnings, plan.expected_note = expected_server_warnings(
+        plan.expected_warnings, plan.expected_note, plan.expected_rejected = expected_server_warnings(
             name, old_policy, new_policy, new_labels, pods, exempt, config, registry)
 
     if not patch:
@@ -333,7 +418,7 @@ def plan_namespace(
 
 
 __all__ = [
-    "CHANGE", "CHANGED_SINCE", "EXEMPT", "LabelRequest", "NamespacePlan", "REFUSED", "UNCHANGED", "apply_patch",
-    "compare_server_warnings", "desired_labels", "expected_server_warnings", "label_patch", "plan_namespace",
-    "pod_security_labels", "server_skip_reason", "stage_target",
+    "CHANGE", "CHANGED_SINCE", "DryRunVerdict", "EXEMPT", "LabelRequest", "NamespacePlan", "REFUSED", "UNCHANGED",
+    "apply_patch", "compare_server_warnings", "desired_labels", "dry_run_verdict", "expected_server_warnings",
+    "label_patch", "plan_namespace", "pod_security_labels", "server_skip_reason", "stage_target", "wording_note",
 ]

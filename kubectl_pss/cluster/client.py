@@ -41,6 +41,7 @@ BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds before attempt 2, 3, ... (jitter
 RELIST_ATTEMPTS = 2  # restarts of a paginated list after 410 Gone
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+EXEC_PLUGIN_TIMEOUT = 60.0  # seconds an exec credential plugin may take when --request-timeout is 0 or unset
 USER_AGENT = f"kubectl-pss/{__version__} ({sys.platform}) kubernetes-python/35.0.0"
 FIELD_MANAGER = "kubectl-pss"
 
@@ -337,10 +338,15 @@ def _choose(options: ConnectionOptions, files: list[str]) -> _KubeconfigChoice:
         raise ConfigError(f'user "{options.user}" does not exist in kubeconfig {where} '
                           f"(users: {', '.join(sorted(users)) or 'none'})")
     cluster_name = options.cluster or ctx.get("cluster") or ""
+    if not cluster_name:
+        raise ConfigError(f'context "{name}" names no cluster in kubeconfig {where}')
     if cluster_name not in clusters:
         raise ConfigError(f'context "{name}" refers to cluster "{cluster_name}", which is not in '
                           f"kubeconfig {where}")
     user_name = options.user or ctx.get("user") or ""
+    if user_name and user_name not in users:  # kubectl would go on anonymously: say why instead
+        raise ConfigError(f'context "{name}" refers to user "{user_name}", which is not in '
+                          f"kubeconfig {where} (users: {', '.join(sorted(users)) or 'none'})")
     return _KubeconfigChoice([p for p, _c in configs], name or "", ctx.get("namespace") or "default",
                              clusters[cluster_name], users.get(user_name, {}), cluster_name, user_name)
 
@@ -364,6 +370,104 @@ def _capture_root_errors() -> Iterator[_CapturedLog]:
         yield handler
     finally:
         root.removeHandler(handler)
+
+
+# --- exec credential plugins, bounded ------------------------------------------------------------
+# connect() leaves the bound for a connection's plugins in their exec entries under this key
+_PLUGIN_TIMEOUT_KEY = "\x00kubectl-pss plugin timeout"
+
+
+def _kill_process_group(process: Any) -> None:
+    """SIGKILL the plugin's process group (it and whatever it started), reap it and close its pipes."""
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    process.wait()
+    for pipe in (process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def run_exec_plugin(args: list[str], env: dict[str, str], cwd: str | None, interactive: bool,
+                    timeout: float) -> tuple[int, str, str]:
+    """Run an exec credential plugin in its own process group, at most ``timeout`` seconds: on
+    timeout, and on Ctrl-C or any other exception, the whole group is killed (a plugin that started a
+    browser or a helper leaves nothing behind). Returns (exit code, stdout, stderr)."""
+    import shlex
+    import subprocess
+
+    from kubernetes.config.config_exception import ConfigException
+
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=None if interactive else subprocess.PIPE,
+                               stdin=None, cwd=cwd, env=env, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_process_group(process)
+        raise ConfigException(f"{shlex.join(args)} did not finish within {timeout:g} s (--request-timeout; "
+                              f"{EXEC_PLUGIN_TIMEOUT:g} s when unset): stopped it") from None
+    except BaseException:
+        _kill_process_group(process)
+        raise
+    return process.returncode, stdout or "", stderr or ""
+
+
+def _bounded_exec_provider() -> type:
+    """The kubernetes client's ExecProvider with ``run`` replaced: the same ExecCredential exchange,
+    through run_exec_plugin (its own runs the plugin without a time limit)."""
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.exec_provider import ExecProvider
+
+    class BoundedExecProvider(ExecProvider):
+        def __init__(self, exec_config: Any, cwd: Any, cluster: Any = None) -> None:
+            super().__init__(exec_config, cwd, cluster)
+            self.timeout = float(exec_config.safe_get(_PLUGIN_TIMEOUT_KEY) or EXEC_PLUGIN_TIMEOUT)
+
+        def run(self, previous_response: Any = None) -> dict:
+            interactive = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+            info: dict[str, Any] = {"apiVersion": self.api_version, "kind": "ExecCredential",
+                                    "spec": {"interactive": interactive}}
+            if previous_response:
+                info["spec"]["response"] = previous_response
+            if self.cluster:
+                info["spec"]["cluster"] = dict(self.cluster.value)
+                for extension in self.cluster.value.get("extensions") or ():
+                    if extension.get("name") == "client.authentication.k8s.io/exec":
+                        info["spec"]["cluster"]["config"] = extension.get("extension")
+                        break
+            env = {**self.env, "KUBERNETES_EXEC_INFO": json.dumps(info)}
+            code, stdout, stderr = run_exec_plugin(self.args, env, self.cwd, interactive, self.timeout)
+            if code != 0:
+                raise ConfigException(f"exec: process returned {code}" + (f". {stderr.strip()}" if stderr.strip() else ""))
+            try:
+                data = json.loads(stdout)
+            except ValueError as exc:
+                raise ConfigException(f"exec: failed to decode process output: {exc}") from None
+            if not isinstance(data, dict):
+                raise ConfigException("exec: the plugin's output is not a JSON object")
+            for key in ("apiVersion", "kind", "status"):
+                if key not in data:
+                    raise ConfigException(f"exec: malformed response. missing key '{key}'")
+            if data["apiVersion"] != self.api_version:
+                raise ConfigException(f"exec: plugin api version {data['apiVersion']} does not match {self.api_version}")
+            return data["status"]
+
+    return BoundedExecProvider
+
+
+def _bound_exec_plugins(merged: Any, timeout: float) -> None:
+    """Make the client run every exec plugin of this kubeconfig through run_exec_plugin, within ``timeout``."""
+    from kubernetes.config import kube_config
+
+    if getattr(kube_config.ExecProvider, "__name__", "") != "BoundedExecProvider":
+        kube_config.ExecProvider = _bounded_exec_provider()
+    for entry in merged.value.get("users") or ():
+        user = (getattr(entry, "value", entry) or {}).get("user")
+        if isinstance(user, dict) and isinstance(user.get("exec"), dict):
+            user["exec"][_PLUGIN_TIMEOUT_KEY] = timeout
 
 
 def _proxy_for(config: Any, cluster_proxy: str | None) -> None:
@@ -419,6 +523,7 @@ def connect(options: ConnectionOptions | None = None) -> "Cluster":
             merger.config.value["contexts"].insert(0, {"name": _OVERRIDE_CONTEXT, "context": {
                 "cluster": choice.cluster_name, "user": choice.user_name, "namespace": choice.namespace}})
             active = _OVERRIDE_CONTEXT
+        _bound_exec_plugins(merger.config, options.request_timeout or EXEC_PLUGIN_TIMEOUT)
         loader = KubeConfigLoader(config_dict=merger.config, active_context=active, config_base_path=None)
         with _capture_root_errors() as captured:
             loader.load_and_set(config)
@@ -436,7 +541,10 @@ def connect(options: ConnectionOptions | None = None) -> "Cluster":
     _proxy_for(config, choice.cluster.get("proxy-url"))
 
     def reauthenticate() -> None:  # on 401, like kubectl: run the exec plugin again
-        loader.load_and_set(config)
+        with _capture_root_errors() as again:
+            loader.load_and_set(config)
+        if again.messages:  # the client logs a failing plugin instead of raising
+            raise ConfigError(f"exec credential plugin of {label} failed: {again.messages[-1]}")
 
     return Cluster(_new_api_client(ApiClient, config), context=choice.context or choice.cluster_name,
                    namespace=choice.namespace, server=config.host, request_timeout=options.request_timeout,

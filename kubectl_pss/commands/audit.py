@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from ..analysis.namespaces import audit_namespace
+from ..analysis.namespaces import audit_namespace, namespace_notes
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from ..operations.cluster_state import ClusterState, Source, completeness, load_state
 from ..policy import Level
@@ -54,13 +54,11 @@ def validate(options: AuditOptions) -> None:
     validate_output(options.output)
 
 
-def audit_entry(state: ClusterState, ns: dict) -> dict[str, Any]:
+def audit_entry(state: ClusterState, audit: Any) -> dict[str, Any]:
     """One namespace's JSON object; one not read to the end has no level (``strictestLevel`` null,
     ``violatesEnforce`` null unless what was read already violates it), ``complete`` false and its errors."""
-    name = ns["metadata"]["name"]
-    entry = audit_namespace(ns, state.pods.get(name, []), state.workloads.get(name, []), state.config,
-                            state.registry).as_dict()
-    if not completeness(entry, state.incomplete(name)):
+    entry = audit.as_dict()
+    if not completeness(entry, state.incomplete(entry["name"])):
         entry["strictestLevel"] = None
         entry["violatesEnforce"] = entry["violatesEnforce"] or None
     return entry
@@ -68,11 +66,14 @@ def audit_entry(state: ClusterState, ns: dict) -> dict[str, Any]:
 
 def build_audit(state: ClusterState) -> dict[str, Any]:
     """The audit report (the ``-o json`` contract) of the cluster's state."""
+    audits = [audit_namespace(ns, state.pods.get(ns["metadata"]["name"], []),
+                              state.workloads.get(ns["metadata"]["name"], []), state.config, state.registry)
+              for ns in state.namespaces]
     return {
         "cluster": state.cluster_dict(),
-        "namespaces": [audit_entry(state, ns) for ns in state.namespaces],
+        "namespaces": [audit_entry(state, audit) for audit in audits],
         "errors": state.errors,
-        "notes": state.notes,
+        "notes": state.notes + namespace_notes(audits),
     }
 
 

@@ -237,7 +237,7 @@ def run(options: LabelOptions) -> int:
             assert options.request is not None
             plans = labels.plan_label(state, options.request, options.force)
         if options.dry_run != "client" and any(p.action in (CHANGE, REFUSED) for p in plans):
-            labels.server_dry_run(connection.cluster(), plans)
+            labels.server_dry_run(connection.cluster(), plans, state)
         todo = [p for p in plans if p.action == CHANGE]
         table = options.output == "table"
 

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from ..analysis.namespaces import policy_version, simulate_namespace
+from ..analysis.namespaces import namespace_notes, policy_version, simulate_namespace
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..operations.cluster_state import ClusterState, Source, completeness, load_state
 from ..policy import Level, Version
@@ -100,7 +100,7 @@ def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dic
             "exemptPods": sum(len(s.exempt_pods) for s in simulations),
         },
         "errors": state.errors,
-        "notes": state.notes,
+        "notes": state.notes + namespace_notes(simulations),
     }
     return report, simulations
 

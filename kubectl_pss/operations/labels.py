@@ -79,8 +79,9 @@ def patch_body(plan: NamespacePlan) -> dict[str, Any]:
     return {"metadata": metadata}
 
 
-def server_dry_run(cluster: Any, plans: list[NamespacePlan]) -> None:
-    """Send each planned patch with dryRun=All and compare the server's warnings with the engine's."""
+def server_dry_run(cluster: Any, plans: list[NamespacePlan], state: ClusterState) -> None:
+    """Send each planned patch with dryRun=All and compare the server's warnings with the engine's
+    (``state`` names the server version for a note on wording)."""
     from ..cluster.errors import ClusterError
     from ..cluster.inventory import FATAL
 
@@ -94,7 +95,9 @@ def server_dry_run(cluster: Any, plans: list[NamespacePlan]) -> None:
                 raise
             plan.server = {"error": str(exc), "status": exc.status, "reason": exc.reason, "agrees": None}
             continue
-        agrees, note = compare_server_warnings(response.warnings, plan.expected_warnings)
+        agrees, note = compare_server_warnings(
+            response.warnings, plan.expected_warnings, plan.expected_rejected,
+            (state.server_version or {}).get("gitVersion"), state.server_minor)
         server: dict[str, Any] = {"warnings": response.warnings, "expected": plan.expected_warnings, "agrees": agrees}
         if note or plan.expected_note:
             server["note"] = note or plan.expected_note
@@ -223,7 +226,7 @@ def dry_run_enforce(cluster: Any, state: ClusterState, level: Level, version: Ve
         name = entry["name"]
         labels = by_name[name]["metadata"].get("labels") or {}
         new_labels = apply_patch(labels, patch)
-        expected, note = expected_server_warnings(
+        expected, note, rejected = expected_server_warnings(
             name, resolve_policy(labels, state.config.defaults), resolve_policy(new_labels, state.config.defaults),
             new_labels, state.pods.get(name, []), False, state.config, state.registry)
         try:
@@ -231,7 +234,9 @@ def dry_run_enforce(cluster: Any, state: ClusterState, level: Level, version: Ve
         except ClusterError as exc:
             entry["server"] = {"error": str(exc), "agrees": None}
             continue
-        agrees, budget_note = compare_server_warnings(response.warnings, expected)
+        agrees, budget_note = compare_server_warnings(response.warnings, expected, rejected,
+                                                      (state.server_version or {}).get("gitVersion"),
+                                                      state.server_minor)
         server: dict[str, Any] = {"warnings": response.warnings, "expected": expected}
         if note or budget_note:
             server["note"] = budget_note or note

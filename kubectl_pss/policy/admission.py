@@ -263,6 +263,7 @@ class DryRunOutcome:
     warnings: list[str] = field(default_factory=list)
     checked: int = 0
     total: int = 0
+    rejected: dict[str, str] = field(default_factory=dict)  # checked pods the level rejects -> their reasons
 
 
 def namespace_dry_run(
@@ -296,15 +297,17 @@ def namespace_dry_run(
     if limit is not None:
         ordered = ordered[:limit]
     groups: dict[str, tuple[int, str]] = {}
+    rejected: dict[str, str] = {}
     for pod in ordered:
         result = evaluate_pod(pod.get("metadata"), pod.get("spec"), level, version, registry)
         if result.allowed:
             continue
         reasons = result.reasons()
         name = str((pod.get("metadata") or {}).get("name", ""))
+        rejected[name] = reasons
         count, smallest = groups.get(reasons, (0, name))
         groups[reasons] = (count + 1, min(smallest, name))
-    outcome = DryRunOutcome(checked=len(ordered), total=total)
+    outcome = DryRunOutcome(checked=len(ordered), total=total, rejected=rejected)
     if len(ordered) < total:
         outcome.warnings.append(
             f"new PodSecurity enforce level only checked against the first {len(ordered)} of {total} existing pods"

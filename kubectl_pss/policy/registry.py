@@ -6,6 +6,7 @@ they name, and each plan runs baseline ids (sorted) then restricted ids (sorted)
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from .checks import ALL, Check
@@ -57,7 +58,9 @@ def _revision_at(check: Check, minor: int):
 class Registry:
     """Check plans for every level and version from v1.0 to ``max_minor``."""
 
-    def __init__(self, checks: tuple[Check, ...] = ALL, max_minor: int | None = None) -> None:
+    def __init__(self, checks: tuple[Check, ...] = ALL, max_minor: int | None = None, overrides: bool = True) -> None:
+        """``overrides`` False: restricted plans keep the baseline checks restricted ones override, as
+        PodSecurity before v1.25 ran them (it repeats e.g. seccompProfile for an Unconfined profile)."""
         _validate(checks)
         newest = max((r.minimum_minor for c in checks for r in c.revisions), default=0)
         self.max_minor = newest if max_minor is None else min(newest, max_minor)
@@ -76,7 +79,8 @@ class Registry:
                 rev = _revision_at(c, minor)
                 if rev is not None:
                     restricted_plan.append(PlannedCheck(c.id, c.level, rev.check))
-                    overridden.update(rev.overrides)
+                    if overrides:
+                        overridden.update(rev.overrides)
             self._plans[(Level.RESTRICTED, minor)] = tuple(
                 [p for p in base_plan if p.id not in overridden] + restricted_plan
             )
@@ -102,6 +106,12 @@ NEWEST_MINOR = DEFAULT_REGISTRY.max_minor
 
 
 _BY_MINOR: dict[int, Registry] = {}
+
+
+@functools.lru_cache(maxsize=None)
+def without_overrides(registry: Registry) -> Registry:
+    """The same checks and versions, run the way PodSecurity before v1.25 did (no overrides)."""
+    return Registry(tuple(registry.checks.values()), registry.max_minor, overrides=False)
 
 
 def registry_for(max_minor: int | None) -> Registry:

@@ -82,6 +82,8 @@ def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
         stream.write("\nAudit and warn will report (and the target enforce level would reject):\n")
         stream.write(format_table(staged, ["namespace", "owner", "pods", "level", "check", "reason: detail"]) + "\n")
     noted = [(ns["name"], note) for ns in namespaces for note in ns["notes"]]
+    noted += [(ns["name"], f"server dry run: {ns['server']['note']}") for ns in namespaces
+              if (ns.get("server") or {}).get("note")]
     if noted:
         stream.write("\n" + "\n".join(f"{name}: {note}" for name, note in noted) + "\n")
     for ns in namespaces:

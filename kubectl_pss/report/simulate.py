@@ -47,6 +47,8 @@ def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) ->
         stream.write(format_table(finding_rows, ["namespace", "owner", "pods", "level", "check", "reason: detail"]) + "\n")
     for ns in report["namespaces"]:
         server = ns.get("server")
+        if server and server.get("note"):
+            stream.write(f"\n{ns['name']}: server dry run: {server['note']}\n")
         if server and server.get("agrees") is False:
             stream.write(f"\nDISAGREEMENT in {ns['name']}:\n  server:   {server['warnings']}\n  expected: {server['expected']}\n")
     s = report["summary"]

@@ -147,3 +147,56 @@ def test_admission_view_keeps_what_admission_reads_and_gives_the_same_verdicts()
         for level, version in (("baseline", "v1.18"), ("restricted", "latest"), ("baseline", "latest")):
             assert evaluate(admission_view(obj), level, version) == evaluate(obj, level, version)
     assert admission_view({"kind": "ConfigMap", "data": {}}) == {"kind": "ConfigMap", "data": {}}
+
+
+def cyclic_workloads():
+    """A Deployment and a ReplicaSet controlling each other (no controller does that; a broken or hostile
+    cluster can), a pod of the ReplicaSet, and a StatefulSet controlling itself."""
+    deploy = workload("Deployment", "loop", PRIV, owner=("ReplicaSet", "loop-rs", "uid-loop-rs"))
+    rs = workload("ReplicaSet", "loop-rs", PLAIN, owner=("Deployment", "loop", "uid-loop"))
+    selfish = workload("StatefulSet", "me", PRIV, owner=("StatefulSet", "me", "uid-me"))
+    pods = [pod("loop-rs-a", PLAIN, ("ReplicaSet", "loop-rs", "uid-loop-rs"))]
+    return pods, [deploy, rs, selfish]
+
+
+def test_ownership_cycles_do_not_hide_templates():
+    pods, workloads = cyclic_workloads()
+    subjects = collect_subjects(pods, workloads)
+    assert subjects.workloads == 3  # each workload on a cycle is its own top-level owner
+    findings = findings_at(subjects.subjects, Level.BASELINE, Evaluator(parse_version("latest")))
+    assert [(str(f.owner), f.pods, f.template) for f in findings] == [
+        ("Deployment/loop", [], True), ("StatefulSet/me", [], True)]
+    restricted = findings_at(subjects.subjects, Level.RESTRICTED, Evaluator(parse_version("latest")))
+    # the pod goes to the first workload of the cycle it reaches, which is the object itself
+    assert [(str(f.owner), f.pods, f.template) for f in restricted if f.owner.name == "loop-rs"] == [
+        ("ReplicaSet/loop-rs", ["loop-rs-a"], True)]
+    assert subjects.notes == [
+        "ownerReferences form a cycle (Deployment/loop -> ReplicaSet/loop-rs -> Deployment/loop): "
+        "each is evaluated as its own owner, with its template",
+        "ownerReferences form a cycle (StatefulSet/me -> StatefulSet/me): each is evaluated as its own owner, "
+        "with its template"]
+
+
+def test_ownership_cycle_is_noted_and_counted_in_audit_and_simulate():
+    pods, workloads = cyclic_workloads()
+    ns = {"metadata": {"name": "app", "labels": {}}}
+    audit = audit_namespace(ns, pods, workloads, AdmissionConfig(), DEFAULT_REGISTRY)
+    assert audit.strictest is Level.PRIVILEGED and audit.workloads == 3
+    assert len(audit.as_dict()["notes"]) == 2
+    sim = simulate_namespace(ns, pods, workloads, Level.BASELINE, parse_version("latest"), "enforce",
+                             AdmissionConfig(), DEFAULT_REGISTRY)
+    assert sim.rejected_workloads() == 2 and len(sim.as_dict()["notes"]) == 2
+    # a chain without a cycle still goes to the top owner, and nothing is noted
+    _, plain = cluster_objects()
+    assert collect_subjects([], plain).notes == []
+
+
+def test_label_plan_refuses_a_level_that_a_template_on_an_ownership_cycle_violates():
+    from kubectl_pss.analysis.rollout import REFUSED, plan_namespace
+
+    pods, workloads = cyclic_workloads()
+    ns = {"metadata": {"name": "app", "labels": {}}}
+    plan = plan_namespace(ns, pods, workloads, {"pod-security.kubernetes.io/enforce": "baseline"}, AdmissionConfig(),
+                          DEFAULT_REGISTRY)
+    assert plan.action == REFUSED and plan.rejected_templates() == 2
+    assert sum("ownerReferences form a cycle" in note for note in plan.notes) == 2

@@ -448,6 +448,16 @@ class FakeApiServer:
         spec = spec or {"containers": [{"name": "c", "image": "busybox:1.36"}]}
         return self.add({"kind": "Pod", "metadata": md, "spec": spec, "status": {"phase": "Running"}})
 
+    @property
+    def minor(self) -> int:
+        """The minor version the server reports ("24+" -> 24)."""
+        return int(re.match(r"[0-9]+", str(self.version.get("minor")))[0])
+
+    def pods_in(self, namespace: str) -> list[dict]:
+        with self._lock:
+            keys, get = self._stores["pods"].sorted_keys(namespace)
+            return [get(key) for key in keys]
+
     def get_object(self, resource: str, namespace: str | None, name: str) -> dict | None:
         with self._lock:
             obj = self._stores[resource].get(namespace, name)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -215,6 +217,129 @@ def test_exec_credential_plugin_failure_is_one_line(apiserver, make_kubeconfig, 
     text = one_line(err.value)
     assert "exec credential plugin" in text and "login required" in text
     assert capsys.readouterr().err == ""  # the client's logging.error was captured, not printed
+
+
+def _hanging_plugin(tmp_path: Path) -> tuple[dict, Path]:
+    """An exec plugin that starts a child, writes "<its pid> <child pid>" to a file, and sleeps forever."""
+    pids = tmp_path / "plugin-pids"
+    return _exec_plugin(tmp_path, f"""
+        import os, pathlib, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+        tmp = pathlib.Path({str(pids)!r} + ".tmp")
+        tmp.write_text(f"{{os.getpid()}} {{child.pid}}")
+        tmp.rename({str(pids)!r})
+        time.sleep(3600)
+    """), pids
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting for its parent, or for an init that does not reap, is dead)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _wait_for_pids(pids: Path, deadline: float = 20.0) -> list[int]:
+    start = time.monotonic()
+    while not pids.exists():
+        assert time.monotonic() - start < deadline, "the plugin never started"
+        time.sleep(0.05)
+    return [int(p) for p in pids.read_text().split()]
+
+
+def _wait_dead(pid_list: list[int], deadline: float = 5.0) -> list[int]:
+    start = time.monotonic()
+    while any(_alive(p) for p in pid_list) and time.monotonic() - start < deadline:
+        time.sleep(0.05)
+    return [p for p in pid_list if _alive(p)]
+
+
+@pytest.mark.parametrize("request_timeout", [1.0, 0.0])
+def test_a_hanging_exec_plugin_is_stopped_after_the_request_timeout(apiserver, make_kubeconfig, tmp_path,
+                                                                     monkeypatch, request_timeout):
+    """--request-timeout bounds the plugin (0: the exec plugin default, shortened here); the plugin and the
+    child it started are killed, and the error is one line naming the command and the time."""
+    monkeypatch.setattr(client_mod, "EXEC_PLUGIN_TIMEOUT", 1.5, raising=False)
+    plugin, pids = _hanging_plugin(tmp_path)
+    path = make_kubeconfig([KubeContext("exec", apiserver.url, ca_pem=apiserver.ca_pem, exec=plugin)], "exec")
+    limit = request_timeout or 1.5
+    outcome: list[BaseException | None] = []
+
+    def attempt() -> None:
+        try:
+            connect(ConnectionOptions(kubeconfig=str(path), request_timeout=request_timeout))
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(exc)
+
+    started = time.monotonic()
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(limit + 10)
+    took = time.monotonic() - started
+    if worker.is_alive():  # still waiting for the plugin: free it, then fail
+        for pid in _wait_for_pids(pids):
+            os.kill(pid, signal.SIGKILL)
+        worker.join(10)
+        pytest.fail(f"connect() was still waiting for the exec plugin after {took:.0f} s")
+    [err] = outcome
+    assert isinstance(err, ConfigError)
+    text = one_line(err)
+    assert text.startswith('exec credential plugin of context "exec" failed: ')
+    assert f"{sys.executable} {tmp_path / 'plugin.py'} did not finish within {limit:g} s" in text
+    leftover = _wait_dead(_wait_for_pids(pids))
+    for pid in leftover:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert limit <= took < limit + 5
+    assert leftover == []  # the plugin and its child
+    assert apiserver.requests == []
+
+
+def _kubectl_pss(*argv: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    return subprocess.Popen([sys.executable, "-m", "kubectl_pss", *argv], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_a_hanging_exec_plugin_ends_a_command_with_one_line_and_exit_2(apiserver, make_kubeconfig, tmp_path):
+    plugin, pids = _hanging_plugin(tmp_path)
+    path = make_kubeconfig([KubeContext("exec", apiserver.url, ca_pem=apiserver.ca_pem, exec=plugin)], "exec")
+    proc = _kubectl_pss("audit", "-A", "--kubeconfig", str(path), "--request-timeout", "1s")
+    try:
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        leftover = _wait_dead(_wait_for_pids(pids))
+        for pid in leftover:
+            os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 2 and err.count("\n") == 1 and leftover == []
+    assert err.startswith('error: exec credential plugin of context "exec" failed: ')
+    assert f"{tmp_path / 'plugin.py'} did not finish within 1 s (--request-timeout; 60 s when unset)" in err
+
+
+def test_ctrl_c_while_an_exec_plugin_hangs_kills_its_process_group(apiserver, make_kubeconfig, tmp_path):
+    """A real SIGINT to a real kubectl-pss waiting for a plugin: it ends at once (130), and neither the
+    plugin nor its child is left behind."""
+    plugin, pids = _hanging_plugin(tmp_path)
+    path = make_kubeconfig([KubeContext("exec", apiserver.url, ca_pem=apiserver.ca_pem, exec=plugin)], "exec")
+    proc = _kubectl_pss("audit", "-A", "--kubeconfig", str(path))
+    try:
+        plugin_pids = _wait_for_pids(pids)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    leftover = _wait_dead(plugin_pids)
+    for pid in leftover:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 130 and "interrupted" in err
+    assert leftover == []
 
 
 def test_frozen_binary_gives_exec_plugins_the_original_ld_library_path(make_kubeconfig, tmp_path, monkeypatch):

@@ -131,3 +131,49 @@ def test_label_selector_parser():
 def test_bad_selector_is_400(http):
     resp = http("GET", "/api/v1/pods?labelSelector=a%20in%20(b")
     assert resp.status == 400
+
+
+# ---------------------------------------------------------------- PodSecurity's own dry-run warnings
+PRIV_POD = {"hostNetwork": True, "containers": [{"name": "c", "image": "x", "securityContext": {"privileged": True}}]}
+UNCONFINED_POD = {"hostNetwork": True, "containers": [
+    {"name": "c", "image": "x", "securityContext": {"seccompProfile": {"type": "Unconfined"}}}]}
+
+
+def _warning_texts(name: str) -> list[str]:
+    from kubectl_pss.cluster.client import warnings_from_headers
+
+    return warnings_from_headers(load_recording(name)["response"]["headers"])
+
+
+@pytest.mark.parametrize("level, recording", [("restricted", "patch-ns-enforce-restricted-dryrun"),
+                                              ("baseline", "patch-ns-enforce-baseline-dryrun")])
+def test_podsecurity_hook_words_warnings_like_the_recorded_1_24_server(apiserver, http, level, recording):
+    from tests.apiserver.podsecurity import warnings_hook
+
+    assert apiserver.minor == 24  # the recorded server
+    apiserver.add_namespace("rec-a")
+    for i in range(3):
+        apiserver.add_pod("rec-a", f"priv-{i}", PRIV_POD)
+    apiserver.namespace_patch_warnings = warnings_hook(apiserver)
+    resp = http("PATCH", "/api/v1/namespaces/rec-a?dryRun=All",
+                body=json.dumps({"metadata": {"labels": {"pod-security.kubernetes.io/enforce": level}}}).encode(),
+                headers={"Content-Type": "application/merge-patch+json"})
+    assert resp.headers.getlist("Warning") == [v for k, v in recorded(recording)["headers"] if k == "Warning"]
+
+
+def test_podsecurity_before_1_25_repeats_seccomp_and_groups_unconfined_pods_apart():
+    """Upstream before v1.25 had no check overrides; from v1.25 restricted seccomp replaces the baseline one."""
+    from tests.apiserver.podsecurity import namespace_warnings
+
+    pods = [{"metadata": {"name": n}, "spec": UNCONFINED_POD} for n in ("p-mixed", "p-mixed-2", "p-mixed-3")]
+    pods += [{"metadata": {"name": n}, "spec": PRIV_POD | {"containers": [{"name": "c", "image": "x"}]}}
+             for n in ("p-plain-1", "p-plain-2")]
+    header = 'existing pods in namespace "ns" violate the new PodSecurity enforce level "restricted:latest"'
+    assert namespace_warnings("ns", pods, "restricted", "latest", 24) == [header,
+        "p-mixed (and 2 other pods): host namespaces, seccompProfile, allowPrivilegeEscalation != false, "
+        "unrestricted capabilities, runAsNonRoot != true, seccompProfile",
+        "p-plain-1 (and 1 other pod): host namespaces, allowPrivilegeEscalation != false, unrestricted capabilities, "
+        "runAsNonRoot != true, seccompProfile"]
+    assert namespace_warnings("ns", pods, "restricted", "latest", 25) == [header,
+        "p-mixed (and 4 other pods): host namespaces, allowPrivilegeEscalation != false, unrestricted capabilities, "
+        "runAsNonRoot != true, seccompProfile"]

@@ -131,6 +131,29 @@ def test_cluster_override_rescues_a_context_whose_cluster_is_gone(two, tmp_path)
     connect(ConnectionOptions(kubeconfig=str(path), cluster="east")).server_version()
 
 
+def test_a_context_whose_user_is_gone_says_so_instead_of_going_anonymous(two, tmp_path):
+    config = dict(two.config)
+    config["contexts"] = [{"name": "a", "context": {"cluster": "east", "user": "ghost"}}]
+    path = tmp_path / "no-user"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError) as caught:
+        connect(ConnectionOptions(kubeconfig=str(path)))
+    assert one_line(caught.value).startswith(f'context "a" refers to user "ghost", which is not in kubeconfig {path}')
+    assert "(users: alice, bob)" in str(caught.value)
+    assert two.east.requests == []  # nothing was sent without credentials
+    connect(ConnectionOptions(kubeconfig=str(path), user="alice")).server_version()  # --user rescues it
+    assert auth_of(two.east) == [f"Bearer {two.east.token}"]
+
+
+def test_a_context_without_a_cluster_says_so(two, tmp_path):
+    config = dict(two.config)
+    config["contexts"] = [{"name": "a", "context": {"user": "alice"}}]
+    path = tmp_path / "no-cluster"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match=f'^context "a" names no cluster in kubeconfig {re.escape(str(path))}$'):
+        connect(ConnectionOptions(kubeconfig=str(path)))
+
+
 def test_overrides_see_entries_merged_from_every_kubeconfig_file(two, tmp_path, monkeypatch):
     first = write_kubeconfig(tmp_path / "first", [two.east.context("one")], "one")
     second = write_kubeconfig(tmp_path / "second", [KubeContext("two", two.west.url, token=two.west.token,

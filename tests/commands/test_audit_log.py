@@ -13,17 +13,11 @@ import jsonschema
 import pytest
 import yaml
 
-from kubectl_pss.cli import main
 from tests.auditlog import eventgen as g
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "schema" / "AuditLogReport.json").read_text())
 
-
-def run_cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def valid(report: dict) -> dict:
@@ -31,8 +25,8 @@ def valid(report: dict) -> dict:
     return report
 
 
-def report_of(capsys, *argv) -> tuple[int, dict, str]:
-    code, out, err = run_cli(capsys, "audit-log", *argv, "-o", "json")
+def report_of(run_cli, *argv) -> tuple[int, dict, str]:
+    code, out, err = run_cli("audit-log", *argv, "-o", "json")
     return code, valid(json.loads(out)), err
 
 
@@ -40,8 +34,8 @@ def rows(report: dict) -> list[tuple]:
     return [(v["namespace"], v["resource"], v["name"], v["mode"], v["count"]) for v in report["violations"]]
 
 
-def test_the_real_log_as_json(capsys):
-    code, report, err = report_of(capsys, g.SAMPLE)
+def test_the_real_log_as_json(run_cli):
+    code, report, err = report_of(run_cli, g.SAMPLE)
     assert code == 0 and err == ""
     assert (report["apiVersion"], report["kind"], report["context"], report["server"], report["errors"]) == (
         "kubectl-pss/v1", "AuditLogReport", None, None, [])
@@ -57,17 +51,17 @@ def test_the_real_log_as_json(capsys):
 
 
 @pytest.mark.parametrize("fail_on, code", [("enforce", 1), ("audit", 1), ("audit,enforce", 1)])
-def test_fail_on_names_the_modes_that_fail(capsys, fail_on, code):
-    assert report_of(capsys, g.SAMPLE, "--fail-on", fail_on)[0] == code
+def test_fail_on_names_the_modes_that_fail(run_cli, fail_on, code):
+    assert report_of(run_cli, g.SAMPLE, "--fail-on", fail_on)[0] == code
 
 
-def test_fail_on_enforce_passes_without_denials(capsys, tmp_path):
+def test_fail_on_enforce_passes_without_denials(run_cli, tmp_path):
     log = g.write(tmp_path / "audit.log", [g.ROOT_POD, g.SA_POD])
-    assert report_of(capsys, log, "--fail-on", "enforce")[0] == 0
-    assert report_of(capsys, log, "--fail-on", "audit")[0] == 1
+    assert report_of(run_cli, log, "--fail-on", "enforce")[0] == 0
+    assert report_of(run_cli, log, "--fail-on", "audit")[0] == 1
 
 
-def test_a_rotated_directory_with_bad_lines_and_a_corrupt_member(capsys, tmp_path):
+def test_a_rotated_directory_with_bad_lines_and_a_corrupt_member(run_cli, tmp_path):
     logs = tmp_path / "audit"
     logs.mkdir()
     g.write(logs / "audit-2026-12-01T10-00-00.000.log.gz",
@@ -77,7 +71,7 @@ def test_a_rotated_directory_with_bad_lines_and_a_corrupt_member(capsys, tmp_pat
     bad = bytearray(gzip.compress(g.lines([g.DENIED_POD] * 50)))
     bad[40:90] = b"\xff" * 50
     (logs / "audit-2026-11-30T10-00-00.000.log.gz").write_bytes(gzip.compress(g.lines([g.SA_POD])) + bytes(bad))
-    code, report, err = report_of(capsys, logs)
+    code, report, err = report_of(run_cli, logs)
     assert code == 2  # something could not be read: never a clean result
     [error] = report["errors"]
     assert error["file"].endswith("audit-2026-11-30T10-00-00.000.log.gz") and "unreadable after line 1" in error["message"]
@@ -91,32 +85,32 @@ def test_a_rotated_directory_with_bad_lines_and_a_corrupt_member(capsys, tmp_pat
     assert "audit.log: 2 line(s) skipped" in err and "error: " in err
 
 
-def test_stdin(capsys, monkeypatch):
+def test_stdin(run_cli, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(g.SAMPLE.read_bytes()))))
-    code, report, _ = report_of(capsys, "-")
+    code, report, _ = report_of(run_cli, "-")
     assert code == 0 and report["files"][0]["path"] == "-" and report["events"]["matched"] == 5
 
 
-def test_filters(capsys):
-    _, report, _ = report_of(capsys, g.SAMPLE, "-l", "user=system:serviceaccount:ae-demo:deployer")
+def test_filters(run_cli):
+    _, report, _ = report_of(run_cli, g.SAMPLE, "-l", "user=system:serviceaccount:ae-demo:deployer")
     assert rows(report) == [("ae-demo", "pods", "job-runner", "audit", 1)]
     assert report["events"]["matched"] == 1
-    _, report, _ = report_of(capsys, g.SAMPLE, "-n", "other")
+    _, report, _ = report_of(run_cli, g.SAMPLE, "-n", "other")
     assert report["violations"] == [] and report["events"] == {"read": 8, "matched": 0, "skipped": 0}
-    _, report, _ = report_of(capsys, g.SAMPLE, "--since", "2026-12-07T18:11:33.5Z", "--until", "2026-12-07T18:11:34Z")
+    _, report, _ = report_of(run_cli, g.SAMPLE, "--since", "2026-12-07T18:11:33.5Z", "--until", "2026-12-07T18:11:34Z")
     assert [(v["name"], v["mode"]) for v in report["violations"]] == [("shell", "audit"), ("shell", "enforce")]
 
 
-def test_yaml_is_the_same_document(capsys):
-    _, out, _ = run_cli(capsys, "audit-log", g.SAMPLE, "-o", "yaml")
-    _, report, _ = report_of(capsys, g.SAMPLE)
+def test_yaml_is_the_same_document(run_cli):
+    _, out, _ = run_cli("audit-log", g.SAMPLE, "-o", "yaml")
+    _, report, _ = report_of(run_cli, g.SAMPLE)
     assert yaml.safe_load(out) == report
 
 
-def test_the_table(capsys, tmp_path):
+def test_the_table(run_cli, tmp_path):
     log = g.write(tmp_path / "audit.log", [*g.REAL, g.metadata_level(g.in_namespace(g.DENIED_POD, "meta")),
                                            g.generated_pod(), g.exempted(g.ROOT_POD, "namespace")])
-    code, out, err = run_cli(capsys, "audit-log", log, "--no-color")
+    code, out, err = run_cli("audit-log", log, "--no-color")
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["NAMESPACE", "OBJECT", "OWNER", "USER", "MODE", "POLICY", "CHECKS", "COUNT", "FIRST",
@@ -132,14 +126,14 @@ def test_the_table(capsys, tmp_path):
     assert err == "read 11 events from 1 file(s): 8 PodSecurity, 0 lines skipped\n"
 
 
-def test_nothing_found_but_incomplete_is_not_clean(capsys, tmp_path):
+def test_nothing_found_but_incomplete_is_not_clean(run_cli, tmp_path):
     log = g.write(tmp_path / "audit.log", [g.COMPLIANT_POD], tail=b'{"kind":"Event","apiVersion":"audit.k8s.io/v1","annot')
-    code, out, _ = run_cli(capsys, "audit-log", log)
+    code, out, _ = run_cli("audit-log", log)
     assert code == 0 and out == "No PodSecurity violations in 2 events (incomplete: 1 line(s) skipped; see stderr).\n"
 
 
-def test_help_says_warn_is_not_in_the_log(capsys):
-    code, out, _ = run_cli(capsys, "audit-log", "--help")
+def test_help_says_warn_is_not_in_the_log(run_cli):
+    code, out, _ = run_cli("audit-log", "--help")
     assert code == 0 and "Warn mode is not in the audit log" in " ".join(out.split())
     assert "Exit codes:" in out and "Examples:" in out
 
@@ -155,22 +149,22 @@ def test_help_says_warn_is_not_in_the_log(capsys):
     ([str(g.SAMPLE), "-A", "-n", "x"], "-A or -n"),
     ([str(g.SAMPLE), "--admission-config", "missing.yaml"], "--admission-config"),
 ])
-def test_bad_input_is_one_line_exit_2(capsys, tmp_path, monkeypatch, argv, message):
+def test_bad_input_is_one_line_exit_2(run_cli, tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_cli(capsys, "audit-log", *argv)
+    code, out, err = run_cli("audit-log", *argv)
     assert code == 2 and out == "" and err.startswith("error: ") and err.count("\n") == 1, err
     assert message in err
 
 
-def test_suggest_exemptions(capsys, tmp_path):
+def test_suggest_exemptions(run_cli, tmp_path):
     ci = "system:serviceaccount:ci:runner"
     log = g.write(tmp_path / "audit.log", [*g.REAL, g.in_namespace(g.as_user(g.ROOT_POD, ci), "builds"),
                                            g.in_namespace(g.generated_pod(), "web")])
-    _, report, _ = report_of(capsys, log, "--suggest-exemptions")
+    _, report, _ = report_of(run_cli, log, "--suggest-exemptions")
     assert report["suggestions"]["exemptions"] == {"usernames": [ci]}
     assert [c["username"] for c in report["suggestions"]["candidates"]] == [
         ci, "system:serviceaccount:kube-system:replicaset-controller"]
-    code, out, _ = run_cli(capsys, "audit-log", log, "--suggest-exemptions", "--no-color")
+    code, out, _ = run_cli("audit-log", log, "--suggest-exemptions", "--no-color")
     assert code == 0
     snippet = out.split("if you accept the risk:\n", 1)[1]
     assert yaml.safe_load(snippet) == {"exemptions": {"usernames": [ci]}}
@@ -194,10 +188,10 @@ def cluster(apiserver):
     return apiserver
 
 
-def live_report(capsys, cluster, *events, extra=()):
+def live_report(run_cli, cluster, *events, extra=()):
     path = Path(cluster.kubeconfig_path).parent / "audit.log"
     g.write(path, events or g.REAL)
-    return report_of(capsys, path, "--live", "--kubeconfig", cluster.kubeconfig_path, *extra)
+    return report_of(run_cli, path, "--live", "--kubeconfig", cluster.kubeconfig_path, *extra)
 
 
 def lives(report) -> dict[tuple, tuple]:
@@ -205,8 +199,8 @@ def lives(report) -> dict[tuple, tuple]:
             for v in report["violations"]}
 
 
-def test_live_cross_reference(capsys, cluster):
-    code, report, err = live_report(capsys, cluster)
+def test_live_cross_reference(run_cli, cluster):
+    code, report, err = live_report(run_cli, cluster)
     assert code == 0, err
     assert report["context"] == "fake" and report["server"] == {"gitVersion": "v1.24.0", "minor": 24}
     assert lives(report) == {
@@ -224,22 +218,22 @@ def test_live_cross_reference(capsys, cluster):
     assert report["summary"]["live"] == {"stillViolating": 2, "compliantNow": 1, "gone": 3, "unknown": 0}
 
 
-def test_live_follows_the_namespaces_current_labels(capsys, cluster):
+def test_live_follows_the_namespaces_current_labels(run_cli, cluster):
     ns = cluster.namespace("ae-demo")
     cluster.add_namespace("ae-demo", {**ns["metadata"]["labels"], "pod-security.kubernetes.io/audit": "baseline"})
-    _, report, _ = live_report(capsys, cluster, g.ROOT_POD, g.DEPLOYMENT)
+    _, report, _ = live_report(run_cli, cluster, g.ROOT_POD, g.DEPLOYMENT)
     assert lives(report) == {("pods", "web-root", "audit"): (True, False, "baseline:v1.23"),
                              ("deployments", "agent", "audit"): (True, True, "baseline:v1.23")}
 
 
-def test_live_gone_namespace_generated_names_and_exempt_namespaces(capsys, cluster, tmp_path):
+def test_live_gone_namespace_generated_names_and_exempt_namespaces(run_cli, cluster, tmp_path):
     config = tmp_path / "admission.yaml"
     config.write_text(yaml.safe_dump({
         "apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration",
         "plugins": [{"name": "PodSecurity", "configuration": {
             "apiVersion": "pod-security.admission.config.k8s.io/v1", "kind": "PodSecurityConfiguration",
             "defaults": {"enforce": "privileged"}, "exemptions": {"namespaces": ["ae-demo"]}}}]}))
-    _, report, _ = live_report(capsys, cluster, g.ROOT_POD, g.in_namespace(g.SA_POD, "old-team"), g.generated_pod(),
+    _, report, _ = live_report(run_cli, cluster, g.ROOT_POD, g.in_namespace(g.SA_POD, "old-team"), g.generated_pod(),
                                extra=("--admission-config", config))
     by_name = {v["name"]: v["live"] for v in report["violations"]}
     assert by_name["web-root"]["stillViolates"] is False and "exempt" in by_name["web-root"]["note"]
@@ -249,25 +243,25 @@ def test_live_gone_namespace_generated_names_and_exempt_namespaces(capsys, clust
     assert report["errors"] == []
 
 
-def test_live_judges_generated_pods_by_their_logged_owner(capsys, cluster):
+def test_live_judges_generated_pods_by_their_logged_owner(run_cli, cluster):
     rs = copy.deepcopy(g.REPLICASET["requestObject"])
     rs["spec"]["replicas"] = 2
     cluster.add(rs)
-    _, report, _ = live_report(capsys, cluster, g.generated_pod(), g.metadata_level(g.generated_pod("other-rs")))
+    _, report, _ = live_report(run_cli, cluster, g.generated_pod(), g.metadata_level(g.generated_pod("other-rs")))
     [no_owner, by_owner] = report["violations"]  # sorted by name: the unknown name first
     assert by_owner["live"]["exists"] is None and by_owner["live"]["stillViolates"] is True
     assert by_owner["live"]["policy"] == "restricted:v1.23"
     assert "judged by its owner ReplicaSet/agent-6f7c6d5c98" in by_owner["live"]["note"]
     assert no_owner["name"] is None and no_owner["live"]["stillViolates"] is None  # Metadata level: no owner
     assert report["summary"]["live"] == {"stillViolating": 1, "compliantNow": 0, "gone": 0, "unknown": 1}
-    _, out, _ = run_cli(capsys, "audit-log", Path(cluster.kubeconfig_path).parent / "audit.log", "--live",
+    _, out, _ = run_cli("audit-log", Path(cluster.kubeconfig_path).parent / "audit.log", "--live",
                         "--kubeconfig", cluster.kubeconfig_path, "--no-color")
     assert "violates restricted:v1.23 (owner)" in out and "(NOW (owner): the pod's own name is not in the log" in out
 
 
-def test_live_read_errors_are_unknown_and_exit_2(capsys, cluster):
+def test_live_read_errors_are_unknown_and_exit_2(run_cli, cluster):
     cluster.forbid("pods", namespace="ae-demo")
-    code, report, err = live_report(capsys, cluster)
+    code, report, err = live_report(run_cli, cluster)
     assert code == 2
     assert [(e["namespace"], e["resource"]) for e in report["errors"]] == [("ae-demo", "pods")]
     assert lives(report)[("pods", "web-root", "audit")] == (None, None, None)  # not read: not "gone"
@@ -275,17 +269,17 @@ def test_live_read_errors_are_unknown_and_exit_2(capsys, cluster):
     assert 'error: namespace "ae-demo": pods: ' in err
 
 
-def test_live_table_has_the_now_column(capsys, cluster):
+def test_live_table_has_the_now_column(run_cli, cluster):
     path = Path(cluster.kubeconfig_path).parent / "audit.log"
     g.write(path, g.REAL)
-    code, out, _ = run_cli(capsys, "audit-log", path, "--live", "--kubeconfig", cluster.kubeconfig_path, "--no-color")
+    code, out, _ = run_cli("audit-log", path, "--live", "--kubeconfig", cluster.kubeconfig_path, "--no-color")
     assert code == 0
     assert out.splitlines()[0].split()[-1] == "NOW"
     assert "violates restricted:v1.23" in out and "passes restricted:v1.23" in out and " gone" in out
     assert "Now: 2 still violating, 1 compliant, 3 gone, 0 unknown" in out
 
 
-def test_live_with_a_dead_server_is_one_line(capsys, cluster):
+def test_live_with_a_dead_server_is_one_line(run_cli, cluster):
     cluster.stop()
-    code, out, err = run_cli(capsys, "audit-log", g.SAMPLE, "--live", "--kubeconfig", cluster.kubeconfig_path)
+    code, out, err = run_cli("audit-log", g.SAMPLE, "--live", "--kubeconfig", cluster.kubeconfig_path)
     assert code == 2 and out == "" and err.startswith("error: ") and err.count("\n") == 1

@@ -197,3 +197,106 @@ def test_simulate_server_disagreement_is_loud(run_cli, cluster):
 def test_bad_flags_exit_2(run_cli, cluster, argv, message):
     code, _, err = run_cli(*argv, "--kubeconfig", str(cluster.kubeconfig_path))
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_ownership_cycle_does_not_hide_a_privileged_template(run_cli, apiserver):
+    """A Deployment and a ReplicaSet whose controller references point at each other: both templates are
+    evaluated (each is its own owner) and the cycle is noted, in JSON and in the table."""
+    from tests.scenarios import PRIVILEGED_SPEC, RESTRICTED_SPEC
+
+    def ref(kind, name):
+        return [{"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": f"uid-{name}", "controller": True}]
+
+    def template(spec):
+        return {"selector": {"matchLabels": {"app": "loop"}},
+                "template": {"metadata": {"labels": {"app": "loop"}}, "spec": spec}}
+
+    apiserver.add_namespace("loops")
+    apiserver.add({"kind": "Deployment", "metadata": {"name": "loop", "namespace": "loops", "uid": "uid-loop",
+                                                      "ownerReferences": ref("ReplicaSet", "loop-rs")},
+                   "spec": template(PRIVILEGED_SPEC)})
+    apiserver.add({"kind": "ReplicaSet", "metadata": {"name": "loop-rs", "namespace": "loops", "uid": "uid-loop-rs",
+                                                      "ownerReferences": ref("Deployment", "loop")},
+                   "spec": template(RESTRICTED_SPEC)})
+    apiserver.add_pod("loops", "loop-rs-a", RESTRICTED_SPEC, owner=ref("ReplicaSet", "loop-rs")[0])
+    note = ('namespace "loops": ownerReferences form a cycle (Deployment/loop -> ReplicaSet/loop-rs -> '
+            "Deployment/loop): each is evaluated as its own owner, with its template")
+    code, report, _ = audit_json(run_cli, apiserver, "--fail-on", "baseline")
+    loops = by_name(report)["loops"]
+    assert loops["strictestLevel"] == "privileged" and loops["workloads"] == 2 and code == 1
+    assert [(f["owner"]["name"], f["template"]) for f in loops["findings"]] == [("loop", True)]
+    assert note in report["notes"]
+    code, out, _ = run_cli("audit", "-n", "loops", "--kubeconfig", str(apiserver.kubeconfig_path),
+                           "--no-color")
+    assert "Deployment/loop" in out and "ownerReferences form a cycle" in out
+    code, sim, _ = simulate(run_cli, apiserver, "-n", "loops")
+    assert note in sim["notes"] and by_name(sim)["loops"]["findings"][0]["owner"]["name"] == "loop"
+
+
+# ---------------------------------------------------------------- a v1.24 server's wording is not a disagreement
+V124_NOTE = ("the API server v1.24.0-alpha.1+lab words its warnings differently but rejects the same pods for the "
+             "same reasons (PodSecurity before v1.25 has no check overrides")
+
+
+def test_simulate_server_dry_run_on_1_24_agrees_despite_its_wording(run_cli, apiserver):
+    """The recorded 1.24 server lists seccompProfile twice for an explicit Unconfined profile and groups those
+    pods apart: the same verdict (namespace, pods, count, reasons), so a note naming the version, no DISAGREEMENT."""
+    from tests.scenarios import load_unconfined_1_24
+
+    load_unconfined_1_24(apiserver)
+    code, report, err = simulate(run_cli, apiserver, "--server-dry-run", "-n", "mixed")
+    server = by_name(report)["mixed"]["server"]
+    assert server["warnings"][1:] == [
+        "p-mixed (and 2 other pods): host namespaces, seccompProfile, allowPrivilegeEscalation != false, "
+        "unrestricted capabilities, runAsNonRoot != true, seccompProfile",
+        "p-plain-1 (and 1 other pod): host namespaces, allowPrivilegeEscalation != false, unrestricted capabilities, "
+        "runAsNonRoot != true, seccompProfile"]
+    assert server["expected"][1:] == [
+        "p-mixed (and 4 other pods): host namespaces, allowPrivilegeEscalation != false, unrestricted capabilities, "
+        "runAsNonRoot != true, seccompProfile"]
+    assert server["agrees"] is True and server["note"].startswith(V124_NOTE)
+    assert report["summary"]["serverDisagreements"] == 0 and "DISAGREEMENT" not in err
+    assert code == 1 and report["summary"]["podsRejected"] == 5
+    code, out, err = run_cli("simulate", "restricted", "--server-dry-run", "-n", "mixed", "--kubeconfig",
+                             str(apiserver.kubeconfig_path), "--no-color")
+    assert "DISAGREE" not in out + err and "v1.24.0-alpha.1+lab words its warnings differently" in out
+
+
+def _renamed(hook, old: str, new: str):
+    return lambda ns, before, after: [w.replace(old, new, 1) for w in hook(ns, before, after)]
+
+
+@pytest.mark.parametrize("old, new", [
+    ("p-plain-1 (and 1 other pod)", "a-good (and 1 other pod)"),  # names a pod the engine finds compliant
+    ("p-mixed (and 2 other pods)", "p-mixed (and 3 other pods)"),  # one pod more
+    ("p-plain-1 (and 1 other pod): host namespaces, ", "p-plain-1 (and 1 other pod): "),  # a reason less
+])
+def test_simulate_real_disagreement_on_1_24_is_still_loud(run_cli, apiserver, old, new):
+    from tests.scenarios import load_unconfined_1_24
+
+    load_unconfined_1_24(apiserver)
+    apiserver.namespace_patch_warnings = _renamed(apiserver.namespace_patch_warnings, old, new)
+    code, report, err = simulate(run_cli, apiserver, "--server-dry-run", "-n", "mixed")
+    server = by_name(report)["mixed"]["server"]
+    assert any(new in w for w in server["warnings"])
+    assert server["agrees"] is False and "note" not in server
+    assert report["summary"]["serverDisagreements"] == 1 and 'DISAGREEMENT: namespace "mixed"' in err
+    assert code == 1
+
+
+def test_simulate_pre_1_25_wording_from_a_newer_server_is_a_disagreement(run_cli, apiserver):
+    """Repeated checks are only the wording of servers before v1.25: a 1.34 server saying so disagrees."""
+    from tests.apiserver.podsecurity import namespace_warnings
+    from tests.scenarios import load_unconfined_1_24
+
+    load_unconfined_1_24(apiserver)
+    apiserver.version = {"major": "1", "minor": "34", "gitVersion": "v1.34.2"}
+    apiserver.namespace_patch_warnings = lambda ns, before, after: namespace_warnings(
+        ns, apiserver.pods_in(ns), "restricted", "latest", 24)
+    code, report, err = simulate(run_cli, apiserver, "--server-dry-run", "-n", "mixed")
+    assert by_name(report)["mixed"]["server"]["agrees"] is False and 'DISAGREEMENT: namespace "mixed"' in err
+    apiserver.namespace_patch_warnings = lambda ns, before, after: namespace_warnings(
+        ns, apiserver.pods_in(ns), "restricted", "latest", 34)  # what a 1.34 server says: the same as the engine
+    code, report, err = simulate(run_cli, apiserver, "--server-dry-run", "-n", "mixed")
+    assert by_name(report)["mixed"]["server"] == {**by_name(report)["mixed"]["server"], "agrees": True}
+    assert "note" not in by_name(report)["mixed"]["server"] and "DISAGREEMENT" not in err

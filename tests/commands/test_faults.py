@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from kubectl_pss.cli import main
 from kubectl_pss.cluster import client as client_mod
 from kubectl_pss.cluster import inventory as inventory_mod
 from tests.apiserver.server import FOREVER
@@ -32,10 +31,8 @@ def cluster(apiserver):
     return apiserver
 
 
-def run_cli(capsys, cluster, *argv):
-    code = main([*argv, "--kubeconfig", str(cluster.kubeconfig_path)])
-    out, err = capsys.readouterr()
-    return code, out, err
+def run_on(run_cli, cluster, *argv):
+    return run_cli(*argv, "--kubeconfig", cluster.kubeconfig_path)
 
 
 def by_name(report):
@@ -60,10 +57,10 @@ POD_LIST_FAULTS = [503, "410", "html", "empty", "array", "truncated"]
 
 # --- item 1: label never enforces blind -------------------------------------------------------
 @pytest.mark.parametrize("fault", POD_LIST_FAULTS)
-def test_label_all_yes_never_patches_when_the_pod_list_fails(capsys, cluster, monkeypatch, fault):
+def test_label_all_yes_never_patches_when_the_pod_list_fails(run_cli, cluster, monkeypatch, fault):
     pods_fail(cluster, monkeypatch, fault)
     before = all_labels(cluster)
-    code, out, err = run_cli(capsys, cluster, "label", "-A", "--enforce", "restricted", "--yes", "-o", "json")
+    code, out, err = run_on(run_cli, cluster, "label", "-A", "--enforce", "restricted", "--yes", "-o", "json")
     assert applied_patches(cluster) == []  # kube-system (privileged pods) above all
     assert all_labels(cluster) == before
     report = json.loads(out)
@@ -81,9 +78,9 @@ def all_labels(cluster):
     return {name: cluster.namespace(name)["metadata"]["labels"] for name in NAMESPACES}
 
 
-def test_label_table_shows_why_each_namespace_is_refused(capsys, cluster, monkeypatch):
+def test_label_table_shows_why_each_namespace_is_refused(run_cli, cluster, monkeypatch):
     pods_fail(cluster, monkeypatch, "html")
-    code, out, _ = run_cli(capsys, cluster, "label", "-A", "--enforce", "restricted", "--yes", "--no-color")
+    code, out, _ = run_on(run_cli, cluster, "label", "-A", "--enforce", "restricted", "--yes", "--no-color")
     assert code == 2 and applied_patches(cluster) == []
     row = next(line for line in out.splitlines() if line.startswith("kube-system "))
     assert "REFUSED ?" in row and "kube-system" in row
@@ -91,10 +88,10 @@ def test_label_table_shows_why_each_namespace_is_refused(capsys, cluster, monkey
             in out.splitlines())
 
 
-def test_label_refuses_an_audit_only_change_to_an_unread_namespace(capsys, cluster, monkeypatch):
+def test_label_refuses_an_audit_only_change_to_an_unread_namespace(run_cli, cluster, monkeypatch):
     cluster.forbid("pods")
     cluster.forbid("pods", namespace="default")
-    code, out, _ = run_cli(capsys, cluster, "label", "default", "good", "--warn", "restricted", "--yes", "-o", "json")
+    code, out, _ = run_on(run_cli, cluster, "label", "default", "good", "--warn", "restricted", "--yes", "-o", "json")
     ns = by_name(json.loads(out))
     assert code == 2
     assert ns["default"]["action"] == "refused" and ns["default"]["complete"] is False
@@ -102,9 +99,9 @@ def test_label_refuses_an_audit_only_change_to_an_unread_namespace(capsys, clust
     assert applied_patches(cluster) == ["/api/v1/namespaces/good"]
 
 
-def test_label_force_changes_an_unread_namespace_and_says_so(capsys, cluster, monkeypatch):
+def test_label_force_changes_an_unread_namespace_and_says_so(run_cli, cluster, monkeypatch):
     cluster.inject("/api/v1/namespaces/default/pods", 503, times=FOREVER)  # a named namespace: listed on its own
-    code, out, _ = run_cli(capsys, cluster, "label", "default", "--enforce", "baseline", "--yes", "--force",
+    code, out, _ = run_on(run_cli, cluster, "label", "default", "--enforce", "baseline", "--yes", "--force",
                            "-o", "json")
     ns = by_name(json.loads(out))["default"]
     assert code == 2 and ns["complete"] is False and ns["result"]["status"] == "applied" and ns["forced"] is True
@@ -116,9 +113,9 @@ def test_label_force_changes_an_unread_namespace_and_says_so(capsys, cluster, mo
 @pytest.mark.parametrize("fault, shown", [("html", "with text/html, not JSON"),
                                           ("empty", "with an empty body (application/json)"),
                                           ("array", "with a JSON array (application/json), not a JSON object")])
-def test_audit_fail_on_with_a_non_json_pod_list_exits_2_with_the_message(capsys, cluster, fault, shown):
+def test_audit_fail_on_with_a_non_json_pod_list_exits_2_with_the_message(run_cli, cluster, fault, shown):
     cluster.inject("/api/v1/pods", fault, times=FOREVER, exact=True)
-    code, out, err = run_cli(capsys, cluster, "audit", "-A", "--fail-on", "restricted", "-o", "json")
+    code, out, err = run_on(run_cli, cluster, "audit", "-A", "--fail-on", "restricted", "-o", "json")
     report = json.loads(out)
     assert code == 2
     assert f"error: cluster: pods: the server answered /api/v1/pods {shown}" in err
@@ -126,30 +123,30 @@ def test_audit_fail_on_with_a_non_json_pod_list_exits_2_with_the_message(capsys,
     assert [e["resource"] for e in report["errors"]] == ["pods"]
 
 
-def test_a_non_json_namespace_list_is_a_one_line_error(capsys, cluster):
+def test_a_non_json_namespace_list_is_a_one_line_error(run_cli, cluster):
     cluster.inject("/api/v1/namespaces", "html", exact=True)
-    code, out, err = run_cli(capsys, cluster, "audit", "-A")
+    code, out, err = run_on(run_cli, cluster, "audit", "-A")
     assert code == 2 and out == ""
     assert err == "error: the server answered /api/v1/namespaces with text/html, not JSON: is a proxy in the way?\n"
 
 
-def test_simulate_with_a_non_json_pod_list_does_not_say_ok(capsys, cluster):
+def test_simulate_with_a_non_json_pod_list_does_not_say_ok(run_cli, cluster):
     cluster.inject("/api/v1/pods", "html", times=FOREVER, exact=True)
-    code, out, _ = run_cli(capsys, cluster, "simulate", "restricted", "--no-color")
+    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "--no-color")
     assert code == 2
     table = out.split("\n\n")[1].splitlines()[1:]  # the verdict table, without its header
     assert [row.split()[0] for row in table] == NAMESPACES
     assert all(row.rstrip().endswith("? (not fully read)") for row in table)
     assert "of 6 namespace(s) affected, 6 unknown (not fully read)" in out
-    code, out, _ = run_cli(capsys, cluster, "simulate", "restricted", "-o", "json")
+    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "-o", "json")
     report = json.loads(out)
     assert code == 2 and {ns["verdict"] for ns in report["namespaces"]} == {"unknown"}
     assert all(ns["wouldReject"] in (True, None) for ns in report["namespaces"])
 
 
-def test_version_answered_with_html_is_a_note(capsys, cluster):
+def test_version_answered_with_html_is_a_note(run_cli, cluster):
     cluster.inject("/version", "html", times=FOREVER)
-    code, out, err = run_cli(capsys, cluster, "audit", "-A", "-o", "json")
+    code, out, err = run_on(run_cli, cluster, "audit", "-A", "-o", "json")
     report = json.loads(out)
     note = ("the server answered /version with text/html, not JSON: is a proxy in the way?; "
             "the server's version is unknown")
@@ -158,9 +155,9 @@ def test_version_answered_with_html_is_a_note(capsys, cluster):
     assert all(ns["complete"] for ns in report["namespaces"])
 
 
-def test_a_truncated_answer_is_cut_short_not_unreachable(capsys, cluster):
+def test_a_truncated_answer_is_cut_short_not_unreachable(run_cli, cluster):
     cluster.inject("/apis/apps/v1/deployments", "truncated", times=FOREVER, exact=True)
-    code, out, err = run_cli(capsys, cluster, "audit", "-A", "-o", "json")
+    code, out, err = run_on(run_cli, cluster, "audit", "-A", "-o", "json")
     assert code == 2
     assert "error: cluster: deployments: the server's answer to GET /apis/apps/v1/deployments was cut short (" in err
     assert "cannot reach" not in err
@@ -168,18 +165,18 @@ def test_a_truncated_answer_is_cut_short_not_unreachable(capsys, cluster):
     assert len(cluster.requests_to("/apis/apps/v1/deployments")) == client_mod.MAX_ATTEMPTS  # bounded
 
 
-def test_a_list_cut_short_once_is_read_again(capsys, cluster):
+def test_a_list_cut_short_once_is_read_again(run_cli, cluster):
     cluster.inject("/api/v1/pods", "truncated", exact=True)
-    code, out, err = run_cli(capsys, cluster, "audit", "-A", "-o", "json")
+    code, out, err = run_on(run_cli, cluster, "audit", "-A", "-o", "json")
     assert code == 0 and err == ""
     assert by_name(json.loads(out))["kube-system"]["strictestLevel"] == "privileged"
 
 
 # --- item 3: unread namespaces do not look clean ------------------------------------------------
-def test_per_namespace_403_is_incomplete_in_audit(capsys, cluster):
+def test_per_namespace_403_is_incomplete_in_audit(run_cli, cluster):
     cluster.forbid("pods")  # cluster-wide pod list forbidden: per-namespace fallback
     cluster.forbid("pods", namespace="good")
-    code, out, _ = run_cli(capsys, cluster, "audit", "-A", "-o", "json")
+    code, out, _ = run_on(run_cli, cluster, "audit", "-A", "-o", "json")
     ns = by_name(json.loads(out))
     assert code == 2
     good = ns["good"]
@@ -187,49 +184,49 @@ def test_per_namespace_403_is_incomplete_in_audit(capsys, cluster):
     assert good["errors"] == ['pods: pods is forbidden: User "system:serviceaccount:pss:auditor" cannot list '
                               'resource "pods" in API group "" in the namespace "good"']
     assert ns["default"]["complete"] is True and ns["default"]["strictestLevel"] == "baseline"  # the rest in full
-    code, out, _ = run_cli(capsys, cluster, "audit", "-A", "--no-color")
+    code, out, _ = run_on(run_cli, cluster, "audit", "-A", "--no-color")
     row = next(line for line in out.splitlines() if line.startswith("good "))
     assert "? (not fully read)" in row and "restricted @" not in row
     assert "  good: pods: pods is forbidden" in out
     assert code == 2
 
 
-def test_per_namespace_403_is_unknown_in_simulate(capsys, cluster):
+def test_per_namespace_403_is_unknown_in_simulate(run_cli, cluster):
     cluster.forbid("pods")
     cluster.forbid("pods", namespace="good")
-    code, out, _ = run_cli(capsys, cluster, "simulate", "restricted", "-o", "json")
+    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "-o", "json")
     ns = by_name(json.loads(out))
     assert code == 2
     assert ns["good"]["verdict"] == "unknown" and ns["good"]["complete"] is False and ns["good"]["wouldReject"] is None
     assert ns["default"]["verdict"] == "affected" and ns["kube-system"]["complete"] is True
-    code, out, _ = run_cli(capsys, cluster, "simulate", "restricted", "--no-color")
+    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "--no-color")
     row = next(line for line in out.splitlines() if line.startswith("good "))
     assert "? (not fully read)" in row and not row.rstrip().endswith("ok")
 
 
-def test_workload_kind_the_server_does_not_serve_leaves_namespaces_complete(capsys, cluster):
+def test_workload_kind_the_server_does_not_serve_leaves_namespaces_complete(run_cli, cluster):
     cluster.inject("/apis/batch/v1/cronjobs", 404, times=FOREVER)
-    code, out, _ = run_cli(capsys, cluster, "audit", "-A", "-o", "json")
+    code, out, _ = run_on(run_cli, cluster, "audit", "-A", "-o", "json")
     report = json.loads(out)
     assert code == 2 and [(e["resource"], e["status"]) for e in report["errors"]] == [("cronjobs", 404)]
     assert all(ns["complete"] for ns in report["namespaces"])
 
 
-def test_a_404_on_pods_is_not_read_as_no_pods(capsys, cluster):
+def test_a_404_on_pods_is_not_read_as_no_pods(run_cli, cluster):
     cluster.inject("/api/v1/pods", 404, times=FOREVER, exact=True)
-    code, out, _ = run_cli(capsys, cluster, "audit", "-A", "-o", "json")
+    code, out, _ = run_on(run_cli, cluster, "audit", "-A", "-o", "json")
     assert code == 2 and not any(ns["complete"] for ns in json.loads(out)["namespaces"])
 
 
-def test_undo_restores_an_unread_namespace_but_says_it_was_not_read(capsys, cluster, tmp_path):
+def test_undo_restores_an_unread_namespace_but_says_it_was_not_read(run_cli, cluster, tmp_path):
     """--undo is the way back: not refused when a list fails (that would need --force, which also overrides
     "changed since"), but the namespace is still marked incomplete and the run exits 2."""
     undo = tmp_path / "undo.json"
-    code, _, _ = run_cli(capsys, cluster, "label", "default", "--enforce", "baseline", "--yes", "--undo-file", str(undo))
+    code, _, _ = run_on(run_cli, cluster, "label", "default", "--enforce", "baseline", "--yes", "--undo-file", str(undo))
     assert code == 0
     assert cluster.namespace("default")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
     cluster.inject("/api/v1/namespaces/default/pods", "html", times=FOREVER)
-    code, out, _ = run_cli(capsys, cluster, "label", "--undo", str(undo), "--yes", "-o", "json")
+    code, out, _ = run_on(run_cli, cluster, "label", "--undo", str(undo), "--yes", "-o", "json")
     ns = by_name(json.loads(out))["default"]
     assert code == 2 and ns["complete"] is False and ns["result"]["status"] == "applied"
     assert ns["errors"] == ["pods: the server answered /api/v1/namespaces/default/pods with text/html, not JSON: "

@@ -728,3 +728,39 @@ def test_undo_file_replaced_during_the_run_is_not_overwritten(run_cli, cluster, 
     assert code != 0 and 'namespace "blue-2" was changed but the undo file' in err and "replaced" in err
     assert undo_path.read_text() == "another file\n"
     assert [r.path for r in patches(cluster, dry_run=False)] == ["/api/v1/namespaces/blue-2"]  # team: not touched
+
+# ---------------------------------------------------------------- a v1.24 server's wording is not a disagreement
+def test_server_dry_run_on_1_24_agrees_despite_its_wording(run_cli, apiserver):
+    from tests.scenarios import load_unconfined_1_24
+
+    load_unconfined_1_24(apiserver)
+    code, report, err = label_json(run_cli, apiserver, "mixed", "--enforce", "restricted", "--dry-run=server")
+    mixed = by_name(report)["mixed"]
+    assert [r.query.get("dryRun") for r in patches(apiserver)] == ["All"]
+    assert len(mixed["server"]["warnings"]) == 3 and len(mixed["server"]["expected"]) == 2  # grouped apart
+    assert mixed["server"]["warnings"][1].count("seccompProfile") == 2
+    assert mixed["server"]["agrees"] is True
+    assert mixed["server"]["note"].startswith("the API server v1.24.0-alpha.1+lab words its warnings differently "
+                                              "but rejects the same pods for the same reasons (PodSecurity before v1.25")
+    assert "DISAGREEMENT" not in err and mixed["action"] == "refused" and code == 1
+    code, out, err = label(run_cli, apiserver, "mixed", "--enforce", "restricted", "--dry-run=server", "--no-color")
+    assert "DISAGREE" not in out + err and "mixed: server dry run: the API server v1.24.0-alpha.1+lab words" in out
+    assert code == 1
+
+
+@pytest.mark.parametrize("old, new", [
+    ("p-mixed (and 2 other pods)", "a-good (and 2 other pods)"),  # names a pod the engine finds compliant
+    ("p-plain-1 (and 1 other pod)", "p-plain-1"),  # one pod less
+])
+def test_server_disagreement_on_1_24_is_still_loud(run_cli, apiserver, old, new):
+    from tests.scenarios import load_unconfined_1_24
+
+    load_unconfined_1_24(apiserver)
+    hook = apiserver.namespace_patch_warnings
+    apiserver.namespace_patch_warnings = lambda ns, a, b: [w.replace(old, new, 1) for w in hook(ns, a, b)]
+    code, report, err = label_json(run_cli, apiserver, "mixed", "--enforce", "restricted", "--dry-run=server")
+    server = by_name(report)["mixed"]["server"]
+    assert server["agrees"] is False and "note" not in server
+    assert 'DISAGREEMENT: namespace "mixed"' in err and code == 1  # the exit code a refused plan has anyway
+    code, out, _ = label(run_cli, apiserver, "mixed", "--enforce", "restricted", "--dry-run=server", "--no-color")
+    assert "DISAGREES" in out and "DISAGREEMENT in mixed:" in out
