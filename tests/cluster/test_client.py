@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from kubectl_pss.cluster import client as client_mod
+from kubectl_pss.cluster import kubeconfig as kubeconfig_mod
 from kubectl_pss.cluster import (
     ClusterError,
     ClusterUnreachable,
@@ -26,7 +27,7 @@ from kubectl_pss.cluster import (
     Unauthorized,
     connect,
 )
-from kubectl_pss.cluster.client import parse_warning_header, warnings_from_headers
+from kubectl_pss.cluster.warnings import parse_warning_header, warnings_from_headers
 from tests.apiserver import FakeApiServer, KubeContext, load_recording, write_kubeconfig
 
 RESTRICTED = load_recording("patch-ns-enforce-restricted-dryrun")
@@ -174,7 +175,7 @@ def test_in_cluster_config_when_no_kubeconfig(apiserver, tmp_path, monkeypatch):
     (sa / "token").write_text(apiserver.token)
     (sa / "ca.crt").write_bytes(apiserver.ca_pem)
     (sa / "namespace").write_text("pss-system\n")
-    monkeypatch.setattr(client_mod, "SERVICE_ACCOUNT_DIR", str(sa))
+    monkeypatch.setattr(kubeconfig_mod, "SERVICE_ACCOUNT_DIR", str(sa))
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(apiserver.port))
     cluster = connect(ConnectionOptions())
@@ -261,7 +262,7 @@ def test_a_hanging_exec_plugin_is_stopped_after_the_request_timeout(apiserver, m
                                                                      monkeypatch, request_timeout):
     """--request-timeout bounds the plugin (0: the exec plugin default, shortened here); the plugin and the
     child it started are killed, and the error is one line naming the command and the time."""
-    monkeypatch.setattr(client_mod, "EXEC_PLUGIN_TIMEOUT", 1.5, raising=False)
+    monkeypatch.setattr(kubeconfig_mod, "EXEC_PLUGIN_TIMEOUT", 1.5)
     plugin, pids = _hanging_plugin(tmp_path)
     path = make_kubeconfig([KubeContext("exec", apiserver.url, ca_pem=apiserver.ca_pem, exec=plugin)], "exec")
     limit = request_timeout or 1.5

@@ -140,7 +140,7 @@ UNCONFINED_POD = {"hostNetwork": True, "containers": [
 
 
 def _warning_texts(name: str) -> list[str]:
-    from kubectl_pss.cluster.client import warnings_from_headers
+    from kubectl_pss.cluster.warnings import warnings_from_headers
 
     return warnings_from_headers(load_recording(name)["response"]["headers"])
 
