@@ -241,3 +241,8 @@ def strictest_of(subjects: Iterable[Subject], evaluator: Evaluator) -> Level:
 
 __all__ = ["Evaluator", "Finding", "LEVELS", "Owner", "OwnerIndex", "Subject", "SubjectSet", "collect_subjects",
            "findings_at", "strictest_of"]
+
+
+def rejected(findings: list[Finding]) -> tuple[int, int]:
+    """How many pods, and how many workloads by their templates, the findings reject."""
+    return sum(len(f.pods) for f in findings), len({f.owner for f in findings if f.template})

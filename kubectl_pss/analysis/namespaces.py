@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..policy.admission import MODES, AdmissionConfig, NamespacePolicy, resolve_policy
-from .findings import Evaluator, Finding, collect_subjects, findings_at, strictest_of
+from .findings import Evaluator, Finding, collect_subjects, findings_at, rejected, strictest_of
 from ..policy.levels import Level, Version
 from ..policy.registry import Registry
 
@@ -127,10 +127,10 @@ class NamespaceSimulation:
         return bool(self.findings)
 
     def rejected_pods(self) -> int:
-        return sum(len(f.pods) for f in self.findings)
+        return rejected(self.findings)[0]
 
     def rejected_workloads(self) -> int:
-        return len({f.owner for f in self.findings if f.template})
+        return rejected(self.findings)[1]
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -22,7 +22,7 @@ from ..policy.admission import (
     version_label,
 )
 from ..policy.evaluate import evaluate_pod
-from .findings import Finding
+from .findings import Finding, rejected
 from ..policy.helpers import go_quote
 from ..policy.levels import Level, Version, level_version
 from .namespaces import policy_version, simulate_namespace
@@ -279,16 +279,6 @@ class NamespacePlan:
     server: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
 
-    @property
-    def will_patch(self) -> bool:
-        return self.action == CHANGE
-
-    def rejected_pods(self) -> int:
-        return sum(len(f.pods) for f in self.findings)
-
-    def rejected_templates(self) -> int:
-        return len({f.owner for f in self.findings if f.template})
-
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "name": self.name,
@@ -378,13 +368,9 @@ def plan_namespace(
     if not patch:
         return plan
     if plan.changed_since:
-        keys = ", ".join(plan.changed_since)
-        if force:
-            plan.forced = True
-            plan.notes.append(f"changed since the undo file was written ({keys}); restoring anyway (--force)")
-        else:
-            plan.action = CHANGED_SINCE
-            plan.notes.append(f"changed since the undo file was written ({keys}); not restored without --force")
+        _refuse_unless(plan, force, f"changed since the undo file was written ({', '.join(plan.changed_since)})",
+                       "not restored without --force", CHANGED_SINCE, "restoring anyway")
+        if plan.action == CHANGED_SINCE:
             return plan
     if exempt and skip_exempt:
         plan.action = EXEMPT
@@ -394,27 +380,31 @@ def plan_namespace(
         plan.notes.append("exempt in the admission configuration: Pod Security ignores its labels")
     blocking = enforce_change and stage is None and new_policy.enforce.level is not Level.PRIVILEGED and not exempt
     if blocking and plan.findings and not refuse_violations:
-        plan.notes.append(f"{plan.rejected_pods()} existing pod(s) and {plan.rejected_templates()} workload "
-                          f"template(s) violate {plan.checked}, the enforce level being restored")
+        plan.notes.append(f"{_violators(plan)} violate {plan.checked}, the enforce level being restored")
     elif blocking and plan.findings:
-        what = (f"{plan.rejected_pods()} existing pod(s) and {plan.rejected_templates()} workload template(s) "
-                f"violate {plan.checked}")
-        if force:
-            plan.forced = True
-            plan.notes.append(f"{what}; enforcing anyway (--force)")
-        else:
-            plan.action = REFUSED
-            plan.notes.append(f"{what}; use --stage to set audit and warn first, or --force")
+        _refuse_unless(plan, force, f"{_violators(plan)} violate {plan.checked}",
+                       "use --stage to set audit and warn first, or --force")
     if read_errors and refuse_violations:  # any change to a namespace not read to the end is blind
-        what = (f"could not read everything in it ({'; '.join(read_errors)}), so "
-                + ("the new enforce level is unverified" if blocking else "what the new labels flag is unverified"))
-        if force:
-            plan.forced = True
-            plan.notes.append(f"{what}; enforcing anyway (--force)")
-        else:
-            plan.action = REFUSED
-            plan.notes.append(f"{what}; not applied without --force")
+        _refuse_unless(plan, force, f"could not read everything in it ({'; '.join(read_errors)}), so "
+                       + ("the new enforce level is unverified" if blocking else "what the new labels flag is unverified"),
+                       "not applied without --force")
     return plan
+
+
+def _refuse_unless(plan: NamespacePlan, force: bool, what: str, hint: str, action: str = REFUSED,
+                   anyway: str = "enforcing anyway") -> None:
+    """With ``force`` the plan goes ahead, noted; without it, it becomes ``action`` (``hint`` says why)."""
+    if force:
+        plan.forced = True
+        plan.notes.append(f"{what}; {anyway} (--force)")
+    else:
+        plan.action = action
+        plan.notes.append(f"{what}; {hint}")
+
+
+def _violators(plan: NamespacePlan) -> str:
+    pods, workloads = rejected(plan.findings)
+    return f"{pods} existing pod(s) and {workloads} workload template(s)"
 
 
 __all__ = [

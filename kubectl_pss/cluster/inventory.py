@@ -76,9 +76,6 @@ class Inventory:
     def pods(self) -> list[dict]:
         return self.objects.get("Pod", [])
 
-    def in_namespace(self, kind: str, namespace: str) -> list[dict]:
-        return [o for o in self.objects.get(kind, []) if o["metadata"].get("namespace") == namespace]
-
 
 Progress = Callable[[str], None]
 

@@ -6,7 +6,7 @@ import json
 from typing import Any, TextIO
 
 from .color import Palette, color_enabled
-from .render import format_table
+from .render import format_table, write_notes
 
 ADMISSION_API_VERSION = "apiserver.config.k8s.io/v1"
 POD_SECURITY_API_PREFIX = "pod-security.admission.config.k8s.io/"
@@ -88,5 +88,4 @@ def render_check(report: dict[str, Any], stream: TextIO, no_color: bool) -> None
         rows = [[palette.paint(p["severity"].upper(), "error" if p["severity"] == "error" else "baseline"),
                  p["field"] or "-", p["message"]] for p in problems]
         stream.write(format_table(rows, ["severity", "field", "problem"]) + "\n")
-    for note in report.get("notes", []):
-        stream.write(f"Note: {note}\n")
+    write_notes(report.get("notes", []), stream)

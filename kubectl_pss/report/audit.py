@@ -5,7 +5,7 @@ import sys
 from typing import Any, TextIO
 
 from .color import Palette, color_enabled
-from .render import format_table
+from .render import format_table, write_notes
 
 
 def _mode(labels: dict[str, Any], mode: str) -> str:
@@ -50,8 +50,7 @@ def render_audit(report: dict[str, Any], stream: TextIO, no_color: bool) -> None
     cluster = report["cluster"]
     stream.write(f"Cluster {cluster['context'] or '-'}: server {cluster['serverVersion'] or 'unknown'}, "
                  f"latest = {cluster['policyLatest']}\n")
-    for note in report.get("notes", []):
-        stream.write(f"Note: {note}\n")
+    write_notes(report.get("notes", []), stream)
     rows = []
     for ns in report["namespaces"]:
         strictest = ns["strictestLevel"]

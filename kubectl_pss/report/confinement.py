@@ -5,7 +5,7 @@ import sys
 from typing import Any, TextIO
 
 from .color import Palette, color_enabled
-from .render import format_table
+from .render import format_table, write_notes
 
 _STYLE = {"match": "restricted", "mismatch": "error", "complain": "baseline", "unverifiable": "baseline"}
 
@@ -47,16 +47,11 @@ def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
     for c in report["containers"]:
         for note in c.get("notes") or ():
             notes.append(f"{c['namespace']}/{c['pod']}/{c['container']}: {note}")
-    if notes:
-        stream.write("\n" + "".join(f"Note: {note}\n" for note in notes))
+    write_notes(notes, stream, before="\n")
     s = report["summary"]
     stream.write(f"\n{s['match']} match, {s['mismatch']} mismatch, {s['complain']} complain, "
                  f"{s['unverifiable']} unverifiable\n")
-    for pod in report.get("debugPods") or ():
-        state = "deleted" if pod["deleted"] else palette.paint("NOT DELETED", "error")
-        stream.write(f"debug pod {pod['namespace']}/{pod['name']} on node {pod['node']}: {state}\n")
-    if report["errors"]:
-        stream.write(f"{len(report['errors'])} error(s): see stderr\n")
+    write_footer(report, stream, palette)
 
 
 def print_errors(report: dict[str, Any]) -> None:
@@ -79,3 +74,12 @@ def write_verify(report: dict[str, Any], output: str, no_color: bool) -> None:
 
     write_report(report, output, sys.stdout, lambda r, out: render_verify(r, out, no_color))
     print_errors(report)
+
+
+def write_footer(report: dict[str, Any], stream: TextIO, palette: Palette) -> None:
+    """Under a table of ``verify-*`` or ``nodes``: each debug pod and whether it was deleted, and the error count."""
+    for pod in report.get("debugPods") or ():
+        state = "deleted" if pod["deleted"] else palette.paint("NOT DELETED", "error")
+        stream.write(f"debug pod {pod['namespace']}/{pod['name']} on node {pod['node']}: {state}\n")
+    if report["errors"]:
+        stream.write(f"{len(report['errors'])} error(s): see stderr\n")

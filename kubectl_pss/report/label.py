@@ -7,7 +7,7 @@ from typing import Any, TextIO
 
 from .audit import findings_rows, print_read_errors, write_incomplete
 from .color import Palette, color_enabled
-from .render import format_table
+from .render import format_table, write_notes
 
 PREFIX = "pod-security.kubernetes.io/"
 MODES = ("enforce", "audit", "warn")
@@ -56,8 +56,7 @@ def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     what = "Undo plan" if report["operation"] == "undo" else "Label plan"
     stream.write(f"{what} on context {cluster['context'] or '-'} (server {cluster['serverVersion'] or 'unknown'}, "
                  f"latest = {cluster['policyLatest']})\n")
-    for note in report.get("notes", []):
-        stream.write(f"Note: {note}\n")
+    write_notes(report.get("notes", []), stream)
     namespaces = report["namespaces"]
     if not namespaces:
         stream.write("\nNo namespaces in scope.\n")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from .color import Palette, color_enabled
-from .render import format_table
+from .confinement import write_footer
+from .render import format_table, write_notes
 
 
 def _few(items: list[str], limit: int = 3) -> str:
@@ -115,14 +116,9 @@ def render_nodes(report: dict[str, Any], stream: TextIO, no_color: bool) -> None
     for n in report["nodes"]:
         for note in (n["inspection"] or {}).get("notes") or ():
             notes.append(f"node {n['name']}: {note}")
-    if notes:
-        stream.write("\n" + "".join(f"Note: {note}\n" for note in notes))
+    write_notes(notes, stream, before="\n")
     s = report["summary"]
     stream.write(f"\n{s['profilesWithProblems']} of {s['profiles']} profile(s) with problems (node by node: "
                  f"{s['missing']} missing, {s['invalid']} invalid, {s['unknown']} unknown; {s['differs']} differing "
                  f"between nodes); {s['blockedPods']} blocked pod(s)\n")
-    for pod in report.get("debugPods") or ():
-        state = "deleted" if pod["deleted"] else palette.paint("NOT DELETED", "error")
-        stream.write(f"debug pod {pod['namespace']}/{pod['name']} on node {pod['node']}: {state}\n")
-    if report["errors"]:
-        stream.write(f"{len(report['errors'])} error(s): see stderr\n")
+    write_footer(report, stream, palette)

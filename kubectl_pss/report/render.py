@@ -35,3 +35,9 @@ def format_table(rows: list[list[str]], headers: list[str]) -> str:
     if not rows:
         return ""
     return tabulate(rows, headers=[h.upper() for h in headers], tablefmt="plain", disable_numparse=True)
+
+
+def write_notes(notes: list[str], stream: TextIO, before: str = "") -> None:
+    """``Note: ...`` lines under or over a table (``before`` them when there are any)."""
+    if notes:
+        stream.write(before + "".join(f"Note: {note}\n" for note in notes))

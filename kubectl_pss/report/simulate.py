@@ -5,7 +5,7 @@ from typing import Any, TextIO
 
 from .audit import UNKNOWN, findings_rows, write_incomplete
 from .color import Palette, color_enabled
-from .render import format_table
+from .render import format_table, write_notes
 
 
 def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
@@ -14,8 +14,7 @@ def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) ->
     verb = "reject" if report["mode"] == "enforce" else f"flag ({report['mode']})"
     stream.write(f"Simulating {report['mode']}={policy} (evaluated as {report['policyVersion']}) "
                  f"on context {report['cluster']['context'] or '-'}\n")
-    for note in report.get("notes", []):
-        stream.write(f"Note: {note}\n")
+    write_notes(report.get("notes", []), stream)
     rows = []
     for ns in report["namespaces"]:
         if not ns.get("complete", True):

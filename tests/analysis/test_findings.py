@@ -192,11 +192,12 @@ def test_ownership_cycle_is_noted_and_counted_in_audit_and_simulate():
 
 
 def test_label_plan_refuses_a_level_that_a_template_on_an_ownership_cycle_violates():
+    from kubectl_pss.analysis.findings import rejected
     from kubectl_pss.analysis.rollout import REFUSED, plan_namespace
 
     pods, workloads = cyclic_workloads()
     ns = {"metadata": {"name": "app", "labels": {}}}
     plan = plan_namespace(ns, pods, workloads, {"pod-security.kubernetes.io/enforce": "baseline"}, AdmissionConfig(),
                           DEFAULT_REGISTRY)
-    assert plan.action == REFUSED and plan.rejected_templates() == 2
+    assert plan.action == REFUSED and rejected(plan.findings)[1] == 2
     assert sum("ownerReferences form a cycle" in note for note in plan.notes) == 2
