@@ -16,6 +16,7 @@ from ..manifests import load_admission_config
 from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, AdmissionConfig
 from ..policy.objects import admission_view
 from ..policy.registry import NEWEST_MINOR, Registry, registry_for
+from ..policy.schema import describe, type_errors
 
 
 @dataclass
@@ -104,11 +105,14 @@ def _readable(obj: dict) -> dict:
     from ..policy import LATEST, Level, evaluate
     from ..policy.objects import InvalidObjectError
 
+    metadata = obj["metadata"]
     try:
         evaluate(obj, Level.RESTRICTED, LATEST)
     except InvalidObjectError as exc:
-        metadata = obj["metadata"]
         raise UsageError(f"--snapshot: {obj['kind']} {metadata['namespace']}/{metadata['name']}: {exc}") from None
+    wrong_types = type_errors(obj)
+    if wrong_types:
+        raise UsageError(f"--snapshot: {obj['kind']} {metadata['namespace']}/{metadata['name']}: {describe(wrong_types)}")
     return obj
 
 
@@ -172,7 +176,9 @@ def load_cluster_view(connection: Any, namespaces: list[str] | None, config_path
     """Connect, read /version and every namespace, pod and workload in scope (None: all namespaces)."""
     from ..cluster.client import connect
     from ..cluster.errors import ClusterError
-    from ..cluster.inventory import fetch_inventory
+    from ..cluster.inventory import RESOURCES, InventoryError, fetch_inventory
+
+    resource_names = {resource.kind: resource.name for resource in RESOURCES}
 
     config = _config_with_warnings(config_path)
     progress = progress_printer()
@@ -202,7 +208,14 @@ def load_cluster_view(connection: Any, namespaces: list[str] | None, config_path
     for kind, objects in inventory.objects.items():
         target = pods if kind == "Pod" else workloads
         for obj in objects:
-            target[(obj.get("metadata") or {}).get("namespace", "")].append(obj)
+            namespace = (obj.get("metadata") or {}).get("namespace", "")
+            wrong_types = type_errors(obj)
+            if wrong_types:  # no verdict for what the API server would refuse; the namespace is not fully read
+                name = (obj.get("metadata") or {}).get("name")
+                inventory.errors.append(InventoryError(namespace, resource_names.get(kind, kind),
+                                                       f"{kind} {name}: {describe(wrong_types)}"))
+                continue
+            target[namespace].append(obj)
     view.pods, view.workloads = dict(pods), dict(workloads)
     view.errors = [{"namespace": e.namespace, "resource": e.resource, "error": e.message} for e in inventory.errors]
     return view
