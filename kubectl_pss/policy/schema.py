@@ -12,7 +12,7 @@ writes them, i.e. ``1000``.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from .defaulting import VOLUME_SOURCES
 from .objects import TEMPLATE_PATHS
@@ -38,6 +38,7 @@ class MapOf:
         self.value = value
 
 
+_SCALAR_TYPES = {STRING: str, BOOL: bool}
 _RANGES = {INT32: (-(1 << 31), (1 << 31) - 1), INT64: (-(1 << 63), (1 << 63) - 1)}
 
 _SE_LINUX = {"user": STRING, "role": STRING, "type": STRING, "level": STRING}
@@ -137,10 +138,55 @@ def _walk(value: Any, schema: Any, path: str, errors: list[str]) -> None:
                 _walk(item, schema.value, f"{path}[{key}]", errors)
 
 
+def _compile(schema: Any) -> Callable[[Any], bool]:
+    """A fast check of a non-null value against ``schema``, without paths (True: nothing wrong)."""
+    if type(schema) is str:
+        want = _SCALAR_TYPES.get(schema)
+        if want is not None:
+            return lambda value: type(value) is want
+        return lambda value: _scalar_error(value, schema) is None
+    if type(schema) is ListOf:
+        item = _compile(schema.item)
+        if type(schema.item) is str:
+            return lambda value: type(value) is list and all(x is None or item(x) for x in value)
+        return lambda value: type(value) is list and all(x is not None and item(x) for x in value)
+    if type(schema) is MapOf:
+        item = _compile(schema.value)
+        return lambda value: type(value) is dict and all(x is None or item(x) for x in value.values())
+    table = {key: (_SCALAR_TYPES[sub], None) if type(sub) is str and sub in _SCALAR_TYPES else (None, _compile(sub))
+             for key, sub in schema.items()}
+    entries = tuple((key, want, sub) for key, (want, sub) in table.items())
+    size = len(table)
+
+    def check(value: Any) -> bool:
+        if type(value) is not dict:
+            return False
+        # Walk the smaller side: a volume names one of ~30 sources, a raw container has many unread fields.
+        if len(value) < size:
+            for key, x in value.items():
+                entry = table.get(key)
+                if entry is not None and x is not None:
+                    want = entry[0]
+                    if (type(x) is not want) if want is not None else not entry[1](x):
+                        return False
+            return True
+        get = value.get
+        for key, want, sub in entries:
+            x = get(key)
+            if x is not None and ((type(x) is not want) if want is not None else not sub(x)):
+                return False
+        return True
+
+    return check
+
+
+_CHECKS = {kind: _compile(schema) for kind, schema in SCHEMAS.items()}
+
+
 def type_errors(obj: dict) -> list[str]:
     """``path: expected X, got Y`` for each field PSA reads of a pod or workload that has the wrong type."""
     schema = SCHEMAS.get(obj.get("kind"))
-    if schema is None:
+    if schema is None or _CHECKS[obj["kind"]](obj):
         return []
     errors: list[str] = []
     _walk(obj, schema, "", errors)

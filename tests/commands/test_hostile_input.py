@@ -83,3 +83,82 @@ def test_kubelet_config_seccomp_default_yes_is_true():
         {"SeccompDefault": True}
 
 
+
+
+# --- 7: fields of the wrong type get no verdict -------------------------------------------------------------
+def _pod_doc(name: str, spec: str) -> str:
+    return f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: default}}\nspec:\n{spec}"
+
+
+WRONG_TYPES = [
+    ("containers: \"x\"", "  containers: \"x\"\n", 'Pod p1: spec.containers: expected array, got string'),
+    ("containers: [null]", "  containers: [null]\n", "Pod p2: spec.containers[0]: expected object, got null"),
+    ("privileged: \"true\"", "  containers:\n  - name: c\n    image: i\n    securityContext: {privileged: \"true\"}\n",
+     "Pod p3: spec.containers[0].securityContext.privileged: expected boolean, got string"),
+    ("hostPort: \"80\"", "  containers:\n  - name: c\n    image: i\n    ports: [{containerPort: 80, hostPort: \"80\"}]\n",
+     "Pod p4: spec.containers[0].ports[0].hostPort: expected integer, got string"),
+    ("hostPort beyond int32", "  containers:\n  - name: c\n    image: i\n    ports: [{containerPort: 80, hostPort: 4294967376}]\n",
+     "Pod p5: spec.containers[0].ports[0].hostPort: 4294967376 is out of the int32 range"),
+    ("runAsUser: 0.5", "  securityContext: {runAsUser: 0.5}\n  containers: [{name: c, image: i}]\n",
+     "Pod p6: spec.securityContext.runAsUser: expected integer, got 0.5"),
+    ("capabilities.add: a string", "  containers:\n  - name: c\n    image: i\n    securityContext: {capabilities: {add: SYS_ADMIN}}\n",
+     "Pod p7: spec.containers[0].securityContext.capabilities.add: expected array, got string"),
+    ("hostPath: a string", "  containers: [{name: c, image: i}]\n  volumes: [{name: v, hostPath: /etc}]\n",
+     "Pod p8: spec.volumes[0].hostPath: expected object, got string"),
+]
+
+
+def test_check_objects_with_wrong_types_are_errors_and_the_rest_is_reported(tmp_path, capsys):
+    good = _pod_doc("ok", "  hostPID: true\n  containers: [{name: c, image: i}]\n")
+    docs = [good] + [_pod_doc(f"p{i + 1}", spec) for i, (_, spec, _) in enumerate(WRONG_TYPES)]
+    path = tmp_path / "pods.yaml"
+    path.write_text("---\n".join(docs))
+    code, out, err = run_cli(capsys, "check", "-f", path, "--level", "baseline", "-o", "json")
+    assert code == 2
+    assert err.splitlines() == [f"error: {path} (document {i + 1}): {message}" for i, (_, _, message) in enumerate(WRONG_TYPES)]
+    result, = json.loads(out)["results"]
+    assert (result["name"], result["allowed"]) == ("ok", False)
+
+
+def test_check_workload_template_with_a_wrong_type_is_an_error(tmp_path, capsys):
+    path = tmp_path / "deploy.json"
+    path.write_text(json.dumps({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                                "spec": {"template": {"spec": {"hostNetwork": "true", "containers": [{"name": "c"}]}}}}))
+    code, out, err = run_cli(capsys, "check", "-f", path, "-o", "json")
+    assert code == 2 and json.loads(out)["results"] == []
+    assert err == f"error: {path} (document 0): Deployment d: spec.template.spec.hostNetwork: expected boolean, got string\n"
+
+
+def test_integral_json_numbers_are_integers_as_kubectl_sends_them(tmp_path, capsys):
+    path = tmp_path / "pod.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                                "spec": {"securityContext": {"runAsUser": 0.0}, "containers": [{"name": "c"}]}}))
+    code, out, err = run_cli(capsys, "check", "-f", path, "-o", "json")
+    assert code == 0 and err == ""
+    assert json.loads(out)["results"][0]["name"] == "p"
+
+
+def test_cluster_objects_with_wrong_types_are_errors_of_their_namespace(apiserver, capsys):
+    apiserver.add_namespace("good")
+    apiserver.add_namespace("odd")
+    apiserver.add_pod("good", "fine")
+    apiserver.add_pod("odd", "fine-too")
+    apiserver.add_pod("odd", "liar", {"containers": [{"name": "c", "image": "i", "securityContext": {"privileged": "true"}}]})
+    code, out, err = run_cli(capsys, "audit", "-A", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
+    report = json.loads(out)
+    assert code == 2, err
+    assert [(e["namespace"], e["resource"], e["error"]) for e in report["errors"]] == [
+        ("odd", "pods", "Pod liar: spec.containers[0].securityContext.privileged: expected boolean, got string")]
+    pods = {ns["name"]: ns["pods"] for ns in report["namespaces"]}
+    assert pods["good"] == 1 and pods["odd"] == 1  # the liar has no verdict
+
+
+def test_snapshot_object_with_a_wrong_type_is_bad_input(tmp_path, capsys):
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"},
+         "spec": {"hostPID": "yes", "containers": [{"name": "c", "image": "i"}]}}]}))
+    code, out, err = run_cli(capsys, "audit", "--snapshot", path, "-o", "json")
+    assert code == 2 and out == ""
+    assert err == "error: --snapshot: Pod n/p: spec.hostPID: expected boolean, got string\n"
