@@ -67,9 +67,13 @@ def progress_printer() -> Callable[[str], None] | None:
     if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
         return None
 
+    from ..report.render import terminal_safe
+
+    stream = getattr(sys.stderr, "raw_stream", sys.stderr)  # past cli's escaping: this \r\x1b[K is ours
+
     def show(message: str) -> None:
-        sys.stderr.write(f"\r\x1b[K{message}")
-        sys.stderr.flush()
+        stream.write(f"\r\x1b[K{terminal_safe(message)}")
+        stream.flush()
 
     return show
 
