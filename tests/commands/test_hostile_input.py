@@ -162,3 +162,73 @@ def test_snapshot_object_with_a_wrong_type_is_bad_input(tmp_path, capsys):
     code, out, err = run_cli(capsys, "audit", "--snapshot", path, "-o", "json")
     assert code == 2 and out == ""
     assert err == "error: --snapshot: Pod n/p: spec.hostPID: expected boolean, got string\n"
+
+
+# --- 8: control characters never reach the terminal raw --------------------------------------------------------
+RAW = ("\x1b", "\x07", "\x9b", "\u202e")
+
+
+def assert_no_raw_controls(text: str) -> None:
+    assert not any(ch in text for ch in RAW), repr(text)
+
+
+def test_audit_table_shows_hostile_pod_and_container_names_escaped(apiserver, capsys):
+    apiserver.add_namespace("apps")
+    apiserver.add_pod("apps", "evil\x1b]0;owned\x07", {"hostPID": True, "containers": [
+        {"name": "c\x1b[2J\u202e", "image": "i", "securityContext": {"privileged": True}}]})
+    code, out, err = run_cli(capsys, "audit", "-A", "--kubeconfig", apiserver.kubeconfig_path)
+    assert code == 0, err
+    assert_no_raw_controls(out + err)
+    assert "evil\\x1b]0;owned\\x07" in out and 'container "c\\x1b[2J\\u202e"' in out
+    # JSON was already safe: the same names, as JSON escapes
+    code, out, _ = run_cli(capsys, "audit", "-A", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
+    assert "evil\\u001b]0;owned\\u0007" in out and "\x1b" not in out
+
+
+def test_verify_apparmor_table_escapes_names_proc_contents_and_kubelet_messages(apiserver, make_kubeconfig, capsys):
+    from tests.apiserver.runtime import FakeNode
+    from tests.commands.test_verify import box
+
+    rt = apiserver.runtime
+    rt.start_delay = 0.02
+    rt.add_node("node-a")
+    apiserver.add_namespace("apps")
+    rt.add_pod("apps", "evil\x1b]8;;http://x\x07", [{"name": "app", "securityContext": {
+        "appArmorProfile": {"type": "RuntimeDefault"}}}])
+    rt.add_pod("apps", "image", [{"name": "app", "securityContext": {
+        "appArmorProfile": {"type": "RuntimeDefault"}}}], handlers={"app": box("\x1b[2Jk8s-\u202eevil (enforce)\n")})
+    rt.add_pod("apps", "blocked", [{"name": "app", "securityContext": {
+        "appArmorProfile": {"type": "Localhost", "localhostProfile": "k8s-missing"}}}],
+        phase="Pending", states={"app": {"waiting": {"reason": "Blocked"}}})
+    apiserver._stores["pods"].get("apps", "blocked")["status"].update(
+        reason="AppArmor", message="profile \x1b[8mhidden\x1b[0m is not loaded")
+    rt.on_node("node-a", FakeNode({}))
+    kubeconfig = make_kubeconfig([apiserver.context("lab", namespace="apps")], "lab")
+    code, out, err = run_cli(capsys, "verify-apparmor", "--kubeconfig", kubeconfig, "--no-color")
+    assert_no_raw_controls(out + err)
+    assert "evil\\x1b]8;;http://x\\x07" in out
+    assert "\\x1b[2Jk8s-\\u202eevil" in out
+    assert "profile \\x1b[8mhidden\\x1b[0m is not loaded" in out
+
+
+def test_check_table_and_error_lines_escape_manifest_strings(tmp_path, capsys):
+    path = tmp_path / "pod.yaml"
+    path.write_text('kind: Pod\nmetadata: {name: "p\\e]0;t\\a"}\nspec:\n  containers:\n'
+                    '  - {name: "c\\e[1;1H\\u202e", image: i, securityContext: {privileged: true}}\n---\n'
+                    'kind: Pod\nmetadata: {name: "q\\e[2J"}\nspec: {hostPID: "\\e[2J"}\n')
+    code, out, err = run_cli(capsys, "check", "-f", path, "--level", "baseline")
+    assert code == 2
+    assert_no_raw_controls(out + err)
+    assert "Pod/p\\x1b]0;t\\x07" in out and 'container "c\\x1b[1;1H\\u202e" must not set' in out
+    assert err == f"error: {path} (document 1): Pod q\\x1b[2J: spec.hostPID: expected boolean, got string\n"
+
+
+def test_painted_cells_keep_their_colours_and_lose_everything_else():
+    from kubectl_pss.report.color import Palette
+    from kubectl_pss.report.render import format_table, terminal_safe
+
+    palette = Palette(True)
+    table = format_table([[palette.paint("privileged\x1b]0;x\x07", "privileged"), "n\x1b[2J\x9b"]], ["a", "b"])
+    assert "\x1b[31mprivileged\\x1b]0;x\\x07\x1b[0m" in table and "n\\x1b[2J\\x9b" in table
+    assert terminal_safe("line\nnext\r", keep_newlines=True) == "line\nnext\\x0d"
+    assert terminal_safe("\u2066x\u2069\u202a") == "\\u2066x\\u2069\\u202a"
