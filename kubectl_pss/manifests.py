@@ -227,8 +227,9 @@ def _yaml_documents(source: str, text: str) -> Iterator[Document | LoadError]:
                 except yaml.YAMLError as exc:
                     yield LoadError(source, index, _yaml_error(exc, line_offset))
                     mark = getattr(exc, "problem_mark", None)
-                    start = _line_start(text, mark.line + 1) if mark is not None else len(text)
-                    found = _DOCUMENT_START.search(text, start)
+                    # libyaml often notices the end of a bad document only at the next "---": resume there
+                    start = _line_start(text, mark.line) if mark is not None else len(text)
+                    found = _DOCUMENT_START.search(text, max(start, 1))
                     if found is None:
                         return
                     resume_at = found.start()

@@ -232,3 +232,128 @@ def test_painted_cells_keep_their_colours_and_lose_everything_else():
     assert "\x1b[31mprivileged\\x1b]0;x\\x07\x1b[0m" in table and "n\\x1b[2J\\x9b" in table
     assert terminal_safe("line\nnext\r", keep_newlines=True) == "line\nnext\\x0d"
     assert terminal_safe("\u2066x\u2069\u202a") == "\\u2066x\\u2069\\u202a"
+
+
+# --- 9: unreadable directories, non-regular files, huge inputs, huge numbers, deep nesting ---------------------
+GOOD_POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: NAME}\nspec:\n  containers: [{name: c, image: i}]\n"
+
+
+def good_pod(name: str) -> str:
+    return GOOD_POD.replace("NAME", name)
+
+
+def check_subprocess(*args: str, cwd: Path, stdin: str | None = None) -> "subprocess.CompletedProcess[str]":
+    """check in its own process, bounded: on a FIFO or a device the old code blocked or read forever."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-m", "kubectl_pss", "check", *args, "-o", "json"], cwd=cwd, text=True,
+                          input=stdin if stdin is not None else "", capture_output=True, timeout=30,
+                          preexec_fn=limit, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "HOME": str(cwd)})
+
+
+def test_unreadable_subdirectory_is_an_error_and_the_rest_is_read(tmp_path, capsys, monkeypatch):
+    import os
+
+    (tmp_path / "a.yaml").write_text(good_pod("a"))
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "hidden.yaml").write_text(good_pod("hidden"))
+    (tmp_path / "z").mkdir()
+    (tmp_path / "z" / "z.yaml").write_text(good_pod("z"))
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # root reads every directory: deny one as a non-root user would be denied
+        if os.fspath(path) == str(tmp_path / "locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    code, out, err = run_cli(capsys, "check", "-f", tmp_path, "-o", "json")
+    assert code == 2
+    assert err == f"error: {tmp_path / 'locked'}: cannot read directory: permission denied\n"
+    assert [r["name"] for r in json.loads(out)["results"]] == ["a", "z"]
+
+
+def test_fifos_and_devices_are_skipped_with_an_error(tmp_path):
+    import os
+
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "a.yaml").write_text(good_pod("a"))
+    os.mkfifo(tmp_path / "dir" / "pipe.yaml")
+    os.mkfifo(tmp_path / "named.json")
+    proc = check_subprocess("-f", "dir", "-f", "named.json", "-f", "/dev/zero", "-f", "-", cwd=tmp_path,
+                            stdin=good_pod("from-stdin"))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "error: dir/pipe.yaml: a FIFO, not a regular file: skipped",
+        "error: named.json: a FIFO, not a regular file: skipped",
+        "error: /dev/zero: a character device, not a regular file: skipped"]
+    assert [r["name"] for r in json.loads(proc.stdout)["results"]] == ["a", "from-stdin"]
+
+
+def test_an_input_over_256_mib_is_not_read(tmp_path, capsys):
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as handle:
+        handle.truncate(256 * 1024 * 1024 + 1)  # sparse: no disk, and no memory if it is not read
+    (tmp_path / "ok.yaml").write_text(good_pod("ok"))
+    code, out, err = run_cli(capsys, "check", "-f", big, "-f", tmp_path / "ok.yaml", "-o", "json")
+    assert code == 2 and err == f"error: {big}: larger than 256 MiB: not read\n"
+    assert [r["name"] for r in json.loads(out)["results"]] == ["ok"]
+
+
+HUGE = "1" + "0" * 5000
+
+
+def test_json_integer_over_4300_digits_is_an_error_of_its_document(tmp_path, capsys):
+    path = tmp_path / "pods.json"
+    pod = {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "c"}]}}
+    path.write_text(json.dumps({**pod, "metadata": {"name": "a"}}) + '\n{"kind": "Pod", "x": ' + HUGE + '}\n'
+                    + json.dumps({**pod, "metadata": {"name": "b"}}))
+    code, out, err = run_cli(capsys, "check", "-f", path, "-o", "json")
+    assert code == 2 and err == f"error: {path} (document 1): invalid JSON: an integer has too many digits\n"
+    assert [(r["document"], r["name"]) for r in json.loads(out)["results"]] == [(0, "a"), (2, "b")]
+
+
+def test_yaml_integer_over_4300_digits_is_a_string_as_go_reads_it(tmp_path, capsys):
+    # go-yaml v2: ParseFloat fails with ErrRange, so the scalar stays a string; in runAsUser a wrong type
+    path = tmp_path / "pods.yaml"
+    path.write_text(good_pod("a") + "---\n" + good_pod("b").replace("spec:\n", f"spec:\n  securityContext: {{runAsUser: {HUGE}}}\n")
+                    + "---\n" + good_pod("c") + f"---\nkind: ConfigMap\nmetadata: {{name: big}}\ndata: {{n: {HUGE}}}\n")
+    code, out, err = run_cli(capsys, "check", "-f", path, "-o", "json")
+    assert code == 2
+    assert err == f"error: {path} (document 1): Pod b: spec.securityContext.runAsUser: expected integer, got string\n"
+    report = json.loads(out)
+    assert [r["name"] for r in report["results"]] == ["a", "c"] and report["skipped"][0]["name"] == "big"
+
+
+@pytest.mark.parametrize("suffix", ["json", "yaml"])
+def test_nesting_5000_deep_is_an_error_of_its_document(tmp_path, capsys, suffix):
+    path = tmp_path / f"pods.{suffix}"
+    deep = "[" * 5000 + "]" * 5000
+    if suffix == "json":
+        pod = {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "c"}]}}
+        text = "\n".join([json.dumps({**pod, "metadata": {"name": "a"}}), deep, json.dumps({**pod, "metadata": {"name": "b"}})])
+        message = "invalid JSON: nested too deeply"
+    else:
+        text = good_pod("a") + "---\n" + deep + "\n---\n" + good_pod("b")
+        message = "invalid YAML: exceeded maximum nesting depth at line 7 column"
+    path.write_text(text)
+    code, out, err = run_cli(capsys, "check", "-f", path, "-o", "json")
+    assert code == 2 and err.startswith(f"error: {path} (document 1): {message}") and err.count("\n") == 1, err
+    assert [(r["document"], r["name"]) for r in json.loads(out)["results"]] == [(0, "a"), (2, "b")]
+
+
+def test_a_bad_yaml_document_does_not_hide_the_next_ones(tmp_path, capsys):
+    path = tmp_path / "pods.yaml"
+    path.write_text(good_pod("a") + "---\nkind: Pod\nmetadata: [\n---\n" + good_pod("b") + "---\nv: .inf\n---\n" + good_pod("c"))
+    code, out, err = run_cli(capsys, "check", "-f", path, "-o", "json")
+    assert code == 2
+    lines = err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"error: {path} (document 1): invalid YAML: ")
+    assert lines[1].startswith(f"error: {path} (document 3): invalid YAML: the value .inf cannot be represented in JSON")
+    assert [(r["document"], r["name"]) for r in json.loads(out)["results"]] == [(0, "a"), (2, "b"), (4, "c")]
