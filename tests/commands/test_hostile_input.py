@@ -357,3 +357,14 @@ def test_a_bad_yaml_document_does_not_hide_the_next_ones(tmp_path, capsys):
     assert len(lines) == 2 and lines[0].startswith(f"error: {path} (document 1): invalid YAML: ")
     assert lines[1].startswith(f"error: {path} (document 3): invalid YAML: the value .inf cannot be represented in JSON")
     assert [(r["document"], r["name"]) for r in json.loads(out)["results"]] == [(0, "a"), (2, "b"), (4, "c")]
+
+
+def test_lines_around_tables_escape_snapshot_data_too(tmp_path, capsys):
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}},
+        {"apiVersion": "v1", "kind": "Evil\x1b]0;owned\x07", "metadata": {"name": "x"}}]}))
+    code, out, err = run_cli(capsys, "audit", "--snapshot", path)
+    assert code == 0, err
+    assert_no_raw_controls(out + err)
+    assert "ignored objects of other kinds: 1 Evil\\x1b]0;owned\\x07" in out
