@@ -233,6 +233,21 @@ for _tag in ("tag:yaml.org,2002:set", "tag:yaml.org,2002:omap", "tag:yaml.org,20
     GoYamlLoader.add_constructor(_tag, GoYamlLoader.construct_text)
 
 
+class GoYamlDumper(yaml.SafeDumper):
+    """Writes YAML that kubectl reads back as written: a string go-yaml v2 would resolve to something
+    else (``y``, ``0o17``, ``08``, ``1e3``) is quoted, which PyYAML's YAML 1.1 rules leave plain."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return resolve_plain(value)[0]
+        return super().resolve(kind, value, implicit)
+
+
+def dump(data: Any, stream: Any = None, **options: Any) -> Any:
+    """yaml.safe_dump, for kubectl's reader (see GoYamlDumper)."""
+    return yaml.dump(data, stream, Dumper=GoYamlDumper, **options)
+
+
 def load(text: str) -> Any:
     """One YAML document, as kubectl reads it (raises yaml.YAMLError)."""
     loader = GoYamlLoader(text)
@@ -247,4 +262,4 @@ def load(text: str) -> Any:
         loader.dispose()
 
 
-__all__ = ["GoYamlLoader", "check_json_value", "json_key", "load", "resolve_plain"]
+__all__ = ["GoYamlDumper", "GoYamlLoader", "check_json_value", "dump", "json_key", "load", "resolve_plain"]

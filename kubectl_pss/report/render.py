@@ -57,9 +57,9 @@ def write_json(data: Any, stream: TextIO) -> None:
 
 
 def write_yaml(data: Any, stream: TextIO) -> None:
-    import yaml
+    from ..goyaml import dump  # strings kubectl would read as booleans or numbers are quoted
 
-    yaml.safe_dump(data, stream, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    dump(data, stream, sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
 def write_report(data: Any, output: str, stream: TextIO, table: Callable[[Any, TextIO], None]) -> None:

@@ -368,3 +368,24 @@ def test_lines_around_tables_escape_snapshot_data_too(tmp_path, capsys):
     assert code == 0, err
     assert_no_raw_controls(out + err)
     assert "ignored objects of other kinds: 1 Evil\\x1b]0;owned\\x07" in out
+
+
+def test_yaml_written_by_the_tool_reads_back_as_written(apiserver, tmp_path, capsys):
+    # PyYAML's YAML 1.1 rules leave y, n, 0o17, 08 and 1e3 plain; kubectl would read them as true, false, 15, 8.0, 1000.0
+    apiserver.add_namespace("apps", labels={"team": "y", "cost": "08"})
+    apiserver.add_pod("apps", "n", {"containers": [{"name": "1e3", "image": "i"}]})
+    apiserver._stores["pods"].get("apps", "n")["metadata"]["annotations"] = {
+        "container.apparmor.security.beta.kubernetes.io/1e3": "0o17"}
+    dump = tmp_path / "snapshot.yaml"
+    code, _, err = run_cli(capsys, "snapshot", "-o", dump, "--kubeconfig", apiserver.kubeconfig_path)
+    assert code == 0, err
+    text = dump.read_text()
+    assert "team: 'y'" in text and "name: '1e3'" in text and ": '0o17'" in text
+    code, out, err = run_cli(capsys, "audit", "--snapshot", dump, "-o", "yaml")
+    assert code == 0, err
+    assert "name: 'n'" in out  # -o yaml is for kubectl-reading tools too
+    from kubectl_pss.goyaml import load
+
+    finding, = load(out)["namespaces"][0]["findings"]
+    assert finding["pods"] == ["n"] and '"container.apparmor.security.beta.kubernetes.io/1e3="0o17""' in \
+        finding["violations"][0]["detail"]
