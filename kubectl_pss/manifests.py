@@ -43,8 +43,6 @@ class LoadError:
         return f"{where}: {self.message}"
 
 
-YamlLoader = GoYamlLoader
-
 # A single input larger than this is refused rather than read into memory.
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 _FILE_TYPES = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -55,7 +53,7 @@ def _not_regular(mode: int) -> str | None:
     """Why a file of this mode is not read (None: a regular file)."""
     if stat.S_ISREG(mode):
         return None
-    what = next((name for test, name in _FILE_TYPES if test(mode)), "not a regular file")
+    what = next((name for test, name in _FILE_TYPES if test(mode)), "of an unknown type")
     return f"{what}, not a regular file: skipped"
 
 
@@ -165,12 +163,16 @@ def _skip_json_value(text: str, pos: int) -> int:
     return length
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _json_documents(source: str, text: str, declared_json: bool) -> Iterator[Document | LoadError] | None:
     """A JSON document, or a stream of concatenated JSON documents (as kubectl accepts).
 
     Returns None when the text is no JSON (and not declared JSON): it is read as YAML then.
     """
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_constant=_not_json)
     items: list[Document | LoadError] = []
     pos = 0
     length = len(text)
@@ -189,11 +191,11 @@ def _json_documents(source: str, text: str, declared_json: bool) -> Iterator[Doc
             return iter(items)
         except RecursionError:
             items.append(LoadError(source, index, "invalid JSON: nested too deeply"))
-            pos = _skip_json_value(text, pos)
-        except ValueError as exc:  # an integer beyond Python's digit limit: Go cannot hold it either
+            pos = max(_skip_json_value(text, pos), pos + 1)
+        except ValueError as exc:  # an integer beyond Python's digit limit, NaN: Go cannot read them either
             message = "an integer has too many digits" if "digits" in str(exc) else str(exc)
             items.append(LoadError(source, index, f"invalid JSON: {message}"))
-            pos = _skip_json_value(text, pos)
+            pos = max(_skip_json_value(text, pos), pos + 1)
         else:
             items.append(Document(source, index, value))
 

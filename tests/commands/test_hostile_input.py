@@ -389,3 +389,13 @@ def test_yaml_written_by_the_tool_reads_back_as_written(apiserver, tmp_path, cap
     finding, = load(out)["namespaces"][0]["findings"]
     assert finding["pods"] == ["n"] and '"container.apparmor.security.beta.kubernetes.io/1e3="0o17""' in \
         finding["violations"][0]["detail"]
+
+
+def test_json_nan_and_infinity_are_errors_of_their_document(tmp_path, capsys):
+    path = tmp_path / "pods.json"
+    pod = {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "c"}]}}
+    path.write_text('{"kind": "Pod", "spec": {"securityContext": {"runAsUser": NaN}}}\n'
+                    + json.dumps({**pod, "metadata": {"name": "b"}}))
+    code, out, err = run_cli(capsys, "check", "-f", path, "-o", "json")
+    assert code == 2 and err == f"error: {path} (document 0): invalid JSON: NaN is not a JSON number\n"
+    assert [(r["document"], r["name"]) for r in json.loads(out)["results"]] == [(1, "b")]
