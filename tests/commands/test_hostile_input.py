@@ -399,3 +399,14 @@ def test_json_nan_and_infinity_are_errors_of_their_document(tmp_path, capsys):
     code, out, err = run_cli(capsys, "check", "-f", path, "-o", "json")
     assert code == 2 and err == f"error: {path} (document 0): invalid JSON: NaN is not a JSON number\n"
     assert [(r["document"], r["name"]) for r in json.loads(out)["results"]] == [(1, "b")]
+
+
+def test_admission_config_comments_stay_comments(apiserver, make_kubeconfig, capsys):
+    # the context's name goes into the header: a newline in it must not start YAML content
+    apiserver.add_namespace("apps")
+    kubeconfig = make_kubeconfig([apiserver.context("lab\nkind: Evil\x1b[2J")], "lab\nkind: Evil\x1b[2J")
+    code, out, err = run_cli(capsys, "admission-config", "--from-cluster", "--kubeconfig", kubeconfig)
+    assert code == 0, err
+    assert_no_raw_controls(out)
+    assert not any(line.startswith("kind: Evil") for line in out.splitlines())
+    assert "on context lab kind: Evil\\x1b[2J" in out
