@@ -179,10 +179,12 @@ def _construct_scalar(loader: "GoYamlLoader", node: Any) -> Any:
     return value
 
 
-def check_json_value(value: Any, node: Any) -> None:
-    # json.Marshal fails on NaN and infinities; as keys they are fine (".inf").
-    if type(value) is float and not math.isfinite(value):
-        raise ConstructorError(None, None, f"the value {node.value} cannot be represented in JSON", node.start_mark)
+def check_json_value(node: Any) -> None:
+    """Refuse a value node json.Marshal fails on (NaN, infinities); as keys they are fine (".inf")."""
+    if node.tag == FLOAT_TAG and isinstance(node, yaml.ScalarNode):
+        word = _WORDS.get(node.value)
+        if word is not None and not math.isfinite(word[1]):
+            raise ConstructorError(None, None, f"the value {node.value} cannot be represented in JSON", node.start_mark)
 
 
 class GoYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -194,21 +196,17 @@ class GoYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: igno
         return super().resolve(kind, value, implicit)
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict:
-        mapping = super().construct_mapping(node, deep=deep)
-        for (_, value_node), value in zip(node.value, mapping.values()) if len(node.value) == len(mapping) else ():
-            check_json_value(value, value_node)
-        if len(node.value) != len(mapping):  # merge keys or duplicates: check every value
-            for value in mapping.values():
-                check_json_value(value, node)
+        mapping = super().construct_mapping(node, deep=deep)  # merge keys are flattened into node.value
+        for _, value_node in node.value:
+            check_json_value(value_node)
         if all(type(key) is str for key in mapping):
             return mapping
         return {json_key(key, node): value for key, value in mapping.items()}
 
     def construct_sequence(self, node: Any, deep: bool = False) -> list:
-        items = super().construct_sequence(node, deep=deep)
-        for child, item in zip(node.value, items):
-            check_json_value(item, child)
-        return items
+        for child in node.value:
+            check_json_value(child)
+        return super().construct_sequence(node, deep=deep)
 
     def construct_text(self, node: Any) -> Any:
         """!!timestamp and unknown scalar tags: the text (yaml.v2 into interface{})."""
@@ -255,9 +253,8 @@ def load(text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        data = loader.construct_document(node)
-        check_json_value(data, node)
-        return data
+        check_json_value(node)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 

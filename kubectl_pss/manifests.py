@@ -237,8 +237,8 @@ def _yaml_documents(source: str, text: str) -> Iterator[Document | LoadError]:
                     resume_at = found.start()
                     break
                 try:
+                    check_json_value(node)
                     data = loader.construct_document(node)
-                    check_json_value(data, node)
                 except (yaml.YAMLError, RecursionError) as exc:
                     loader.constructed_objects, loader.recursive_objects, loader.state_generators = {}, {}, []
                     message = _yaml_error(exc, line_offset) if isinstance(exc, yaml.YAMLError) else "invalid YAML: nested too deeply"
