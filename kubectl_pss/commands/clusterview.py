@@ -109,15 +109,19 @@ def _readable(obj: dict) -> dict:
     from ..policy import LATEST, Level, evaluate
     from ..policy.objects import InvalidObjectError
 
-    metadata = obj["metadata"]
     try:
         evaluate(obj, Level.RESTRICTED, LATEST)
     except InvalidObjectError as exc:
+        metadata = obj["metadata"]
         raise UsageError(f"--snapshot: {obj['kind']} {metadata['namespace']}/{metadata['name']}: {exc}") from None
-    wrong_types = type_errors(obj)
-    if wrong_types:
-        raise UsageError(f"--snapshot: {obj['kind']} {metadata['namespace']}/{metadata['name']}: {describe(wrong_types)}")
     return obj
+
+
+def _resource_names() -> dict[str, str]:
+    """kind -> the list's resource name ("Pod" -> "pods"), for errors of one object."""
+    from ..cluster.inventory import RESOURCES
+
+    return {resource.kind: resource.name for resource in RESOURCES}
 
 
 def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_path: str | None,
@@ -154,6 +158,7 @@ def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_pa
     view.namespaces = sorted((ns for name, ns in snapshot.namespaces.items() if wanted is None or name in wanted),
                              key=lambda ns: ns["metadata"]["name"])
     orphans: set[str] = set()
+    resource_names = _resource_names()
     for kind, objects in snapshot.objects.items():
         target = view.pods if kind == "Pod" else view.workloads
         for obj in objects:
@@ -163,7 +168,13 @@ def load_snapshot_view(paths: list[str], namespaces: list[str] | None, config_pa
             if namespace not in snapshot.namespaces:
                 orphans.add(namespace)
                 continue
-            target.setdefault(namespace, []).append(_readable(admission_view(obj)))
+            view_obj = _readable(admission_view(obj))
+            wrong_types = type_errors(view_obj)
+            if wrong_types:  # as from a cluster: no verdict, an error of its namespace
+                view.errors.append({"namespace": namespace, "resource": resource_names.get(kind, kind),
+                                    "error": f"{kind} {obj['metadata']['name']}: {describe(wrong_types)}"})
+                continue
+            target.setdefault(namespace, []).append(view_obj)
     if orphans:
         view.notes.append(f"objects in namespaces missing from the snapshot were skipped: {', '.join(sorted(orphans))}")
     return view
@@ -180,9 +191,9 @@ def load_cluster_view(connection: Any, namespaces: list[str] | None, config_path
     """Connect, read /version and every namespace, pod and workload in scope (None: all namespaces)."""
     from ..cluster.client import connect
     from ..cluster.errors import ClusterError
-    from ..cluster.inventory import RESOURCES, InventoryError, fetch_inventory
+    from ..cluster.inventory import InventoryError, fetch_inventory
 
-    resource_names = {resource.kind: resource.name for resource in RESOURCES}
+    resource_names = _resource_names()
 
     config = _config_with_warnings(config_path)
     progress = progress_printer()

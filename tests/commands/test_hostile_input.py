@@ -153,15 +153,20 @@ def test_cluster_objects_with_wrong_types_are_errors_of_their_namespace(apiserve
     assert pods["good"] == 1 and pods["odd"] == 1  # the liar has no verdict
 
 
-def test_snapshot_object_with_a_wrong_type_is_bad_input(tmp_path, capsys):
+def test_snapshot_objects_with_wrong_types_are_errors_of_their_namespace(tmp_path, capsys):
     path = tmp_path / "snapshot.json"
+    pod = {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "c", "image": "i"}]}}
     path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}},
-        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"},
-         "spec": {"hostPID": "yes", "containers": [{"name": "c", "image": "i"}]}}]}))
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "m"}},
+        {**pod, "metadata": {"name": "ok", "namespace": "m"}},
+        {**pod, "metadata": {"name": "p", "namespace": "n"}, "spec": {"hostPID": "yes", **pod["spec"]}}]}))
     code, out, err = run_cli(capsys, "audit", "--snapshot", path, "-o", "json")
-    assert code == 2 and out == ""
-    assert err == "error: --snapshot: Pod n/p: spec.hostPID: expected boolean, got string\n"
+    report = json.loads(out)
+    assert code == 2, err
+    assert report["errors"] == [{"namespace": "n", "resource": "pods",
+                                 "error": "Pod p: spec.hostPID: expected boolean, got string"}]
+    assert {ns["name"]: ns["pods"] for ns in report["namespaces"]} == {"m": 1, "n": 0}
 
 
 # --- 8: control characters never reach the terminal raw --------------------------------------------------------
