@@ -289,12 +289,14 @@ def _load_profile(path: str) -> Any:
         json_error = exc
     except RecursionError:
         raise UsageError(f"{source}: not a profile: nested too deeply") from None
-    if "SeccompProfile" in text:  # an SPO object is usually YAML
+    if "SeccompProfile" in text:  # an SPO object is usually YAML, read as kubectl reads it
         import yaml
 
+        from ..goyaml import load as load_yaml
+
         try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError:
+            document = load_yaml(text)
+        except (yaml.YAMLError, RecursionError):
             document = None
         if isinstance(document, dict) and document.get("kind") == "SeccompProfile":
             return document
