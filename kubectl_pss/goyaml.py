@@ -232,12 +232,14 @@ for _tag in ("tag:yaml.org,2002:set", "tag:yaml.org,2002:omap", "tag:yaml.org,20
 
 
 class GoYamlDumper(yaml.SafeDumper):
-    """Writes YAML that kubectl reads back as written: a string go-yaml v2 would resolve to something
-    else (``y``, ``0o17``, ``08``, ``1e3``) is quoted, which PyYAML's YAML 1.1 rules leave plain."""
+    """Writes YAML that kubectl and other readers read back as written: a string that go-yaml v2
+    (``y``, ``0o17``, ``08``, ``1e3``) or a YAML 1.1 reader such as PyYAML (a timestamp) would resolve to
+    something else is quoted."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
         if kind is yaml.ScalarNode and implicit[0]:
-            return resolve_plain(value)[0]
+            tag = resolve_plain(value)[0]
+            return tag if tag != STR_TAG else super().resolve(kind, value, implicit)
         return super().resolve(kind, value, implicit)
 
 
