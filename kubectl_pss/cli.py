@@ -97,7 +97,22 @@ def _cluster_error(exc: BaseException, kind: str = "ClusterError") -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``kubectl-pss`` executable."""
+    """Entry point of the ``kubectl-pss`` executable.
+
+    Diagnostics go through TerminalSafeStream: errors, warnings and notes quote names and messages
+    from the cluster and from manifests, whose control characters must not reach the terminal.
+    """
+    from .report.render import TerminalSafeStream
+
+    stderr = sys.stderr
+    sys.stderr = TerminalSafeStream(stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = stderr
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         code = run(sys.argv[1:] if argv is None else argv)
     except FatalError as exc:

@@ -1,18 +1,22 @@
 """Read Kubernetes manifests from files, directories and stdin (YAML streams and JSON).
 
-YAML is loaded with YAML 1.2 booleans, so names like ``on`` or ``no`` stay strings, as
-the API server's decoder keeps them.
+YAML is read as kubectl reads it (see goyaml: ``privileged: yes`` is true). Only regular files
+are read (a FIFO or device under ``-f`` would hang or never end), at most 256 MiB each; a
+document that cannot be read is an error of its own and the next documents are still read.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import yaml
+
+from .goyaml import GoYamlLoader, check_json_value
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -39,57 +43,95 @@ class LoadError:
         return f"{where}: {self.message}"
 
 
-def _yaml12_loader() -> type:
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class Loader(base):  # type: ignore[misc, valid-type]
-        pass
-
-    # Drop YAML 1.1 booleans (yes/no/on/off/y/n) and keep only true/false.
-    Loader.yaml_implicit_resolvers = {
-        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-        for key, resolvers in base.yaml_implicit_resolvers.items()
-    }
-    Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-    )
-    # Timestamps stay strings: the API server does not turn them into dates.
-    for key in list(Loader.yaml_implicit_resolvers):
-        Loader.yaml_implicit_resolvers[key] = [
-            (tag, regexp) for tag, regexp in Loader.yaml_implicit_resolvers[key] if tag != "tag:yaml.org,2002:timestamp"
-        ]
-    return Loader
+# A single input larger than this is refused rather than read into memory.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+_FILE_TYPES = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
 
 
-YamlLoader = _yaml12_loader()
+def _not_regular(mode: int) -> str | None:
+    """Why a file of this mode is not read (None: a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    what = next((name for test, name in _FILE_TYPES if test(mode)), "of an unknown type")
+    return f"{what}, not a regular file: skipped"
+
+
+def _os_message(exc: OSError) -> str:
+    return exc.strerror.lower() if exc.strerror else str(exc)
 
 
 def expand_paths(paths: list[str]) -> tuple[list[str], list[LoadError]]:
-    """Files to read, in order: a directory is walked recursively for *.yaml/*.yml/*.json (sorted)."""
+    """Files to read, in order: a directory is walked recursively for *.yaml/*.yml/*.json (sorted).
+
+    A subdirectory that cannot be listed and anything that is not a regular file is an error.
+    """
     files: list[str] = []
     errors: list[LoadError] = []
     for path in paths:
         if path == "-":
             files.append(path)
-        elif os.path.isdir(path):
-            found = []
-            for root, dirs, names in os.walk(path):
+            continue
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            errors.append(LoadError(path, None, "no such file or directory"))
+            continue
+        except OSError as exc:
+            errors.append(LoadError(path, None, _os_message(exc)))
+            continue
+        if stat.S_ISDIR(mode):
+            found: list[str] = []
+            walk_errors: list[LoadError] = []
+
+            def unreadable(exc: OSError) -> None:
+                walk_errors.append(LoadError(exc.filename or path, None, f"cannot read directory: {_os_message(exc)}"))
+
+            for root, dirs, names in os.walk(path, onerror=unreadable):
                 dirs.sort()
                 found.extend(os.path.join(root, n) for n in names if n.lower().endswith(MANIFEST_SUFFIXES))
-            files.extend(sorted(found))
-        elif os.path.exists(path):
-            files.append(path)
+            for name in sorted(found):
+                try:
+                    why = _not_regular(os.stat(name).st_mode)
+                except OSError as exc:
+                    why = _os_message(exc)
+                if why is None:
+                    files.append(name)
+                else:
+                    errors.append(LoadError(name, None, why))
+            errors.extend(sorted(walk_errors, key=lambda e: e.source))
+        elif (why := _not_regular(mode)) is not None:
+            errors.append(LoadError(path, None, why))
         else:
-            errors.append(LoadError(path, None, "no such file or directory"))
+            files.append(path)
     return files, errors
 
 
-def _read_text(path: str) -> str:
+def _read_bytes(path: str) -> bytes:
+    """A regular file's bytes (or stdin's), at most MAX_INPUT_BYTES; raises OSError or ValueError."""
+    too_big = f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB: not read"
     if path == "-":
-        raw = sys.stdin.buffer.read()
-    else:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        if len(raw) > MAX_INPUT_BYTES:
+            raise ValueError(too_big)
+        return raw
+    # O_NONBLOCK: a FIFO swapped in after the walk must not block the open.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        why = _not_regular(info.st_mode)
+        if why is not None:
+            raise ValueError(why)
+        if info.st_size > MAX_INPUT_BYTES:
+            raise ValueError(too_big)
+        raw = handle.read(MAX_INPUT_BYTES + 1)
+    if len(raw) > MAX_INPUT_BYTES:
+        raise ValueError(too_big)
+    return raw
+
+
+def _read_text(path: str) -> str:
+    raw = _read_bytes(path)
     if b"\x00" in raw:
         raise ValueError("not a text file (binary content)")
     try:
@@ -98,52 +140,140 @@ def _read_text(path: str) -> str:
         raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
 
 
-def _json_documents(text: str) -> Iterator[Any]:
-    """A JSON document, or a stream of concatenated JSON documents (as kubectl accepts)."""
-    decoder = json.JSONDecoder()
+def _skip_json_value(text: str, pos: int) -> int:
+    """Where the JSON value starting at ``pos`` ends, by brackets and strings only (no recursion)."""
+    depth = 0
+    i = pos
+    length = len(text)
+    while i < length:
+        ch = text[i]
+        if ch == '"':
+            i += 1
+            while i < length and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+            if depth <= 0:
+                return i + 1
+        elif depth == 0 and (ch.isspace() or ch in ",:"):
+            return i
+        i += 1
+    return length
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_documents(source: str, text: str, declared_json: bool) -> Iterator[Document | LoadError] | None:
+    """A JSON document, or a stream of concatenated JSON documents (as kubectl accepts).
+
+    Returns None when the text is no JSON (and not declared JSON): it is read as YAML then.
+    """
+    decoder = json.JSONDecoder(parse_constant=_not_json)
+    items: list[Document | LoadError] = []
     pos = 0
     length = len(text)
     while True:
         while pos < length and text[pos].isspace():
             pos += 1
         if pos >= length:
-            return
-        value, pos = decoder.raw_decode(text, pos)
-        yield value
+            return iter(items)
+        index = len(items)
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            if not declared_json:
+                return None
+            items.append(LoadError(source, index, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"))
+            return iter(items)
+        except RecursionError:
+            items.append(LoadError(source, index, "invalid JSON: nested too deeply"))
+            pos = max(_skip_json_value(text, pos), pos + 1)
+        except ValueError as exc:  # an integer beyond Python's digit limit, NaN: Go cannot read them either
+            message = "an integer has too many digits" if "digits" in str(exc) else str(exc)
+            items.append(LoadError(source, index, f"invalid JSON: {message}"))
+            pos = max(_skip_json_value(text, pos), pos + 1)
+        else:
+            items.append(Document(source, index, value))
+
+
+_DOCUMENT_START = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
+
+
+def _yaml_error(exc: yaml.YAMLError, line_offset: int) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1 + line_offset} column {mark.column + 1}" if mark is not None else ""
+    return f"invalid YAML: {problem}{where}"
+
+
+def _yaml_documents(source: str, text: str) -> Iterator[Document | LoadError]:
+    """The documents of a YAML stream, read as kubectl reads them; a bad document is an error of its own.
+
+    After a syntax error the stream resumes at the next ``---`` line (kubectl splits streams there too).
+    """
+    index = 0
+    line_offset = 0
+    while True:
+        loader = GoYamlLoader(text)
+        resume_at: int | None = None
+        try:
+            while True:
+                try:
+                    if not loader.check_node():
+                        return
+                    node = loader.get_node()
+                except yaml.YAMLError as exc:
+                    yield LoadError(source, index, _yaml_error(exc, line_offset))
+                    mark = getattr(exc, "problem_mark", None)
+                    # libyaml often notices the end of a bad document only at the next "---": resume there
+                    start = _line_start(text, mark.line) if mark is not None else len(text)
+                    found = _DOCUMENT_START.search(text, max(start, 1))
+                    if found is None:
+                        return
+                    resume_at = found.start()
+                    break
+                try:
+                    check_json_value(node)
+                    data = loader.construct_document(node)
+                except (yaml.YAMLError, RecursionError) as exc:
+                    loader.constructed_objects, loader.recursive_objects, loader.state_generators = {}, {}, []
+                    message = _yaml_error(exc, line_offset) if isinstance(exc, yaml.YAMLError) else "invalid YAML: nested too deeply"
+                    yield LoadError(source, index, message)
+                else:
+                    if data is not None:
+                        yield Document(source, index, data)
+                index += 1
+        finally:
+            loader.dispose()
+        line_offset += text.count("\n", 0, resume_at)
+        text = text[resume_at:]
+        index += 1
+
+
+def _line_start(text: str, line: int) -> int:
+    """The offset where 0-based ``line`` starts (len(text) past the end)."""
+    pos = 0
+    for _ in range(line):
+        pos = text.find("\n", pos)
+        if pos < 0:
+            return len(text)
+        pos += 1
+    return pos
 
 
 def _parse(source: str, text: str) -> Iterator[Document | LoadError]:
     """JSON (a document or a stream) for *.json; YAML otherwise (JSON-looking text tried as JSON first)."""
     declared_json = source.lower().endswith(".json")
     if declared_json or text.lstrip()[:1] in ("{", "["):
-        documents: list[Document] = []
-        try:
-            for data in _json_documents(text):
-                documents.append(Document(source, len(documents), data))
-        except json.JSONDecodeError as exc:
-            if declared_json:
-                yield from documents
-                yield LoadError(source, len(documents),
-                                f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
-                return
-        except RecursionError:
-            yield from documents
-            yield LoadError(source, len(documents), "invalid JSON: nested too deeply")
+        items = _json_documents(source, text, declared_json)
+        if items is not None:
+            yield from items
             return
-        else:
-            yield from documents
-            return
-    index = 0
-    try:
-        for data in yaml.load_all(text, Loader=YamlLoader):
-            if data is not None:
-                yield Document(source, index, data)
-            index += 1
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        yield LoadError(source, index, f"invalid YAML: {problem}{where}")
+    yield from _yaml_documents(source, text)
 
 
 def load_documents(paths: list[str]) -> tuple[list[Document], list[LoadError]]:

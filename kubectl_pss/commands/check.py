@@ -26,6 +26,7 @@ from ..policy import (
     object_ref,
 )
 from ..policy.objects import InvalidObjectError
+from ..policy.schema import describe, type_errors
 from ..policy.registry import NEWEST_MINOR
 from ..report.check import render_check
 from ..report.render import write_report
@@ -112,10 +113,17 @@ def build_report(options: CheckOptions) -> CheckReport:
             if not is_evaluated_kind(obj):
                 report.skipped.append(entry)
                 continue
+            wrong_types = type_errors(obj)
+            if wrong_types:  # the API server would refuse it: no verdict
+                report.errors.append(LoadError(doc.source, doc.index, f"{kind} {name}: {describe(wrong_types)}"))
+                continue
             try:
                 entry.update(_judge(apply_manifest_defaults(obj), options))
             except InvalidObjectError as exc:
                 report.errors.append(LoadError(doc.source, doc.index, f"{kind} {name}: {exc}"))
+                continue
+            except RecursionError:
+                report.errors.append(LoadError(doc.source, doc.index, f"{kind} {name}: nested too deeply"))
                 continue
             report.results.append(entry)
     if not documents and not report.errors:  # as kubectl: an empty file or directory is a mistake, not a pass

@@ -53,9 +53,9 @@ def run(options: SnapshotOptions) -> int:
     stream = sys.stdout if options.path == "-" else open(options.path, "w", encoding="utf-8")
     try:
         if yaml_out:
-            import yaml
+            from ..goyaml import dump as dump_yaml  # read back (and by kubectl) as written
 
-            yaml.safe_dump(document, stream, sort_keys=False, allow_unicode=True)
+            dump_yaml(document, stream, sort_keys=False, allow_unicode=True)
         else:
             json.dump(document, stream, ensure_ascii=False, separators=(",", ":"))
             stream.write("\n")

@@ -16,6 +16,7 @@ from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, AdmissionConfig
 from ..policy.objects import admission_view
 from ..policy.registry import NEWEST_MINOR, Registry, registry_for
 from .connection import Connection
+from ..policy.schema import describe, type_errors
 
 
 @dataclass
@@ -94,9 +95,13 @@ def progress_printer() -> Callable[[str], None] | None:
     if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
         return None
 
+    from ..report.render import terminal_safe
+
+    stream = getattr(sys.stderr, "raw_stream", sys.stderr)  # past cli's escaping: this \r\x1b[K is ours
+
     def show(message: str) -> None:
-        sys.stderr.write(f"\r\x1b[K{message}")
-        sys.stderr.flush()
+        stream.write(f"\r\x1b[K{terminal_safe(message)}")
+        stream.flush()
 
     return show
 
@@ -151,8 +156,15 @@ def _readable(obj: dict) -> dict:
     return obj
 
 
+def _resource_names() -> dict[str, str]:
+    """kind -> the list's resource name ("Pod" -> "pods"), for errors of one object."""
+    from ..cluster.inventory import RESOURCES
+
+    return {resource.kind: resource.name for resource in RESOURCES}
+
+
 def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_path: str | None,
-                       server_version: str | None, latest_is_cluster: bool = True) -> ClusterState:
+                        server_version: str | None, latest_is_cluster: bool = True) -> ClusterState:
     """A snapshot read as a cluster; the same state a live cluster gives, so the same audit runs on it."""
     from .snapshot import SnapshotError, read_snapshot
 
@@ -185,6 +197,7 @@ def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_p
     state.namespaces = sorted((ns for name, ns in snapshot.namespaces.items() if wanted is None or name in wanted),
                              key=lambda ns: ns["metadata"]["name"])
     orphans: set[str] = set()
+    resource_names = _resource_names()
     for kind, objects in snapshot.objects.items():
         target = state.pods if kind == "Pod" else state.workloads
         for obj in objects:
@@ -194,7 +207,13 @@ def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_p
             if namespace not in snapshot.namespaces:
                 orphans.add(namespace)
                 continue
-            target.setdefault(namespace, []).append(_readable(admission_view(obj)))
+            view_obj = _readable(admission_view(obj))
+            wrong_types = type_errors(view_obj)
+            if wrong_types:  # as from a cluster: no verdict, an error of its namespace
+                state.errors.append({"namespace": namespace, "resource": resource_names.get(kind, kind),
+                                    "error": f"{kind} {obj['metadata']['name']}: {describe(wrong_types)}"})
+                continue
+            target.setdefault(namespace, []).append(view_obj)
     if orphans:
         state.notes.append(f"objects in namespaces missing from the snapshot were skipped: {', '.join(sorted(orphans))}")
     return state
@@ -209,7 +228,9 @@ def _note_latest(state: ClusterState, latest_is_cluster: bool) -> None:
 def load_live_state(connection: Connection, namespaces: list[str] | None, config_path: str | None,
                     lower_latest_to_cluster: bool = True) -> ClusterState:
     """Read /version and every namespace, pod and workload in scope (None: all namespaces)."""
-    from ..cluster.inventory import fetch_inventory
+    from ..cluster.inventory import InventoryError, fetch_inventory
+
+    resource_names = _resource_names()
 
     config = _config_with_warnings(config_path)
     progress = progress_printer()
@@ -237,7 +258,14 @@ def load_live_state(connection: Connection, namespaces: list[str] | None, config
     for kind, objects in inventory.objects.items():
         target = pods if kind == "Pod" else workloads
         for obj in objects:
-            target[(obj.get("metadata") or {}).get("namespace", "")].append(obj)
+            namespace = (obj.get("metadata") or {}).get("namespace", "")
+            wrong_types = type_errors(obj)
+            if wrong_types:  # no verdict for what the API server would refuse; the namespace is not fully read
+                name = (obj.get("metadata") or {}).get("name")
+                inventory.errors.append(InventoryError(namespace, resource_names.get(kind, kind),
+                                                       f"{kind} {name}: {describe(wrong_types)}"))
+                continue
+            target[namespace].append(obj)
     state.pods, state.workloads = dict(pods), dict(workloads)
     state.errors = [{"namespace": e.namespace, "resource": e.resource, "error": e.message, "status": e.status}
                    for e in inventory.errors]

@@ -6,7 +6,7 @@ import json
 from typing import Any, TextIO
 
 from .color import Palette, color_enabled
-from .render import format_table, write_notes
+from .render import format_table, terminal_safe, write_notes
 
 ADMISSION_API_VERSION = "apiserver.config.k8s.io/v1"
 POD_SECURITY_API_PREFIX = "pod-security.admission.config.k8s.io/"
@@ -42,7 +42,8 @@ def _scalar(value: str) -> str:
 
 
 def _comment(text: str, indent: str) -> list[str]:
-    return [f"{indent}# {line}" for line in " ".join(str(text).split()).split("\n")] if text else []
+    # One line whatever the text holds: a newline from a name or note must not end the comment.
+    return [f"{indent}# {terminal_safe(' '.join(str(text).split()))}"] if text else []
 
 
 def configuration_yaml(doc: dict[str, Any], header: list[str] = (), default_comments: dict[str, str] | None = None,  # type: ignore[assignment]
@@ -55,7 +56,7 @@ def configuration_yaml(doc: dict[str, Any], header: list[str] = (), default_comm
     exemption_comments = exemption_comments or {}
     plugin = doc["plugins"][0]
     psc = plugin["configuration"]
-    lines = [f"# {line}" for line in header]
+    lines = [comment for line in header for comment in _comment(line, "")]
     lines += [f"apiVersion: {doc['apiVersion']}", f"kind: {doc['kind']}", "plugins:", f"- name: {plugin['name']}",
               "  configuration:", f"    apiVersion: {psc['apiVersion']}", f"    kind: {psc['kind']}",
               "    # Defaults applied when a namespace has no pod-security.kubernetes.io label for a mode.",

@@ -5,6 +5,8 @@ import os
 import sys
 from typing import TextIO
 
+from .render import terminal_safe
+
 _CODES = {"restricted": "32", "baseline": "33", "privileged": "31", "error": "31", "dim": "2", "bold": "1"}
 
 
@@ -31,6 +33,7 @@ class Palette:
 
     def paint(self, text: str, style: str) -> str:
         code = _CODES.get(style)
+        text = terminal_safe(text)  # painted text may come from the cluster: only our colours are raw
         if not self.enabled or code is None or not text:
             return text
         return f"\x1b[{code}m{text}\x1b[0m"

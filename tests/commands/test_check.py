@@ -114,11 +114,19 @@ def test_stdin_and_list_and_multidoc(run_cli, monkeypatch):
     assert code == 1
 
 
-def test_yaml_on_off_names_stay_strings(tmp_path, run_cli):
-    (tmp_path / "p.yaml").write_text("kind: Pod\nmetadata: {name: yes}\nspec:\n  containers:\n  - name: on\n    image: x\n    securityContext: {privileged: true}\n")
-    code, out, _ = run_cli("check", "-f", str(tmp_path / "p.yaml"), "--level", "baseline", "-o", "json")
-    result = json.loads(out)["results"][0]
-    assert result["name"] == "yes"
+def test_yaml_yes_and_on_are_booleans_as_kubectl_reads_them(tmp_path, run_cli):
+    # kubectl (sigs.k8s.io/yaml on go-yaml v2) sends name: yes as JSON true, which the API server
+    # refuses for a string field: such an object gets no verdict. Quoted, they stay names.
+    (tmp_path / "p.yaml").write_text("kind: Pod\nmetadata: {name: yes}\nspec:\n  containers:\n  - name: on\n    image: x\n"
+                                     "    securityContext: {privileged: true}\n---\n"
+                                     "kind: Pod\nmetadata: {name: 'yes'}\nspec:\n  containers:\n  - name: \"on\"\n    image: x\n"
+                                     "    securityContext: {privileged: true}\n")
+    code, out, err = run_cli("check", "-f", str(tmp_path / "p.yaml"), "--level", "baseline", "-o", "json")
+    assert code == 2
+    assert err == (f"error: {tmp_path / 'p.yaml'} (document 0): Pod True: metadata.name: expected string, got boolean "
+                   "(and 1 more)\n")
+    result, = json.loads(out)["results"]
+    assert result["name"] == "yes" and result["document"] == 1
     assert result["violations"][0]["detail"] == 'container "on" must not set securityContext.privileged=true'
 
 
@@ -127,7 +135,7 @@ def test_yaml_on_off_names_stay_strings(tmp_path, run_cli):
     (b"\x00\x01\x02binary", "not a text file"),
     (b"- just\n- a list\n", "document is not a mapping"),
     (b"metadata: {name: x}\n", "object has no kind"),
-    (b'{"kind": "Pod", "spec": {"containers": [{"name": "c", "ports": 5}]}}', "field of the wrong type"),
+    (b'{"kind": "Pod", "spec": {"containers": [{"name": "c", "ports": 5}]}}', "Pod None: spec.containers[0].ports: expected array, got number"),
 ])
 def test_bad_input_one_line_exit_2_and_other_files_still_reported(tmp_path, run_cli, content, message):
     (tmp_path / "a-bad.yaml").write_bytes(content)

@@ -597,7 +597,7 @@ def test_undo_file_is_fsynced_before_each_patch(run_cli, cluster, tmp_path, monk
 
 
 def test_temporary_file_never_follows_a_planted_symlink(run_cli, cluster, tmp_path, monkeypatch):
-    from kubectl_pss import undofile
+    from kubectl_pss.operations import undofile
 
     victim = tmp_path / "victim"
     victim.write_text("precious\n")

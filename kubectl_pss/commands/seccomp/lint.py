@@ -61,12 +61,14 @@ def load_profile(path: str) -> Any:
         json_error = exc
     except ValueError as exc:
         raise UsageError(f"{source}: {exc}") from None
-    if "SeccompProfile" in text:  # an SPO object is usually YAML
+    if "SeccompProfile" in text:  # an SPO object is usually YAML, read as kubectl reads it
         import yaml
 
+        from ...goyaml import load as load_yaml
+
         try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError:
+            document = load_yaml(text)
+        except (yaml.YAMLError, RecursionError):
             document = None
         if isinstance(document, dict) and document.get("kind") == "SeccompProfile":
             return document

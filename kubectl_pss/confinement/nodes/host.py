@@ -227,8 +227,10 @@ def parse_kubelet_config(text: str) -> dict[str, Any]:
     ValueError when it is not a YAML mapping."""
     import yaml
 
+    from ...goyaml import load as load_yaml
+
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)  # the kubelet reads it with sigs.k8s.io/yaml: seccompDefault: yes is true
     except yaml.YAMLError as exc:
         raise ValueError(f"not YAML: {str(exc).splitlines()[0]}") from None
     if data is None:
