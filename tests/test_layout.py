@@ -8,7 +8,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "kubectl_pss"
 MAX_LINES = 500
-DOMAIN = ("policy", "analysis", "confinement", "seccomp")
+DOMAIN = ("policy", "analysis", "auditlog", "confinement", "seccomp")
 
 
 def modules() -> dict[str, Path]:
@@ -77,7 +77,8 @@ def test_no_command_imports_another_command():
 @pytest.mark.parametrize("layer, forbidden", [
     ("operations", ("commands", "cli", "completion")),
     ("cluster", ("commands", "operations", "report", "cli", "completion") + DOMAIN),
-    ("analysis", ("commands", "operations", "cluster", "report", "confinement", "seccomp", "cli")),
+    ("analysis", ("commands", "operations", "cluster", "report", "confinement", "seccomp", "auditlog", "cli")),
+    ("auditlog", ("commands", "operations", "cluster", "report", "confinement", "seccomp", "cli")),
     ("confinement", ("commands", "operations", "cluster", "report", "analysis", "cli")),
     ("seccomp", ("commands", "operations", "cluster", "report", "analysis", "confinement", "policy", "cli")),
     ("report", ("commands", "operations", "cluster", "cli")),

@@ -2,7 +2,7 @@
 
 Importing this package does not import ``kubernetes``; ``connect()`` does.
 """
-from .client import Cluster, ConnectionOptions, Response, connect
+from .client import Cluster, ConnectionOptions, Response
 from .errors import (
     ClusterError,
     ClusterUnreachable,
@@ -16,6 +16,7 @@ from .errors import (
     Unauthorized,
     UnexpectedAnswer,
 )
+from .kubeconfig import connect
 from .inventory import RESOURCES, Inventory, InventoryError, Resource, fetch_inventory
 
 __all__ = [

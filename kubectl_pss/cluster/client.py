@@ -420,17 +420,3 @@ class Cluster:
         elif status in RETRY_STATUSES:
             message = f"{message} ({method} {path}: HTTP {status}, gave up after {MAX_ATTEMPTS} attempts)"
         return cls(message, status=status, reason=reason, details=details, warnings=warnings)
-
-
-def connect(options: ConnectionOptions | None = None) -> "Cluster":
-    """``kubeconfig.connect``: the kubeconfig chosen like kubectl, as a ``Cluster``."""
-    from .kubeconfig import connect as connect_kubeconfig
-
-    return connect_kubeconfig(options)
-
-
-def kubeconfig_present(options: ConnectionOptions | None = None) -> bool:
-    """``kubeconfig.kubeconfig_present``, without importing ``kubernetes``."""
-    from .kubeconfig import kubeconfig_present as present
-
-    return present(options)

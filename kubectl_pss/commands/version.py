@@ -47,7 +47,7 @@ def validate(options: VersionOptions) -> None:
 
 def server_info(connection: Connection) -> dict[str, Any] | None:
     """The server's version and what ``latest`` means there; None when there is nothing to connect with."""
-    from ..cluster.client import kubeconfig_present
+    from ..cluster.kubeconfig import kubeconfig_present
 
     if not kubeconfig_present(connection.options):
         return None

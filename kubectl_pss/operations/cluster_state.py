@@ -3,12 +3,11 @@ admission config; from the API server or from a snapshot, the same ``ClusterStat
 """
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import UsageError
 from ..manifests import load_admission_config
@@ -16,6 +15,7 @@ from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, AdmissionConfig
 from ..policy.objects import admission_view
 from ..policy.registry import NEWEST_MINOR, Registry, registry_for
 from .connection import Connection
+from .progress import progress_printer
 from ..policy.schema import describe, type_errors
 
 
@@ -88,22 +88,6 @@ def admission_config(path: str | None) -> tuple[AdmissionConfig, list[str]]:
         return load_admission_config(path)
     except ValueError as exc:
         raise UsageError(f"--admission-config: {exc}") from None
-
-
-def progress_printer() -> Callable[[str], None] | None:
-    """Progress lines on stderr, only when stderr is a terminal that takes escape codes (TERM not dumb)."""
-    if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
-        return None
-
-    from ..report.render import terminal_safe
-
-    stream = getattr(sys.stderr, "raw_stream", sys.stderr)  # past cli's escaping: this \r\x1b[K is ours
-
-    def show(message: str) -> None:
-        stream.write(f"\r\x1b[K{terminal_safe(message)}")
-        stream.flush()
-
-    return show
 
 
 def _config_with_warnings(config_path: str | None) -> AdmissionConfig:

@@ -29,7 +29,7 @@ class Connection:
     def cluster(self) -> "Cluster":
         """The client (ClusterError when the kubeconfig or the server says no)."""
         if self._cluster is None:
-            from ..cluster.client import connect
+            from ..cluster.kubeconfig import connect
 
             self._cluster = connect(self.options)
         return self._cluster

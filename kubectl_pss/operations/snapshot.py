@@ -79,7 +79,7 @@ def dump_cluster(cluster: Any, namespaces: list[str] | None) -> tuple[dict[str, 
     """A snapshot of the cluster (a ``List``: its version, namespaces, pods and workloads) and what could
     not be read (InventoryErrors)."""
     from ..cluster.inventory import fetch_inventory
-    from .cluster_state import progress_printer
+    from .progress import progress_printer
 
     progress = progress_printer()
     try:

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from kubectl_pss.cluster.client import ConnectionOptions, connect
+from kubectl_pss.cluster import ConnectionOptions, connect
 from kubectl_pss.cluster.debugpod import (
     CONTAINER,
     DebugPodError,

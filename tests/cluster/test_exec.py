@@ -8,7 +8,7 @@ import ssl
 
 import pytest
 
-from kubectl_pss.cluster.client import ConnectionOptions, connect
+from kubectl_pss.cluster import ConnectionOptions, connect
 from kubectl_pss.cluster.errors import ClusterUnreachable, Forbidden
 from kubectl_pss.cluster.exec import (
     CHANNEL_PROTOCOLS,

@@ -256,7 +256,7 @@ class _Terminal:
 
 
 def test_progress_lines_need_a_terminal_that_takes_escape_codes(monkeypatch):
-    from kubectl_pss.operations.cluster_state import progress_printer
+    from kubectl_pss.operations.progress import progress_printer
 
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from kubectl_pss.cli import main
 from kubectl_pss.seccomp.audit import AuditScan, action_of
 from tests.seccomp import records as r
 
@@ -35,12 +34,11 @@ def test_counts_from_both_readers():
                                     "SCMP_ACT_ERRNO(512)": 1, "SCMP_ACT_TRACE(257)": 1}
 
 
-def test_profile_summary_names_the_actions(tmp_path, capsys):
+def test_profile_summary_names_the_actions(tmp_path, run_cli):
     log = tmp_path / "audit.log"
     log.write_text("\n".join([r.audit_log(0, code="0x80000000"), r.audit_log(1, code="0x0"),
                               r.audit_log(1, code="0x0"), r.audit_log(2, code="0x50100")]) + "\n")
-    code = main(["seccomp", "profile", "--from-audit", str(log)])
-    _, err = capsys.readouterr()
+    code, _, err = run_cli("seccomp", "profile", "--from-audit", log)
     assert code == 0, err
     [line] = [x for x in err.splitlines() if x.startswith("actions: ")]
     assert line == "actions: SCMP_ACT_KILL_THREAD 2, SCMP_ACT_KILL_PROCESS 1, SCMP_ACT_ERRNO(256) 1"
