@@ -32,7 +32,7 @@ def _meta(obj: dict) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
-def _controller_ref(obj: dict) -> dict | None:
+def controller_ref(obj: dict) -> dict | None:
     for ref in _meta(obj).get("ownerReferences") or ():
         if isinstance(ref, dict) and ref.get("controller") is True:
             return ref
@@ -57,7 +57,7 @@ class OwnerIndex:
         self._find_cycles()
 
     def _parent(self, obj: dict) -> dict | None:
-        ref = _controller_ref(obj)
+        ref = controller_ref(obj)
         if ref is None or ref.get("kind") == "Node":
             return None
         return self._by_uid.get(ref.get("uid") or "")
@@ -85,7 +85,7 @@ class OwnerIndex:
         The walk stops at the first workload on an ownership cycle."""
         current = obj
         while not self._in_cycle(current):
-            ref = _controller_ref(current)
+            ref = controller_ref(current)
             if ref is None or ref.get("kind") == "Node":
                 break
             parent = self._by_uid.get(ref.get("uid") or "")
@@ -96,7 +96,7 @@ class OwnerIndex:
 
     def is_top_level(self, workload: dict) -> bool:
         """True unless another workload we hold controls this one (a workload on a cycle is top-level)."""
-        ref = _controller_ref(workload)
+        ref = controller_ref(workload)
         return ref is None or (ref.get("uid") or "") not in self._by_uid or self._in_cycle(workload)
 
     def cycle_notes(self) -> list[str]:

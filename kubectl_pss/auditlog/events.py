@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator
 
 from ..policy import InvalidObjectError, evaluate
-from ..analysis.findings import _controller_ref
+from ..analysis.findings import controller_ref
 from ..policy.registry import DEFAULT_REGISTRY, Registry
 from .reasons import parse_checks, parse_policy, split_message
 
@@ -133,7 +133,7 @@ def _identity(event: dict) -> tuple[str | None, str, str | None, bool, dict | No
             notes.append(METADATA_NAME_NOTE)
     owner = None
     if isinstance(request, dict):
-        controller = _controller_ref(request)
+        controller = controller_ref(request)
         if controller is not None:
             owner = {"kind": str(controller.get("kind")), "name": str(controller.get("name"))}
     else:

@@ -1,9 +1,10 @@
-"""Connection to a cluster: raw-JSON requests, retries, paged lists, warnings (``kubeconfig.connect`` makes it).
+"""Connection to a cluster: raw-JSON requests, retries, paged lists, warnings (``kubeconfig.connect``
+makes it).
 
 This module and ``kubeconfig`` are the only ones that import ``kubernetes`` (pinned 35.0.0), and only
-inside functions: the import costs ~0.5 s. Requests go through ``ApiClient.call_api(..., _preload_content=False)`` so
-TLS, client certificates, tokens and exec plugins from the kubeconfig apply, and bodies stay raw
-JSON (the client's model objects are ~20x slower and ~10x bigger).
+inside functions: the import costs ~0.5 s. Requests go through ``ApiClient.call_api(...,
+_preload_content=False)`` so TLS, client certificates, tokens and exec plugins from the kubeconfig
+apply, and bodies stay raw JSON (the client's model objects are ~20x slower and ~10x bigger).
 """
 from __future__ import annotations
 

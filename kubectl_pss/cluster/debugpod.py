@@ -54,7 +54,7 @@ class DebugPodError(ClusterError):
 
 
 def signal_exception(signum: int) -> KeyboardInterrupt:
-    """What a signal held back by ``_signals_held`` raises once it may: Ctrl-C or Terminated."""
+    """What a signal held back by ``signals_held`` raises once it may: Ctrl-C or Terminated."""
     return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
@@ -134,7 +134,7 @@ def debug_pod_manifest(name: str, namespace: str, node: str, spec: DebugPodSpec)
 
 
 @contextlib.contextmanager
-def _signals_raise() -> Iterator[None]:
+def signals_raise() -> Iterator[None]:
     """SIGTERM/SIGHUP raise Terminated in the main thread for the duration (SIGINT already raises
     KeyboardInterrupt). Elsewhere than the main thread: nothing (Python allows handlers only there)."""
     if threading.current_thread() is not threading.main_thread():
@@ -160,7 +160,7 @@ def _signals_raise() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _signals_held(on_signal: Callable[[int], None] | None = None) -> Iterator[list[int]]:
+def signals_held(on_signal: Callable[[int], None] | None = None) -> Iterator[list[int]]:
     """While cleaning up: SIGINT/SIGTERM/SIGHUP are recorded (and ``on_signal`` told), not acted on
     (main thread only)."""
     received: list[int] = []
@@ -268,7 +268,7 @@ class NodeDebugPod:
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> "NodeDebugPod":
         self._signals = contextlib.ExitStack()
-        self._signals.enter_context(_signals_raise())
+        self._signals.enter_context(signals_raise())
         try:
             self.create()
             self.wait_running()
@@ -280,7 +280,7 @@ class NodeDebugPod:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
         try:
-            with _signals_held(self._signalled) as received:
+            with signals_held(self._signalled) as received:
                 self._held = received
                 self.delete()
         finally:
@@ -296,7 +296,7 @@ class NodeDebugPod:
 
     def create(self) -> None:
         self.created = True  # before the request: an interrupted create must still be cleaned up
-        with _signals_held() as received:  # a signal must not come between the thread's start and knowing it
+        with signals_held() as received:  # a signal must not come between the thread's start and knowing it
             call = self._create_call = _Background(
                 lambda: self.cluster.request("POST", f"/api/v1/namespaces/{self.namespace}/pods",
                                              body=self.manifest(), content_type="application/json"),

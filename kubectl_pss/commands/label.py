@@ -274,10 +274,10 @@ def run(options: LabelOptions) -> int:
         writer = UndoWriter(path, UndoFile(context=cluster.context, server=cluster.server,
                                            created_at=utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
                                            command=_describe(options)))
-        from ..cluster.debugpod import _signals_raise
+        from ..cluster.debugpod import signals_raise
 
         try:
-            with _signals_raise():
+            with signals_raise():
                 try:
                     writer.create()
                 except OSError as exc:

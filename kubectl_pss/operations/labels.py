@@ -106,9 +106,9 @@ def server_dry_run(cluster: Any, plans: list[NamespacePlan], state: ClusterState
 
 def _record(write: Callable[[], None], failed: Callable[[OSError], str]) -> None:
     """One write of the undo file, done whole even if a signal arrives meanwhile (acted on after it)."""
-    from ..cluster.debugpod import _signals_held, signal_exception
+    from ..cluster.debugpod import signals_held, signal_exception
 
-    with _signals_held() as received:
+    with signals_held() as received:
         try:
             write()
         except OSError as exc:
