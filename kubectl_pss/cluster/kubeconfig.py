@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .. import logs
+from ..jsontext import json_object
 from .client import USER_AGENT, Cluster, ConnectionOptions
 from .errors import ConfigError
 
@@ -255,11 +256,10 @@ def _bounded_exec_provider() -> type:
             if code != 0:
                 raise ConfigException(f"exec: process returned {code}" + (f". {stderr.strip()}" if stderr.strip() else ""))
             try:
-                data = json.loads(stdout)
+                data = json_object(stdout, "exec: failed to decode process output",
+                                   "exec: the plugin's output is not a JSON object")
             except ValueError as exc:
-                raise ConfigException(f"exec: failed to decode process output: {exc}") from None
-            if not isinstance(data, dict):
-                raise ConfigException("exec: the plugin's output is not a JSON object")
+                raise ConfigException(str(exc)) from None
             for key in ("apiVersion", "kind", "status"):
                 if key not in data:
                     raise ConfigException(f"exec: malformed response. missing key '{key}'")

@@ -31,9 +31,8 @@ class AuditOptions:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_state_flags(parser, all_by_default=False)
-    parser.add_argument("--fail-on", metavar="LEVEL",
-                        help="exit 1 when some namespace's pods or templates cannot pass LEVEL (for CI)")
+    add_state_flags(parser, all_by_default=False, own=lambda own: own.add_argument(
+        "--fail-on", metavar="LEVEL", help="exit 1 when some namespace's pods or templates cannot pass LEVEL (for CI)"))
 
 
 def complete(args: argparse.Namespace) -> AuditOptions:

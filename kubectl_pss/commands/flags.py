@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ..errors import UsageError
 from ..policy import LEVEL_ERROR, VERSION_ERROR, Level, PolicyValueError, Version, parse_level, parse_version
@@ -146,11 +146,14 @@ def source_args(args: argparse.Namespace) -> "Source":
     return Source(connection=connection_args(args), latest_is_cluster=args.latest == "cluster")
 
 
-def add_state_flags(parser: argparse.ArgumentParser, all_by_default: bool) -> None:
-    """``audit`` and ``simulate``: the scope, --admission-config, the output, and where the cluster is
-    read (connection flags or --snapshot); read them with ``scope_arg`` and ``source_args``."""
+def add_state_flags(parser: argparse.ArgumentParser, all_by_default: bool,
+                    own: Callable[[argparse.ArgumentParser], None]) -> None:
+    """``audit`` and ``simulate``: the scope, --admission-config, the command's ``own`` flags, the output,
+    and where the cluster is read (connection flags or --snapshot); read them with ``scope_arg`` and
+    ``source_args``."""
     add_scope_flags(parser, all_by_default)
     add_admission_config_flag(parser)
+    own(parser)
     add_output_flags(parser)
     add_connection_flags(parser)
     add_snapshot_flags(parser)

@@ -40,9 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", dest="policy_version", default="latest",
                         help='policy version "v1.N" or "latest" (the cluster\'s own version; default)')
     parser.add_argument("--mode", default="enforce", help="enforce (default), audit or warn")
-    parser.add_argument("--server-dry-run", action="store_true",
-                        help="also ask the API server (label patch with dryRun=All, nothing changes) and compare")
-    add_state_flags(parser, all_by_default=True)
+    add_state_flags(parser, all_by_default=True, own=lambda own: own.add_argument(
+        "--server-dry-run", action="store_true",
+        help="also ask the API server (label patch with dryRun=All, nothing changes) and compare"))
 
 
 def complete(args: argparse.Namespace) -> SimulateOptions:

@@ -14,10 +14,10 @@ Actual, quick: the ``Seccomp:`` line of ``/proc/<pid>/status`` (0 disabled, 1 st
 """
 from __future__ import annotations
 
-import json
 import posixpath
 from dataclasses import dataclass
 
+from ..jsontext import json_object
 from ..policy.annotations import SECCOMP_CONTAINER_PREFIX, SECCOMP_POD_ANNOTATION
 from ..seccomp.filter import SeccompFilter, compare_filters, filter_from_spec
 from .model import (COMPLAIN, LOCALHOST, MATCH, MISMATCH, PROFILE_FILE_MISSING, RUNTIME_DEFAULT, UNCONFINED,
@@ -132,12 +132,7 @@ class CrictlInspect:
 
 def parse_crictl_inspect(text: str) -> CrictlInspect:
     """``crictl inspect -o json ID`` output; ValueError when it is not what crictl prints."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"crictl printed no JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError("crictl printed no JSON object")
+    data = json_object(text, "crictl printed no JSON", "crictl printed no JSON object")
     spec = (data.get("info") or {}).get("runtimeSpec")
     if not isinstance(spec, dict):
         raise ValueError("no .info.runtimeSpec in the crictl output")

@@ -1,4 +1,11 @@
-"""``kubectl pss seccomp install PROFILE --path profiles/NAME.json (NODE ... | --all-nodes) [--yes]``.
+"""Copy a seccomp profile into the kubelet's seccomp root on the chosen nodes, through a short-lived
+privileged debug pod per node (always deleted), and print the seccompProfile stanza that names it. The
+profile is linted first (errors refuse it unless --force). Without --yes (or with --dry-run) only the
+plan: each node's file is read, nothing is written. A different file already there is refused unless
+--overwrite. Exit 0 every node written or unchanged, 1 a node failed or refused (or lint errors), 2 bad
+input.
+
+``kubectl pss seccomp install PROFILE --path profiles/NAME.json (NODE ... | --all-nodes) [--yes]``.
 
 Copies a seccomp profile into the kubelet's seccomp root (``--seccomp-root``, default
 ``/var/lib/kubelet/seccomp``) on the chosen nodes, through one short-lived privileged debug pod per
@@ -30,12 +37,7 @@ from ..flags import add_connection_flags, add_node_inspect_flags, connection_arg
 
 OUTPUTS = ("yaml", "json")
 HELP = "copy a profile into the kubelet's seccomp root on nodes (debug pods; --yes writes)"
-DESCRIPTION = ("Copy a seccomp profile into the kubelet's seccomp root on the chosen nodes, through a "
-               "short-lived privileged debug pod per node (always deleted), and print the seccompProfile "
-               "stanza that names it. The profile is linted first (errors refuse it unless --force). Without "
-               "--yes (or with --dry-run) only the plan: each node's file is read, nothing is written. A "
-               "different file already there is refused unless --overwrite. Exit 0 every node written or "
-               "unchanged, 1 a node failed or refused (or lint errors), 2 bad input.")
+DESCRIPTION = (__doc__ or "").split("\n\n")[0]  # the first paragraph: --help's description
 
 
 @dataclass

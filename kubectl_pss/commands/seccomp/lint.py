@@ -1,5 +1,9 @@
-"""``kubectl pss seccomp lint PROFILE``: schema, names, useless or dangerous rules, and what the profile
-changes compared with Unconfined. Exit 0 no errors (warnings allowed), 1 errors, 2 unreadable input.
+"""Check a seccomp profile (the kubelet's JSON, or an SPO SeccompProfile): schema, syscall names per
+architecture, duplicates and conflicts, rules that make it useless, syscalls it allows that
+RuntimeDefault refuses (containerd's and moby's default profiles), and what it changes compared with
+Unconfined. Exit 1 on errors, 2 on unreadable input.
+
+``kubectl pss seccomp lint PROFILE``: exit 0 when there are no errors (warnings are allowed).
 """
 from __future__ import annotations
 
@@ -23,10 +27,7 @@ class LintOptions:
 
 
 HELP = "check a seccomp profile and show what it changes compared with Unconfined"
-DESCRIPTION = ("Check a seccomp profile (the kubelet's JSON, or an SPO SeccompProfile): schema, syscall "
-               "names per architecture, duplicates and conflicts, rules that make it useless, syscalls it "
-               "allows that RuntimeDefault refuses (containerd's and moby's default profiles), and what it "
-               "changes compared with Unconfined. Exit 1 on errors, 2 on unreadable input.")
+DESCRIPTION = (__doc__ or "").split("\n\n")[0]  # the first paragraph: --help's description
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,8 @@
-"""``kubectl pss seccomp profile --from-audit FILE|-``: a profile from what a workload really calls.
+"""Write a seccomp profile allowing exactly the syscalls a workload made, read from the kernel's seccomp
+audit records (type=1326, from a run under defaultAction SCMP_ACT_LOG): audit.log, syslog, journalctl -o
+short/json/export, dmesg; plain or gzip. The profile goes to stdout, a summary to stderr.
+
+``kubectl pss seccomp profile --from-audit FILE|-``: a profile from what a workload really calls.
 
 Reads the kernel's seccomp audit records (type=1326) that a workload left while it ran under a
 logging profile (defaultAction SCMP_ACT_LOG), maps the syscall numbers to names per architecture,
@@ -42,10 +46,7 @@ class ProfileOptions:
 
 
 HELP = "write a profile that allows the syscalls seen in seccomp audit records"
-DESCRIPTION = ("Write a seccomp profile allowing exactly the syscalls a workload made, read from the "
-               "kernel's seccomp audit records (type=1326, from a run under defaultAction SCMP_ACT_LOG): "
-               "audit.log, syslog, journalctl -o short/json/export, dmesg; plain or gzip. "
-               "The profile goes to stdout, a summary to stderr.")
+DESCRIPTION = (__doc__ or "").split("\n\n")[0]  # the first paragraph: --help's description
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
