@@ -5,7 +5,7 @@ never changes a namespace that was not.
 A seeded random loop (reproducible: the failing seed and plan are in the assertion message), bounded
 in time. The oracle is the fake API server's own record of what it answered: a list was read to the
 end for namespace NS if the server sent the real last page of it (cluster-wide or in NS) unaltered, or
-a 404 for a workload kind (the rule of ``ClusterView.incomplete``: a kind the server does not serve).
+a 404 for a workload kind (the rule of ``ClusterState.incomplete``: a kind the server does not serve).
 """
 from __future__ import annotations
 
