@@ -130,7 +130,7 @@ def _read_bytes(path: str) -> bytes:
     return raw
 
 
-def _read_text(path: str) -> str:
+def read_text(path: str) -> str:
     raw = _read_bytes(path)
     if b"\x00" in raw:
         raise ValueError("not a text file (binary content)")
@@ -276,6 +276,11 @@ def _parse(source: str, text: str) -> Iterator[Document | LoadError]:
     yield from _yaml_documents(source, text)
 
 
+def parse_text(source: str, text: str) -> list[Document | LoadError]:
+    """The documents of one text (named ``source``), read as ``load_documents`` reads a file."""
+    return list(_parse(source, text))
+
+
 def load_documents(paths: list[str]) -> tuple[list[Document], list[LoadError]]:
     """Every document of every path; unreadable sources and bad documents become errors."""
     files, errors = expand_paths(paths)
@@ -283,7 +288,7 @@ def load_documents(paths: list[str]) -> tuple[list[Document], list[LoadError]]:
     for path in files:
         source = "<stdin>" if path == "-" else path
         try:
-            text = _read_text(path)
+            text = read_text(path)
         except (OSError, ValueError) as exc:
             message = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
             errors.append(LoadError(source, None, message))

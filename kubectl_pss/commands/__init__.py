@@ -12,6 +12,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit-log": ("audit_log", "What PodSecurity really audited, denied and exempted, from the API server's audit log"),
     "admission-config": ("admission_config", "Write, propose (--from-cluster) or check (--check) the PodSecurity AdmissionConfiguration"),
     "check": ("check", "Evaluate manifests offline against the Pod Security Standards"),
+    "fix": ("fix", "Make manifests or live workloads pass a level: only safe fixes, the rest reported as decisions"),
     "snapshot": ("snapshot", "Dump namespaces, pods and workloads to a file that audit and simulate read offline"),
     "seccomp": ("seccomp", "Seccomp profiles from what a workload really calls (audit records), and a profile linter"),
     "verify-apparmor": ("verify_apparmor", "The AppArmor profile each running container really has, against its spec"),
