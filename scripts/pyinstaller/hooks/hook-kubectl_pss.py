@@ -27,6 +27,7 @@ hiddenimports = collect_submodules("kubectl_pss") + [
     "yaml",
     "tabulate",
     "colorama",
+    "ruamel.yaml",  # fix: imported inside functions only
 ]
 
 datas = collect_data_files("kubectl_pss")
