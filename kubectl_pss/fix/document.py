@@ -131,7 +131,14 @@ def _plan_objects(source: str, index: int, data: Any, level: Level, version: Ver
     return planned
 
 
+_END = re.compile(r"^\.\.\.[ \t]*(?:#[^\n]*)?\n?(?:\s*(?:#[^\n]*)?\n?)*\Z", re.MULTILINE)
+
+
 def _edit_yaml(body: str, planned: list[tuple[tuple, FixPlan]]) -> str:
+    """The body edited by ruamel; a ``...`` end marker (ruamel drops it) and what follows it kept."""
+    end = _END.search(body)
+    if end is not None:
+        return _edit_yaml(body[:end.start()], planned) + body[end.start():]
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     yaml = _round_trip(body)
