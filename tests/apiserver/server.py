@@ -696,6 +696,8 @@ class FakeApiServer:
             return self._get(info, namespace, name)
         if rec.method == "PATCH" and info.resource == "namespaces" and name is not None:
             return self._patch_namespace(rec, name)
+        if rec.method == "PATCH" and info.resource in TEMPLATE_PATHS and name is not None:
+            return self._patch_workload(rec, info, namespace, name)
         return self._method_not_allowed()
 
     def _authenticated(self, header: str | None) -> bool:
@@ -957,6 +959,78 @@ class FakeApiServer:
                     self._stores["namespaces"].put(new)
             body = {"kind": "Namespace", "apiVersion": "v1", **new}
         return _Reply(200, body, [("Warning", quote_warning(w)) for w in warnings])
+
+
+    def _patch_workload(self, rec: RecordedRequest, info: ResourceInfo, namespace: str | None, name: str) -> _Reply:
+        """A strategic-merge patch of a workload (containers by name, ports by containerPort); PodSecurity
+        warns about its pod template at the namespace's warn level (the reasons, without details)."""
+        from .podsecurity import pod_reasons
+
+        denied = self._denied("patch", info, namespace, name)
+        if denied:
+            return denied
+        if (rec.header("Content-Type") or "").split(";")[0].strip() != "application/strategic-merge-patch+json":
+            return _Reply(415, status_body(415, "UnsupportedMediaType", "only strategic merge patches here", {}))
+        try:
+            patch = json.loads(rec.body or b"null")
+        except ValueError as exc:
+            return self._bad_request(f"error decoding patch: {exc}")
+        dry_run = rec.query.get("dryRun")
+        if dry_run not in (None, "", "All"):
+            return self._bad_request(f'Invalid dryRun parameter "{dry_run}"')
+        with self._lock:
+            current = self._stores[info.resource].get(namespace, name)
+            if current is None:
+                return self._not_found(info, name)
+            new = strategic_merge(copy.deepcopy(current), patch)
+            template = new
+            for key in TEMPLATE_PATHS[info.resource]:
+                template = template.get(key) or {}
+            labels = ((self._stores["namespaces"].get(None, namespace) or {}).get("metadata") or {}).get("labels") or {}
+            level = labels.get(PSA_PREFIX + "warn")
+            warnings = []
+            if level:
+                version = labels.get(PSA_PREFIX + "warn-version", "latest")
+                reasons = pod_reasons(template.get("spec") or {}, level, self.minor)
+                if reasons:
+                    warnings.append(f'would violate PodSecurity "{level}:{version}": {", ".join(reasons)}')
+            if dry_run != "All" and new != current:
+                new.setdefault("metadata", {})["resourceVersion"] = self._next_rv()
+                self._stores[info.resource].put(new)
+            body = {"kind": info.kind, "apiVersion": info.api_version, **new}
+        return _Reply(200, body, [("Warning", quote_warning(w)) for w in warnings])
+
+
+# resource -> path of the pod template (what a strategic merge patch of a workload changes)
+TEMPLATE_PATHS = {"deployments": ("spec", "template"), "statefulsets": ("spec", "template"),
+                  "daemonsets": ("spec", "template"), "replicasets": ("spec", "template"),
+                  "replicationcontrollers": ("spec", "template"), "cronjobs": ("spec", "jobTemplate", "spec", "template")}
+MERGE_KEYS = {"containers": "name", "initContainers": "name", "ephemeralContainers": "name", "ports": "containerPort"}
+
+
+def strategic_merge(target: Any, patch: Any, key: str | None = None) -> Any:
+    """Kubernetes' strategic merge for what pod templates need: lists in MERGE_KEYS merge by their key,
+    other lists are replaced, null removes."""
+    if isinstance(patch, list) and key in MERGE_KEYS and isinstance(target, list):
+        merge_key = MERGE_KEYS[key]
+        out = list(target)
+        for item in patch:
+            match = next((i for i, t in enumerate(out) if isinstance(t, dict) and t.get(merge_key) == item.get(merge_key)), None)
+            if match is None:
+                out.append(item)
+            else:
+                out[match] = strategic_merge(out[match], item)
+        return out
+    if not isinstance(patch, dict):
+        return patch
+    if not isinstance(target, dict):
+        target = {}
+    for k, value in patch.items():
+        if value is None:
+            target.pop(k, None)
+        else:
+            target[k] = strategic_merge(target.get(k), value, k)
+    return target
 
 
 def payload_json(payload: bytes) -> bytes:

@@ -23,7 +23,8 @@ OUTPUT = {"-o", "--output"}
 # where a global flag means something else, or nothing: snapshot's -o is the FILE it writes (its format
 # follows the extension); admission-config always covers the whole cluster (no -n/-A)
 # (nodes are cluster-scoped: no -n/-A either)
-NOT_GLOBAL = {"snapshot": OUTPUT, "admission-config": SCOPE, "version": SCOPE, "nodes": SCOPE}
+NOT_GLOBAL = {"snapshot": OUTPUT, "admission-config": SCOPE, "version": SCOPE, "nodes": SCOPE,
+              "fix": {"-A", "--all-namespaces"}}  # fix names its objects (KIND/NAME -n NS)
 REQUEST_LINE = re.compile(r"^I\d{4} [\d:.]+ +\d+ \w+\.py:\d+\] (GET|PATCH|POST|DELETE) (\S+) (\d{3}) [A-Za-z ]+"
                           r"( \([\w.]+\))? in \d+ milliseconds$")
 

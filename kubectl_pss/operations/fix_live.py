@@ -1,0 +1,256 @@
+"""``kubectl pss fix KIND/NAME... -n NS`` and ``--from-audit-json``: plan a strategic-merge patch per live
+workload, and with ``--yes`` apply it: a server dry run first (no PodSecurity warning at the namespace's
+levels, and the engine agrees on the object the server returns), an undo file written ahead (as
+``label`` does, operations/undofile.UndoWriter), then the PATCH; a rollout of new pods follows."""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
+from ..fix import plan_fix
+from ..fix.patch import reverse_edits, strategic_patch
+from ..policy import Level, apply_manifest_defaults, evaluate, parse_level, parse_version
+from ..policy.admission import MODES
+from ..policy.objects import InvalidObjectError
+from ..policy.schema import describe, type_errors
+from .undofile import APPLIED, default_path, utc_now
+
+# kubectl's names for the workload kinds -> (API path prefix, resource)
+RESOURCES: dict[str, tuple[str, str]] = {
+    "deployment": ("/apis/apps/v1", "deployments"), "deploy": ("/apis/apps/v1", "deployments"),
+    "statefulset": ("/apis/apps/v1", "statefulsets"), "sts": ("/apis/apps/v1", "statefulsets"),
+    "daemonset": ("/apis/apps/v1", "daemonsets"), "ds": ("/apis/apps/v1", "daemonsets"),
+    "replicaset": ("/apis/apps/v1", "replicasets"), "rs": ("/apis/apps/v1", "replicasets"),
+    "replicationcontroller": ("/api/v1", "replicationcontrollers"), "rc": ("/api/v1", "replicationcontrollers"),
+    "cronjob": ("/apis/batch/v1", "cronjobs"), "cj": ("/apis/batch/v1", "cronjobs"),
+    "podtemplate": ("/api/v1", "podtemplates"),
+}
+IMMUTABLE = {"pod": "a pod's security fields cannot change: fix its owner (or its manifest)",
+             "po": "a pod's security fields cannot change: fix its owner (or its manifest)",
+             "job": "a Job's pod template cannot change: fix its CronJob or manifest and recreate it"}
+UNDO_KIND = "KubectlPssFixUndo"
+ROLLOUT_NOTE = "note: the controllers now replace the pods (a rollout follows); watch it with kubectl rollout status"
+
+
+def resource_path(kind: str, namespace: str, name: str) -> str:
+    key = kind.lower()
+    key = key[:-1] if key.endswith("s") and key[:-1] in RESOURCES else key
+    if key in IMMUTABLE:
+        raise UsageError(f"{kind}/{name}: {IMMUTABLE[key]}")
+    if key not in RESOURCES:
+        raise UsageError(f'{kind}/{name}: not a workload kind fix patches ({", ".join(sorted(set(r for _, r in RESOURCES.values())))})')
+    prefix, resource = RESOURCES[key]
+    return f"{prefix}/namespaces/{namespace}/{resource}/{name}"
+
+
+def owners_from_audit_json(path: str) -> list[tuple[str, str, str]]:
+    """(namespace, kind, name) of every owner an ``audit``/``simulate`` ``-o json`` report lists."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise UsageError(f"--from-audit-json {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--from-audit-json {path}: not JSON ({exc})") from None
+    found: list[tuple[str, str, str]] = []
+
+    def walk(node: Any, namespace: str | None) -> None:
+        if isinstance(node, dict):
+            namespace = node.get("namespace") if isinstance(node.get("namespace"), str) else (
+                node.get("name") if isinstance(node.get("findings"), list) and isinstance(node.get("name"), str)
+                else namespace)
+            owner = node.get("owner")
+            if isinstance(owner, dict) and isinstance(owner.get("kind"), str) and namespace:
+                entry = (namespace, owner["kind"], str(owner.get("name")))
+                if entry not in found:
+                    found.append(entry)
+            for value in node.values():
+                walk(value, namespace)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, namespace)
+
+    walk(data, None)
+    if not found:
+        raise UsageError(f"--from-audit-json {path}: no owners listed (an audit or simulate -o json report?)")
+    return found
+
+
+@dataclass
+class FixUndoEntry:
+    """One object's previous values (``undo``: the patch that restores them), as UndoWriter keeps them."""
+
+    ref: dict[str, str]
+    undo: dict[str, Any]
+    applied: Any
+    resource_version: str | None = None
+    state: str = APPLIED
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.ref, "undoPatch": self.undo, "kubectlUndo": kubectl_patch_line(self.ref, self.undo),
+                "patch": self.applied, "resourceVersion": self.resource_version, "state": self.state}
+
+
+@dataclass
+class FixUndoFile:
+    context: str | None
+    server: str | None
+    created_at: str
+    command: str | None = None
+    namespaces: list[FixUndoEntry] = field(default_factory=list)  # UndoWriter's name for the entries
+    path: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": UNDO_KIND, "version": 1, "context": self.context, "server": self.server,
+                "createdAt": self.created_at, "command": self.command,
+                "objects": [e.as_dict() for e in self.namespaces]}
+
+
+def kubectl_patch_line(ref: dict[str, str], patch: dict[str, Any]) -> str:
+    from ..report.fix import kubectl_patch_line as line
+
+    return line(ref["kind"], ref["name"], ref["namespace"], patch)
+
+
+def namespace_levels(cluster: Any, namespace: str) -> list[tuple[str, Level, str]]:
+    """(mode, level, version) of the namespace's pod-security labels."""
+    labels = (cluster.request("GET", f"/api/v1/namespaces/{namespace}").data.get("metadata") or {}).get("labels") or {}
+    out = []
+    for mode in MODES:
+        value = labels.get(f"pod-security.kubernetes.io/{mode}")
+        if value:
+            try:
+                out.append((mode, parse_level(value),
+                            str(parse_version(labels.get(f"pod-security.kubernetes.io/{mode}-version") or "latest"))))
+            except ValueError:
+                continue
+    return out
+
+
+def plan_object(cluster: Any, namespace: str, kind: str, name: str, options: Any) -> dict[str, Any]:
+    """GET the object and plan its patch (the entry of the FixReport)."""
+    path = resource_path(kind, namespace, name)
+    obj = cluster.request("GET", path).data
+    wrong = type_errors(obj)
+    if wrong:
+        raise InvalidObjectError(describe(wrong))
+    plan = plan_fix(obj, options.level, options.version, options.allow)
+    patch = strategic_patch(obj, plan.edits) if plan.edits else None
+    ref = {"kind": obj.get("kind", kind), "namespace": namespace, "name": name}
+    return {**ref, "levelBefore": plan.level_before, "levelAfter": plan.level_after, "allowed": plan.allowed_after,
+            "changes": plan.changes(), "needsDecision": plan.needs_decision, "patch": patch,
+            "kubectlPatch": kubectl_patch_line(ref, patch) if patch else None,
+            "_path": path, "_undo": strategic_patch(obj, reverse_edits(plan.edits)) if patch else None,
+            "_rv": (obj.get("metadata") or {}).get("resourceVersion")}
+
+
+def dry_run(cluster: Any, entry: dict[str, Any]) -> str | None:
+    """The server's dry run of the patch; why it must not be applied (None: it may)."""
+    response = cluster.request("PATCH", entry["_path"], [("dryRun", "All"), ("fieldManager", "kubectl-pss")],
+                               entry["patch"], "application/strategic-merge-patch+json")
+    warnings = [w for w in response.warnings if "PodSecurity" in w]
+    if warnings:
+        return "the server's dry run warns: " + "; ".join(warnings)
+    for mode, level, version in namespace_levels(cluster, entry["namespace"]):
+        result = evaluate(apply_manifest_defaults(response.data), level, version)
+        if not result.allowed:
+            return f"after the patch the object still violates the namespace's {mode} level: {result.denial()}"
+    return None
+
+
+def run_live(options: Any) -> int:
+    from ..cluster.errors import ClusterError
+    from ..cluster.inventory import FATAL
+    from ..report.fix import fix_report, print_decisions, write_json, write_patches
+    from .undofile import UndoWriter
+
+    if options.from_audit_json:
+        targets = owners_from_audit_json(options.from_audit_json)
+    else:
+        targets = [(options.namespace, kind, name) for kind, name in options.objects]
+    errors: list[dict[str, Any]] = []
+    objects: list[dict[str, Any]] = []
+    with options.connection as connection:
+        cluster = connection.cluster()
+        for namespace, kind, name in targets:
+            where = f"{kind}/{name} -n {namespace}"
+            try:
+                objects.append(plan_object(cluster, namespace, kind, name, options))
+            except UsageError as exc:
+                errors.append({"message": str(exc), "object": where})
+            except InvalidObjectError as exc:
+                errors.append({"message": f"{where}: {exc}", "object": where})
+            except ClusterError as exc:
+                if isinstance(exc, FATAL):
+                    raise
+                errors.append({"message": f"{where}: {exc}", "object": where})
+        undo_path = None
+        todo = [o for o in objects if o["patch"]]
+        if options.yes and todo:
+            for entry in todo:
+                try:
+                    entry["result"] = {"status": "refused", "reason": why} if (why := dry_run(cluster, entry)) else None
+                except ClusterError as exc:
+                    if isinstance(exc, FATAL):
+                        raise
+                    entry["result"] = {"status": "failed", "reason": str(exc)}
+            ready = [o for o in todo if o.get("result") is None]
+            if ready:
+                undo_path = options.undo_file or default_path(cluster.context)
+                writer = UndoWriter(undo_path, FixUndoFile(cluster.context, cluster.server,  # type: ignore[arg-type]
+                                                           utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                                           "kubectl pss fix"))
+                try:
+                    writer.create()
+                except OSError as exc:
+                    raise FatalError(f"cannot write the undo file {undo_path}: {exc.strerror or exc}; nothing was "
+                                     "changed") from None
+                for entry in ready:
+                    ref = {k: entry[k] for k in ("kind", "namespace", "name")}
+                    record = FixUndoEntry(ref, entry["_undo"], entry["patch"], entry["_rv"])
+                    writer.intend(record)  # type: ignore[arg-type]
+                    try:
+                        response = cluster.request("PATCH", entry["_path"], [("fieldManager", "kubectl-pss")],
+                                                   entry["patch"], "application/strategic-merge-patch+json")
+                    except ClusterError as exc:
+                        writer.withdraw(record)  # type: ignore[arg-type]
+                        entry["result"] = {"status": "failed", "reason": str(exc)}
+                        if isinstance(exc, FATAL):
+                            raise
+                        continue
+                    writer.applied(record, entry["patch"],  # type: ignore[arg-type]
+                                   (response.data.get("metadata") or {}).get("resourceVersion"))
+                    entry["result"] = {"status": "applied"}
+                if not writer.undo.namespaces:
+                    writer.discard()
+                    undo_path = None
+    for entry in objects:
+        for key in ("_path", "_undo", "_rv"):
+            entry.pop(key, None)
+    request = {"level": options.level.value, "version": str(options.version),
+               "allow": sorted(options.args.allow) if options.args else [], "yes": options.yes}
+    if options.output == "json":
+        report = fix_report(request, objects, errors, context=getattr(cluster, "context", None))
+        report["undoFile"] = undo_path
+        write_json(report, sys.stdout)
+    else:
+        write_patches(objects, sys.stdout)
+        print_decisions(objects, sys.stderr)
+    for error in errors:
+        print(f"error: {error['message']}", file=sys.stderr)
+    for entry in objects:
+        result = entry.get("result")
+        if result and result["status"] != "applied":
+            print(f"error: {entry['kind']}/{entry['name']} -n {entry['namespace']}: not applied: {result['reason']}",
+                  file=sys.stderr)
+    if any((o.get("result") or {}).get("status") == "applied" for o in objects):
+        print(ROLLOUT_NOTE, file=sys.stderr)
+        print(f"undo file: {undo_path} (each entry's kubectlUndo restores the previous values)", file=sys.stderr)
+    elif todo and not options.yes:
+        print("note: nothing was changed; pass --yes to apply (a server dry run runs first)", file=sys.stderr)
+    if errors or any((o.get("result") or {}).get("status") not in (None, "applied") for o in objects):
+        return EXIT_ERROR if errors else EXIT_FINDINGS
+    return EXIT_OK if all(o["allowed"] for o in objects) else EXIT_FINDINGS

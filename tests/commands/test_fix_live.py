@@ -1,0 +1,107 @@
+"""``kubectl pss fix KIND/NAME -n NS`` and ``--from-audit-json`` against the fake API server through the
+real client: the recorded PATCH bodies, nothing sent without --yes, the dry run first, the undo file."""
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from tests.commands.test_fix import SCHEMA
+
+DEPLOYMENT = {
+    "kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "web", "namespace": "shop"},
+    "spec": {"template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+        {"name": "nginx", "image": "nginx", "securityContext": {"allowPrivilegeEscalation": True}},
+        {"name": "metrics", "image": "m", "securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}]}}},
+}
+PRIVILEGED = {
+    "kind": "DaemonSet", "apiVersion": "apps/v1", "metadata": {"name": "agent", "namespace": "shop"},
+    "spec": {"template": {"spec": {"hostNetwork": True, "containers": [
+        {"name": "a", "image": "a", "securityContext": {"privileged": True}}]}}},
+}
+PATH = "/apis/apps/v1/namespaces/shop/deployments/web"
+
+
+@pytest.fixture
+def cluster(apiserver):
+    apiserver.add_namespace("shop", {"pod-security.kubernetes.io/warn": "restricted"})
+    apiserver.add(DEPLOYMENT)
+    apiserver.add(PRIVILEGED)
+    return apiserver
+
+
+def fix(run_cli, cluster, *argv):
+    return run_cli("fix", *argv, "--kubeconfig", cluster.kubeconfig_path)
+
+
+def test_plan_prints_the_patch_and_the_kubectl_line_and_sends_nothing(run_cli, cluster):
+    code, out, err = fix(run_cli, cluster, "deployment/web", "-n", "shop", "--level", "restricted")
+    assert code == 0, err
+    patch = json.loads(out.split("\n", 1)[1].rsplit("\nkubectl patch", 1)[0])
+    assert patch == {"spec": {"template": {"spec": {
+        "containers": [
+            {"name": "nginx", "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}},
+            {"name": "metrics", "securityContext": {"allowPrivilegeEscalation": False,
+                                                    "capabilities": {"drop": ["NET_RAW", "ALL"]}}}],
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}}}}}
+    assert "\nkubectl patch deployment web -n shop --type strategic -p '" in out
+    assert "pass --yes" in err
+    assert cluster.requests_to(PATH, "PATCH") == []
+
+
+def test_yes_dry_runs_then_patches_with_an_undo_file(run_cli, cluster, tmp_path):
+    undo = tmp_path / "undo.json"
+    code, out, err = fix(run_cli, cluster, "deployment/web", "-n", "shop", "--level", "restricted", "--yes",
+                         "--undo-file", undo, "-o", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
+    [obj] = report["objects"]
+    assert obj["result"] == {"status": "applied"} and report["undoFile"] == str(undo)
+    dry, real = cluster.requests_to(PATH, "PATCH")
+    assert dry.query.get("dryRun") == "All" and "dryRun" not in real.query
+    assert json.loads(real.body) == obj["patch"] == json.loads(dry.body)
+    assert real.headers.get("Content-Type", real.headers.get("content-type", "")).startswith(
+        "application/strategic-merge-patch+json")
+    stored = cluster.get_object("deployments", "shop", "web")
+    nginx = stored["spec"]["template"]["spec"]["containers"][0]
+    assert nginx["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    assert "rollout" in err
+    saved = json.loads(undo.read_text())
+    [entry] = saved["objects"]
+    assert entry["state"] == "applied" and entry["name"] == "web"
+    assert entry["undoPatch"]["spec"]["template"]["spec"]["containers"][0] == {
+        "name": "metrics", "securityContext": {"allowPrivilegeEscalation": None, "capabilities": {"drop": ["NET_RAW"]}}}
+    # fixing again: nothing left to patch
+    code, out, err = fix(run_cli, cluster, "deployment/web", "-n", "shop", "--level", "restricted")
+    assert (code, out) == (0, "")
+
+
+def test_a_dry_run_with_podsecurity_warnings_is_not_applied(run_cli, cluster, tmp_path):
+    code, out, err = fix(run_cli, cluster, "daemonset/agent", "-n", "shop", "--level", "restricted", "--yes",
+                         "--undo-file", tmp_path / "u.json", "-o", "json")
+    report = json.loads(out)
+    [obj] = report["objects"]
+    assert code == 1 and obj["result"]["status"] == "refused" and "PodSecurity" in obj["result"]["reason"]
+    assert [d["check"] for d in obj["needsDecision"]] == ["hostNamespaces", "privileged", "allowPrivilegeEscalation"]
+    patches = cluster.requests_to("/apis/apps/v1/namespaces/shop/daemonsets/agent", "PATCH")
+    assert [p.query.get("dryRun") for p in patches] == ["All"]  # the dry run only
+    assert not (tmp_path / "u.json").exists()
+
+
+def test_from_audit_json_patches_every_owner(run_cli, cluster, tmp_path):
+    audit = tmp_path / "audit.json"
+    code, out, _ = run_cli("simulate", "restricted", "-n", "shop", "-o", "json", "--kubeconfig",
+                           cluster.kubeconfig_path)
+    audit.write_text(out)
+    code, out, err = fix(run_cli, cluster, "--from-audit-json", audit, "--level", "restricted", "-o", "json")
+    report = json.loads(out)
+    names = sorted((o["kind"], o["name"]) for o in report["objects"])
+    assert names == [("DaemonSet", "agent"), ("Deployment", "web")], err
+    assert all(r.method == "GET" for r in cluster.requests if "/apis/" in r.path)
+
+
+def test_pods_and_jobs_are_not_patched(run_cli, cluster):
+    code, out, err = fix(run_cli, cluster, "pod/x", "job/y", "-n", "shop", "--level", "restricted")
+    assert code == 2 and "fix its owner" in err and "CronJob" in err
