@@ -8,7 +8,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "kubectl_pss"
 MAX_LINES = 500
-DOMAIN = ("policy", "analysis", "auditlog", "confinement", "seccomp")
+DOMAIN = ("policy", "analysis", "auditlog", "confinement", "seccomp", "fix")
 
 
 def modules() -> dict[str, Path]:
@@ -82,6 +82,7 @@ def test_no_command_imports_another_command():
     ("confinement", ("commands", "operations", "cluster", "report", "analysis", "cli")),
     ("seccomp", ("commands", "operations", "cluster", "report", "analysis", "confinement", "policy", "cli")),
     ("report", ("commands", "operations", "cluster", "cli")),
+    ("fix", ("commands", "operations", "cluster", "report", "analysis", "confinement", "seccomp", "auditlog", "cli")),
 ])
 def test_layer_imports_nothing_forbidden(layer, forbidden):
     wrong = sorted((m, i) for m, deps in EDGES.items() if top(m) == layer for i in deps

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..fix import ALLOW_NAMES
@@ -41,7 +41,6 @@ class FixOptions:
     yes: bool = False
     undo_file: str | None = None
     connection: object | None = None
-    args: argparse.Namespace | None = field(default=None, repr=False)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,7 +89,7 @@ def complete(args: argparse.Namespace) -> FixOptions:
         paths=args.paths, objects=[_object_arg(o) for o in args.objects], from_audit_json=args.from_audit_json,
         namespace=args.namespace, level=level, version=version_arg(args.policy_version), allow=_allow(args.allow),
         in_place=args.in_place, output=args.output or ("patch" if live else "yaml"), yes=args.yes,
-        undo_file=args.undo_file, connection=connection_args(args) if live else None, args=args,
+        undo_file=args.undo_file, connection=connection_args(args) if live else None,
     )
 
 

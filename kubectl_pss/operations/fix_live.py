@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
-from ..fix import plan_fix
+from ..fix import ALLOW_NAMES, plan_fix
 from ..fix.patch import reverse_edits, strategic_patch
 from ..policy import Level, apply_manifest_defaults, evaluate, parse_level, parse_version
 from ..policy.admission import MODES
@@ -231,7 +231,7 @@ def run_live(options: Any) -> int:
         for key in ("_path", "_undo", "_rv"):
             entry.pop(key, None)
     request = {"level": options.level.value, "version": str(options.version),
-               "allow": sorted(options.args.allow) if options.args else [], "yes": options.yes}
+               "allow": sorted(k for k, v in ALLOW_NAMES.items() if v in options.allow), "yes": options.yes}
     if options.output == "json":
         report = fix_report(request, objects, errors, context=getattr(cluster, "context", None))
         report["undoFile"] = undo_path
