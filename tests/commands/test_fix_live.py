@@ -83,7 +83,9 @@ def test_a_dry_run_with_podsecurity_warnings_is_not_applied(run_cli, cluster, tm
                          "--undo-file", tmp_path / "u.json", "-o", "json")
     report = json.loads(out)
     [obj] = report["objects"]
-    assert code == 1 and obj["result"]["status"] == "refused" and "PodSecurity" in obj["result"]["reason"]
+    assert code == 1 and obj["result"]["status"] == "refused"
+    assert obj["result"]["reason"] == ("the server's dry run warns: would violate PodSecurity \"restricted:latest\": "
+                                       "host namespaces, privileged, allowPrivilegeEscalation != false")
     assert [d["check"] for d in obj["needsDecision"]] == ["hostNamespaces", "privileged", "allowPrivilegeEscalation"]
     patches = cluster.requests_to("/apis/apps/v1/namespaces/shop/daemonsets/agent", "PATCH")
     assert [p.query.get("dryRun") for p in patches] == ["All"]  # the dry run only

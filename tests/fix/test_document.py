@@ -173,6 +173,11 @@ def test_windows_pods_get_no_linux_only_field_and_baseline_adds_nothing():
     result = fix(text)
     assert result.objects[0].plan.allowed_after
     assert [c["path"] for c in result.objects[0].plan.changes()] == ["spec.securityContext.runAsNonRoot"]
+    # before v1.25 PodSecurity did not exempt Windows pods: the Linux-only checks stay decisions
+    old = fix_text("m.yaml", textwrap.dedent(text), Level.RESTRICTED, parse_version("v1.24"))
+    assert [c["path"] for c in old.objects[0].plan.changes()] == ["spec.securityContext.runAsNonRoot"]
+    assert {d["check"] for d in old.objects[0].plan.needs_decision} == {
+        "allowPrivilegeEscalation", "capabilities_restricted", "seccompProfile_restricted"}
     linux = text.replace("      os: {name: windows}\n", "")
     baseline = fix(linux, Level.BASELINE)
     assert baseline.text == textwrap.dedent(linux) and baseline.objects[0].plan.allowed_after
