@@ -125,6 +125,14 @@ def test_check_examples(installed, tmp_path):
     assert yaml.safe_load(proc.stdout)["results"]  # PyYAML inside the binary
 
 
+def test_fix_round_trips_inside_the_binary(installed, tmp_path):
+    """fix edits with ruamel.yaml (imported lazily): the binary must carry it."""
+    example = ROOT / "examples" / "fix" / "web.yaml"
+    proc = run([str(installed.link), "fix", "-f", str(example), "--level", "restricted"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("# The shop's web tier") and "allowPrivilegeEscalation: false" in proc.stdout
+
+
 def test_help_starts_fast(installed, tmp_path):
     times = []
     for _ in range(7):
