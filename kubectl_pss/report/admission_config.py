@@ -84,9 +84,9 @@ def render_check(report: dict[str, Any], stream: TextIO, no_color: bool) -> None
     errors = sum(1 for p in problems if p["severity"] == "error")
     warnings = len(problems) - errors
     verdict = "OK" if not problems else f"{errors} error(s), {warnings} warning(s)"
-    stream.write(f"{report['file']}: {palette.paint(verdict, 'restricted' if not problems else 'error')}\n")
+    stream.write(f"{report['file']}: {palette.paint(verdict, 'good' if not problems else 'error')}\n")
     if problems:
-        rows = [[palette.paint(p["severity"].upper(), "error" if p["severity"] == "error" else "baseline"),
+        rows = [[palette.paint(p["severity"].upper(), "error" if p["severity"] == "error" else "warning"),
                  p["field"] or "-", p["message"]] for p in problems]
-        stream.write(format_table(rows, ["severity", "field", "problem"]) + "\n")
-    write_notes(report.get("notes", []), stream)
+        stream.write(format_table(rows, ["severity", "field", "problem"], wrap=("problem",)) + "\n")
+    write_notes(report.get("notes", []))

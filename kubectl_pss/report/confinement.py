@@ -7,7 +7,7 @@ from typing import Any, TextIO
 from .color import Palette, color_enabled
 from .render import format_table, write_notes
 
-_STYLE = {"match": "restricted", "mismatch": "error", "complain": "baseline", "unverifiable": "baseline"}
+_STYLE = {"match": "good", "mismatch": "error", "complain": "warning", "unverifiable": "warning"}
 
 
 def _detail(container: dict[str, Any]) -> str:
@@ -42,12 +42,12 @@ def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
             rows.append([c["namespace"], c["pod"], c["container"], c["node"] or "-", c["expected"],
                          c["actual"] or "-", palette.paint(shown, _STYLE.get(verdict, "")), _detail(c)])
         stream.write("\n" + format_table(rows, ["namespace", "pod", "container", "node", "expected", "actual",
-                                                "verdict", "detail"]) + "\n")
+                                                "verdict", "detail"], wrap=("detail", "actual", "expected")) + "\n")
     notes = list(report.get("notes") or [])
     for c in report["containers"]:
         for note in c.get("notes") or ():
             notes.append(f"{c['namespace']}/{c['pod']}/{c['container']}: {note}")
-    write_notes(notes, stream, before="\n")
+    write_notes(notes)
     s = report["summary"]
     stream.write(f"\n{s['match']} match, {s['mismatch']} mismatch, {s['complain']} complain, "
                  f"{s['unverifiable']} unverifiable\n")
@@ -82,4 +82,4 @@ def write_footer(report: dict[str, Any], stream: TextIO, palette: Palette) -> No
         state = "deleted" if pod["deleted"] else palette.paint("NOT DELETED", "error")
         stream.write(f"debug pod {pod['namespace']}/{pod['name']} on node {pod['node']}: {state}\n")
     if report["errors"]:
-        stream.write(f"{len(report['errors'])} error(s): see stderr\n")
+        print(f"{len(report['errors'])} error(s)", file=sys.stderr)

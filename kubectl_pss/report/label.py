@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from .audit import findings_rows, print_read_errors, write_incomplete
+from .audit import findings_rows, print_read_errors, write_findings, write_incomplete
 from .color import Palette, color_enabled
 from .render import format_table, write_notes
 
@@ -56,7 +56,7 @@ def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     what = "Undo plan" if report["operation"] == "undo" else "Label plan"
     stream.write(f"{what} on context {cluster['context'] or '-'} (server {cluster['serverVersion'] or 'unknown'}, "
                  f"latest = {cluster['policyLatest']})\n")
-    write_notes(report.get("notes", []), stream)
+    write_notes(report.get("notes", []))
     namespaces = report["namespaces"]
     if not namespaces:
         stream.write("\nNo namespaces in scope.\n")
@@ -70,21 +70,16 @@ def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
             row.append(_server_cell(ns, palette))
         rows.append(row)
     headers = ["namespace", "enforce", "audit", "warn", "plan"] + (["server dry-run"] if with_server else [])
-    stream.write("\n" + format_table(rows, headers) + "\n")
+    stream.write("\n" + format_table(rows, headers, wrap=("server dry-run",)) + "\n")
     write_incomplete(namespaces, stream)
     rejects = [row for ns in namespaces if ns["enforceChange"] for row in findings_rows(ns["name"], ns["findings"], palette)]
-    if rejects:
-        stream.write("\nThe new enforce level would reject:\n")
-        stream.write(format_table(rejects, ["namespace", "owner", "pods", "level", "check", "reason: detail"]) + "\n")
+    write_findings(rejects, "The new enforce level would reject:", stream)
     staged = [row for ns in namespaces if not ns["enforceChange"] for row in findings_rows(ns["name"], ns["findings"], palette)]
-    if staged:
-        stream.write("\nAudit and warn will report (and the target enforce level would reject):\n")
-        stream.write(format_table(staged, ["namespace", "owner", "pods", "level", "check", "reason: detail"]) + "\n")
+    write_findings(staged, "Audit and warn will report (and the target enforce level would reject):", stream)
     noted = [(ns["name"], note) for ns in namespaces for note in ns["notes"]]
     noted += [(ns["name"], f"server dry run: {ns['server']['note']}") for ns in namespaces
               if (ns.get("server") or {}).get("note")]
-    if noted:
-        stream.write("\n" + "\n".join(f"{name}: {note}" for name, note in noted) + "\n")
+    write_notes([f"{name}: {note}" for name, note in noted])
     for ns in namespaces:
         server = ns.get("server") or {}
         if server.get("agrees") is False:
@@ -103,11 +98,11 @@ def render_result(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
         if result is None:
             continue
         status = result["status"]
-        text = palette.paint("applied", "restricted") if status == "applied" else (
+        text = palette.paint("applied", "good") if status == "applied" else (
             palette.paint(f"FAILED: {result.get('error')}", "error") if status == "failed" else status)
         rows.append([ns["name"], text])
     if rows:
-        stream.write("\n" + format_table(rows, ["namespace", "result"]) + "\n")
+        stream.write("\n" + format_table(rows, ["namespace", "result"], wrap=("result",)) + "\n")
     s = report["summary"]
     stream.write(f"\n{s['applied']} applied, {s['failed']} failed, {s['notAttempted']} not attempted\n")
     if report.get("undoFile"):

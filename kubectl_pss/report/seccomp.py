@@ -55,14 +55,14 @@ def write_scan_summary(scan: seccomp_audit.AuditScan, selection: seccomp_audit.S
 
 def render_lint(report: LintReport, source: str, no_color: bool, out: TextIO) -> None:
     palette = Palette(color_enabled(out, no_color))
-    styles = {"error": "error", "warning": "baseline", "note": "dim"}
+    styles = {"error": "error", "warning": "warning", "note": "dim"}
     rows = [[palette.paint(f.severity, styles[f.severity]), f.path or "-", f.message] for f in report.findings]
     kind = "SeccompProfile" if report.kind == "spo" else "profile"
     notes = sum(1 for f in report.findings if f.severity == "note")
     verdict = "valid" if report.valid else "invalid"
     out.write(f"{source}: {kind} {verdict}: {_plural(len(report.errors), 'error')}, "
               f"{_plural(len(report.warnings), 'warning')}, {_plural(notes, 'note')}\n")
-    table = format_table(rows, ["severity", "where", "message"])
+    table = format_table(rows, ["severity", "where", "message"], wrap=("message", "where"))
     if table:
         out.write(table + "\n")
     if report.effects:
