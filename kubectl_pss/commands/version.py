@@ -17,7 +17,7 @@ from .. import __version__
 from ..report.render import write_report
 from ..operations.connection import Connection
 from ..report.version import render_version
-from .flags import add_connection_flags, add_no_headers_flag, connection_args, validate_output
+from .flags import add_connection_flags, connection_args, validate_output
 
 SERVER_TIMEOUT = 5.0  # seconds, unless --request-timeout
 
@@ -33,7 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client", action="store_true",
                         help="the plugin's own versions only: never contact a server (as kubectl version --client)")
     parser.add_argument("-o", "--output", default="table", help="table, json or yaml")
-    add_no_headers_flag(parser)
     add_connection_flags(parser)
 
 

@@ -6,7 +6,7 @@ from typing import Any, TextIO
 from ..policy import Level, Version
 from ..policy.registry import NEWEST_MINOR
 from .color import Palette, color_enabled
-from .render import format_table
+from .render import format_table, heading
 
 
 def render_check(report: Any, level: Level | None, version: Version, no_color: bool, stream: TextIO) -> None:
@@ -31,7 +31,7 @@ def render_check(report: Any, level: Level | None, version: Version, no_color: b
                          wrap=("reason: detail", "source", check_header))
     if table:
         stream.write(table + "\n")
-    stream.write(_summary(report, level, version) + "\n")
+    stream.write(heading(_summary(report, level, version) + "\n"))
 
 
 def _summary(report: Any, level: Level | None, version: Version) -> str:

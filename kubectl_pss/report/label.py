@@ -7,7 +7,7 @@ from typing import Any, TextIO
 
 from .audit import findings_rows, print_read_errors, write_findings, write_incomplete
 from .color import Palette, color_enabled
-from .render import format_table, write_notes
+from .render import format_table, heading, write_notes
 
 PREFIX = "pod-security.kubernetes.io/"
 MODES = ("enforce", "audit", "warn")
@@ -54,12 +54,12 @@ def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     palette = Palette(color_enabled(stream, no_color))
     cluster = report["cluster"]
     what = "Undo plan" if report["operation"] == "undo" else "Label plan"
-    stream.write(f"{what} on context {cluster['context'] or '-'} (server {cluster['serverVersion'] or 'unknown'}, "
-                 f"latest = {cluster['policyLatest']})\n")
+    stream.write(heading(f"{what} on context {cluster['context'] or '-'} "
+                         f"(server {cluster['serverVersion'] or 'unknown'}, latest = {cluster['policyLatest']})\n"))
     write_notes(report.get("notes", []))
     namespaces = report["namespaces"]
     if not namespaces:
-        stream.write("\nNo namespaces in scope.\n")
+        stream.write(heading("\nNo namespaces in scope.\n"))
         return
     with_server = any("server" in ns for ns in namespaces)
     rows = []
@@ -70,7 +70,7 @@ def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
             row.append(_server_cell(ns, palette))
         rows.append(row)
     headers = ["namespace", "enforce", "audit", "warn", "plan"] + (["server dry-run"] if with_server else [])
-    stream.write("\n" + format_table(rows, headers, wrap=("server dry-run",)) + "\n")
+    stream.write(heading("\n") + format_table(rows, headers, wrap=("server dry-run",)) + "\n")
     write_incomplete(namespaces, stream)
     rejects = [row for ns in namespaces if ns["enforceChange"] for row in findings_rows(ns["name"], ns["findings"], palette)]
     write_findings(rejects, "The new enforce level would reject:", stream)
@@ -83,11 +83,12 @@ def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     for ns in namespaces:
         server = ns.get("server") or {}
         if server.get("agrees") is False:
-            stream.write(f"\nDISAGREEMENT in {ns['name']}:\n  server:   {server['warnings']}\n"
-                         f"  expected: {server['expected']}\n")
+            stream.write(heading(f"\nDISAGREEMENT in {ns['name']}:\n  server:   {server['warnings']}\n"
+                                 f"  expected: {server['expected']}\n"))
     s = report["summary"]
-    stream.write(f"\n{s['change']} namespace(s) to change, {s['unchanged']} unchanged, {s['exempt']} exempt (skipped), "
-                 f"{s['refused']} refused" + (f", {s['changedSince']} changed since" if s["changedSince"] else "") + "\n")
+    stream.write(heading(f"\n{s['change']} namespace(s) to change, {s['unchanged']} unchanged, "
+                         f"{s['exempt']} exempt (skipped), {s['refused']} refused"
+                         + (f", {s['changedSince']} changed since" if s["changedSince"] else "") + "\n"))
 
 
 def render_result(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
@@ -102,11 +103,12 @@ def render_result(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
             palette.paint(f"FAILED: {result.get('error')}", "error") if status == "failed" else status)
         rows.append([ns["name"], text])
     if rows:
-        stream.write("\n" + format_table(rows, ["namespace", "result"], wrap=("result",)) + "\n")
+        stream.write(heading("\n") + format_table(rows, ["namespace", "result"], wrap=("result",)) + "\n")
     s = report["summary"]
-    stream.write(f"\n{s['applied']} applied, {s['failed']} failed, {s['notAttempted']} not attempted\n")
+    stream.write(heading(f"\n{s['applied']} applied, {s['failed']} failed, {s['notAttempted']} not attempted\n"))
     if report.get("undoFile"):
-        stream.write(f"Undo file: {report['undoFile']} (restore with: kubectl pss label --undo {report['undoFile']})\n")
+        stream.write(heading(f"Undo file: {report['undoFile']} "
+                             f"(restore with: kubectl pss label --undo {report['undoFile']})\n"))
 
 
 def render_label(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:

@@ -113,8 +113,14 @@ def table_width() -> int | None:
 
 
 def heading(text: str) -> str:
-    """A caption over a table (or a blank line between tables): nothing under --no-headers."""
-    return "" if _layout.no_headers else text
+    """A caption, footnote or summary around a table (or a blank line between tables): nothing under
+    --no-headers; on a terminal, wrapped to its width like the tables (escaped first, so widths are right)."""
+    if _layout.no_headers:
+        return ""
+    width = table_width()
+    if width is None:
+        return text
+    return "\n".join(wrap_cell(line, width) for line in terminal_safe(text, keep_newlines=True).split("\n"))
 
 
 _COLOR = re.compile("\x1b\\[(\\d+)m")
@@ -222,7 +228,10 @@ def format_table(rows: list[list[str]], headers: list[str], wrap: tuple[str, ...
     limits = list(natural)
     wrapped = [i for i, h in enumerate(headers) if h in wrap]
     excess = _fit(limits, [max(len(headers[i]), _COMFORTABLE) for i in range(len(headers))], wrapped, excess)
-    _fit(limits, [max(least[i], _MIN_WRAP) for i in range(len(headers))], list(range(len(headers))), excess)
+    everything = list(range(len(headers)))
+    # narrower than 8, then than a header's longest word, only when nothing else fits
+    for floors in ([max(n, _MIN_WRAP) for n in least], least, [min(n, 4) for n in least]):
+        excess = _fit(limits, floors, everything, excess)
     if shown:  # a header wraps only once its column cannot be narrowed otherwise ("VIOLATES\nENFORCE")
         shown = [wrap_cell(h, limits[i]) for i, h in enumerate(shown)]
     return _render([[wrap_cell(cell, limits[i]) for i, cell in enumerate(row)] for row in safe], shown,
