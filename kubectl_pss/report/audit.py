@@ -8,7 +8,7 @@ from .color import Palette, color_enabled
 from .render import format_table, heading, table_layout, write_notes
 
 FINDINGS_HEADERS = ["namespace", "owner", "pods", "level", "check", "reason: detail"]
-FINDINGS_WRAP = ("reason: detail", "pods", "check", "owner")
+FINDINGS_WRAP = ("reason: detail", "pods", "owner")
 
 
 def _mode(labels: dict[str, Any], mode: str) -> str:

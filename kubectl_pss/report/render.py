@@ -125,7 +125,8 @@ def heading(text: str) -> str:
 
 _COLOR = re.compile("\x1b\\[(\\d+)m")
 _MIN_WRAP = 8
-_COMFORTABLE = 24  # the ``wrap`` columns narrow to this before any other column wraps
+_COMFORTABLE = 16  # the ``wrap`` columns narrow to this before any other column wraps
+_PROSE = 30  # and the first of them (a message) to this
 
 
 def _styled(cell: str) -> tuple[str, list[str]]:
@@ -160,14 +161,20 @@ def _repaint(text: str, styles: list[str]) -> str:
     return "".join(out)
 
 
+class _Wrapper(textwrap.TextWrapper):
+    """Breaks at spaces, and after - : / , . = inside a word (``privileged:`` ``latest``, ``securityContext.``)."""
+
+    wordsep_re = re.compile(r"(\s+)|(?<=[-:/,.=])(?=[^\s\-:/,.=])")
+
+
 def wrap_cell(cell: str, width: int) -> str:
     """``cell`` (already terminal-safe, maybe painted) wrapped to ``width`` visible columns: at spaces,
     then at hyphens, a long word broken as a last resort; each line keeps its colours."""
     plain, styles = _styled(cell)
     if len(plain) <= width:
         return cell
-    lines = textwrap.wrap(plain, width, expand_tabs=False, replace_whitespace=False, drop_whitespace=True,
-                          break_on_hyphens=True, break_long_words=True) or [""]
+    lines = _Wrapper(width, expand_tabs=False, replace_whitespace=False, drop_whitespace=True,
+                     break_long_words=True).wrap(plain) or [""]
     out = []
     pos = 0
     for line in lines:  # textwrap only drops whitespace: find each line's characters in order
@@ -210,8 +217,9 @@ def _fit(natural: list[int], floors: list[int], columns: list[int], excess: int)
 def format_table(rows: list[list[str]], headers: list[str], wrap: tuple[str, ...] = ()) -> str:
     """A plain kubectl-like table (tabulate's "plain" format, upper-case headers), every cell terminal-safe.
 
-    On a terminal the table fits its width: the ``wrap`` columns (by header) wrap inside their column
-    first; when that is not enough, every column wraps, widest first (a name is wrapped, never cut)."""
+    On a terminal the table fits its width: the ``wrap`` columns (by header; the first is the message
+    column) wrap inside their column first; then a long header over short cells; then every column,
+    widest first (a name is wrapped at - . / :, never cut)."""
     if not rows:
         return ""
     safe = [[terminal_safe(cell) if isinstance(cell, str) else str(cell) for cell in row] for row in rows]
@@ -227,8 +235,11 @@ def format_table(rows: list[list[str]], headers: list[str], wrap: tuple[str, ...
     excess = sum(natural) + 2 * (len(headers) - 1) - width
     limits = list(natural)
     wrapped = [i for i, h in enumerate(headers) if h in wrap]
-    excess = _fit(limits, [max(len(headers[i]), _COMFORTABLE) for i in range(len(headers))], wrapped, excess)
+    prose = [_PROSE if wrap and h == wrap[0] else _COMFORTABLE for h in headers]  # the first keeps most room
+    excess = _fit(limits, [max(len(headers[i]), prose[i]) for i in range(len(headers))], wrapped, excess)
     everything = list(range(len(headers)))
+    data = [max(_visible_width(row[i]) for row in safe) for i in everything]
+    excess = _fit(limits, [max(data[i], least[i]) for i in everything], everything, excess)  # a long header wraps
     # narrower than 8, then than a header's longest word, only when nothing else fits
     for floors in ([max(n, _MIN_WRAP) for n in least], least, [min(n, 4) for n in least]):
         excess = _fit(limits, floors, everything, excess)
