@@ -94,7 +94,7 @@ def render_audit_log(report: dict[str, Any], stream: TextIO, no_color: bool) -> 
                  palette.paint(v["mode"], "error") if v["mode"] == "enforce" else v["mode"], v["policy"] or UNKNOWN,
                  _checks(v), str(v["count"]), seconds(v["firstSeen"]), seconds(v["lastSeen"])]
                 + ([_now(v.get("live"), palette)] if live else []) for v in violations]
-        stream.write(format_table(rows, headers) + "\n")
+        stream.write(format_table(rows, headers, wrap=("checks", "user", "owner", "now")) + "\n")
         for note in _footnotes(violations):
             stream.write(heading(f"({note})\n"))
         summary = report["summary"]
@@ -105,7 +105,7 @@ def render_audit_log(report: dict[str, Any], stream: TextIO, no_color: bool) -> 
         stream.write(heading("\nBy check:\n"))
         stream.write(format_table([[c["check"] or UNKNOWN, c["reason"], str(c["audit"]), str(c["enforce"]),
                                     str(c["objects"])] for c in summary["byCheck"]],
-                                  ["check", "reason", "audit", "enforce", "objects"]) + "\n")
+                                  ["check", "reason", "audit", "enforce", "objects"], wrap=("reason",)) + "\n")
         if "live" in summary:
             s = summary["live"]
             stream.write(heading(f"\nNow: {s['stillViolating']} still violating, {s['compliantNow']} compliant, "
@@ -114,7 +114,8 @@ def render_audit_log(report: dict[str, Any], stream: TextIO, no_color: bool) -> 
         stream.write(heading("\nExemptions used:\n"))
         stream.write(format_table([[e["namespace"] or "-", _object(e), _user(e), e["exempt"], str(e["count"]),
                                     seconds(e["lastSeen"])] for e in report["exemptions"]],
-                                  ["namespace", "object", "user", "exempt", "count", "last seen"]) + "\n")
+                                  ["namespace", "object", "user", "exempt", "count", "last seen"],
+                                  wrap=("user", "exempt")) + "\n")
     if "suggestions" in report:
         _suggestions(report["suggestions"], stream)
 
@@ -127,7 +128,8 @@ def _suggestions(suggestions: dict[str, Any], stream: TextIO) -> None:
         return
     stream.write(format_table([[c["username"], ", ".join(str(n) for n in c["namespaces"]), str(c["events"]),
                                 "yes" if c["recommended"] else "no", c["reason"]] for c in candidates],
-                              ["username", "namespaces", "events", "suggested", "why"]) + "\n")
+                              ["username", "namespaces", "events", "suggested", "why"],
+                              wrap=("why", "namespaces")) + "\n")
     usernames = suggestions["exemptions"]["usernames"]
     if usernames:
         stream.write(heading("\nFor the PodSecurityConfiguration (admission-config), if you accept the risk:\n"))

@@ -18,6 +18,8 @@ OFFLINE = [
     ["audit", "-A", *SNAPSHOT],
     ["simulate", "restricted", *SNAPSHOT],
     ["check", "-f", "examples/manifests/"],
+    ["audit-log", "examples/audit-events.jsonl", "--suggest-exemptions"],
+    ["seccomp", "lint", "examples/seccomp/nginx.yaml"],
 ]
 
 
@@ -39,7 +41,7 @@ def assert_fits(argv: list[str], columns: int) -> str:
 
 
 @pytest.mark.parametrize("columns", [80, 120])
-@pytest.mark.parametrize("argv", OFFLINE, ids=[a[0] for a in OFFLINE])
+@pytest.mark.parametrize("argv", OFFLINE, ids=[" ".join(a[:2]) for a in OFFLINE])
 def test_offline_tables_fit_the_terminal(argv, columns):
     out = assert_fits(argv, columns)
     assert "\x1b[" in out  # a terminal: the palette is on, and its codes do not count as width
@@ -104,6 +106,7 @@ NO_HEADERS = [
     (["audit", "-A", *SNAPSHOT], "NAMESPACE", "kube-system"),
     (["simulate", "restricted", *SNAPSHOT], "NAMESPACE", "kube-system"),
     (["check", "-f", "examples/manifests/"], "SOURCE", "examples/manifests/baseline-pod.yaml"),
+    (["audit-log", "examples/audit-events.jsonl"], "NAMESPACE", "ae-demo"),
     (["admission-config", "--check", "GENERATED", "--offline"], None, None),
 ]
 
