@@ -85,6 +85,9 @@ def run(argv: list[str]) -> int:
     parser = _Parser(prog=f"kubectl pss {command}", description=help_text)
     module.add_arguments(parser)
     args = parser.parse_args(rest)
+    from .report.render import set_table_layout
+
+    set_table_layout(getattr(args, "output", None), getattr(args, "no_headers", False))
     options = module.complete(args)
     module.validate(options)
     return module.run(options)

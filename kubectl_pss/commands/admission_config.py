@@ -25,7 +25,7 @@ from ..policy.configcheck import DNS_LABEL, DNS_SUBDOMAIN, check_admission_docum
 from ..report.admission_config import admission_configuration, configuration_yaml, render_check
 from ..report.audit import print_read_errors
 from ..report.render import write_json, write_yaml
-from .flags import add_connection_flags, connection_args, level_version_arg, namespaces_arg
+from .flags import add_connection_flags, add_no_headers_flag, connection_args, level_version_arg, namespaces_arg
 
 API_VERSIONS = ("v1", "v1beta1", "v1alpha1")
 TUTORIAL_DEFAULTS = {"enforce": (Level.BASELINE, LATEST), "audit": (Level.RESTRICTED, LATEST),
@@ -69,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", default=None,
                         help="yaml (default) or json; with --check: table (default) or json")
     parser.add_argument("--no-color", action="store_true", help="never colour the --check table")
+    add_no_headers_flag(parser)
     add_connection_flags(parser)
 
 
@@ -89,7 +90,7 @@ def complete(args: argparse.Namespace) -> AdmissionConfigOptions:
     if api_version not in API_VERSIONS:
         raise UsageError(f'invalid --api-version "{args.api_version}": must be one of {", ".join(API_VERSIONS)}')
     output = args.output or ("table" if action == "check" else "yaml")
-    allowed = ("table", "json") if action == "check" else ("yaml", "json")
+    allowed = ("table", "wide", "json") if action == "check" else ("yaml", "json")
     if output not in allowed:
         raise UsageError(f'unable to match a printer suitable for the output format "{output}", '
                          f"allowed formats are: {', '.join(allowed)}")

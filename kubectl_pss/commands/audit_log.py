@@ -15,7 +15,7 @@ from typing import Any
 from ..auditlog import EventFilter, parse_instant, parse_selector
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..report.audit_log import render_audit_log
-from ..report.render import write_report
+from ..report.render import TABLE_FORMATS, write_report
 from .flags import (
     add_admission_config_flag,
     add_connection_flags,
@@ -173,7 +173,7 @@ def run(options: AuditLogOptions) -> int:
     if live is not None:
         cross_reference(report, live, config)
     write_report(report, options.output, sys.stdout, lambda r, out: render_audit_log(r, out, options.no_color))
-    _diagnostics(report, counts=options.output == "table")
+    _diagnostics(report, counts=options.output in TABLE_FORMATS)
     return exit_code(report, options.fail_on)
 
 

@@ -29,7 +29,7 @@ from ..policy.objects import InvalidObjectError
 from ..policy.schema import describe, type_errors
 from ..policy.registry import NEWEST_MINOR
 from ..report.check import render_check
-from ..report.render import write_report
+from ..report.render import TABLE_FORMATS, write_report
 from .flags import add_output_flags, level_arg, validate_output, version_arg
 
 
@@ -141,7 +141,7 @@ def report_data(report: CheckReport) -> dict[str, Any]:
 
 def run(options: CheckOptions) -> int:
     report = build_report(options)
-    write_report(report_data(report) if options.output != "table" else report, options.output, sys.stdout,
+    write_report(report_data(report) if options.output not in TABLE_FORMATS else report, options.output, sys.stdout,
                  lambda r, out: render_check(r, options.level, options.version, options.no_color, out))
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)

@@ -20,11 +20,17 @@ if TYPE_CHECKING:
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", default="table", help="output format: table, json or yaml (default table)")
     parser.add_argument("--no-color", action="store_true", help="never colour the table (NO_COLOR is honoured too)")
+    add_no_headers_flag(parser)
+
+
+def add_no_headers_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-headers", action="store_true",
+                        help="tables without column headers and captions (as kubectl get --no-headers)")
 
 
 def validate_output(output: str) -> None:
     if output not in OUTPUT_FORMATS:
-        raise UsageError(f'unable to match a printer suitable for the output format "{output}", allowed formats are: table, json, yaml')
+        raise UsageError(f'unable to match a printer suitable for the output format "{output}", allowed formats are: table, json, yaml, wide')
 
 
 def level_arg(text: str, flag: str = "--level") -> Level:

@@ -23,7 +23,7 @@ from ..operations.connection import Connection
 from ..operations.undofile import UndoFile, UndoFileError, read_undo_file
 from ..policy.admission import MODES
 from ..report.label import print_label_diagnostics, render_label, render_plan, render_result
-from ..report.render import write_report
+from ..report.render import TABLE_FORMATS, write_report
 from .flags import (
     add_connection_flags,
     add_output_flags,
@@ -239,7 +239,7 @@ def run(options: LabelOptions) -> int:
         if options.dry_run != "client" and any(p.action in (CHANGE, REFUSED) for p in plans):
             labels.server_dry_run(connection.cluster(), plans, state)
         todo = [p for p in plans if p.action == CHANGE]
-        table = options.output == "table"
+        table = options.output in TABLE_FORMATS
 
         def finish(outcome: str, undo_path: str | None = None, plan_shown: bool = False) -> int:
             report = build_report(state, options, plans, outcome, undo_path)

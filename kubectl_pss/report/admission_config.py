@@ -6,7 +6,7 @@ import json
 from typing import Any, TextIO
 
 from .color import Palette, color_enabled
-from .render import format_table, terminal_safe, write_notes
+from .render import format_table, heading, terminal_safe, write_notes
 
 ADMISSION_API_VERSION = "apiserver.config.k8s.io/v1"
 POD_SECURITY_API_PREFIX = "pod-security.admission.config.k8s.io/"
@@ -84,9 +84,9 @@ def render_check(report: dict[str, Any], stream: TextIO, no_color: bool) -> None
     errors = sum(1 for p in problems if p["severity"] == "error")
     warnings = len(problems) - errors
     verdict = "OK" if not problems else f"{errors} error(s), {warnings} warning(s)"
-    stream.write(f"{report['file']}: {palette.paint(verdict, 'restricted' if not problems else 'error')}\n")
+    stream.write(heading(f"{report['file']}: {palette.paint(verdict, 'good' if not problems else 'error')}\n"))
     if problems:
-        rows = [[palette.paint(p["severity"].upper(), "error" if p["severity"] == "error" else "baseline"),
+        rows = [[palette.paint(p["severity"].upper(), "error" if p["severity"] == "error" else "warning"),
                  p["field"] or "-", p["message"]] for p in problems]
-        stream.write(format_table(rows, ["severity", "field", "problem"]) + "\n")
-    write_notes(report.get("notes", []), stream)
+        stream.write(format_table(rows, ["severity", "field", "problem"], wrap=("problem",)) + "\n")
+    write_notes(report.get("notes", []))

@@ -5,7 +5,10 @@ import sys
 from typing import Any, TextIO
 
 from .color import Palette, color_enabled
-from .render import format_table, write_notes
+from .render import format_table, heading, table_layout, write_notes
+
+FINDINGS_HEADERS = ["namespace", "owner", "pods", "level", "check", "reason: detail"]
+FINDINGS_WRAP = ("reason: detail", "pods", "owner")
 
 
 def _mode(labels: dict[str, Any], mode: str) -> str:
@@ -14,11 +17,13 @@ def _mode(labels: dict[str, Any], mode: str) -> str:
     return text if entry["source"] == "label" else f"({text})"
 
 
-def pods_phrase(pods: list[str], limit: int = 3) -> str:
+def pods_phrase(pods: list[str]) -> str:
+    """The first pod and ``+N more``; every pod with -o wide."""
     if not pods:
         return "-"
-    shown = ", ".join(pods[:limit])
-    return shown if len(pods) <= limit else f"{shown} (+{len(pods) - limit} more)"
+    if table_layout().wide:
+        return ", ".join(pods)
+    return pods[0] + (f" +{len(pods) - 1} more" if len(pods) > 1 else "")
 
 
 def findings_rows(namespace: str, findings: list[dict[str, Any]], palette: Palette) -> list[list[str]]:
@@ -30,8 +35,15 @@ def findings_rows(namespace: str, findings: list[dict[str, Any]], palette: Palet
             first = i == 0
             message = violation["reason"] + (f": {violation['detail']}" if violation["detail"] else "")
             rows.append([namespace if first else "", owner if first else "", where if first else "",
-                         palette.paint(finding["level"], finding["level"]) if first else "", violation["check"], message])
+                         palette.failed_level(finding["level"]) if first else "", violation["check"], message])
     return rows
+
+
+def write_findings(rows: list[list[str]], caption: str, stream: TextIO) -> None:
+    """A findings table (audit, simulate, label) under its caption."""
+    if rows:
+        stream.write(heading(f"\n{caption}\n"))
+        stream.write(format_table(rows, FINDINGS_HEADERS, wrap=FINDINGS_WRAP) + "\n")
 
 
 UNKNOWN = "? (not fully read)"
@@ -42,33 +54,48 @@ def write_incomplete(namespaces: list[dict[str, Any]], stream: TextIO) -> None:
     lines = [f"  {ns['name']}: {reason}" for ns in namespaces if not ns.get("complete", True)
              for reason in ns["errors"]]
     if lines:
-        stream.write("\n? = not read to the end, no verdict:\n" + "\n".join(lines) + "\n")
+        stream.write(heading("\n? = not read to the end, no verdict:\n" + "\n".join(lines) + "\n"))
 
 
 def render_audit(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     palette = Palette(color_enabled(stream, no_color))
     cluster = report["cluster"]
-    stream.write(f"Cluster {cluster['context'] or '-'}: server {cluster['serverVersion'] or 'unknown'}, "
-                 f"latest = {cluster['policyLatest']}\n")
-    write_notes(report.get("notes", []), stream)
+    stream.write(heading(f"Cluster {cluster['context'] or '-'}: server {cluster['serverVersion'] or 'unknown'}, "
+                         f"latest = {cluster['policyLatest']}\n"))
+    write_notes(report.get("notes", []))
     rows = []
     for ns in report["namespaces"]:
         strictest = ns["strictestLevel"]
-        flag = palette.paint("VIOLATES ENFORCE", "error") if ns["violatesEnforce"] else ""
-        level = (palette.paint(strictest, strictest) + f" @{ns['evaluatedAt']}" if strictest is not None
+        flag = palette.paint("yes", "error") if ns["violatesEnforce"] else ""
+        level = (palette.level(strictest) + f" @{ns['evaluatedAt']}" if strictest is not None
                  else palette.paint(UNKNOWN, "error"))
         rows.append([ns["name"], _mode(ns["labels"], "enforce"), _mode(ns["labels"], "audit"), _mode(ns["labels"], "warn"),
                      "yes" if ns["exempt"] else "", str(ns["pods"]), str(ns["workloads"]), level, flag])
-    stream.write("\n" + format_table(rows, ["namespace", "enforce", "audit", "warn", "exempt", "pods", "workloads",
-                                            "strictest", ""]) + "\n")
+    stream.write(heading("\n") + format_table(rows, ["namespace", "enforce", "audit", "warn", "exempt", "pods",
+                                                    "workloads", "strictest", "violates enforce"]) + "\n")
+    if any(cell.startswith("(") for row in rows for cell in row[1:4]):
+        stream.write(heading("(values in parentheses are cluster defaults, not labels)\n"))
     write_incomplete(report["namespaces"], stream)
     finding_rows = [row for ns in report["namespaces"] for row in findings_rows(ns["name"], ns["findings"], palette)]
-    if finding_rows:
-        stream.write("\nFindings (what keeps each namespace from the next stricter level):\n")
-        stream.write(format_table(finding_rows, ["namespace", "owner", "pods", "level", "check", "reason: detail"]) + "\n")
-    stream.write("\n(values in parentheses are cluster defaults, not labels)\n")
+    write_findings(finding_rows, "Findings (what keeps each namespace from the next stricter level):", stream)
+    stream.write(heading(f"\n{roll_up(report['namespaces'])}\n"))
     if report["errors"]:
-        stream.write(f"{len(report['errors'])} error(s): see stderr\n")
+        print(f"{len(report['errors'])} error(s)", file=sys.stderr)
+
+
+def roll_up(namespaces: list[dict[str, Any]]) -> str:
+    """``12 namespaces: 5 restricted-ready, 4 baseline, 3 privileged-only; 2 violate their own enforce label``."""
+    count = {level: sum(1 for ns in namespaces if ns["strictestLevel"] == level)
+             for level in ("restricted", "baseline", "privileged")}
+    line = (f"{len(namespaces)} namespace(s): {count['restricted']} restricted-ready, {count['baseline']} baseline, "
+            f"{count['privileged']} privileged-only")
+    violating = sum(1 for ns in namespaces if ns["violatesEnforce"])
+    if violating:
+        line += f"; {violating} violate their own enforce label"
+    unread = sum(1 for ns in namespaces if not ns.get("complete", True) or ns["strictestLevel"] is None)
+    if unread:
+        line += f"; {unread} not fully read"
+    return line
 
 
 def print_read_errors(errors: list[dict[str, Any]]) -> None:

@@ -6,7 +6,7 @@ from typing import Any, TextIO
 
 from ..auditlog.events import parse_time
 from .color import Palette, color_enabled
-from .render import format_table
+from .render import format_table, heading
 
 UNKNOWN = "?"
 EVALUATED = "*"
@@ -85,8 +85,8 @@ def render_audit_log(report: dict[str, Any], stream: TextIO, no_color: bool) -> 
         incomplete = [f"{events['skipped']} line(s) skipped"] if events["skipped"] else []
         if report["errors"]:
             incomplete.append(f"{len(report['errors'])} error(s)")
-        stream.write(f"No PodSecurity violations in {events['read']} events"
-                     + (f" (incomplete: {', '.join(incomplete)}; see stderr)" if incomplete else "") + ".\n")
+        stream.write(heading(f"No PodSecurity violations in {events['read']} events"
+                     + (f" (incomplete: {', '.join(incomplete)}; see stderr)" if incomplete else "") + ".\n"))
     else:
         headers = ["namespace", "object", "owner", "user", "mode", "policy", "checks", "count", "first seen",
                    "last seen"] + (["now"] if live else [])
@@ -94,41 +94,43 @@ def render_audit_log(report: dict[str, Any], stream: TextIO, no_color: bool) -> 
                  palette.paint(v["mode"], "error") if v["mode"] == "enforce" else v["mode"], v["policy"] or UNKNOWN,
                  _checks(v), str(v["count"]), seconds(v["firstSeen"]), seconds(v["lastSeen"])]
                 + ([_now(v.get("live"), palette)] if live else []) for v in violations]
-        stream.write(format_table(rows, headers) + "\n")
+        stream.write(format_table(rows, headers, wrap=("checks", "user", "owner", "now")) + "\n")
         for note in _footnotes(violations):
-            stream.write(f"({note})\n")
+            stream.write(heading(f"({note})\n"))
         summary = report["summary"]
-        stream.write("\nBy namespace:\n")
+        stream.write(heading("\nBy namespace:\n"))
         stream.write(format_table([[n["namespace"] or "-", str(n["audit"]), str(n["enforce"]), str(n["objects"]),
                                     str(n["users"])] for n in summary["byNamespace"]],
                                   ["namespace", "audit", "enforce", "objects", "users"]) + "\n")
-        stream.write("\nBy check:\n")
+        stream.write(heading("\nBy check:\n"))
         stream.write(format_table([[c["check"] or UNKNOWN, c["reason"], str(c["audit"]), str(c["enforce"]),
                                     str(c["objects"])] for c in summary["byCheck"]],
-                                  ["check", "reason", "audit", "enforce", "objects"]) + "\n")
+                                  ["check", "reason", "audit", "enforce", "objects"], wrap=("reason",)) + "\n")
         if "live" in summary:
             s = summary["live"]
-            stream.write(f"\nNow: {s['stillViolating']} still violating, {s['compliantNow']} compliant, "
-                         f"{s['gone']} gone, {s['unknown']} unknown\n")
+            stream.write(heading(f"\nNow: {s['stillViolating']} still violating, {s['compliantNow']} compliant, "
+                         f"{s['gone']} gone, {s['unknown']} unknown\n"))
     if report["exemptions"]:
-        stream.write("\nExemptions used:\n")
+        stream.write(heading("\nExemptions used:\n"))
         stream.write(format_table([[e["namespace"] or "-", _object(e), _user(e), e["exempt"], str(e["count"]),
                                     seconds(e["lastSeen"])] for e in report["exemptions"]],
-                                  ["namespace", "object", "user", "exempt", "count", "last seen"]) + "\n")
+                                  ["namespace", "object", "user", "exempt", "count", "last seen"],
+                                  wrap=("user", "exempt")) + "\n")
     if "suggestions" in report:
         _suggestions(report["suggestions"], stream)
 
 
 def _suggestions(suggestions: dict[str, Any], stream: TextIO) -> None:
-    stream.write("\nUsernames exemption candidates (printed, never applied):\n")
+    stream.write(heading("\nUsernames exemption candidates (printed, never applied):\n"))
     candidates = suggestions["candidates"]
     if not candidates:
-        stream.write("none: no namespace's violations all come from one service account\n")
+        stream.write(heading("none: no namespace's violations all come from one service account\n"))
         return
     stream.write(format_table([[c["username"], ", ".join(str(n) for n in c["namespaces"]), str(c["events"]),
                                 "yes" if c["recommended"] else "no", c["reason"]] for c in candidates],
-                              ["username", "namespaces", "events", "suggested", "why"]) + "\n")
+                              ["username", "namespaces", "events", "suggested", "why"],
+                              wrap=("why", "namespaces")) + "\n")
     usernames = suggestions["exemptions"]["usernames"]
     if usernames:
-        stream.write("\nFor the PodSecurityConfiguration (admission-config), if you accept the risk:\n")
+        stream.write(heading("\nFor the PodSecurityConfiguration (admission-config), if you accept the risk:\n"))
         stream.write("exemptions:\n  usernames:\n" + "".join(f"  - {u}\n" for u in usernames))

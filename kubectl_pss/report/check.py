@@ -6,7 +6,7 @@ from typing import Any, TextIO
 from ..policy import Level, Version
 from ..policy.registry import NEWEST_MINOR
 from .color import Palette, color_enabled
-from .render import format_table
+from .render import format_table, heading
 
 
 def render_check(report: Any, level: Level | None, version: Version, no_color: bool, stream: TextIO) -> None:
@@ -16,9 +16,9 @@ def render_check(report: Any, level: Level | None, version: Version, no_color: b
     for entry in report.results:
         ref = f"{entry['kind']}/{entry['name'] or '-'}"
         if level is not None:
-            verdict = palette.paint("allowed", "restricted") if entry["allowed"] else palette.paint("denied", "privileged")
+            verdict = palette.paint("allowed", "good") if entry["allowed"] else palette.paint("denied", "error")
         else:
-            verdict = palette.paint(entry["strictestLevel"], entry["strictestLevel"])
+            verdict = palette.level(entry["strictestLevel"])
         violations = entry["violations"] or [{"check": "-", "reason": "", "detail": ""}]
         for i, violation in enumerate(violations):
             first = i == 0
@@ -27,10 +27,11 @@ def render_check(report: Any, level: Level | None, version: Version, no_color: b
                          verdict if first else "", violation["check"], message])
     third = "verdict" if level is not None else "strictest"
     check_header = "check" if level is not None else "blocks next level"
-    table = format_table(rows, ["source", "object", "namespace", third, check_header, "reason: detail"])
+    table = format_table(rows, ["source", "object", "namespace", third, check_header, "reason: detail"],
+                         wrap=("reason: detail", "source", check_header))
     if table:
         stream.write(table + "\n")
-    stream.write(_summary(report, level, version) + "\n")
+    stream.write(heading(_summary(report, level, version) + "\n"))
 
 
 def _summary(report: Any, level: Level | None, version: Version) -> str:
@@ -47,6 +48,4 @@ def _summary(report: Any, level: Level | None, version: Version) -> str:
             parts.append(f"{count} {name}")
     if report.skipped:
         parts.append(f"{len(report.skipped)} skipped (kinds without a pod template)")
-    if report.errors:
-        parts.append(f"{len(report.errors)} error(s)")
     return ", ".join(parts)

@@ -7,7 +7,12 @@ from typing import TextIO
 
 from .render import terminal_safe
 
-_CODES = {"restricted": "32", "baseline": "33", "privileged": "31", "error": "31", "dim": "2", "bold": "1"}
+_CODES = {"good": "32", "warning": "33", "error": "31", "dim": "2", "bold": "1"}
+# The one mapping of Pod Security levels to colours, in every table: a level met is green (restricted),
+# yellow (baseline) or red (privileged only); a level failed takes the colour of the level below it, so a
+# workload that fails restricted is yellow, never green.
+LEVEL_STYLES = {"restricted": "good", "baseline": "warning", "privileged": "error"}
+FAILED_LEVEL_STYLES = {"restricted": "warning", "baseline": "error", "privileged": "error"}
 
 
 def color_enabled(stream: TextIO, no_color: bool = False) -> bool:
@@ -32,8 +37,16 @@ class Palette:
         self.enabled = enabled
 
     def paint(self, text: str, style: str) -> str:
-        code = _CODES.get(style)
+        code = _CODES.get(LEVEL_STYLES.get(style, style))  # a level name paints as a level met
         text = terminal_safe(text)  # painted text may come from the cluster: only our colours are raw
         if not self.enabled or code is None or not text:
             return text
         return f"\x1b[{code}m{text}\x1b[0m"
+
+    def level(self, level: str) -> str:
+        """A level the namespace or object meets."""
+        return self.paint(level, LEVEL_STYLES.get(level, ""))
+
+    def failed_level(self, level: str) -> str:
+        """A level the workload fails (the LEVEL column of findings)."""
+        return self.paint(level, FAILED_LEVEL_STYLES.get(level, ""))

@@ -5,9 +5,9 @@ import sys
 from typing import Any, TextIO
 
 from .color import Palette, color_enabled
-from .render import format_table, write_notes
+from .render import format_table, heading, write_notes
 
-_STYLE = {"match": "restricted", "mismatch": "error", "complain": "baseline", "unverifiable": "baseline"}
+_STYLE = {"match": "good", "mismatch": "error", "complain": "warning", "unverifiable": "warning"}
 
 
 def _detail(container: dict[str, Any]) -> str:
@@ -23,7 +23,8 @@ def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
     palette = Palette(color_enabled(stream, no_color))
     check = report["check"]
     title = "AppArmor" if check == "apparmor" else "seccomp"
-    stream.write(f"Context {report['context'] or '-'}: {title} of {report['summary']['containers']} container(s)\n")
+    stream.write(heading(f"Context {report['context'] or '-'}: {title} of {report['summary']['containers']} "
+                         "container(s)\n"))
     if report["nodes"]:
         if check == "apparmor":
             rows = [[n["name"], n["kubeletVersion"] or "?", n["runtime"] or "unknown", n["apparmor"]]
@@ -33,7 +34,7 @@ def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
             rows = [[n["name"], n["kubeletVersion"] or "?", n["runtime"] or "unknown", n["seccompDefault"]]
                     for n in report["nodes"]]
             headers = ["node", "kubelet", "runtime", "seccomp default"]
-        stream.write("\n" + format_table(rows, headers) + "\n")
+        stream.write(heading("\n") + format_table(rows, headers) + "\n")
     if report["containers"]:
         rows = []
         for c in report["containers"]:
@@ -41,16 +42,16 @@ def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
             shown = verdict + (f" ({c['reason']})" if verdict == "unverifiable" and c.get("reason") else "")
             rows.append([c["namespace"], c["pod"], c["container"], c["node"] or "-", c["expected"],
                          c["actual"] or "-", palette.paint(shown, _STYLE.get(verdict, "")), _detail(c)])
-        stream.write("\n" + format_table(rows, ["namespace", "pod", "container", "node", "expected", "actual",
-                                                "verdict", "detail"]) + "\n")
+        stream.write(heading("\n") + format_table(rows, ["namespace", "pod", "container", "node", "expected", "actual",
+                                                "verdict", "detail"], wrap=("detail", "actual", "expected")) + "\n")
     notes = list(report.get("notes") or [])
     for c in report["containers"]:
         for note in c.get("notes") or ():
             notes.append(f"{c['namespace']}/{c['pod']}/{c['container']}: {note}")
-    write_notes(notes, stream, before="\n")
+    write_notes(notes)
     s = report["summary"]
-    stream.write(f"\n{s['match']} match, {s['mismatch']} mismatch, {s['complain']} complain, "
-                 f"{s['unverifiable']} unverifiable\n")
+    stream.write(heading(f"\n{s['match']} match, {s['mismatch']} mismatch, {s['complain']} complain, "
+                 f"{s['unverifiable']} unverifiable\n"))
     write_footer(report, stream, palette)
 
 
@@ -80,6 +81,6 @@ def write_footer(report: dict[str, Any], stream: TextIO, palette: Palette) -> No
     """Under a table of ``verify-*`` or ``nodes``: each debug pod and whether it was deleted, and the error count."""
     for pod in report.get("debugPods") or ():
         state = "deleted" if pod["deleted"] else palette.paint("NOT DELETED", "error")
-        stream.write(f"debug pod {pod['namespace']}/{pod['name']} on node {pod['node']}: {state}\n")
+        stream.write(heading(f"debug pod {pod['namespace']}/{pod['name']} on node {pod['node']}: {state}\n"))
     if report["errors"]:
-        stream.write(f"{len(report['errors'])} error(s): see stderr\n")
+        print(f"{len(report['errors'])} error(s)", file=sys.stderr)

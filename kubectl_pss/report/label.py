@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from .audit import findings_rows, print_read_errors, write_incomplete
+from .audit import findings_rows, print_read_errors, write_findings, write_incomplete
 from .color import Palette, color_enabled
-from .render import format_table, write_notes
+from .render import format_table, heading, write_notes
 
 PREFIX = "pod-security.kubernetes.io/"
 MODES = ("enforce", "audit", "warn")
@@ -54,12 +54,12 @@ def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     palette = Palette(color_enabled(stream, no_color))
     cluster = report["cluster"]
     what = "Undo plan" if report["operation"] == "undo" else "Label plan"
-    stream.write(f"{what} on context {cluster['context'] or '-'} (server {cluster['serverVersion'] or 'unknown'}, "
-                 f"latest = {cluster['policyLatest']})\n")
-    write_notes(report.get("notes", []), stream)
+    stream.write(heading(f"{what} on context {cluster['context'] or '-'} "
+                         f"(server {cluster['serverVersion'] or 'unknown'}, latest = {cluster['policyLatest']})\n"))
+    write_notes(report.get("notes", []))
     namespaces = report["namespaces"]
     if not namespaces:
-        stream.write("\nNo namespaces in scope.\n")
+        stream.write(heading("\nNo namespaces in scope.\n"))
         return
     with_server = any("server" in ns for ns in namespaces)
     rows = []
@@ -70,29 +70,25 @@ def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
             row.append(_server_cell(ns, palette))
         rows.append(row)
     headers = ["namespace", "enforce", "audit", "warn", "plan"] + (["server dry-run"] if with_server else [])
-    stream.write("\n" + format_table(rows, headers) + "\n")
+    stream.write(heading("\n") + format_table(rows, headers, wrap=("server dry-run",)) + "\n")
     write_incomplete(namespaces, stream)
     rejects = [row for ns in namespaces if ns["enforceChange"] for row in findings_rows(ns["name"], ns["findings"], palette)]
-    if rejects:
-        stream.write("\nThe new enforce level would reject:\n")
-        stream.write(format_table(rejects, ["namespace", "owner", "pods", "level", "check", "reason: detail"]) + "\n")
+    write_findings(rejects, "The new enforce level would reject:", stream)
     staged = [row for ns in namespaces if not ns["enforceChange"] for row in findings_rows(ns["name"], ns["findings"], palette)]
-    if staged:
-        stream.write("\nAudit and warn will report (and the target enforce level would reject):\n")
-        stream.write(format_table(staged, ["namespace", "owner", "pods", "level", "check", "reason: detail"]) + "\n")
+    write_findings(staged, "Audit and warn will report (and the target enforce level would reject):", stream)
     noted = [(ns["name"], note) for ns in namespaces for note in ns["notes"]]
     noted += [(ns["name"], f"server dry run: {ns['server']['note']}") for ns in namespaces
               if (ns.get("server") or {}).get("note")]
-    if noted:
-        stream.write("\n" + "\n".join(f"{name}: {note}" for name, note in noted) + "\n")
+    write_notes([f"{name}: {note}" for name, note in noted])
     for ns in namespaces:
         server = ns.get("server") or {}
         if server.get("agrees") is False:
-            stream.write(f"\nDISAGREEMENT in {ns['name']}:\n  server:   {server['warnings']}\n"
-                         f"  expected: {server['expected']}\n")
+            stream.write(heading(f"\nDISAGREEMENT in {ns['name']}:\n  server:   {server['warnings']}\n"
+                                 f"  expected: {server['expected']}\n"))
     s = report["summary"]
-    stream.write(f"\n{s['change']} namespace(s) to change, {s['unchanged']} unchanged, {s['exempt']} exempt (skipped), "
-                 f"{s['refused']} refused" + (f", {s['changedSince']} changed since" if s["changedSince"] else "") + "\n")
+    stream.write(heading(f"\n{s['change']} namespace(s) to change, {s['unchanged']} unchanged, "
+                         f"{s['exempt']} exempt (skipped), {s['refused']} refused"
+                         + (f", {s['changedSince']} changed since" if s["changedSince"] else "") + "\n"))
 
 
 def render_result(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
@@ -103,15 +99,16 @@ def render_result(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
         if result is None:
             continue
         status = result["status"]
-        text = palette.paint("applied", "restricted") if status == "applied" else (
+        text = palette.paint("applied", "good") if status == "applied" else (
             palette.paint(f"FAILED: {result.get('error')}", "error") if status == "failed" else status)
         rows.append([ns["name"], text])
     if rows:
-        stream.write("\n" + format_table(rows, ["namespace", "result"]) + "\n")
+        stream.write(heading("\n") + format_table(rows, ["namespace", "result"], wrap=("result",)) + "\n")
     s = report["summary"]
-    stream.write(f"\n{s['applied']} applied, {s['failed']} failed, {s['notAttempted']} not attempted\n")
+    stream.write(heading(f"\n{s['applied']} applied, {s['failed']} failed, {s['notAttempted']} not attempted\n"))
     if report.get("undoFile"):
-        stream.write(f"Undo file: {report['undoFile']} (restore with: kubectl pss label --undo {report['undoFile']})\n")
+        stream.write(heading(f"Undo file: {report['undoFile']} "
+                             f"(restore with: kubectl pss label --undo {report['undoFile']})\n"))
 
 
 def render_label(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:

@@ -6,14 +6,17 @@ from typing import Any, TextIO
 
 from .color import Palette, color_enabled
 from .confinement import write_footer
-from .render import format_table, write_notes
+from .render import format_table, heading, table_layout, write_notes
 
 
 def _few(items: list[str], limit: int = 3) -> str:
+    """The first ``limit`` items and ``+N more``; every item with -o wide."""
     if not items:
         return "-"
+    if table_layout().wide:
+        return ", ".join(items)
     shown = ", ".join(items[:limit])
-    return shown if len(items) <= limit else f"{shown} (+{len(items) - limit} more)"
+    return shown if len(items) <= limit else f"{shown} +{len(items) - limit} more"
 
 
 def _apparmor(inspection: dict[str, Any]) -> str:
@@ -62,16 +65,16 @@ def _status(profile: dict[str, Any], palette: Palette) -> str:
             parts.append(palette.paint(text, "error") if key != "unknownOn" else text)
     if not parts:
         count = len(profile["nodes"])
-        return palette.paint(f"ok on {count} node(s)", "restricted") if count else "no node"
+        return palette.paint(f"ok on {count} node(s)", "good") if count else "no node"
     return "; ".join(parts)
 
 
 def render_nodes(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     palette = Palette(color_enabled(stream, no_color))
     inspect = report["nodeInspect"]
-    stream.write(f"Context {report['context'] or '-'}: {len(report['nodes'])} node(s)"
+    stream.write(heading(f"Context {report['context'] or '-'}: {len(report['nodes'])} node(s)"
                  + (f", inspected through debug pods (seccomp root {report['seccompRoot']})" if inspect else "")
-                 + "\n")
+                 + "\n"))
     if report["nodes"]:
         headers = ["node", "ready", "kubelet", "runtime", "os image", "kernel", "apparmor (api)"]
         if inspect:
@@ -89,24 +92,25 @@ def render_nodes(report: dict[str, Any], stream: TextIO, no_color: bool) -> None
                     row += ["?", "?", "?", palette.paint("failed", "error")]
                 else:
                     row += [_apparmor(i), _seccomp_files(i), _seccomp_default(i),
-                            i["status"] if i["status"] == "ok" else palette.paint(i["status"], "baseline")]
+                            i["status"] if i["status"] == "ok" else palette.paint(i["status"], "warning")]
             rows.append(row)
-        stream.write("\n" + format_table(rows, headers) + "\n")
+        stream.write(heading("\n") + format_table(rows, headers, wrap=("os image", "kernel", "apparmor (api)")) + "\n")
     if report["profiles"]:
         rows = []
         for p in report["profiles"]:
             owners = list(dict.fromkeys(f"{r['kind']} {r['namespace']}/{r['name']}" for r in p["references"]))
-            rows.append([p["type"], p["profile"], _few(owners, 2), str(len(p["nodes"])), _status(p, palette)])
-        stream.write("\nLocalhost profiles named by pods and workload templates "
-                     "(on the nodes where they could land):\n")
-        stream.write(format_table(rows, ["type", "profile", "named by", "nodes", "status"]) + "\n")
+            rows.append([p["type"], p["profile"], _few(owners, 1), str(len(p["nodes"])), _status(p, palette)])
+        stream.write(heading("\nLocalhost profiles named by pods and workload templates "
+                     "(on the nodes where they could land):\n"))
+        stream.write(format_table(rows, ["type", "profile", "named by", "nodes", "status"], wrap=("status", "named by")) + "\n")
     if report["blockedPods"]:
         rows = [[b["namespace"], b["pod"], b["container"] or "(pod)", b["node"] or "-",
                  ", ".join(x for x in (b["apparmor"] and f"apparmor {b['apparmor']}",
                                        b["seccomp"] and f"seccomp {b['seccomp']}") if x) or "-",
                  palette.paint(f"{b['reason']}: {b['message']}", "error")] for b in report["blockedPods"]]
-        stream.write("\nPods blocked or failing for an AppArmor or seccomp reason:\n")
-        stream.write(format_table(rows, ["namespace", "pod", "container", "node", "asks for", "status"]) + "\n")
+        stream.write(heading("\nPods blocked or failing for an AppArmor or seccomp reason:\n"))
+        stream.write(format_table(rows, ["namespace", "pod", "container", "node", "asks for", "status"],
+                                  wrap=("status", "asks for")) + "\n")
     notes = list(report["notes"])
     for p in report["profiles"]:
         notes += [f"{p['type']} {p['profile']}: {note}" for note in p["notes"]]
@@ -116,9 +120,9 @@ def render_nodes(report: dict[str, Any], stream: TextIO, no_color: bool) -> None
     for n in report["nodes"]:
         for note in (n["inspection"] or {}).get("notes") or ():
             notes.append(f"node {n['name']}: {note}")
-    write_notes(notes, stream, before="\n")
+    write_notes(notes)
     s = report["summary"]
-    stream.write(f"\n{s['profilesWithProblems']} of {s['profiles']} profile(s) with problems (node by node: "
+    stream.write(heading(f"\n{s['profilesWithProblems']} of {s['profiles']} profile(s) with problems (node by node: "
                  f"{s['missing']} missing, {s['invalid']} invalid, {s['unknown']} unknown; {s['differs']} differing "
-                 f"between nodes); {s['blockedPods']} blocked pod(s)\n")
+                 f"between nodes); {s['blockedPods']} blocked pod(s)\n"))
     write_footer(report, stream, palette)

@@ -10,7 +10,7 @@ from ..seccomp import audit as seccomp_audit
 from ..seccomp.lint_report import LintReport, describe_action
 from ..seccomp import tables
 from .color import Palette, color_enabled
-from .render import format_table, write_json, write_yaml
+from .render import format_table, heading, write_json, write_yaml
 
 
 def _plural(n: int, word: str) -> str:
@@ -55,18 +55,18 @@ def write_scan_summary(scan: seccomp_audit.AuditScan, selection: seccomp_audit.S
 
 def render_lint(report: LintReport, source: str, no_color: bool, out: TextIO) -> None:
     palette = Palette(color_enabled(out, no_color))
-    styles = {"error": "error", "warning": "baseline", "note": "dim"}
+    styles = {"error": "error", "warning": "warning", "note": "dim"}
     rows = [[palette.paint(f.severity, styles[f.severity]), f.path or "-", f.message] for f in report.findings]
     kind = "SeccompProfile" if report.kind == "spo" else "profile"
     notes = sum(1 for f in report.findings if f.severity == "note")
     verdict = "valid" if report.valid else "invalid"
-    out.write(f"{source}: {kind} {verdict}: {_plural(len(report.errors), 'error')}, "
-              f"{_plural(len(report.warnings), 'warning')}, {_plural(notes, 'note')}\n")
-    table = format_table(rows, ["severity", "where", "message"])
+    out.write(heading(f"{source}: {kind} {verdict}: {_plural(len(report.errors), 'error')}, "
+              f"{_plural(len(report.warnings), 'warning')}, {_plural(notes, 'note')}\n"))
+    table = format_table(rows, ["severity", "where", "message"], wrap=("message", "where"))
     if table:
         out.write(table + "\n")
     if report.effects:
-        out.write("\nCompared with Unconfined (every syscall allowed):\n")
+        out.write(heading("\nCompared with Unconfined (every syscall allowed):\n"))
         for effect in report.effects:
             kept = len(effect.allowed) + len(effect.logged)
             parts = [f"{kept} of {effect.total} syscalls still allowed" + (f" ({len(effect.logged)} logged)" if effect.logged else "")]
@@ -74,13 +74,13 @@ def render_lint(report: LintReport, source: str, no_color: bool, out: TextIO) ->
                 parts.append(f"{len(effect.conditional)} allowed only with some arguments or capabilities")
             for label, names in sorted(effect.changed.items(), key=lambda kv: -len(kv[1])):
                 parts.append(f"{len(names)} now {describe_action(label)}")
-            out.write(f"  {effect.arch.scmp}: " + ", ".join(parts) + "\n")
+            out.write(heading(f"  {effect.arch.scmp}: " + ", ".join(parts) + "\n"))
             if 0 < kept <= 120:
-                out.write("    allowed: " + ", ".join(effect.allowed + effect.logged) + "\n")
-        out.write(f"  ({report.effects_note})\n")
+                out.write(heading("    allowed: " + ", ".join(effect.allowed + effect.logged) + "\n"))
+        out.write(heading(f"  ({report.effects_note})\n"))
     defaults = tables.runtime_default()
-    out.write("RuntimeDefault as judged by: " + "; ".join(p.source for p in defaults.profiles)
-              + f". Syscall tables: {tables.table_source()}\n")
+    out.write(heading("RuntimeDefault as judged by: " + "; ".join(p.source for p in defaults.profiles)
+              + f". Syscall tables: {tables.table_source()}\n"))
 
 
 def print_profile_lint(profile: Any) -> None:

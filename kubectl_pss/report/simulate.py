@@ -3,18 +3,18 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from .audit import UNKNOWN, findings_rows, write_incomplete
+from .audit import UNKNOWN, findings_rows, write_findings, write_incomplete
 from .color import Palette, color_enabled
-from .render import format_table, write_notes
+from .render import format_table, heading, write_notes
 
 
 def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     palette = Palette(color_enabled(stream, no_color))
     policy = f"{report['level']}:{report['version']}"
     verb = "reject" if report["mode"] == "enforce" else f"flag ({report['mode']})"
-    stream.write(f"Simulating {report['mode']}={policy} (evaluated as {report['policyVersion']}) "
-                 f"on context {report['cluster']['context'] or '-'}\n")
-    write_notes(report.get("notes", []), stream)
+    stream.write(heading(f"Simulating {report['mode']}={policy} (evaluated as {report['policyVersion']}) "
+                 f"on context {report['cluster']['context'] or '-'}\n"))
+    write_notes(report.get("notes", []))
     rows = []
     for ns in report["namespaces"]:
         if not ns.get("complete", True):
@@ -24,7 +24,7 @@ def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) ->
         elif ns["wouldReject"]:
             verdict = palette.paint(f"would {verb}", "error")
         else:
-            verdict = palette.paint("ok", "restricted")
+            verdict = palette.paint("ok", "good")
         server = ns.get("server")
         server_text = ""
         if server is not None:
@@ -38,22 +38,21 @@ def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) ->
     headers = ["namespace", f"current {report['mode']}", "pods", "workloads", "verdict"]
     if any("server" in n for n in report["namespaces"]):
         headers.append("server dry-run")
-    stream.write("\n" + format_table(rows, headers) + "\n")
+    stream.write(heading("\n") + format_table(rows, headers) + "\n")
     write_incomplete(report["namespaces"], stream)
     finding_rows = [row for ns in report["namespaces"] for row in findings_rows(ns["name"], ns["findings"], palette)]
-    if finding_rows:
-        stream.write(f"\nWould {verb}:\n")
-        stream.write(format_table(finding_rows, ["namespace", "owner", "pods", "level", "check", "reason: detail"]) + "\n")
+    write_findings(finding_rows, f"Would {verb}:", stream)
     for ns in report["namespaces"]:
         server = ns.get("server")
         if server and server.get("note"):
-            stream.write(f"\n{ns['name']}: server dry run: {server['note']}\n")
+            write_notes([f"{ns['name']}: server dry run: {server['note']}"])
         if server and server.get("agrees") is False:
-            stream.write(f"\nDISAGREEMENT in {ns['name']}:\n  server:   {server['warnings']}\n  expected: {server['expected']}\n")
+            stream.write(heading(f"\nDISAGREEMENT in {ns['name']}:\n  server:   {server['warnings']}\n"
+                                 f"  expected: {server['expected']}\n"))
     s = report["summary"]
     unread = sum(1 for ns in report["namespaces"] if not ns.get("complete", True))
     unknown = f", {unread} unknown (not fully read)" if unread else ""
-    stream.write(f"\n{s['namespacesAffected']} of {s['namespaces']} namespace(s) affected{unknown}; "
+    stream.write(heading(f"\n{s['namespacesAffected']} of {s['namespaces']} namespace(s) affected{unknown}; "
                  f"{s['podsRejected']} pod(s) and {s['workloadsRejected']} workload template(s) would be "
                  f"{'rejected' if report['mode'] == 'enforce' else 'flagged'}; "
-                 f"{s['exemptNamespaces']} exempt namespace(s), {s['exemptPods']} exempt pod(s)\n")
+                 f"{s['exemptNamespaces']} exempt namespace(s), {s['exemptPods']} exempt pod(s)\n"))

@@ -144,7 +144,7 @@ def test_help_says_warn_is_not_in_the_log(run_cli):
     ([str(g.SAMPLE), "--since", "1h", "--until", "2h"], "--since is after --until"),
     ([str(g.SAMPLE), "-l", "owner=x"], "invalid -l"),
     ([str(g.SAMPLE), "--fail-on", "warn"], "warn is not in the audit log"),
-    ([str(g.SAMPLE), "-o", "wide"], "unable to match a printer"),
+    ([str(g.SAMPLE), "-o", "name"], "unable to match a printer"),
     ([str(g.SAMPLE), "--context", "x"], "--context goes with --live"),
     ([str(g.SAMPLE), "-A", "-n", "x"], "-A or -n"),
     ([str(g.SAMPLE), "--admission-config", "missing.yaml"], "--admission-config"),

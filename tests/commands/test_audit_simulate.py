@@ -226,9 +226,9 @@ def test_ownership_cycle_does_not_hide_a_privileged_template(run_cli, apiserver)
     assert loops["strictestLevel"] == "privileged" and loops["workloads"] == 2 and code == 1
     assert [(f["owner"]["name"], f["template"]) for f in loops["findings"]] == [("loop", True)]
     assert note in report["notes"]
-    code, out, _ = run_cli("audit", "-n", "loops", "--kubeconfig", str(apiserver.kubeconfig_path),
-                           "--no-color")
-    assert "Deployment/loop" in out and "ownerReferences form a cycle" in out
+    code, out, err = run_cli("audit", "-n", "loops", "--kubeconfig", str(apiserver.kubeconfig_path),
+                             "--no-color")
+    assert "Deployment/loop" in out and "ownerReferences form a cycle" in err
     code, sim, _ = simulate(run_cli, apiserver, "-n", "loops")
     assert note in sim["notes"] and by_name(sim)["loops"]["findings"][0]["owner"]["name"] == "loop"
 
@@ -259,7 +259,7 @@ def test_simulate_server_dry_run_on_1_24_agrees_despite_its_wording(run_cli, api
     assert code == 1 and report["summary"]["podsRejected"] == 5
     code, out, err = run_cli("simulate", "restricted", "--server-dry-run", "-n", "mixed", "--kubeconfig",
                              str(apiserver.kubeconfig_path), "--no-color")
-    assert "DISAGREE" not in out + err and "v1.24.0-alpha.1+lab words its warnings differently" in out
+    assert "DISAGREE" not in out + err and "v1.24.0-alpha.1+lab words its warnings differently" in err
 
 
 def _renamed(hook, old: str, new: str):

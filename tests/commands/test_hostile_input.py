@@ -366,7 +366,7 @@ def test_lines_around_tables_escape_snapshot_data_too(tmp_path, run_cli):
     code, out, err = run_cli("audit", "--snapshot", path)
     assert code == 0, err
     assert_no_raw_controls(out + err)
-    assert "ignored objects of other kinds: 1 Evil\\x1b]0;owned\\x07" in out
+    assert "ignored objects of other kinds: 1 Evil\\x1b]0;owned\\x07" in err
 
 
 def test_yaml_written_by_the_tool_reads_back_as_written(apiserver, tmp_path, run_cli):

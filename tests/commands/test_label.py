@@ -147,14 +147,14 @@ def test_server_disagreement_is_loud(run_cli, cluster):
 
 
 def test_table_plan(run_cli, cluster):
-    code, out, _ = label(run_cli, cluster, "batch", "prod", "team", "--enforce", "baseline", "--dry-run=client",
-                         "--no-color")
+    code, out, err = label(run_cli, cluster, "batch", "prod", "team", "--enforce", "baseline", "--dry-run=client",
+                           "--no-color")
     assert code == 1
     assert out.splitlines()[0] == "Label plan on context fake (server v1.34.2, latest = v1.34)"
     assert "restricted:v1.30 -> baseline:v1.30" in out  # no version given: the version label stays
     assert "- -> baseline" in out and "REFUSED" in out and "Deployment/db" in out
     assert "The new enforce level would reject:" in out
-    assert "use --stage to set audit and warn first, or --force" in out
+    assert "use --stage to set audit and warn first, or --force" in err
 
 
 # --- apply --------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def test_refuses_enforce_level_existing_pods_violate(run_cli, cluster):
     assert patches(cluster, dry_run=False) == []
     assert PSA + "enforce" not in labels_of(cluster, "default")
     assert "REFUSED" in out and "Pod/nginx" in out
-    assert "1 existing pod(s) and 0 workload template(s) violate restricted:latest" in out
+    assert "1 existing pod(s) and 0 workload template(s) violate restricted:latest" in err
 
 
 def test_refuses_templates_of_idle_workloads(run_cli, cluster):
@@ -460,7 +460,7 @@ def test_default_undo_file_is_never_overwritten(run_cli, cluster, tmp_path):
     (["team", "--audit", "baseline", "--stage"], "--stage needs --enforce"),
     (["team", "--enforce", "baseline", "--warn", "baseline", "--stage"], "--stage sets audit and warn itself"),
     (["team", "--enforce", "baseline", "--dry-run=maybe"], 'invalid --dry-run "maybe"'),
-    (["team", "--enforce", "baseline", "-o", "wide"], 'output format "wide"'),
+    (["team", "--enforce", "baseline", "-o", "name"], 'output format "name"'),
     (["--undo", "/nonexistent/undo.json"], "--undo: /nonexistent/undo.json: no such file"),
     (["--undo", "/nonexistent/undo.json", "--enforce", "baseline"], "--undo restores an undo file"),
     (["team", "--enforce", "baseline", "--admission-config", "/nonexistent.yaml"], "--admission-config: /nonexistent.yaml"),
@@ -744,7 +744,7 @@ def test_server_dry_run_on_1_24_agrees_despite_its_wording(run_cli, apiserver):
                                               "but rejects the same pods for the same reasons (PodSecurity before v1.25")
     assert "DISAGREEMENT" not in err and mixed["action"] == "refused" and code == 1
     code, out, err = label(run_cli, apiserver, "mixed", "--enforce", "restricted", "--dry-run=server", "--no-color")
-    assert "DISAGREE" not in out + err and "mixed: server dry run: the API server v1.24.0-alpha.1+lab words" in out
+    assert "DISAGREE" not in out + err and "mixed: server dry run: the API server v1.24.0-alpha.1+lab words" in err
     assert code == 1
 
 

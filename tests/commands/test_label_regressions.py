@@ -68,7 +68,8 @@ def test_undo_file_appearing_after_the_plan_is_not_overwritten(label, cluster, t
     code, out, err = label("team", "--enforce", "baseline", "--yes", "--undo-file", str(undo_path))
     assert [r.query.get("dryRun") for r in cluster.requests if r.method == "PATCH"] == ["All"]
     assert undo_path.read_text() == theirs
-    assert code == 2 and err.startswith(f"error: cannot write the undo file {undo_path}")
+    assert code == 2 and err.startswith(f"error: cannot write the undo file {undo_path}", err.index("error:"))
+    assert "error:" not in err[:err.index("error:")] and "Note:" not in out
     assert "nothing was changed" in err and "Traceback" not in err
     assert PSA + "enforce" not in cluster.namespace("team")["metadata"]["labels"]
 

@@ -417,7 +417,7 @@ def test_yaml(run_cli, lab):
     (["nodes", "--image", "x"], "--image needs --node-inspect"),
     (["nodes", "--seccomp-root", "relative"], "absolute path"),
     (["nodes", "--node-inspect", "--pod-timeout", "soon"], 'invalid --pod-timeout "soon"'),
-    (["nodes", "-o", "wide"], 'output format "wide"'),
+    (["nodes", "-o", "name"], 'output format "name"'),
 ])
 def test_usage_errors(run_cli, argv, message):
     code, out, err = run_cli(*argv)

@@ -259,7 +259,7 @@ def test_apparmor_table(run_cli, lab):
     (["verify-apparmor", "-A", "web"], "by name across all namespaces"),
     (["verify-apparmor", "-A", "-n", "x"], "-A or -n, not both"),
     (["verify-apparmor", "web", "-n", "a,b"], "give -n once"),
-    (["verify-apparmor", "-o", "wide"], 'output format "wide"'),
+    (["verify-apparmor", "-o", "name"], 'output format "name"'),
     (["verify-seccomp", "--image", "x"], "--image needs --node-inspect"),
     (["verify-seccomp", "--node-inspect", "--pod-timeout", "soon"], 'invalid --pod-timeout "soon"'),
     (["verify-seccomp", "--seccomp-root", "relative"], "absolute path"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from ...report.render import write_report
+from ...report.render import TABLE_FORMATS, write_report
 from ...report.seccomp import render_lint
 from ...seccomp import lint as seccomp_lint
 from ..flags import add_output_flags, validate_output
@@ -81,6 +81,6 @@ def run(options: LintOptions) -> int:
     report = seccomp_lint.lint(document)
     source = "stdin" if options.path == "-" else options.path
     data = {"profile": source, **report.as_dict()}
-    write_report(data if options.output != "table" else report, options.output, sys.stdout,
+    write_report(data if options.output not in TABLE_FORMATS else report, options.output, sys.stdout,
                  lambda r, out: render_lint(r, source, options.no_color, out))
     return EXIT_FINDINGS if report.errors else EXIT_OK
