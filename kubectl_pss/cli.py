@@ -85,9 +85,10 @@ def run(argv: list[str]) -> int:
     parser = _Parser(prog=f"kubectl pss {command}", description=help_text)
     module.add_arguments(parser)
     args = parser.parse_args(rest)
-    from .report.render import set_table_layout
+    from .report.render import palette_in_use, set_table_layout
 
     set_table_layout(getattr(args, "output", None), getattr(args, "no_headers", False))
+    palette_in_use(False)  # a new run: nothing painted yet
     options = module.complete(args)
     module.validate(options)
     return module.run(options)

@@ -5,7 +5,7 @@ import os
 import sys
 from typing import TextIO
 
-from .render import terminal_safe
+from .render import palette_in_use, terminal_safe
 
 _CODES = {"good": "32", "warning": "33", "error": "31", "dim": "2", "bold": "1"}
 # The one mapping of Pod Security levels to colours, in every table: a level met is green (restricted),
@@ -35,6 +35,8 @@ class Palette:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        if enabled:
+            palette_in_use()
 
     def paint(self, text: str, style: str) -> str:
         code = _CODES.get(LEVEL_STYLES.get(style, style))  # a level name paints as a level met

@@ -19,6 +19,16 @@ _UNSAFE_CHARS = re.compile(f"[{_UNSAFE}]")
 _UNSAFE_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # What Palette.paint writes (report/color.py): one of its colours around text that is already safe.
 _PAINTED = re.compile(f"\x1b\\[(?:1|2|31|32|33)m[^{_UNSAFE}]*\x1b\\[0m")
+# Only a run that paints lets those through: with --no-color, NO_COLOR or a pipe, nothing of ours is
+# painted, so every ESC is someone else's and is shown escaped.
+_palette_in_use = False
+
+
+def palette_in_use(in_use: bool = True) -> None:
+    """Say that this run paints (report/color.py): from now on the palette's own colours stay raw.
+    ``cli.run`` says False at the start of every run."""
+    global _palette_in_use
+    _palette_in_use = in_use
 
 
 def _visible(match: re.Match) -> str:
@@ -32,6 +42,8 @@ def terminal_safe(text: str, keep_newlines: bool = False) -> str:
     unsafe = _UNSAFE_BUT_NEWLINE if keep_newlines else _UNSAFE_CHARS
     if unsafe.search(text) is None:
         return text
+    if not _palette_in_use:
+        return unsafe.sub(_visible, text)
     parts: list[str] = []
     pos = 0
     for painted in _PAINTED.finditer(text):

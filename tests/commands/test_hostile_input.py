@@ -409,3 +409,14 @@ def test_admission_config_comments_stay_comments(apiserver, make_kubeconfig, run
     assert_no_raw_controls(out)
     assert not any(line.startswith("kind: Evil") for line in out.splitlines())
     assert "on context lab kind: Evil\\x1b[2J" in out
+
+
+def test_data_that_looks_like_our_colours_is_escaped_when_nothing_is_painted(tmp_path, run_cli):
+    """With --no-color (or a pipe) the palette writes no colour, so an ESC in a name is never ours."""
+    path = tmp_path / "pod.yaml"
+    path.write_text('kind: Pod\nmetadata: {name: "x\\e[32m restricted \\e[0m"}\n'
+                    'spec:\n  containers:\n  - {name: c, image: i, securityContext: {privileged: true}}\n')
+    code, out, err = run_cli("check", "-f", path, "--level", "baseline", "--no-color")
+    assert code == 1, err
+    assert_no_raw_controls(out + err)
+    assert "Pod/x\\x1b[32m restricted \\x1b[0m" in out
