@@ -21,7 +21,6 @@ kubeconfig, exec credential plugins included, exactly as the user's kubectl does
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import shutil
 import subprocess
@@ -80,13 +79,9 @@ def _describe(text: str | None) -> str:
 
 
 def _command_parser(command: str) -> argparse.ArgumentParser:
-    from . import commands as cli
+    from .commands import command_parser
 
-    module_name, help_text = cli.COMMANDS[command]
-    module = importlib.import_module(f"{__package__}.commands.{module_name}")
-    parser = argparse.ArgumentParser(prog=f"kubectl pss {command}", description=help_text)
-    module.add_arguments(parser)
-    return parser
+    return command_parser(command)
 
 
 def _takes_value(action: argparse.Action) -> bool:

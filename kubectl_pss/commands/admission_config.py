@@ -27,6 +27,19 @@ from ..report.audit import print_read_errors
 from ..report.render import write_json, write_yaml
 from .flags import add_connection_flags, connection_args, level_version_arg, namespaces_arg
 
+EXAMPLES = """
+# An AdmissionConfiguration with the tutorial's defaults
+kubectl pss admission-config
+
+# One proposed from what runs in the cluster
+kubectl pss admission-config --from-cluster
+
+# Check a file the API server is given
+kubectl pss admission-config --check admission.yaml --offline
+"""
+EXIT_CODES = ((0, 'written, proposed, or checked without problems'), (1, '--check found problems'))
+
+
 API_VERSIONS = ("v1", "v1beta1", "v1alpha1")
 TUTORIAL_DEFAULTS = {"enforce": (Level.BASELINE, LATEST), "audit": (Level.RESTRICTED, LATEST),
                      "warn": (Level.RESTRICTED, LATEST)}

@@ -26,6 +26,19 @@ from .flags import (
     validate_output,
 )
 
+EXAMPLES = """
+# What PodSecurity audited and denied, from the bundled audit log
+kubectl pss audit-log examples/audit-events.jsonl
+
+# The last week of one namespace's denials; exit 1 if there was one
+kubectl pss audit-log /var/log/kubernetes/audit/ --since 168h -n shop --fail-on enforce
+
+# Which of them still exist and still violate
+kubectl pss audit-log audit.log --live
+"""
+EXIT_CODES = ((0, 'the log was read (violations do not fail it without --fail-on)'), (1, 'with --fail-on audit|enforce: such a violation was logged'))
+
+
 FAIL_ON_MODES = ("audit", "enforce")
 
 DESCRIPTION = """\

@@ -12,6 +12,16 @@ from dataclasses import dataclass
 
 from ..completion import SHELLS
 
+EXAMPLES = """
+# bash (zsh alike)
+source <(kubectl-pss completion bash)
+
+# fish
+kubectl-pss completion fish | source
+"""
+EXIT_CODES = ((0, 'the script was printed'),)
+
+
 BASH = r'''# bash completion for kubectl-pss.  Load it with:  source <(kubectl-pss completion bash)
 __kubectl_pss_complete() {
     local line=${COMP_LINE:0:COMP_POINT}

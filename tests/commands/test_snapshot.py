@@ -125,7 +125,7 @@ def test_bad_snapshots_are_one_line_exit_2(tmp_path, run_cli, content, message):
     (["audit", "--snapshot", KIND, "--context", "x"], "--context does not apply"),
     (["simulate", "baseline", "--snapshot", KIND, "--cluster", "c", "--user", "u"], "--cluster and --user do not apply"),
     (["simulate", "restricted", "--snapshot", KIND, "--server-dry-run"], "--server-dry-run needs a live cluster"),
-    (["snapshot"], "the following arguments are required: -o/--output"),
+    (["snapshot"], "the following arguments are required: --output-file/-o"),
 ])
 def test_snapshot_flag_errors(run_cli, argv, message):
     code, _, err = run_cli(*argv)

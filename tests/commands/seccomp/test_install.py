@@ -96,27 +96,27 @@ def test_plan_without_yes_creates_no_pod_and_writes_nothing(run_cli, lab):
 
 def test_read_only_plan_with_yes_and_dry_run(run_cli, lab):
     before = {name: dict(fake.files) for name, fake in lab.fakes.items()}
-    code, out, err = install(run_cli, lab, "node-a", "node-b", "--yes", "--dry-run")
+    code, out, err = install(run_cli, lab, "node-a", "node-b", "--yes", "--dry-run=server")
     assert code == 0 and out == STANZA
     assert {name: fake.files for name, fake in lab.fakes.items()} == before  # nothing written
     for fake in lab.fakes.values():  # one read-only command per node: cat of the target
         assert fake.calls == [["chroot", "/host", "cat", TARGET]]
     assert len(lab.runtime.created) == 2 and all_pods_gone(lab)  # the plan's debug pods, deleted
-    assert "plan only (--dry-run): nothing is written; each node is read through a debug pod" in err
+    assert "plan only (--dry-run=server): nothing is written; each node is read through a debug pod" in err
     assert "node node-a: would create it (no file there)" in err
-    assert err.rstrip().endswith("2 node(s): 2 would-create; nothing written (--dry-run)")
+    assert err.rstrip().endswith("2 node(s): 2 would-create; nothing written (--dry-run=server)")
 
 
 def test_plan_json_and_dry_run_with_yes(run_cli, lab):
     lab.fakes["node-b"].files[TARGET] = OLD
-    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--dry-run", "--overwrite")
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--dry-run=server", "--overwrite")
     assert code == 0 and (report["operation"], report["outcome"]) == ("plan", "planned")
     assert statuses(report) == {"node-a": "would-create", "node-b": "would-overwrite"}
     b = report["nodes"][1]
     assert b["existing"] == {"sha256": sha(OLD), "size": len(OLD)} and report["nodes"][0]["existing"] is None
     assert lab.fakes["node-b"].files[TARGET] == OLD and TARGET not in lab.fakes["node-a"].files
     assert not any(call[2] == "sh" for fake in lab.fakes.values() for call in fake.calls)
-    assert "nothing written (--dry-run)" in err
+    assert "nothing written (--dry-run=server)" in err
     assert report["seccompProfile"] == {"type": "Localhost", "localhostProfile": "profiles/nginx.json"}
     assert (report["target"], report["seccompRoot"], report["path"]) == (TARGET, ROOT, "profiles/nginx.json")
     assert report["profile"]["sha256"] == sha(PROFILE) and report["profile"]["size"] == len(PROFILE)
@@ -171,7 +171,7 @@ def test_exists_different_is_refused_without_overwrite(run_cli, lab):
     assert f"node node-b: exists-different: a different file is there (sha256 {sha(OLD)[:12]}" in err
     assert "--overwrite replaces it" in err and all_pods_gone(lab)
     # the plan says so too (and exits 1: it would be refused)
-    code, report, _ = install_json(run_cli, lab, "node-b", "--yes", "--dry-run")
+    code, report, _ = install_json(run_cli, lab, "node-b", "--yes", "--dry-run=server")
     assert code == 1 and statuses(report) == {"node-b": "exists-different"}
     # --overwrite replaces it
     code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--overwrite")
@@ -189,14 +189,14 @@ def test_lint_errors_refuse_the_profile(run_cli, lab):
     code, out, err = install(run_cli, lab, "--all-nodes", "--yes", profile=bad)
     assert code == 1 and out == "" and lab.requests == [] and lab.runtime.created == []
     assert '"no_such_call" is not a syscall' in err
-    assert "error: " + str(bad) + ": 1 lint error(s): not installed (--force installs it anyway)" in err
+    assert "error: " + str(bad) + ": 1 lint error(s): not installed (--ignore-lint installs it anyway)" in err
     code, report, _ = install_json(run_cli, lab, "--all-nodes", "--yes", profile=bad)
     assert code == 1 and report["outcome"] == "refused" and report["nodes"] == []
     assert report["profile"]["lint"]["errors"] == 1 and report["profile"]["lint"]["valid"] is False
-    # --force installs it all the same, and says so
-    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--force", profile=bad)
+    # --ignore-lint installs it all the same, and says so
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--ignore-lint", profile=bad)
     assert code == 0 and statuses(report) == {"node-a": "written", "node-b": "written"}
-    assert report["profile"]["forced"] is True and "(--force)" in report["notes"][0]
+    assert report["profile"]["forced"] is True and "(--ignore-lint)" in report["notes"][0]
     assert lab.fakes["node-a"].files[TARGET] == bad.read_text()
 
 
