@@ -64,7 +64,8 @@ class Parser(argparse.ArgumentParser):
 
 def help_epilog(examples: str, exit_codes: tuple[tuple[int, str], ...]) -> str:
     """The end of a command's ``--help``: its examples (``# what`` then the command line) and exit codes."""
-    codes = exit_codes + COMMON_EXIT_CODES
+    given = {code for code, _ in exit_codes}
+    codes = exit_codes + tuple(entry for entry in COMMON_EXIT_CODES if entry[0] not in given)
     return ("Examples:\n" + "\n".join(f"  {line}" if line else "" for line in examples.strip("\n").split("\n"))
             + "\n\nExit codes:\n" + "\n".join(f"  {code:<3}  {text}" for code, text in codes))
 

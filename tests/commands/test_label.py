@@ -764,3 +764,35 @@ def test_server_disagreement_on_1_24_is_still_loud(run_cli, apiserver, old, new)
     assert 'DISAGREEMENT: namespace "mixed"' in err and code == 1  # the exit code a refused plan has anyway
     code, out, _ = label(run_cli, apiserver, "mixed", "--enforce", "restricted", "--dry-run=server", "--no-color")
     assert "DISAGREES" in out and "DISAGREEMENT in mixed:" in out
+
+
+# --- --dry-run as kubectl 1.32 reads it -------------------------------------------------------
+@pytest.mark.parametrize("given, strategy, warning", [
+    (["--dry-run"], "client", "warning: --dry-run is deprecated and can be replaced with --dry-run=client.\n"),
+    (["--dry-run=true"], "client",
+     "warning: --dry-run=true is deprecated (boolean value) and can be replaced with --dry-run=client.\n"),
+    (["--dry-run=client"], "client", ""),
+    (["--dry-run=server"], "server", ""),
+])
+def test_dry_run_alone_is_client_with_kubectls_warning(run_cli, cluster, given, strategy, warning):
+    # --dry-run before the namespace: alone, it must not take the namespace as its value
+    code, report, err = label_json(run_cli, cluster, *given, "default", "--enforce", "baseline")
+    assert code == 0, err
+    assert report["request"]["dryRun"] == strategy and report["outcome"] == "planned"
+    assert [ns["name"] for ns in report["namespaces"]] == ["default"]
+    assert patches(cluster, dry_run=False) == []
+    assert bool(patches(cluster, dry_run=True)) == (strategy == "server")
+    assert err.startswith(warning) and err.count("deprecated") == (1 if warning else 0)
+
+
+def test_dry_run_false_is_none(run_cli, cluster):
+    code, report, err = label_json(run_cli, cluster, "good", "--enforce", "baseline", "--dry-run=false", "--yes")
+    assert code == 0, err
+    assert report["request"]["dryRun"] == "none" and report["outcome"] != "planned"
+    assert "warning: --dry-run=false is deprecated (boolean value) and can be replaced with --dry-run=none." in err
+
+
+def test_an_unknown_dry_run_value_is_bad_input(run_cli, cluster):
+    code, out, err = label(run_cli, cluster, "good", "--enforce", "baseline", "--dry-run=maybe")
+    assert (code, out) == (2, "")
+    assert err == 'error: invalid --dry-run "maybe": must be "none", "server", or "client"\n'

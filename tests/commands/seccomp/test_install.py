@@ -1,8 +1,9 @@
 """``seccomp install`` end to end: the real CLI and kubernetes client against the fake API server, one debug
 pod per node, exec over WebSocket, and each FakeNode's file tree (what it holds before and after).
 
-The plan (no ``--yes``, or ``--dry-run``) is not free of pods: it reads what is at the target on each node
-through a debug pod (``chroot /host cat``), so a plan creates (and deletes) debug pods but never writes."""
+The plan without ``--yes`` (or with ``--dry-run=client``) creates no pod; ``--yes --dry-run=server`` reads what is
+at the target on each node through a debug pod (``chroot /host cat``): it creates (and deletes) debug pods but
+never writes."""
 from __future__ import annotations
 
 import hashlib
@@ -403,3 +404,30 @@ def test_the_install_script_in_a_real_shell(tmp_path):
     assert list((target.parent / "d.json").iterdir()) == []
     result = sh("{}", target / "y.json", target)
     assert result.returncode == 1 and sorted(p.name for p in target.parent.iterdir()) == ["d.json", "x.json"]
+
+
+def test_dry_run_alone_is_client_even_with_yes(run_cli, lab):
+    """kubectl's values: --dry-run alone is --dry-run=client (with kubectl's warning): the plan, no debug pod."""
+    before = {name: dict(fake.files) for name, fake in lab.fakes.items()}
+    for given in (["--dry-run"], ["--dry-run=client"]):
+        code, out, err = install(run_cli, lab, "node-a", "node-b", "-y", *given)
+        assert code == 0 and out == STANZA
+        assert lab.runtime.created == [] and all(fake.calls == [] for fake in lab.fakes.values())
+        assert {name: fake.files for name, fake in lab.fakes.items()} == before
+        assert "plan only (--dry-run=client): nothing is written and no debug pod is created" in err
+        assert err.rstrip().endswith("2 node(s): 2 not-read; nothing written (--dry-run=client)")
+        assert ("warning: --dry-run is deprecated and can be replaced with --dry-run=client." in err) == (
+            given == ["--dry-run"])
+
+
+def test_short_yes_writes(run_cli, lab):
+    code, out, err = install(run_cli, lab, "node-a", "-y")
+    assert code == 0 and out == STANZA, err
+    assert lab.fakes["node-a"].files[TARGET] == PROFILE and TARGET not in lab.fakes["node-b"].files
+
+
+def test_force_is_not_the_lint_override(run_cli, lab):
+    """--force means "act despite findings" elsewhere; here the override is --ignore-lint."""
+    code, out, err = install(run_cli, lab, "node-a", "--yes", "--force")
+    assert (code, out) == (2, "") and err == "error: unrecognized arguments: --force\n"
+    assert lab.runtime.created == []
