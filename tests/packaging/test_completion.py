@@ -34,14 +34,22 @@ def no_cluster(monkeypatch):
 
 def test_commands():
     result = complete([""])
-    assert [v for v, _ in result.candidates] == list(cli.COMMANDS)
+    assert [v for v, _ in result.candidates] == list(cli.COMMANDS) + ["help"]
     assert result.directive == NO_FILE_COMP
     assert dict(result.candidates)["check"] == cli.COMMANDS["check"][1]
     assert values(["a"]) == [c for c in cli.COMMANDS if c.startswith("a")]
     assert values(["versi"]) == ["version"]
-    assert values([]) == list(cli.COMMANDS)
+    assert values([]) == list(cli.COMMANDS) + ["help"]
     assert values(["-"]) == ["--help", "-h", "--version"]
     assert values(["--"]) == ["--help", "--version"]
+
+
+def test_help_takes_a_command_and_its_sub_command():
+    assert values(["h"]) == ["help"]
+    assert values(["help", ""]) == list(cli.COMMANDS)
+    assert values(["help", "ver"]) == ["verify-apparmor", "verify-seccomp", "version"]
+    assert values(["help", "seccomp", ""]) == ["profile", "lint", "install"]
+    assert values(["help", "audit", ""]) == [] and values(["help", "seccomp", "lint", ""]) == []
 
 
 def test_connection_flags_before_the_command():
