@@ -282,7 +282,7 @@ def test_kubectl_calls_the_plugin_completion(kubectl, tmp_path):
     proc = subprocess.run([kubectl, "__complete", "pss", ""], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert [line.split("\t")[0] for line in lines[:-1]] == list(cli.COMMANDS)
+    assert [line.split("\t")[0] for line in lines[:-1]] == list(cli.COMMANDS) + ["help"]
     assert lines[-1] == ":4"
     proc = subprocess.run([kubectl, "__completeNoDesc", "pss", "audit", "--fail-on", "r"], capture_output=True,
                           text=True, env=env, cwd=tmp_path)
@@ -315,7 +315,7 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
 def test_bash_script():
-    assert _bash_complete("kubectl-pss ") == list(cli.COMMANDS)
+    assert _bash_complete("kubectl-pss ") == list(cli.COMMANDS) + ["help"]
     assert _bash_complete("kubectl-pss sim") == ["simulate"]
     assert _bash_complete("kubectl-pss simulate ") == ["privileged", "baseline", "restricted"]
     assert _bash_complete("kubectl-pss check -o j") == ["json"]
