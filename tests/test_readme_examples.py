@@ -1,5 +1,6 @@
-"""The README's "Examples" are real: each ``$ kubectl pss ...`` block is run again and what it shows must be
-the output, line for line, where ``...`` stands for lines left out."""
+"""The README's examples are real: in its tour each ``$ kubectl pss ...`` block is run again and what it shows
+must be the output, line for line, where ``...`` stands for lines left out; each command line of a ``sh`` block
+(the steps that take a live cluster, the quick start) is one its command's parser takes."""
 from __future__ import annotations
 
 import re
@@ -9,14 +10,20 @@ from pathlib import Path
 import pytest
 
 from kubectl_pss.cli import main
+from kubectl_pss.commands import command_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+TOUR = "\n## Tour: the kind cluster, step by step\n"
+
+
+def section(heading: str) -> str:
+    return (ROOT / "README.md").read_text().split(heading, 1)[1].split("\n## ", 1)[0]
+
+
 def examples() -> list[tuple[list[str], list[str]]]:
-    text = (ROOT / "README.md").read_text()
-    section = text.split("\n## Examples\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```text\n(.*?)```", section, re.S)
+    blocks = re.findall(r"```text\n(.*?)```", section(TOUR), re.S)
     out = []
     for block in blocks:
         lines = block.rstrip("\n").split("\n")
@@ -54,3 +61,35 @@ def test_the_shown_output_is_the_real_output(argv, shown, capsys, monkeypatch):
         at = found + len(segment)
     if segments[-1]:
         assert at == len(real), "the real output goes on: end the block with ..."
+
+
+def command_lines(text: str) -> list[list[str]]:
+    """The ``kubectl pss`` command lines of the ``sh`` blocks of ``text`` (each a ``&&`` chain's last part)."""
+    lines = [line for block in re.findall(r"```sh\n(.*?)```", text, re.S) for line in block.strip().split("\n")]
+    return [shlex.split(line.split(" && ")[-1]) for line in lines if "kubectl pss " in line]
+
+
+def test_the_tour_goes_audit_simulate_stage_enforce_verify():
+    steps = re.findall(r"^### \d\. (.+?):", section(TOUR), re.M)
+    assert steps == ["audit", "simulate", "label --stage", "label --enforce", "verify"]
+    lines = command_lines(section(TOUR))
+    assert [argv[2] for argv in lines] == ["label", "label", "label", "verify-apparmor", "verify-seccomp"]
+    assert all("--stage" in argv for argv in lines[:2]) and "--stage" not in lines[2]
+
+
+@pytest.mark.parametrize("argv", command_lines(section(TOUR)) + command_lines(section("\n## Quick start\n")),
+                         ids=lambda argv: " ".join(argv[2:]))
+def test_every_command_line_shown_is_one_its_parser_takes(argv):
+    assert argv[:2] == ["kubectl", "pss"]
+    command_parser(argv[2]).parse_args(argv[3:])  # UsageError on a flag or value it does not take
+
+
+def test_the_quick_start_is_two_commands_and_ci_runs_the_second():
+    blocks = re.findall(r"```sh\n(.*?)```", section("\n## Quick start\n"), re.S)
+    assert len(blocks) == 2 and all(block.count("\n") == 1 for block in blocks)
+    setup, tests = (block.strip() for block in blocks)
+    assert setup.endswith("kubectl pss audit --snapshot examples/kind-cluster.json")
+    assert 'export PATH="$PWD/.venv/bin:$PATH"' in setup  # what makes kubectl find kubectl-pss
+    ci = (ROOT / ".ci" / "run").read_text().replace("--quiet --disable-pip-version-check", "-q")
+    ci_lines = [line for line in ci.split("\n") if line and not line.startswith(("#", " "))]
+    assert tests.split(" && ") == ci_lines[2:5], "the README's test command is .ci/run's first steps"
