@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kubectl_pss.cli import main
-from kubectl_pss.commands import command_parser
+from kubectl_pss.commands import COMMANDS, command_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,3 +93,44 @@ def test_the_quick_start_is_two_commands_and_ci_runs_the_second():
     ci = (ROOT / ".ci" / "run").read_text().replace("--quiet --disable-pip-version-check", "-q")
     ci_lines = [line for line in ci.split("\n") if line and not line.startswith(("#", " "))]
     assert tests.split(" && ") == ci_lines[2:5], "the README's test command is .ci/run's first steps"
+
+
+# The commands' other words, just enough for their flags to be checked (validation comes before any cluster use).
+ARGS = {"simulate": ["baseline"], "label": ["x", "--enforce", "baseline"], "audit-log": ["examples/audit-events.jsonl"],
+        "check": ["-f", "examples/manifests"], "seccomp lint": ["examples/seccomp/nginx.yaml"],
+        "admission-config --check": ["x", "--offline"], "seccomp profile": ["--from-audit", "/dev/null"],
+        "seccomp install": ["x", "--path", "profiles/a.json", "--all-nodes"], "completion": ["bash"],
+        "snapshot": []}
+
+
+def output_rows() -> dict[str, list[str]]:
+    """The README's ``-o`` table: command -> the formats it lists (none: ``[]``)."""
+    table = (ROOT / "README.md").read_text().split("| command | `-o` | default |\n", 1)[1].split("\n\n", 1)[0]
+    rows = {}
+    for row in table.split("\n")[1:]:
+        commands, formats, _ = row.strip("|").split(" | ")
+        listed = [] if formats.startswith("none") else re.findall(r"`(\w+)`", formats.split(" (")[0])
+        for command in re.findall(r"`([^`]+)`", commands):
+            rows[command] = listed
+    return rows
+
+
+def test_the_output_table_names_every_command():
+    names = set(output_rows()) - {"admission-config --check"}
+    assert names == {name for name in COMMANDS if name != "seccomp"} | {"seccomp profile", "seccomp lint",
+                                                                          "seccomp install"}
+
+
+@pytest.mark.parametrize("command, formats", output_rows().items())
+def test_the_output_table_is_what_each_command_takes(command, formats, run_cli, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("KUBECONFIG", str(ROOT / "nonexistent-kubeconfig"))
+    argv = command.split() + ARGS.get(command, [])
+    code, out, err = run_cli(*argv, "-o", "bogus")
+    assert (code, out) == (2, "")
+    if formats:
+        assert err == (f'error: unable to match a printer suitable for the output format "bogus", '
+                       f"allowed formats are: {', '.join(formats)}\n")
+    else:  # no format: -o json is refused, not taken as a file name
+        code, out, err = run_cli(*argv, "-o", "json")
+        assert (code, out) == (2, "") and err.startswith("error: ")
