@@ -196,7 +196,7 @@ def run_from_cluster(options: AdmissionConfigOptions) -> int:
                   "the strictest enforce default this cluster passes and the smallest namespace exemption list",
                   "that keeps every existing pod and workload admitted.",
                   "kube-apiserver --admission-control-config-file=<this file>"]
-        header += [f"Note: {note}" for note in notes]
+        header += [f"note: {note}" for note in notes]
         if state.errors:
             header.append("INCOMPLETE: some objects could not be read (see stderr); the proposal may reject them")
         reasons = {e.namespace: e.reason for e in proposal.exemptions}

@@ -127,7 +127,7 @@ def run(options: SimulateOptions) -> int:
             disagreements = [ns["name"] for ns in report["namespaces"] if ns.get("server", {}).get("agrees") is False]
             report["summary"]["serverDisagreements"] = len(disagreements)
             for name in disagreements:
-                print(f'DISAGREEMENT: namespace "{name}": the API server\'s dry run and kubectl-pss differ '
+                print(f'error: namespace "{name}": the API server\'s dry run and kubectl-pss differ '
                       "(a bug in one of the two; please report it with -o json)", file=sys.stderr)
     write_report(report, options.output, sys.stdout, lambda r, out: render_simulation(r, out, options.no_color))
     print_read_errors(report["errors"])

@@ -83,6 +83,6 @@ def format_table(rows: list[list[str]], headers: list[str]) -> str:
 
 
 def write_notes(notes: list[str], stream: TextIO, before: str = "") -> None:
-    """``Note: ...`` lines under or over a table (``before`` them when there are any)."""
+    """``note: ...`` lines under or over a table (``before`` them when there are any)."""
     if notes:
-        stream.write(before + "".join(f"Note: {note}\n" for note in notes))
+        stream.write(before + "".join(f"note: {note}\n" for note in notes))

@@ -102,4 +102,4 @@ def test_exempt_warning_when_the_only_label_is_a_version_label(label, cluster, t
     assert ns["name"] == "kube-system" and ns["exempt"] is True
     assert ns["patch"] == {PSA + "enforce-version": "v1.30"}
     assert ns["server"]["expected"] == expected and ns["server"]["agrees"] is True
-    assert "DISAGREEMENT" not in err
+    assert "dry run and kubectl-pss differ" not in err
