@@ -137,3 +137,29 @@ def test_no_suggestion_for_a_word_far_from_every_command(run_cli):
 def test_an_unknown_command_is_shown_escaped(run_cli):
     code, _, err = run_cli("a\x1b[31mx")
     assert code == 2 and "\x1b" not in err and err.startswith('error: unknown command "a\\u001b[31mx"')
+
+
+# --- one word for one meaning -------------------------------------------------------------------------------------
+def test_one_flag_word_for_one_meaning():
+    having = {flag: {name for name, parser in PARSERS if flag in parser._option_string_actions}
+              for flag in ("--force", "--ignore-lint", "--yes", "--overwrite", "--dry-run")}
+    assert having["--force"] == {"label"}  # act despite findings; seccomp install's lint override is --ignore-lint
+    assert having["--ignore-lint"] == {"seccomp install"}
+    assert having["--yes"] == {"label", "seccomp install"} == having["--dry-run"]
+    assert having["--overwrite"] == {"snapshot", "seccomp install"}
+    for name, parser in PARSERS:
+        flags = parser._option_string_actions
+        if "--yes" in flags:
+            assert flags["-y"] is flags["--yes"], name
+        if "--dry-run" in flags:  # kubectl's values, and --dry-run alone
+            assert flags["--dry-run"].metavar == "none|client|server" and parser.bare_values["--dry-run"], name
+        if "--overwrite" in flags:
+            assert "replace" in flags["--overwrite"].help, name
+
+
+def test_seccomp_install_help_says_once_what_runs_without_yes(run_cli):
+    _, out, _ = run_cli("help", "seccomp", "install")
+    text = " ".join(out.split())
+    assert "Without --yes only the plan: the node list is read, no debug pod is created and nothing is written." in text
+    assert "--yes --dry-run=server reads each node's file through its debug pod and writes nothing; --yes writes." in text
+    assert "each node's file is read, nothing is written" not in text  # what it used to claim for the plan
