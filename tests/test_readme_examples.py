@@ -134,3 +134,33 @@ def test_the_output_table_is_what_each_command_takes(command, formats, run_cli, 
     else:  # no format: -o json is refused, not taken as a file name
         code, out, err = run_cli(*argv, "-o", "json")
         assert (code, out) == (2, "") and err.startswith("error: ")
+
+
+def test_the_tours_label_steps_do_what_it_says_on_the_kind_cluster(apiserver, run_cli, tmp_path, monkeypatch):
+    """The tour's live steps, as written, against the fake API server holding the kind snapshot's objects: the
+    staged step sets audit and warn only; enforcing refuses kube-system and enforces the other namespaces."""
+    import json
+
+    monkeypatch.chdir(tmp_path)  # the undo files
+    for item in json.loads((ROOT / "examples" / "kind-cluster.json").read_text())["items"]:
+        if item.get("kind") in ("Namespace", "Pod", "DaemonSet", "Deployment", "ReplicaSet"):
+            apiserver.add(item)
+    psa = "pod-security.kubernetes.io/"
+    names = ["default", "kube-node-lease", "kube-public", "kube-system", "local-path-storage"]
+
+    def labels() -> dict[str, dict[str, str]]:
+        return {n: {k[len(psa):]: v for k, v in (apiserver.namespace(n)["metadata"].get("labels") or {}).items()
+                    if k.startswith(psa)} for n in names}
+
+    stage_plan, stage, enforce = (argv[2:] + ["--kubeconfig", str(apiserver.kubeconfig_path)]
+                                  for argv in command_lines(section(TOUR))[:3])
+    code, _, err = run_cli(*stage_plan)
+    assert code == 0, err
+    assert labels() == {n: {} for n in names}  # a dry run
+    code, _, err = run_cli(*stage)
+    assert code == 0, err
+    staged = {"audit": "baseline", "audit-version": "latest", "warn": "baseline", "warn-version": "latest"}
+    assert labels() == {n: staged for n in names}
+    code, _, err = run_cli(*enforce)
+    assert code == 1, err  # kube-system refused
+    assert labels() == {n: {**staged, **({} if n == "kube-system" else {"enforce": "baseline"})} for n in names}
