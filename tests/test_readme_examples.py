@@ -164,3 +164,14 @@ def test_the_tours_label_steps_do_what_it_says_on_the_kind_cluster(apiserver, ru
     code, _, err = run_cli(*enforce)
     assert code == 1, err  # kube-system refused
     assert labels() == {n: {**staged, **({} if n == "kube-system" else {"enforce": "baseline"})} for n in names}
+
+
+def test_release_engineering_lives_in_docs_releasing():
+    readme = (ROOT / "README.md").read_text()
+    releasing = (ROOT / "docs" / "releasing.md").read_text()
+    for text in ("scripts/build-binary.py", "one-folder, stripped (**the default**)", "krew-manifest.py",
+                 "| linux/arm64 | `ubuntu-24.04-arm`"):
+        assert text in releasing and text not in readme, text
+    assert "](docs/releasing.md)" in readme
+    assert readme.index("\n## Quick start\n") < readme.index(TOUR) < readme.index("\n## Install\n") \
+        < readme.index("\n## Commands\n")  # for users first: start, tour, then the reference
