@@ -161,6 +161,7 @@ def test_the_tours_label_steps_do_what_it_says_on_the_kind_cluster(apiserver, ru
     assert code == 0, err
     staged = {"audit": "baseline", "audit-version": "latest", "warn": "baseline", "warn-version": "latest"}
     assert labels() == {n: staged for n in names}
+    assert len(list(tmp_path.glob("kubectl-pss-undo-*.json"))) == 1  # "an undo file is written"
     code, _, err = run_cli(*enforce)
     assert code == 1, err  # kube-system refused
     assert labels() == {n: {**staged, **({} if n == "kube-system" else {"enforce": "baseline"})} for n in names}
