@@ -16,16 +16,11 @@ import os
 import sys
 
 from . import commands
-from .errors import EXIT_ERROR, FatalError, UsageError
+from .errors import EXIT_ERROR, FatalError
 
 # The command table lives with the commands (completion reads it too); re-exported here.
 COMMANDS = commands.COMMANDS
 _VALUE_FLAGS = commands.VALUE_FLAGS
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like kubectl
-        raise UsageError(message)
 
 
 def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
@@ -51,18 +46,47 @@ def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
     return None, before
 
 
+TOP_EXAMPLES = """
+# Audit the bundled example cluster (a snapshot: no cluster needed)
+kubectl pss audit --snapshot examples/kind-cluster.json
+
+# What enforcing restricted on every namespace would reject
+kubectl pss simulate restricted --snapshot examples/kind-cluster.json
+
+# A command's flags, examples and exit codes
+kubectl pss help label
+"""
+TOP_EXIT_CODES = ((0, "success; a command's own meaning of 0 and 1 is in its --help"),
+                  (1, "findings (the command's --help says which)"))
+
+
 def _top_parser() -> argparse.ArgumentParser:
     width = max(map(len, COMMANDS))
-    parser = _Parser(
+    parser = commands.Parser(
         prog="kubectl pss",
         description="What the Pod Security Standards would do to your cluster, before anything breaks.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Commands:\n" + "\n".join(f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items())
-        + "\n\nUse 'kubectl pss COMMAND --help' for a command's flags.",
+        + "\n\nUse 'kubectl pss help COMMAND' (or 'kubectl pss COMMAND --help') for a command's flags.\n\n"
+        + commands.help_epilog(TOP_EXAMPLES, TOP_EXIT_CODES),
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("command", nargs="?", help=argparse.SUPPRESS)
     return parser
+
+
+def _unknown_command(command: str) -> int:
+    """cobra's message, with its suggestions (tab-indented as cobra's: written past the stream that escapes
+    control characters, with the typed word escaped here)."""
+    import json
+
+    from .report.render import terminal_safe
+
+    message = f'error: unknown command {terminal_safe(json.dumps(command, ensure_ascii=False))} for "kubectl pss"\n'
+    suggestions = commands.closest_command(command)
+    if suggestions:
+        message += "\nDid you mean this?\n" + "".join(f"\t{name}\n" for name in suggestions)
+    getattr(sys.stderr, "raw_stream", sys.stderr).write(message)
+    return EXIT_ERROR
 
 
 def run(argv: list[str]) -> int:
@@ -71,6 +95,12 @@ def run(argv: list[str]) -> int:
 
         return run_complete(argv[1:], descriptions=argv[0] == "__complete")
     command, rest = _split_command(argv)
+    if command == "help":  # kubectl pss help [COMMAND [SUBCOMMAND]]: that command's --help
+        words = [word for word in rest if not word.startswith("-")]
+        if not words:
+            _top_parser().print_help()
+            return 0
+        command, rest = words[0], words[1:] + ["--help"]
     if command is None:
         args = _top_parser().parse_args(rest)
         if args.version:
@@ -79,11 +109,9 @@ def run(argv: list[str]) -> int:
             _top_parser().print_help()
             return 0 if not rest else EXIT_ERROR
     if command not in COMMANDS:
-        raise UsageError(f'unknown command "{command}" for "kubectl pss"')
-    module_name, help_text = COMMANDS[command]
-    module = importlib.import_module(f".commands.{module_name}", __package__)
-    parser = _Parser(prog=f"kubectl pss {command}", description=help_text)
-    module.add_arguments(parser)
+        return _unknown_command(command)
+    module = importlib.import_module(f".commands.{COMMANDS[command][0]}", __package__)
+    parser = commands.command_parser(command)
     args = parser.parse_args(rest)
     from .report.render import palette_in_use, set_table_layout
 

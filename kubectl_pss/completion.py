@@ -21,7 +21,6 @@ kubeconfig, exec credential plugins included, exactly as the user's kubectl does
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import shutil
 import subprocess
@@ -80,13 +79,9 @@ def _describe(text: str | None) -> str:
 
 
 def _command_parser(command: str) -> argparse.ArgumentParser:
-    from . import commands as cli
+    from .commands import command_parser
 
-    module_name, help_text = cli.COMMANDS[command]
-    module = importlib.import_module(f"{__package__}.commands.{module_name}")
-    parser = argparse.ArgumentParser(prog=f"kubectl pss {command}", description=help_text)
-    module.add_arguments(parser)
-    return parser
+    return command_parser(command)
 
 
 def _takes_value(action: argparse.Action) -> bool:
@@ -298,7 +293,8 @@ def _top_level(current: str) -> Completion:
         flags = [("--help", "help for kubectl pss"), ("-h", "help for kubectl pss"),
                  ("--version", "print the version and exit")]
         return _with_prefix(Completion([f for f in flags if not (current.startswith("--") and f[0] == "-h")]), current)
-    return _with_prefix(Completion([(name, text) for name, (_, text) in cli.COMMANDS.items()]), current)
+    return _with_prefix(Completion([(name, text) for name, (_, text) in cli.COMMANDS.items()]
+                                   + [("help", "Help about any command")]), current)
 
 
 def complete(words: list[str]) -> Completion:
@@ -342,6 +338,15 @@ def complete(words: list[str]) -> Completion:
                 return _with_prefix(_values(state.pending, state, current), current)
             return Completion([], DEFAULT)
         return _top_level(current)
+    if command == "help":  # kubectl pss help COMMAND [SUBCOMMAND]: complete as the command's own words
+        if not rest:
+            return _with_prefix(Completion([(name, text) for name, (_, text) in cli.COMMANDS.items()]), current)
+        command, more = rest[0], rest[1:]
+        if command not in cli.COMMANDS or more:
+            return Completion([], NO_FILE_COMP)
+        parser = _command_parser(command)
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        return _with_prefix(Completion([(name, "") for name in (sub.choices if sub else [])]), current)
     if command not in cli.COMMANDS:
         return Completion([], ERROR)
     parser, rest = _descend(_command_parser(command), rest)

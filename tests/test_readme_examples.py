@@ -1,5 +1,6 @@
-"""The README's "Examples" are real: each ``$ kubectl pss ...`` block is run again and what it shows must be
-the output, line for line, where ``...`` stands for lines left out."""
+"""The README's examples are real: in its tour each ``$ kubectl pss ...`` block is run again and what it shows
+must be the output, line for line, where ``...`` stands for lines left out; each command line of a ``sh`` block
+(the steps that take a live cluster, the quick start) is one its command's parser takes."""
 from __future__ import annotations
 
 import re
@@ -9,14 +10,20 @@ from pathlib import Path
 import pytest
 
 from kubectl_pss.cli import main
+from kubectl_pss.commands import COMMANDS, command_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+TOUR = "\n## Tour: the kind cluster, step by step\n"
+
+
+def section(heading: str) -> str:
+    return (ROOT / "README.md").read_text().split(heading, 1)[1].split("\n## ", 1)[0]
+
+
 def examples() -> list[tuple[list[str], list[str]]]:
-    text = (ROOT / "README.md").read_text()
-    section = text.split("\n## Examples\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```text\n(.*?)```", section, re.S)
+    blocks = re.findall(r"```text\n(.*?)```", section(TOUR), re.S)
     out = []
     for block in blocks:
         lines = block.rstrip("\n").split("\n")
@@ -54,3 +61,118 @@ def test_the_shown_output_is_the_real_output(argv, shown, capsys, monkeypatch):
         at = found + len(segment)
     if segments[-1]:
         assert at == len(real), "the real output goes on: end the block with ..."
+
+
+def command_lines(text: str) -> list[list[str]]:
+    """The ``kubectl pss`` command lines of the ``sh`` blocks of ``text`` (each a ``&&`` chain's last part)."""
+    lines = [line for block in re.findall(r"```sh\n(.*?)```", text, re.S) for line in block.strip().split("\n")]
+    return [shlex.split(line.split(" && ")[-1]) for line in lines if "kubectl pss " in line]
+
+
+def test_the_tour_goes_audit_simulate_stage_enforce_verify():
+    steps = re.findall(r"^### \d\. (.+?):", section(TOUR), re.M)
+    assert steps == ["audit", "simulate", "label --stage", "label --enforce", "verify"]
+    lines = command_lines(section(TOUR))
+    assert [argv[2] for argv in lines] == ["label", "label", "label", "verify-apparmor", "verify-seccomp"]
+    assert all("--stage" in argv for argv in lines[:2]) and "--stage" not in lines[2]
+
+
+@pytest.mark.parametrize("argv", command_lines(section(TOUR)) + command_lines(section("\n## Quick start\n")),
+                         ids=lambda argv: " ".join(argv[2:]))
+def test_every_command_line_shown_is_one_its_parser_takes(argv):
+    assert argv[:2] == ["kubectl", "pss"]
+    command_parser(argv[2]).parse_args(argv[3:])  # UsageError on a flag or value it does not take
+
+
+def test_the_quick_start_is_two_commands_and_ci_runs_the_second():
+    blocks = re.findall(r"```sh\n(.*?)```", section("\n## Quick start\n"), re.S)
+    assert len(blocks) == 2 and all(block.count("\n") == 1 for block in blocks)
+    setup, tests = (block.strip() for block in blocks)
+    assert setup.endswith("kubectl pss audit --snapshot examples/kind-cluster.json")
+    assert 'export PATH="$PWD/.venv/bin:$PATH"' in setup  # what makes kubectl find kubectl-pss
+    ci = (ROOT / ".ci" / "run").read_text().replace("--quiet --disable-pip-version-check", "-q")
+    ci_lines = [line for line in ci.split("\n") if line and not line.startswith(("#", " "))]
+    assert tests.split(" && ") == ci_lines[2:5], "the README's test command is .ci/run's first steps"
+
+
+# The commands' other words, just enough for their flags to be checked (validation comes before any cluster use).
+ARGS = {"simulate": ["baseline"], "label": ["x", "--enforce", "baseline"], "audit-log": ["examples/audit-events.jsonl"],
+        "check": ["-f", "examples/manifests"], "seccomp lint": ["examples/seccomp/nginx.yaml"],
+        "admission-config --check": ["x", "--offline"], "seccomp profile": ["--from-audit", "/dev/null"],
+        "seccomp install": ["x", "--path", "profiles/a.json", "--all-nodes"], "completion": ["bash"],
+        "snapshot": [], "fix": ["-f", "examples/manifests", "--level", "restricted"]}
+
+
+def output_rows() -> dict[str, list[str]]:
+    """The README's ``-o`` table: command -> the formats it lists (none: ``[]``)."""
+    table = (ROOT / "README.md").read_text().split("| command | `-o` | default |\n", 1)[1].split("\n\n", 1)[0]
+    rows = {}
+    for row in table.split("\n")[1:]:
+        commands, formats, _ = row.strip("|").split(" | ")
+        listed = [] if formats.startswith("none") else re.findall(r"`(\w+)`", formats.split(" (")[0])
+        for command in re.findall(r"`([^`]+)`", commands):
+            rows[command] = listed
+    return rows
+
+
+def test_the_output_table_names_every_command():
+    names = set(output_rows()) - {"admission-config --check"}
+    assert names == {name for name in COMMANDS if name != "seccomp"} | {"seccomp profile", "seccomp lint",
+                                                                          "seccomp install"}
+
+
+@pytest.mark.parametrize("command, formats", output_rows().items())
+def test_the_output_table_is_what_each_command_takes(command, formats, run_cli, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("KUBECONFIG", str(ROOT / "nonexistent-kubeconfig"))
+    argv = command.split() + ARGS.get(command, [])
+    code, out, err = run_cli(*argv, "-o", "bogus")
+    assert (code, out) == (2, "")
+    if formats:
+        assert err == (f'error: unable to match a printer suitable for the output format "bogus", '
+                       f"allowed formats are: {', '.join(formats)}\n")
+    else:  # no format: -o json is refused, not taken as a file name
+        code, out, err = run_cli(*argv, "-o", "json")
+        assert (code, out) == (2, "") and err.startswith("error: ")
+
+
+def test_the_tours_label_steps_do_what_it_says_on_the_kind_cluster(apiserver, run_cli, tmp_path, monkeypatch):
+    """The tour's live steps, as written, against the fake API server holding the kind snapshot's objects: the
+    staged step sets audit and warn only; enforcing refuses kube-system and enforces the other namespaces."""
+    import json
+
+    monkeypatch.chdir(tmp_path)  # the undo files
+    for item in json.loads((ROOT / "examples" / "kind-cluster.json").read_text())["items"]:
+        if item.get("kind") in ("Namespace", "Pod", "DaemonSet", "Deployment", "ReplicaSet"):
+            apiserver.add(item)
+    psa = "pod-security.kubernetes.io/"
+    names = ["default", "kube-node-lease", "kube-public", "kube-system", "local-path-storage"]
+
+    def labels() -> dict[str, dict[str, str]]:
+        return {n: {k[len(psa):]: v for k, v in (apiserver.namespace(n)["metadata"].get("labels") or {}).items()
+                    if k.startswith(psa)} for n in names}
+
+    stage_plan, stage, enforce = (argv[2:] + ["--kubeconfig", str(apiserver.kubeconfig_path)]
+                                  for argv in command_lines(section(TOUR))[:3])
+    code, _, err = run_cli(*stage_plan)
+    assert code == 0, err
+    assert labels() == {n: {} for n in names}  # a dry run
+    code, _, err = run_cli(*stage)
+    assert code == 0, err
+    staged = {"audit": "baseline", "audit-version": "latest", "warn": "baseline", "warn-version": "latest"}
+    assert labels() == {n: staged for n in names}
+    assert len(list(tmp_path.glob("kubectl-pss-undo-*.json"))) == 1  # "an undo file is written"
+    code, _, err = run_cli(*enforce)
+    assert code == 1, err  # kube-system refused
+    assert labels() == {n: {**staged, **({} if n == "kube-system" else {"enforce": "baseline"})} for n in names}
+
+
+def test_release_engineering_lives_in_docs_releasing():
+    readme = (ROOT / "README.md").read_text()
+    releasing = (ROOT / "docs" / "releasing.md").read_text()
+    for text in ("scripts/build-binary.py", "one-folder, stripped (**the default**)", "krew-manifest.py",
+                 "| linux/arm64 | `ubuntu-24.04-arm`"):
+        assert text in releasing and text not in readme, text
+    assert "](docs/releasing.md)" in readme
+    assert readme.index("\n## Quick start\n") < readme.index(TOUR) < readme.index("\n## Install\n") \
+        < readme.index("\n## Commands\n")  # for users first: start, tour, then the reference

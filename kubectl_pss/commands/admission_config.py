@@ -27,6 +27,19 @@ from ..report.audit import print_read_errors
 from ..report.render import write_json, write_yaml
 from .flags import add_connection_flags, add_no_headers_flag, connection_args, level_version_arg, namespaces_arg
 
+EXAMPLES = """
+# An AdmissionConfiguration with the tutorial's defaults
+kubectl pss admission-config
+
+# One proposed from what runs in the cluster
+kubectl pss admission-config --from-cluster
+
+# Check a file the API server is given
+kubectl pss admission-config --check admission.yaml --offline
+"""
+EXIT_CODES = ((0, 'written, proposed, or checked without problems'), (1, '--check found problems'))
+
+
 API_VERSIONS = ("v1", "v1beta1", "v1alpha1")
 TUTORIAL_DEFAULTS = {"enforce": (Level.BASELINE, LATEST), "audit": (Level.RESTRICTED, LATEST),
                      "warn": (Level.RESTRICTED, LATEST)}
@@ -184,7 +197,7 @@ def run_from_cluster(options: AdmissionConfigOptions) -> int:
                   "the strictest enforce default this cluster passes and the smallest namespace exemption list",
                   "that keeps every existing pod and workload admitted.",
                   "kube-apiserver --admission-control-config-file=<this file>"]
-        header += [f"Note: {note}" for note in notes]
+        header += [f"note: {note}" for note in notes]
         if state.errors:
             header.append("INCOMPLETE: some objects could not be read (see stderr); the proposal may reject them")
         reasons = {e.namespace: e.reason for e in proposal.exemptions}

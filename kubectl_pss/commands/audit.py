@@ -19,6 +19,18 @@ from ..report.audit import print_read_errors, render_audit
 from ..report.render import write_report
 from .flags import add_state_flags, level_arg, scope_arg, source_args, validate_output
 
+EXAMPLES = """
+# Every namespace of the bundled kind snapshot (no cluster needed)
+kubectl pss audit --snapshot examples/kind-cluster.json
+
+# Every namespace of the current cluster; exit 1 if one cannot pass baseline (for CI)
+kubectl pss audit -A --fail-on baseline
+
+# Two namespaces, as JSON, with the API server's AdmissionConfiguration
+kubectl pss audit -n shop -n web --admission-config admission.yaml -o json
+"""
+EXIT_CODES = ((0, 'the audit ran (findings do not fail it without --fail-on)'), (1, 'with --fail-on LEVEL: some namespace cannot pass LEVEL'))
+
 
 @dataclass
 class AuditOptions:

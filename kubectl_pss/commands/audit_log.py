@@ -26,6 +26,28 @@ from .flags import (
     validate_output,
 )
 
+EXAMPLES = """
+# A directory of audit logs (rotated .gz files included)
+kubectl pss audit-log /var/log/kubernetes/audit/
+
+# Two files, the last week, one namespace
+kubectl pss audit-log audit.log audit-2026-12-01T10-00-00.000.log.gz --since 7d -n team-a
+
+# One user's requests; exit 1 if enforce denied one of them (for CI)
+kubectl pss audit-log audit.log -l user=system:serviceaccount:ci:deployer --fail-on enforce
+
+# Does each object still exist and still violate?
+kubectl pss audit-log audit.log --live -o json
+
+# Exemptions that would cover what was audited
+kubectl pss audit-log audit.log --suggest-exemptions
+"""
+EXIT_CODES = ((0, "done (violations do not fail it without --fail-on)"),
+              (1, "violations of a --fail-on mode were found"),
+              (2, "bad input (flags, files), or something could not be read (a corrupt gzip member, a cluster "
+                  "list with --live: the report is still printed): one line on stderr each"))
+
+
 FAIL_ON_MODES = ("audit", "enforce")
 
 DESCRIPTION = """\
@@ -39,17 +61,6 @@ Warn mode is not in the audit log: its warnings go to the client only.
 PATH is a file, a directory (every *.log* file in it), a rotated gzip file, or - for stdin. Lines that are not
 audit events (not JSON, a truncated last line, a corrupt gzip member) are counted as skipped, never fatal.
 The log is read as a stream: memory does not grow with its size."""
-
-EPILOG = """\
-Examples:
-  kubectl pss audit-log /var/log/kubernetes/audit/
-  kubectl pss audit-log audit.log audit-2026-12-01T10-00-00.000.log.gz --since 7d -n team-a
-  kubectl pss audit-log audit.log -l user=system:serviceaccount:ci:deployer --fail-on enforce
-  kubectl pss audit-log audit.log --live -o json      # does each object still exist and still violate?
-  kubectl pss audit-log audit.log --suggest-exemptions
-
-Exit codes: 0 done; 1 violations of a --fail-on mode were found; 2 bad input, or something could not be read
-(a corrupt gzip member, a cluster list with --live): the report is still printed."""
 
 
 @dataclass
@@ -68,8 +79,6 @@ class AuditLogOptions:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = DESCRIPTION
-    parser.epilog = EPILOG
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("paths", nargs="+", metavar="PATH", help="audit log files, directories, or - for stdin")
     parser.add_argument("--since", metavar="TIME",
                         help='only events at or after TIME: RFC3339, or a duration back from now ("2h", "30m", "7d")')

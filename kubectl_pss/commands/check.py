@@ -32,6 +32,18 @@ from ..report.check import render_check
 from ..report.render import TABLE_FORMATS, write_report
 from .flags import add_output_flags, level_arg, validate_output, version_arg
 
+EXAMPLES = """
+# Every manifest under a directory: each object's strictest level
+kubectl pss check -f examples/manifests/
+
+# Would restricted admit them? (exit 1 if not)
+kubectl pss check -f examples/manifests/restricted-deployment.yaml --level restricted
+
+# From stdin, at policy v1.29
+helm template ./chart | kubectl pss check -f - --level baseline --version v1.29
+"""
+EXIT_CODES = ((0, 'every object allowed (or, without --level, evaluated)'), (1, 'with --level: some object is denied'))
+
 
 @dataclass
 class CheckOptions:

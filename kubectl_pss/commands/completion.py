@@ -12,6 +12,16 @@ from dataclasses import dataclass
 
 from ..completion import SHELLS
 
+EXAMPLES = """
+# bash (zsh alike); for `kubectl pss <TAB>`, put kubectl_complete-pss on your PATH (kubectl 1.26+)
+source <(kubectl-pss completion bash)
+
+# fish
+kubectl-pss completion fish | source
+"""
+EXIT_CODES = ((0, 'the script was printed'),)
+
+
 BASH = r'''# bash completion for kubectl-pss.  Load it with:  source <(kubectl-pss completion bash)
 __kubectl_pss_complete() {
     local line=${COMP_LINE:0:COMP_POINT}
@@ -131,9 +141,6 @@ class CompletionOptions:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("shell", choices=SHELLS, help="bash, zsh or fish")
-    parser.epilog = ("bash: source <(kubectl-pss completion bash); zsh: source <(kubectl-pss completion zsh); "
-                     "fish: kubectl-pss completion fish | source. For `kubectl pss <TAB>`, put "
-                     "kubectl_complete-pss on your PATH (kubectl 1.26+).")
 
 
 def complete(args: argparse.Namespace) -> CompletionOptions:

@@ -21,7 +21,22 @@ from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..fix import ALLOW_NAMES
 from ..policy import LATEST, Level, Version
 from ..policy.registry import NEWEST_MINOR
-from .flags import add_connection_flags, connection_args, level_arg, version_arg
+from .flags import (add_connection_flags, add_dry_run_flag, connection_args, dry_run_arg, level_arg, validate_output,
+                    version_arg)
+
+EXAMPLES = """
+# The fixed manifests on stdout (all documents, unchanged ones byte-identical)
+kubectl pss fix -f deploy/ --level restricted
+
+# What would change, as a diff; then write it
+kubectl pss fix -f web.yaml --level restricted -o diff
+kubectl pss fix -f web.yaml --level restricted --in-place
+
+# A live Deployment: the patch first, then apply it (server dry run, undo file)
+kubectl pss fix deployment/web -n shop --level restricted -o patch
+kubectl pss fix deployment/web -n shop --level restricted --yes
+"""
+EXIT_CODES = ((0, 'every object passes the level after fixing'), (1, 'some object still fails: its decisions are listed'))
 
 MANIFEST_OUTPUTS = ("yaml", "json", "diff")
 LIVE_OUTPUTS = ("patch", "json")
@@ -39,6 +54,7 @@ class FixOptions:
     in_place: bool = False
     output: str = "yaml"
     yes: bool = False
+    dry_run: str = "none"  # kubectl's --dry-run: client (the plan), server (the server's dry run, no change)
     undo_file: str | None = None
     connection: object | None = None
 
@@ -60,6 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fix every owner listed in an `audit -o json` or `simulate -o json` report")
     parser.add_argument("-y", "--yes", action="store_true", help="apply the patches (server dry run first)")
     parser.add_argument("--undo-file", metavar="FILE", help="where to write the undo file of --yes")
+    add_dry_run_flag(parser, "client: the patches only, even with --yes; server: also the server's dry run of "
+                             "each (dryRun=All), nothing changed")
     add_connection_flags(parser)
 
 
@@ -89,7 +107,7 @@ def complete(args: argparse.Namespace) -> FixOptions:
         paths=args.paths, objects=[_object_arg(o) for o in args.objects], from_audit_json=args.from_audit_json,
         namespace=args.namespace, level=level, version=version_arg(args.policy_version), allow=_allow(args.allow),
         in_place=args.in_place, output=args.output or ("patch" if live else "yaml"), yes=args.yes,
-        undo_file=args.undo_file, connection=connection_args(args) if live else None,
+        dry_run=dry_run_arg(args.dry_run), undo_file=args.undo_file, connection=connection_args(args) if live else None,
     )
 
 
@@ -101,16 +119,16 @@ def validate(options: FixOptions) -> None:
         raise UsageError("nothing to fix: give -f PATH, KIND/NAME... -n NS or --from-audit-json FILE")
     if live:
         if options.output not in LIVE_OUTPUTS:
-            raise UsageError(f'-o {options.output}: live objects print "patch" or "json"')
+            validate_output(options.output, LIVE_OUTPUTS)
         if options.objects and not options.namespace:
             raise UsageError("KIND/NAME needs -n NS")
         if options.in_place:
             raise UsageError("--in-place rewrites files: live objects are patched with --yes")
         return
     if options.output not in MANIFEST_OUTPUTS:
-        raise UsageError(f'-o {options.output}: manifests print "yaml", "json" or "diff"')
-    if options.yes or options.undo_file:
-        raise UsageError("--yes and --undo-file patch live objects: manifests are rewritten with --in-place")
+        validate_output(options.output, MANIFEST_OUTPUTS)
+    if options.yes or options.undo_file or options.dry_run != "none":
+        raise UsageError("--yes, --dry-run and --undo-file patch live objects: manifests are rewritten with --in-place")
     if options.paths.count("-") > 1:
         raise UsageError("stdin (-) can only be read once")
     if options.in_place and "-" in options.paths:

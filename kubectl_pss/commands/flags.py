@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -28,9 +29,39 @@ def add_no_headers_flag(parser: argparse.ArgumentParser) -> None:
                         help="tables without column headers and captions (as kubectl get --no-headers)")
 
 
-def validate_output(output: str) -> None:
-    if output not in OUTPUT_FORMATS:
-        raise UsageError(f'unable to match a printer suitable for the output format "{output}", allowed formats are: table, json, yaml, wide')
+def validate_output(output: str, allowed: tuple[str, ...] = OUTPUT_FORMATS) -> None:
+    """kubectl's one-line error for an -o the command does not print."""
+    if output not in allowed:
+        raise UsageError(f'unable to match a printer suitable for the output format "{output}", allowed formats are: '
+                         f'{", ".join(allowed)}')
+
+
+DRY_RUN_VALUES = ("none", "client", "server")
+_DRY_RUN_BARE = "unchanged"  # kubectl's NoOptDefVal: --dry-run given without a value
+
+
+def add_dry_run_flag(parser: argparse.ArgumentParser, help: str) -> None:
+    """kubectl's ``--dry-run[=none|client|server]``; read it with ``dry_run_arg``."""
+    parser.add_argument("--dry-run", default="none", metavar="none|client|server", help=help)
+    bare = getattr(parser, "bare_values", None)
+    if bare is None:
+        bare = parser.bare_values = {}  # type: ignore[attr-defined]
+    bare["--dry-run"] = _DRY_RUN_BARE
+
+
+def dry_run_arg(value: str) -> str:
+    """kubectl 1.32's GetDryRunStrategy: ``--dry-run`` alone and the old booleans still work, with its warning."""
+    replaced = {_DRY_RUN_BARE: ("--dry-run", "client"), "true": ("--dry-run=true", "client"),
+                "false": ("--dry-run=false", "none")}
+    if value in replaced:
+        given, strategy = replaced[value]
+        boolean = " (boolean value)" if value != _DRY_RUN_BARE else ""
+        print(f"warning: {given} is deprecated{boolean} and can be replaced with --dry-run={strategy}.",
+              file=sys.stderr)
+        return strategy
+    if value not in DRY_RUN_VALUES:
+        raise UsageError(f'invalid --dry-run "{value}": must be "none", "server", or "client"')
+    return value
 
 
 def level_arg(text: str, flag: str = "--level") -> Level:

@@ -26,14 +26,29 @@ from ..report.label import print_label_diagnostics, render_label, render_plan, r
 from ..report.render import TABLE_FORMATS, write_report
 from .flags import (
     add_connection_flags,
+    add_dry_run_flag,
     add_output_flags,
     connection_args,
+    dry_run_arg,
     level_version_arg,
     namespaces_arg,
     validate_output,
 )
 
-DRY_RUN_VALUES = ("none", "client", "server")
+EXAMPLES = """
+# The plan only: what enforcing baseline on shop would change and reject
+kubectl pss label shop --enforce baseline --dry-run=client
+
+# The safe first step: audit and warn at restricted, enforce left as it is
+kubectl pss label shop --stage --enforce restricted --yes
+
+# Enforce restricted:v1.29 on the namespaces labelled team=web (asks before applying)
+kubectl pss label -l team=web --enforce restricted:v1.29
+
+# Restore what an earlier run changed
+kubectl pss label --undo kubectl-pss-undo-kind-20261207T181133Z.json --yes
+"""
+EXIT_CODES = ((0, 'applied (or planned) with nothing refused or failed'), (1, 'a namespace refused, failed, changed since its plan, or the change was not applied'))
 
 
 @dataclass
@@ -69,8 +84,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="enforce even where existing pods or workload templates violate the level; "
                              "with --undo, restore namespaces changed since")
     parser.add_argument("-y", "--yes", action="store_true", help="apply without asking")
-    parser.add_argument("--dry-run", default="none", metavar="none|client|server",
-                        help="client: the plan only; server: the plan and the API server's dry run, nothing changes")
+    add_dry_run_flag(parser, "client (or --dry-run alone): the plan only; server: the plan and the API server's "
+                             "dry run; nothing changes")
     parser.add_argument("--undo", metavar="FILE", help="restore the labels an earlier run changed (its undo file)")
     parser.add_argument("--undo-file", metavar="FILE",
                         help="where to write the undo file (default ./kubectl-pss-undo-<context>-<UTC time>.json; "
@@ -82,8 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def complete(args: argparse.Namespace) -> LabelOptions:
-    if args.dry_run not in DRY_RUN_VALUES:
-        raise UsageError(f'invalid --dry-run "{args.dry_run}": must be "none", "server", or "client"')
+    dry_run = dry_run_arg(args.dry_run)
     request = None
     undo = None
     given = {mode: getattr(args, mode) for mode in MODES if getattr(args, mode) is not None}
@@ -117,7 +131,7 @@ def complete(args: argparse.Namespace) -> LabelOptions:
     return LabelOptions(
         connection=connection_args(args),
         namespaces=namespaces, all_namespaces=args.all_namespaces, selector=args.selector, request=request, undo=undo,
-        force=args.force, yes=args.yes, dry_run=args.dry_run, undo_file=args.undo_file,
+        force=args.force, yes=args.yes, dry_run=dry_run, undo_file=args.undo_file,
         admission_config=args.admission_config, output=args.output, no_color=args.no_color,
     )
 

@@ -32,6 +32,15 @@ from .flags import (
     validate_output,
 )
 
+EXAMPLES = """
+# Every node: kubelet, runtime, AppArmor, and the Localhost profiles pods name
+kubectl pss nodes
+
+# Two nodes, with their loaded profiles and seccomp root (debug pods)
+kubectl pss nodes node-a node-b --node-inspect
+"""
+EXIT_CODES = ((0, 'every profile pods name is where they could land'), (1, 'a profile missing, invalid or different where it could land, or a blocked pod'))
+
 
 @dataclass
 class NodesOptions:

@@ -21,6 +21,15 @@ from ..report.render import write_report
 from ..report.simulate import render_simulation
 from .flags import add_state_flags, level_arg, scope_arg, source_args, validate_output, version_arg
 
+EXAMPLES = """
+# What enforcing restricted on every namespace of the kind snapshot would reject
+kubectl pss simulate restricted --snapshot examples/kind-cluster.json
+
+# baseline at policy v1.29 on one namespace, compared with the API server's own dry run
+kubectl pss simulate baseline --version v1.29 -n shop --server-dry-run
+"""
+EXIT_CODES = ((0, 'nothing would be rejected'), (1, 'something would be rejected'))
+
 
 @dataclass
 class SimulateOptions:
@@ -118,7 +127,7 @@ def run(options: SimulateOptions) -> int:
             disagreements = [ns["name"] for ns in report["namespaces"] if ns.get("server", {}).get("agrees") is False]
             report["summary"]["serverDisagreements"] = len(disagreements)
             for name in disagreements:
-                print(f'DISAGREEMENT: namespace "{name}": the API server\'s dry run and kubectl-pss differ '
+                print(f'error: namespace "{name}": the API server\'s dry run and kubectl-pss differ '
                       "(a bug in one of the two; please report it with -o json)", file=sys.stderr)
     write_report(report, options.output, sys.stdout, lambda r, out: render_simulation(r, out, options.no_color))
     print_read_errors(report["errors"])

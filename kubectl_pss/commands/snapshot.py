@@ -1,4 +1,4 @@
-"""``kubectl pss snapshot -o FILE``: dump what audit and simulate read, to hand to someone without access.
+"""``kubectl pss snapshot --output-file FILE``: dump what audit and simulate read, to hand to someone without access.
 
 Namespaces, pods and every workload kind PSA reads, as one ``List`` with the server's
 /version object; secrets are never read. ``managedFields`` are dropped.
@@ -15,6 +15,19 @@ from ..errors import EXIT_ERROR, EXIT_OK, UsageError
 from ..operations.connection import Connection
 from .flags import add_connection_flags, add_scope_flags, connection_args, scope_arg
 
+EXAMPLES = """
+# Dump the cluster for offline use, then audit the dump
+kubectl pss snapshot --output-file cluster.json
+kubectl pss audit --snapshot cluster.json
+
+# Two namespaces, as YAML
+kubectl pss snapshot -n shop -n web --output-file shop.yaml
+"""
+EXIT_CODES = ((0, 'the dump is complete'),)
+
+
+FORMAT_WORDS = ("table", "json", "yaml", "wide", "name")
+
 
 @dataclass
 class SnapshotOptions:
@@ -25,8 +38,9 @@ class SnapshotOptions:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--output", dest="path", required=True, metavar="FILE",
-                        help="where to write the dump (.json, .yaml/.yml, or - for stdout)")
+    parser.add_argument("--output-file", "-o", dest="path", required=True, metavar="FILE",
+                        help="where to write the dump (.json, .yaml/.yml, or - for stdout); -o FILE is the same, "
+                             "but never a format word")
     parser.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     add_scope_flags(parser, all_by_default=True)
     add_connection_flags(parser)
@@ -38,6 +52,9 @@ def complete(args: argparse.Namespace) -> SnapshotOptions:
 
 
 def validate(options: SnapshotOptions) -> None:
+    if options.path in FORMAT_WORDS:  # -o json: another command's output format, not a file to create
+        raise UsageError(f'-o "{options.path}": snapshot writes a dump to a file, not an output format: '
+                         f"give --output-file FILE (.json or .yaml), or --output-file - for stdout")
     if options.path != "-" and os.path.exists(options.path) and not options.overwrite:
         raise UsageError(f"{options.path} exists: pass --overwrite to replace it")
     if options.path != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(options.path))):

@@ -22,6 +22,18 @@ from ..confinement.runtime import parse_runtime
 from ..operations.containers import ContainerReader, Scope, Target, Unverifiable
 from .flags import VerifyOptions, add_verify_flags, validate_output, verify_args
 
+EXAMPLES = """
+# Every running container in the context's namespace
+kubectl pss verify-apparmor
+
+# Two pods of shop, one container
+kubectl pss verify-apparmor -n shop web-0 web-1 -c nginx
+
+# Every namespace, as JSON
+kubectl pss verify-apparmor -A -o json
+"""
+EXIT_CODES = ((0, 'every container matches its spec'), (1, 'a mismatch, complain mode, or a container that could not be verified'))
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_verify_flags(parser)

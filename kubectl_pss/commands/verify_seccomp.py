@@ -40,6 +40,15 @@ from .flags import (
     verify_args,
 )
 
+EXAMPLES = """
+# Every running container in the context's namespace
+kubectl pss verify-seccomp
+
+# Every namespace, also reading each node's runtime through a debug pod
+kubectl pss verify-seccomp -A --node-inspect
+"""
+EXIT_CODES = ((0, 'every container matches its spec'), (1, 'a mismatch, or a container that could not be verified'))
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_verify_flags(parser)

@@ -19,6 +19,16 @@ from ..operations.connection import Connection
 from ..report.version import render_version
 from .flags import add_connection_flags, connection_args, validate_output
 
+EXAMPLES = """
+# The plugin, the policy versions it knows, and the server's version
+kubectl pss version
+
+# The plugin only, as JSON
+kubectl pss version --client -o json
+"""
+EXIT_CODES = ((0, 'printed (an unreachable server is part of the output, not an error)'),)
+
+
 SERVER_TIMEOUT = 5.0  # seconds, unless --request-timeout
 
 

@@ -189,7 +189,7 @@ def run_live(options: Any) -> int:
                 errors.append({"message": f"{where}: {exc}", "object": where})
         undo_path = None
         todo = [o for o in objects if o["patch"]]
-        if options.yes and todo:
+        if (options.yes or options.dry_run == "server") and options.dry_run != "client" and todo:
             for entry in todo:
                 try:
                     entry["result"] = {"status": "refused", "reason": why} if (why := dry_run(cluster, entry)) else None
@@ -198,6 +198,11 @@ def run_live(options: Any) -> int:
                         raise
                     entry["result"] = {"status": "failed", "reason": str(exc)}
             ready = [o for o in todo if o.get("result") is None]
+            if options.dry_run == "server":
+                for entry in ready:
+                    entry["result"] = {"status": "dry-run",
+                                       "reason": "--dry-run=server: the server's dry run passed; nothing was changed"}
+                ready = []
             if ready:
                 undo_path = options.undo_file or default_path(cluster.context)
                 writer = UndoWriter(undo_path, FixUndoFile(cluster.context, cluster.server,  # type: ignore[arg-type]
@@ -243,7 +248,7 @@ def run_live(options: Any) -> int:
         print(f"error: {error['message']}", file=sys.stderr)
     for entry in objects:
         result = entry.get("result")
-        if result and result["status"] != "applied":
+        if result and result["status"] not in ("applied", "dry-run"):
             print(f"error: {entry['kind']}/{entry['name']} -n {entry['namespace']}: not applied: {result['reason']}",
                   file=sys.stderr)
     if any((o.get("result") or {}).get("status") == "applied" for o in objects):
@@ -251,6 +256,6 @@ def run_live(options: Any) -> int:
         print(f"undo file: {undo_path} (each entry's kubectlUndo restores the previous values)", file=sys.stderr)
     elif todo and not options.yes:
         print("note: nothing was changed; pass --yes to apply (a server dry run runs first)", file=sys.stderr)
-    if errors or any((o.get("result") or {}).get("status") not in (None, "applied") for o in objects):
+    if errors or any((o.get("result") or {}).get("status") not in (None, "applied", "dry-run") for o in objects):
         return EXIT_ERROR if errors else EXIT_FINDINGS
     return EXIT_OK if all(o["allowed"] for o in objects) else EXIT_FINDINGS

@@ -47,14 +47,19 @@ class InstallRequest:
     nodes: list[str]
     all_nodes: bool
     yes: bool = False
-    dry_run: bool = False
+    dry_run: str = "none"  # kubectl's strategies: client, the plan only; server, each node read through a debug pod
     overwrite: bool = False
-    force: bool = False
+    ignore_lint: bool = False
     debug: DebugPodSettings = field(default_factory=DebugPodSettings)
 
     @property
     def plan_only(self) -> bool:
-        return self.dry_run or not self.yes
+        return self.dry_run != "none" or not self.yes
+
+    @property
+    def reads_nodes(self) -> bool:
+        """Whether debug pods read the nodes: a pod is a change, so only with --yes, and not for a client dry run."""
+        return self.yes and self.dry_run != "client"
 
     @property
     def target(self) -> str:
@@ -140,9 +145,9 @@ class Installer:
                                               "run this again for it once it is")
         if self.runner.stop:
             return self._done(entry, FAILED, self.runner.stop)
-        if not self.request.yes:  # creating a pod changes the cluster: only with the explicit flag
+        if not self.request.reads_nodes:  # creating a pod changes the cluster: only with the explicit flag
             return self._done(entry, NOT_READ, "reading the node's file takes a privileged debug pod; "
-                                               "--yes --dry-run reads every node without writing")
+                                               "--yes --dry-run=server reads every node without writing")
 
         def on_node(pod: Any) -> tuple[str, str | None]:
             entry["debugPod"] = f"{pod.namespace}/{pod.name}"
@@ -274,7 +279,7 @@ def exit_code(report: dict[str, Any]) -> int:
 def new_report(request: InstallRequest, profile: Profile) -> dict[str, Any]:
     """The ``-o json`` report before any node is done."""
     return {**stanza(request.path), "operation": "plan" if request.plan_only else "install", "outcome": None,
-            "context": None, "profile": profile.as_dict(request.force), "seccompRoot": request.debug.seccomp_root,
+            "context": None, "profile": profile.as_dict(request.ignore_lint), "seccompRoot": request.debug.seccomp_root,
             "path": request.path, "target": request.target, "overwrite": request.overwrite, "nodes": [],
             "summary": summarize([]), "debugPods": [], "errors": [], "notes": []}
 
@@ -293,12 +298,13 @@ def install(cluster: Any, request: InstallRequest, profile: Profile, report: dic
         raise FatalError("; ".join(p["error"] for p in problems) + ": nothing was done")
     names = ", ".join(n["metadata"]["name"] for n in nodes) or "none"
     print(f"target {request.target} on {len(nodes)} node(s): {names}", file=sys.stderr)
-    if request.plan_only and request.yes:
-        print("plan only (--dry-run): nothing is written; each node is read through a debug pod to see what is there",
-              file=sys.stderr)
+    if request.plan_only and request.reads_nodes:
+        print("plan only (--dry-run=server): nothing is written; each node is read through a debug pod to see what "
+              "is there", file=sys.stderr)
     elif request.plan_only:
-        print("plan only (no --yes): nothing is written and no debug pod is created, so the nodes' files are not "
-              "read; --yes --dry-run reads them, --yes writes", file=sys.stderr)
+        why = "--dry-run=client" if request.yes else "no --yes"
+        print(f"plan only ({why}): nothing is written and no debug pod is created, so the nodes' files are not "
+              "read; --yes --dry-run=server reads them, --yes writes", file=sys.stderr)
     entries = report["nodes"]
     try:
         for node in nodes:

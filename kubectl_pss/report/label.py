@@ -125,5 +125,5 @@ def print_label_diagnostics(report: dict[str, Any]) -> None:
             print(f'Warning: namespace "{ns["name"]}": {warning}', file=sys.stderr)
         server = ns.get("server") or {}
         if server.get("agrees") is False:
-            print(f'DISAGREEMENT: namespace "{ns["name"]}": the API server\'s dry run and kubectl-pss differ '
+            print(f'error: namespace "{ns["name"]}": the API server\'s dry run and kubectl-pss differ '
                   "(is --admission-config the server's configuration?)", file=sys.stderr)

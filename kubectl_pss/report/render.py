@@ -262,6 +262,6 @@ def format_table(rows: list[list[str]], headers: list[str], wrap: tuple[str, ...
 
 
 def write_notes(notes: list[str]) -> None:
-    """``Note: ...`` lines about a report: on stderr, stdout holds only tables."""
+    """``note: ...`` lines about a report: on stderr, stdout holds only tables."""
     for note in notes:
-        print(f"Note: {note}", file=sys.stderr)
+        print(f"note: {note}", file=sys.stderr)

@@ -93,14 +93,14 @@ def print_profile_lint(profile: Any) -> None:
             print(f"  lint {finding.severity}: {finding}", file=sys.stderr)
 
 
-def write_install(report: dict[str, Any], output: str, plan_only: bool, dry_run: bool,
+def write_install(report: dict[str, Any], output: str, plan_only: bool, dry_run: str,
                   counts: list[tuple[int, str]], stanza: dict[str, Any]) -> None:
     """``seccomp install``'s end: the node counts and notes on stderr; the stanza (yaml) or the report (json)."""
     if report["outcome"] != "refused":
         line = f"{len(report['nodes'])} node(s): " + (", ".join(f"{n} {status}" for n, status in counts)
                                                       or "nothing to do")
         if plan_only:
-            line += "; nothing written" + (" (--dry-run)" if dry_run else ": --yes writes")
+            line += "; nothing written" + (f" (--dry-run={dry_run})" if dry_run != "none" else ": --yes writes")
         print(line, file=sys.stderr)
     for note in report["notes"]:
         print(f"note: {note}", file=sys.stderr)

@@ -201,7 +201,7 @@ def test_check_offline_and_table(run_cli, tmp_path):
     code, out, err = run_cli("admission-config", "--check", str(path), "--offline", "--no-color")
     assert code == 1
     assert out.splitlines()[0] == f"{path}: 3 error(s), 3 warning(s)"
-    assert "legacy" not in out and "Note: --offline" in err and "Note:" not in out
+    assert "legacy" not in out and "note: --offline" in err and "note:" not in out
 
 
 def test_check_good_file(run_cli, cluster, tmp_path):

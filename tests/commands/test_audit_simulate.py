@@ -166,7 +166,7 @@ def test_simulate_server_dry_run_agrees(run_cli, cluster):
     assert ns["good"]["server"] == {"warnings": [], "expected": [],
                                     "note": "the enforce policy does not change, so the server checks nothing",
                                     "agrees": True}
-    assert report["summary"]["serverDisagreements"] == 0 and "DISAGREEMENT" not in err
+    assert report["summary"]["serverDisagreements"] == 0 and "dry run and kubectl-pss differ" not in err
     patches = cluster.requests_to("/api/v1/namespaces/prod", method="PATCH")
     assert len(patches) == 1 and patches[0].query.get("dryRun") == "All"
     assert patches[0].json == {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted",
@@ -181,7 +181,7 @@ def test_simulate_server_disagreement_is_loud(run_cli, cluster):
          "nginx: runAsNonRoot != true"] if ns == "default" else [])
     code, report, err = simulate(run_cli, cluster, "--server-dry-run", "-n", "default")
     assert by_name(report)["default"]["server"]["agrees"] is False
-    assert 'DISAGREEMENT: namespace "default"' in err
+    assert 'error: namespace "default": the API server\'s dry run and kubectl-pss differ' in err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -240,7 +240,7 @@ V124_NOTE = ("the API server v1.24.0-alpha.1+lab words its warnings differently 
 
 def test_simulate_server_dry_run_on_1_24_agrees_despite_its_wording(run_cli, apiserver):
     """The recorded 1.24 server lists seccompProfile twice for an explicit Unconfined profile and groups those
-    pods apart: the same verdict (namespace, pods, count, reasons), so a note naming the version, no DISAGREEMENT."""
+    pods apart: the same verdict (namespace, pods, count, reasons), so a note naming the version, no disagreement error."""
     from tests.scenarios import load_unconfined_1_24
 
     load_unconfined_1_24(apiserver)
@@ -255,7 +255,7 @@ def test_simulate_server_dry_run_on_1_24_agrees_despite_its_wording(run_cli, api
         "p-mixed (and 4 other pods): host namespaces, allowPrivilegeEscalation != false, unrestricted capabilities, "
         "runAsNonRoot != true, seccompProfile"]
     assert server["agrees"] is True and server["note"].startswith(V124_NOTE)
-    assert report["summary"]["serverDisagreements"] == 0 and "DISAGREEMENT" not in err
+    assert report["summary"]["serverDisagreements"] == 0 and "dry run and kubectl-pss differ" not in err
     assert code == 1 and report["summary"]["podsRejected"] == 5
     code, out, err = run_cli("simulate", "restricted", "--server-dry-run", "-n", "mixed", "--kubeconfig",
                              str(apiserver.kubeconfig_path), "--no-color")
@@ -280,7 +280,7 @@ def test_simulate_real_disagreement_on_1_24_is_still_loud(run_cli, apiserver, ol
     server = by_name(report)["mixed"]["server"]
     assert any(new in w for w in server["warnings"])
     assert server["agrees"] is False and "note" not in server
-    assert report["summary"]["serverDisagreements"] == 1 and 'DISAGREEMENT: namespace "mixed"' in err
+    assert report["summary"]["serverDisagreements"] == 1 and 'error: namespace "mixed": the API server\'s dry run and kubectl-pss differ' in err
     assert code == 1
 
 
@@ -294,9 +294,9 @@ def test_simulate_pre_1_25_wording_from_a_newer_server_is_a_disagreement(run_cli
     apiserver.namespace_patch_warnings = lambda ns, before, after: namespace_warnings(
         ns, apiserver.pods_in(ns), "restricted", "latest", 24)
     code, report, err = simulate(run_cli, apiserver, "--server-dry-run", "-n", "mixed")
-    assert by_name(report)["mixed"]["server"]["agrees"] is False and 'DISAGREEMENT: namespace "mixed"' in err
+    assert by_name(report)["mixed"]["server"]["agrees"] is False and 'error: namespace "mixed": the API server\'s dry run and kubectl-pss differ' in err
     apiserver.namespace_patch_warnings = lambda ns, before, after: namespace_warnings(
         ns, apiserver.pods_in(ns), "restricted", "latest", 34)  # what a 1.34 server says: the same as the engine
     code, report, err = simulate(run_cli, apiserver, "--server-dry-run", "-n", "mixed")
     assert by_name(report)["mixed"]["server"] == {**by_name(report)["mixed"]["server"], "agrees": True}
-    assert "note" not in by_name(report)["mixed"]["server"] and "DISAGREEMENT" not in err
+    assert "note" not in by_name(report)["mixed"]["server"] and "dry run and kubectl-pss differ" not in err

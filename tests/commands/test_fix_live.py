@@ -107,3 +107,17 @@ def test_from_audit_json_patches_every_owner(run_cli, cluster, tmp_path):
 def test_pods_and_jobs_are_not_patched(run_cli, cluster):
     code, out, err = fix(run_cli, cluster, "pod/x", "job/y", "-n", "shop", "--level", "restricted")
     assert code == 2 and "fix its owner" in err and "CronJob" in err
+
+
+@pytest.mark.parametrize("dry_run, dry_runs_sent", [("client", 0), ("server", 1)])
+def test_dry_run_changes_nothing_even_with_yes(run_cli, cluster, tmp_path, dry_run, dry_runs_sent):
+    undo = tmp_path / "undo.json"
+    code, out, err = fix(run_cli, cluster, "deployment/web", "-n", "shop", "--level", "restricted", "--yes",
+                         f"--dry-run={dry_run}", "--undo-file", undo, "-o", "json")
+    assert code == 0, err
+    patches = cluster.requests_to(PATH, "PATCH")
+    assert [r.query.get("dryRun") for r in patches] == ["All"] * dry_runs_sent
+    assert not undo.exists()
+    [obj] = json.loads(out)["objects"]
+    if dry_run == "server":
+        assert obj["result"]["status"] == "dry-run" and "dry run passed" in obj["result"]["reason"]

@@ -136,14 +136,14 @@ def test_server_dry_run_sends_dry_run_all_and_changes_nothing(run_cli, cluster):
     assert finding["owner"] == {"kind": "Deployment", "name": "api"} and finding["template"] is True
     assert finding["pods"] == ["api-7d4b9-b8m1z", "api-7d4b9-q9w3r", "api-7d4b9-x2k4p"]
     assert ns["prod"]["wouldReject"] is True and ns["prod"]["evaluatedAt"] == "v1.34"
-    assert code == 1 and report["outcome"] == "planned" and "DISAGREEMENT" not in err
+    assert code == 1 and report["outcome"] == "planned" and "dry run and kubectl-pss differ" not in err
 
 
 def test_server_disagreement_is_loud(run_cli, cluster):
     cluster.namespace_patch_warnings = lambda ns, old, new: ["something else"]
     code, report, err = label_json(run_cli, cluster, "team", "--enforce", "restricted", "--dry-run=server")
     assert by_name(report)["team"]["server"]["agrees"] is False
-    assert 'DISAGREEMENT: namespace "team"' in err
+    assert 'error: namespace "team": the API server\'s dry run and kubectl-pss differ' in err
 
 
 def test_table_plan(run_cli, cluster):
@@ -742,7 +742,7 @@ def test_server_dry_run_on_1_24_agrees_despite_its_wording(run_cli, apiserver):
     assert mixed["server"]["agrees"] is True
     assert mixed["server"]["note"].startswith("the API server v1.24.0-alpha.1+lab words its warnings differently "
                                               "but rejects the same pods for the same reasons (PodSecurity before v1.25")
-    assert "DISAGREEMENT" not in err and mixed["action"] == "refused" and code == 1
+    assert "dry run and kubectl-pss differ" not in err and mixed["action"] == "refused" and code == 1
     code, out, err = label(run_cli, apiserver, "mixed", "--enforce", "restricted", "--dry-run=server", "--no-color")
     assert "DISAGREE" not in out + err and "mixed: server dry run: the API server v1.24.0-alpha.1+lab words" in err
     assert code == 1
@@ -761,6 +761,38 @@ def test_server_disagreement_on_1_24_is_still_loud(run_cli, apiserver, old, new)
     code, report, err = label_json(run_cli, apiserver, "mixed", "--enforce", "restricted", "--dry-run=server")
     server = by_name(report)["mixed"]["server"]
     assert server["agrees"] is False and "note" not in server
-    assert 'DISAGREEMENT: namespace "mixed"' in err and code == 1  # the exit code a refused plan has anyway
+    assert 'error: namespace "mixed": the API server\'s dry run and kubectl-pss differ' in err and code == 1  # the exit code a refused plan has anyway
     code, out, _ = label(run_cli, apiserver, "mixed", "--enforce", "restricted", "--dry-run=server", "--no-color")
     assert "DISAGREES" in out and "DISAGREEMENT in mixed:" in out
+
+
+# --- --dry-run as kubectl 1.32 reads it -------------------------------------------------------
+@pytest.mark.parametrize("given, strategy, warning", [
+    (["--dry-run"], "client", "warning: --dry-run is deprecated and can be replaced with --dry-run=client.\n"),
+    (["--dry-run=true"], "client",
+     "warning: --dry-run=true is deprecated (boolean value) and can be replaced with --dry-run=client.\n"),
+    (["--dry-run=client"], "client", ""),
+    (["--dry-run=server"], "server", ""),
+])
+def test_dry_run_alone_is_client_with_kubectls_warning(run_cli, cluster, given, strategy, warning):
+    # --dry-run before the namespace: alone, it must not take the namespace as its value
+    code, report, err = label_json(run_cli, cluster, *given, "default", "--enforce", "baseline")
+    assert code == 0, err
+    assert report["request"]["dryRun"] == strategy and report["outcome"] == "planned"
+    assert [ns["name"] for ns in report["namespaces"]] == ["default"]
+    assert patches(cluster, dry_run=False) == []
+    assert bool(patches(cluster, dry_run=True)) == (strategy == "server")
+    assert err.startswith(warning) and err.count("deprecated") == (1 if warning else 0)
+
+
+def test_dry_run_false_is_none(run_cli, cluster):
+    code, report, err = label_json(run_cli, cluster, "good", "--enforce", "baseline", "--dry-run=false", "--yes")
+    assert code == 0, err
+    assert report["request"]["dryRun"] == "none" and report["outcome"] != "planned"
+    assert "warning: --dry-run=false is deprecated (boolean value) and can be replaced with --dry-run=none." in err
+
+
+def test_an_unknown_dry_run_value_is_bad_input(run_cli, cluster):
+    code, out, err = label(run_cli, cluster, "good", "--enforce", "baseline", "--dry-run=maybe")
+    assert (code, out) == (2, "")
+    assert err == 'error: invalid --dry-run "maybe": must be "none", "server", or "client"\n'

@@ -125,7 +125,7 @@ def test_bad_snapshots_are_one_line_exit_2(tmp_path, run_cli, content, message):
     (["audit", "--snapshot", KIND, "--context", "x"], "--context does not apply"),
     (["simulate", "baseline", "--snapshot", KIND, "--cluster", "c", "--user", "u"], "--cluster and --user do not apply"),
     (["simulate", "restricted", "--snapshot", KIND, "--server-dry-run"], "--server-dry-run needs a live cluster"),
-    (["snapshot"], "the following arguments are required: -o/--output"),
+    (["snapshot"], "the following arguments are required: --output-file/-o"),
 ])
 def test_snapshot_flag_errors(run_cli, argv, message):
     code, _, err = run_cli(*argv)
@@ -160,3 +160,21 @@ def test_latest_newest_evaluates_latest_as_the_tools_newest_version(run_cli):
         "host namespaces, hostPath volumes, probe or lifecycle host")
     _, out, _ = run_cli("simulate", "baseline", "--snapshot", KIND, "--version", "v1.35", "-o", "json")
     assert json.loads(out)["policyVersion"] == "v1.29"  # the cluster clamps a newer pinned version, as its server does
+
+
+@pytest.mark.parametrize("word", ["table", "json", "yaml", "wide", "name"])
+def test_snapshot_o_refuses_a_format_word(run_cli, tmp_path, monkeypatch, word):
+    """``-o json`` is an output format everywhere else: snapshot does not write a file named json."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("snapshot", "-o", word, "--kubeconfig", str(tmp_path / "none"))
+    assert (code, out) == (2, "") and list(tmp_path.iterdir()) == []
+    assert err == (f'error: -o "{word}": snapshot writes a dump to a file, not an output format: '
+                   "give --output-file FILE (.json or .yaml), or --output-file - for stdout\n")
+
+
+def test_snapshot_output_file(apiserver, tmp_path, run_cli):
+    load_mixed_cluster(apiserver)
+    dump = tmp_path / "json"  # a file that happens to be named like a format: fine with --output-file
+    code, _, err = run_cli("snapshot", "--output-file", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    assert code == 0 and err.startswith(f"wrote {dump}: ")
+    assert json.loads(dump.read_text())["kind"] == "List"

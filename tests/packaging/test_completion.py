@@ -34,14 +34,22 @@ def no_cluster(monkeypatch):
 
 def test_commands():
     result = complete([""])
-    assert [v for v, _ in result.candidates] == list(cli.COMMANDS)
+    assert [v for v, _ in result.candidates] == list(cli.COMMANDS) + ["help"]
     assert result.directive == NO_FILE_COMP
     assert dict(result.candidates)["check"] == cli.COMMANDS["check"][1]
     assert values(["a"]) == [c for c in cli.COMMANDS if c.startswith("a")]
     assert values(["versi"]) == ["version"]
-    assert values([]) == list(cli.COMMANDS)
+    assert values([]) == list(cli.COMMANDS) + ["help"]
     assert values(["-"]) == ["--help", "-h", "--version"]
     assert values(["--"]) == ["--help", "--version"]
+
+
+def test_help_takes_a_command_and_its_sub_command():
+    assert values(["h"]) == ["help"]
+    assert values(["help", ""]) == list(cli.COMMANDS)
+    assert values(["help", "ver"]) == ["verify-apparmor", "verify-seccomp", "version"]
+    assert values(["help", "seccomp", ""]) == ["profile", "lint", "install"]
+    assert values(["help", "audit", ""]) == [] and values(["help", "seccomp", "lint", ""]) == []
 
 
 def test_connection_flags_before_the_command():
@@ -274,7 +282,7 @@ def test_kubectl_calls_the_plugin_completion(kubectl, tmp_path):
     proc = subprocess.run([kubectl, "__complete", "pss", ""], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert [line.split("\t")[0] for line in lines[:-1]] == list(cli.COMMANDS)
+    assert [line.split("\t")[0] for line in lines[:-1]] == list(cli.COMMANDS) + ["help"]
     assert lines[-1] == ":4"
     proc = subprocess.run([kubectl, "__completeNoDesc", "pss", "audit", "--fail-on", "r"], capture_output=True,
                           text=True, env=env, cwd=tmp_path)
@@ -307,7 +315,7 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
 def test_bash_script():
-    assert _bash_complete("kubectl-pss ") == list(cli.COMMANDS)
+    assert _bash_complete("kubectl-pss ") == list(cli.COMMANDS) + ["help"]
     assert _bash_complete("kubectl-pss sim") == ["simulate"]
     assert _bash_complete("kubectl-pss simulate ") == ["privileged", "baseline", "restricted"]
     assert _bash_complete("kubectl-pss check -o j") == ["json"]

@@ -140,7 +140,7 @@ def test_notes_and_error_counts_only_on_stderr(run_cli, mixed, tmp_path):
                  ["label", "-A", "--enforce", "restricted", "--dry-run=client", "--kubeconfig",
                   str(mixed.kubeconfig_path)]):
         code, out, err = run_cli(*argv)
-        assert "Note:" not in out and "Note: no --admission-config" in err, argv
+        assert "note:" not in out.lower() and "note: no --admission-config" in err, argv
     broken = tmp_path / "broken.yaml"
     broken.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {hostPID: yes-please}\n")
     code, out, err = run_cli("check", "-f", broken)

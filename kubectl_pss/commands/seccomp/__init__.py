@@ -10,7 +10,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import UsageError
+from .. import help_epilog
 from . import install, lint, profile
+
+EXAMPLES = """
+# A profile from what a workload really called (the kernel's audit records)
+kubectl pss seccomp profile --from-audit audit.log --comm nginx
+
+# Lint a profile
+kubectl pss seccomp lint examples/seccomp/nginx.yaml
+
+# Install it on every node (the plan first: without --yes nothing is created or written)
+kubectl pss seccomp install examples/seccomp/nginx.yaml --path profiles/nginx.json --all-nodes
+"""
+EXIT_CODES = ((0, 'success'), (1, "the sub-command's findings (see kubectl pss help seccomp COMMAND)"))
+
 
 SUBCOMMANDS = {"profile": profile, "lint": lint, "install": install}
 
@@ -20,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "and a linter for seccomp profiles")
     sub = parser.add_subparsers(dest="seccomp_command", metavar="COMMAND", title="commands")
     for name, module in SUBCOMMANDS.items():
-        module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION))
+        module.add_arguments(sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
+                                            epilog=help_epilog(module.EXAMPLES, module.EXIT_CODES)))
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """Copy a seccomp profile into the kubelet's seccomp root on the chosen nodes, through a short-lived
 privileged debug pod per node (always deleted), and print the seccompProfile stanza that names it. The
-profile is linted first (errors refuse it unless --force). Without --yes (or with --dry-run) only the
-plan: each node's file is read, nothing is written. A different file already there is refused unless
---overwrite. Exit 0 every node written or unchanged, 1 a node failed or refused (or lint errors), 2 bad
-input.
+profile is linted first (errors refuse it unless --ignore-lint). Without --yes only the plan: the node
+list is read, no debug pod is created and nothing is written. --yes --dry-run=server reads each node's
+file through its debug pod and writes nothing; --yes writes. A different file already there is refused
+unless --overwrite.
 
 ``kubectl pss seccomp install PROFILE --path profiles/NAME.json (NODE ... | --all-nodes) [--yes]``.
 
@@ -13,12 +13,13 @@ node (always deleted, also on Ctrl-C and SIGTERM), then prints the ``seccompProf
 names it (``type: Localhost``, ``localhostProfile: PATH``) on stdout. The work is
 ``operations.seccomp_install``.
 
-- The profile is linted first (``seccomp.lint``); lint errors refuse it (exit 1) unless ``--force``.
+- The profile is linted first (``seccomp.lint``); lint errors refuse it (exit 1) unless ``--ignore-lint``.
 - ``--path`` is what a pod names in ``localhostProfile``: the Localhost path rule
   (``confinement.seccomp.localhost_problem``), and written canonically (no empty or ``.`` component).
-- Without ``--yes`` nothing touches the cluster beyond reading the node list (a debug pod is a change:
-  it needs the explicit flag). With ``--yes`` every node is read first; with ``--dry-run`` too, that is
-  all (a read-only use of the debug pods). A different file is refused unless ``--overwrite``.
+- Without ``--yes`` (or with ``--dry-run=client``, or ``--dry-run`` alone) nothing touches the cluster
+  beyond reading the node list (a debug pod is a change: it needs the explicit flag). With ``--yes``
+  every node is read first; with ``--yes --dry-run=server`` that is all (a read-only use of the debug
+  pods). A different file is refused unless ``--overwrite``.
 
 Exit 0 every node written or unchanged (or, for a plan: would be); 1 a node failed or refused, or
 lint errors; 2 bad input (flags, the file, ``--path``, a node that does not exist).
@@ -33,7 +34,27 @@ from dataclasses import dataclass
 from ...errors import EXIT_FINDINGS, UsageError
 from ...operations.connection import Connection
 from ...operations.seccomp_install import InstallRequest
-from ..flags import add_connection_flags, add_node_inspect_flags, connection_args, node_inspect_args
+from ..flags import (
+    add_connection_flags,
+    add_dry_run_flag,
+    add_node_inspect_flags,
+    connection_args,
+    dry_run_arg,
+    node_inspect_args,
+)
+
+EXAMPLES = """
+# The plan: the node list is read; no debug pod, nothing written
+kubectl pss seccomp install examples/seccomp/nginx.yaml --path profiles/nginx.json --all-nodes
+
+# Read what each node has, through debug pods, and write nothing
+kubectl pss seccomp install examples/seccomp/nginx.yaml --path profiles/nginx.json --all-nodes --yes --dry-run=server
+
+# Write it on two nodes, replacing a different file already there
+kubectl pss seccomp install examples/seccomp/nginx.yaml --path profiles/nginx.json node-a node-b --yes --overwrite
+"""
+EXIT_CODES = ((0, 'every node written or unchanged (a plan: would be)'), (1, 'a node failed or refused, or lint errors (--ignore-lint installs anyway)'))
+
 
 OUTPUTS = ("yaml", "json")
 HELP = "copy a profile into the kubelet's seccomp root on nodes (debug pods; --yes writes)"
@@ -75,11 +96,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", required=True, metavar="profiles/NAME.json",
                         help="where under the seccomp root: what pods name in localhostProfile")
     parser.add_argument("--all-nodes", action="store_true", help="every node")
-    parser.add_argument("--yes", action="store_true", help="write (without it: the plan only, nothing written)")
-    parser.add_argument("--dry-run", action="store_true", help="the plan only, even with --yes")
+    parser.add_argument("-y", "--yes", action="store_true",
+                        help="create the debug pods and write (without it: the plan only; no debug pod, nothing written)")
+    add_dry_run_flag(parser, "the plan only, even with --yes: client (or --dry-run alone) creates no debug pod; "
+                             "server (with --yes) reads each node's file through its debug pod")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a different file already at the path (refused without it)")
-    parser.add_argument("--force", action="store_true", help="install a profile that has lint errors")
+    parser.add_argument("--ignore-lint", action="store_true", help="install a profile that has lint errors")
     parser.add_argument("-o", "--output", default="yaml", metavar="yaml|json",
                         help="yaml (default): the seccompProfile stanza only; json: the stanza and every node's result")
     add_node_inspect_flags(parser, "", switch=False)
@@ -89,7 +112,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def complete(args: argparse.Namespace) -> InstallOptions:
     _, debug = node_inspect_args(args)
     request = InstallRequest(path=args.path, nodes=list(dict.fromkeys(args.nodes)), all_nodes=args.all_nodes,
-                             yes=args.yes, dry_run=args.dry_run, overwrite=args.overwrite, force=args.force,
+                             yes=args.yes, dry_run=dry_run_arg(args.dry_run), overwrite=args.overwrite,
+                             ignore_lint=args.ignore_lint,
                              debug=debug)
     return InstallOptions(connection=connection_args(args), profile=args.profile, request=request, output=args.output)
 
@@ -141,14 +165,14 @@ def run(options: InstallOptions) -> int:
                       op.stanza(request.path))
 
     if not profile.lint.valid:
-        if not request.force:
+        if not request.ignore_lint:
             report["outcome"] = "refused"
             report["errors"].append({"error": f"{profile.source}: {len(profile.lint.errors)} lint error(s): "
-                                              "not installed (--force installs it anyway)"})
+                                              "not installed (--ignore-lint installs it anyway)"})
             print(f"error: {report['errors'][0]['error']}", file=sys.stderr)
             finish()
             return EXIT_FINDINGS
-        report["notes"].append(f"installing a profile with {len(profile.lint.errors)} lint error(s) (--force): the "
+        report["notes"].append(f"installing a profile with {len(profile.lint.errors)} lint error(s) (--ignore-lint): the "
                                "runtime may refuse it, and pods that name it would not start")
     with options.connection:
         op.install(options.connection.cluster(), request, profile, report)

@@ -18,6 +18,15 @@ from ...report.seccomp import render_lint
 from ...seccomp import lint as seccomp_lint
 from ..flags import add_output_flags, validate_output
 
+EXAMPLES = """
+# Lint a profile (a warning is not an error)
+kubectl pss seccomp lint examples/seccomp/nginx.yaml
+
+# From stdin, as JSON
+kubectl pss seccomp lint - -o json < profile.json
+"""
+EXIT_CODES = ((0, 'no errors (warnings are allowed)'), (1, 'lint errors'))
+
 
 @dataclass
 class LintOptions:

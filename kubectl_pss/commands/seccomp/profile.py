@@ -27,6 +27,16 @@ from ...seccomp import audit as seccomp_audit
 from ...seccomp import profile as seccomp_profile
 from ...seccomp import tables
 
+EXAMPLES = """
+# A profile from the kernel's audit records of one process name
+kubectl pss seccomp profile --from-audit /var/log/audit/audit.log --comm nginx
+
+# As a SeccompProfile object of the security-profiles-operator
+kubectl pss seccomp profile --from-audit audit.log --pid 4242 --format spo --name nginx
+"""
+EXIT_CODES = ((0, 'the profile was written'), (1, 'it is incomplete (syscalls that could not be named) or no record matched'))
+
+
 PROFILE_OUTPUTS = ("json", "yaml")
 
 

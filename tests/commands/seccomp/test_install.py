@@ -1,8 +1,9 @@
 """``seccomp install`` end to end: the real CLI and kubernetes client against the fake API server, one debug
 pod per node, exec over WebSocket, and each FakeNode's file tree (what it holds before and after).
 
-The plan (no ``--yes``, or ``--dry-run``) is not free of pods: it reads what is at the target on each node
-through a debug pod (``chroot /host cat``), so a plan creates (and deletes) debug pods but never writes."""
+The plan without ``--yes`` (or with ``--dry-run=client``) creates no pod; ``--yes --dry-run=server`` reads what is
+at the target on each node through a debug pod (``chroot /host cat``): it creates (and deletes) debug pods but
+never writes."""
 from __future__ import annotations
 
 import hashlib
@@ -96,27 +97,27 @@ def test_plan_without_yes_creates_no_pod_and_writes_nothing(run_cli, lab):
 
 def test_read_only_plan_with_yes_and_dry_run(run_cli, lab):
     before = {name: dict(fake.files) for name, fake in lab.fakes.items()}
-    code, out, err = install(run_cli, lab, "node-a", "node-b", "--yes", "--dry-run")
+    code, out, err = install(run_cli, lab, "node-a", "node-b", "--yes", "--dry-run=server")
     assert code == 0 and out == STANZA
     assert {name: fake.files for name, fake in lab.fakes.items()} == before  # nothing written
     for fake in lab.fakes.values():  # one read-only command per node: cat of the target
         assert fake.calls == [["chroot", "/host", "cat", TARGET]]
     assert len(lab.runtime.created) == 2 and all_pods_gone(lab)  # the plan's debug pods, deleted
-    assert "plan only (--dry-run): nothing is written; each node is read through a debug pod" in err
+    assert "plan only (--dry-run=server): nothing is written; each node is read through a debug pod" in err
     assert "node node-a: would create it (no file there)" in err
-    assert err.rstrip().endswith("2 node(s): 2 would-create; nothing written (--dry-run)")
+    assert err.rstrip().endswith("2 node(s): 2 would-create; nothing written (--dry-run=server)")
 
 
 def test_plan_json_and_dry_run_with_yes(run_cli, lab):
     lab.fakes["node-b"].files[TARGET] = OLD
-    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--dry-run", "--overwrite")
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--dry-run=server", "--overwrite")
     assert code == 0 and (report["operation"], report["outcome"]) == ("plan", "planned")
     assert statuses(report) == {"node-a": "would-create", "node-b": "would-overwrite"}
     b = report["nodes"][1]
     assert b["existing"] == {"sha256": sha(OLD), "size": len(OLD)} and report["nodes"][0]["existing"] is None
     assert lab.fakes["node-b"].files[TARGET] == OLD and TARGET not in lab.fakes["node-a"].files
     assert not any(call[2] == "sh" for fake in lab.fakes.values() for call in fake.calls)
-    assert "nothing written (--dry-run)" in err
+    assert "nothing written (--dry-run=server)" in err
     assert report["seccompProfile"] == {"type": "Localhost", "localhostProfile": "profiles/nginx.json"}
     assert (report["target"], report["seccompRoot"], report["path"]) == (TARGET, ROOT, "profiles/nginx.json")
     assert report["profile"]["sha256"] == sha(PROFILE) and report["profile"]["size"] == len(PROFILE)
@@ -171,7 +172,7 @@ def test_exists_different_is_refused_without_overwrite(run_cli, lab):
     assert f"node node-b: exists-different: a different file is there (sha256 {sha(OLD)[:12]}" in err
     assert "--overwrite replaces it" in err and all_pods_gone(lab)
     # the plan says so too (and exits 1: it would be refused)
-    code, report, _ = install_json(run_cli, lab, "node-b", "--yes", "--dry-run")
+    code, report, _ = install_json(run_cli, lab, "node-b", "--yes", "--dry-run=server")
     assert code == 1 and statuses(report) == {"node-b": "exists-different"}
     # --overwrite replaces it
     code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--overwrite")
@@ -189,14 +190,14 @@ def test_lint_errors_refuse_the_profile(run_cli, lab):
     code, out, err = install(run_cli, lab, "--all-nodes", "--yes", profile=bad)
     assert code == 1 and out == "" and lab.requests == [] and lab.runtime.created == []
     assert '"no_such_call" is not a syscall' in err
-    assert "error: " + str(bad) + ": 1 lint error(s): not installed (--force installs it anyway)" in err
+    assert "error: " + str(bad) + ": 1 lint error(s): not installed (--ignore-lint installs it anyway)" in err
     code, report, _ = install_json(run_cli, lab, "--all-nodes", "--yes", profile=bad)
     assert code == 1 and report["outcome"] == "refused" and report["nodes"] == []
     assert report["profile"]["lint"]["errors"] == 1 and report["profile"]["lint"]["valid"] is False
-    # --force installs it all the same, and says so
-    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--force", profile=bad)
+    # --ignore-lint installs it all the same, and says so
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes", "--ignore-lint", profile=bad)
     assert code == 0 and statuses(report) == {"node-a": "written", "node-b": "written"}
-    assert report["profile"]["forced"] is True and "(--force)" in report["notes"][0]
+    assert report["profile"]["forced"] is True and "(--ignore-lint)" in report["notes"][0]
     assert lab.fakes["node-a"].files[TARGET] == bad.read_text()
 
 
@@ -403,3 +404,30 @@ def test_the_install_script_in_a_real_shell(tmp_path):
     assert list((target.parent / "d.json").iterdir()) == []
     result = sh("{}", target / "y.json", target)
     assert result.returncode == 1 and sorted(p.name for p in target.parent.iterdir()) == ["d.json", "x.json"]
+
+
+def test_dry_run_alone_is_client_even_with_yes(run_cli, lab):
+    """kubectl's values: --dry-run alone is --dry-run=client (with kubectl's warning): the plan, no debug pod."""
+    before = {name: dict(fake.files) for name, fake in lab.fakes.items()}
+    for given in (["--dry-run"], ["--dry-run=client"]):
+        code, out, err = install(run_cli, lab, "node-a", "node-b", "-y", *given)
+        assert code == 0 and out == STANZA
+        assert lab.runtime.created == [] and all(fake.calls == [] for fake in lab.fakes.values())
+        assert {name: fake.files for name, fake in lab.fakes.items()} == before
+        assert "plan only (--dry-run=client): nothing is written and no debug pod is created" in err
+        assert err.rstrip().endswith("2 node(s): 2 not-read; nothing written (--dry-run=client)")
+        assert ("warning: --dry-run is deprecated and can be replaced with --dry-run=client." in err) == (
+            given == ["--dry-run"])
+
+
+def test_short_yes_writes(run_cli, lab):
+    code, out, err = install(run_cli, lab, "node-a", "-y")
+    assert code == 0 and out == STANZA, err
+    assert lab.fakes["node-a"].files[TARGET] == PROFILE and TARGET not in lab.fakes["node-b"].files
+
+
+def test_force_is_not_the_lint_override(run_cli, lab):
+    """--force means "act despite findings" elsewhere; here the override is --ignore-lint."""
+    code, out, err = install(run_cli, lab, "node-a", "--yes", "--force")
+    assert (code, out) == (2, "") and err == "error: unrecognized arguments: --force\n"
+    assert lab.runtime.created == []
