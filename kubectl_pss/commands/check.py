@@ -29,6 +29,7 @@ from ..policy.objects import InvalidObjectError
 from ..policy.schema import describe, type_errors
 from ..policy.registry import NEWEST_MINOR
 from ..report.check import render_check
+from ..report.envelope import envelope
 from ..report.render import write_report
 from .flags import add_output_flags, level_arg, validate_output, version_arg
 
@@ -87,7 +88,8 @@ def _judge(obj: dict, options: CheckOptions) -> dict[str, Any]:
                 "allowed": result.allowed, "violations": _violations(result)}
     graded = grade(obj, options.version)
     next_level = graded.level.stricter()
-    return {"strictestLevel": graded.level.value, "level": None if next_level is None else next_level.value,
+    return {"level": None, "strictestLevel": graded.level.value,
+            "nextLevel": None if next_level is None else next_level.value,
             "version": str(options.version), "violations": _violations(graded.blocking)}
 
 
@@ -132,11 +134,9 @@ def build_report(options: CheckOptions) -> CheckReport:
 
 
 def report_data(report: CheckReport) -> dict[str, Any]:
-    return {
-        "results": report.results,
-        "skipped": report.skipped,
-        "errors": [{"source": e.source, "document": e.index, "error": e.message} for e in report.errors],
-    }
+    """The ``-o json`` document: offline, so no context and no server."""
+    return envelope("CheckReport", {"results": report.results, "skipped": report.skipped},
+                    errors=[{"message": e.message, "source": e.source, "document": e.index} for e in report.errors])
 
 
 def run(options: CheckOptions) -> int:

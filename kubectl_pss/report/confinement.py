@@ -65,7 +65,7 @@ def print_errors(report: dict[str, Any]) -> None:
             where = f'namespace "{error["namespace"]}": '
         else:
             where = ""
-        print(f"error: {where}{error['error']}", file=sys.stderr)
+        print(f"error: {where}{error['message']}", file=sys.stderr)
 
 
 def write_verify(report: dict[str, Any], output: str, no_color: bool) -> None:

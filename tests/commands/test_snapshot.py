@@ -27,7 +27,8 @@ def test_kind_cluster_audit_story(run_cli):
     code, out, _ = run_cli("audit", "--snapshot", KIND, "-o", "json")
     report = json.loads(out)
     assert code == 0
-    assert report["cluster"]["policyLatest"] == "v1.29" and report["cluster"]["serverVersion"] == "v1.29.2"
+    assert report["cluster"]["policyLatest"] == "v1.29" and report["server"] == {"gitVersion": "v1.29.2", "minor": 29}
+    assert report["context"] is None and report["cluster"]["snapshot"] == [KIND]
     assert {name: ns["strictestLevel"] for name, ns in namespaces(report).items()} == {
         "default": "baseline", "kube-node-lease": "restricted", "kube-public": "restricted",
         "kube-system": "privileged", "local-path-storage": "baseline"}

@@ -231,7 +231,7 @@ def test_apparmor_missing_named_pod_is_an_error(run_cli, lab):
     code, out, err = run_cli("verify-apparmor", "nope", "web", "--kubeconfig", str(lab.kubeconfig_path),
                              "-o", "json")
     report = json.loads(out)
-    assert code == 2 and report["errors"] == [{"namespace": "apps", "pod": "nope", "error": 'pods "nope" not found'}]
+    assert code == 2 and report["errors"] == [{"namespace": "apps", "pod": "nope", "message": 'pods "nope" not found'}]
     assert err == 'error: pod "apps/nope": pods "nope" not found\n'
     assert by_pod(report)["web/nginx"]["verdict"] == "match"
 
@@ -365,7 +365,7 @@ def test_seccomp_debug_pod_refusal_is_not_tried_again_on_other_nodes(run_cli, la
     lab.runtime.admit = admit
     code, report, err = verify(run_cli, lab, "verify-seccomp", "-A", "--node-inspect")
     assert code == 2 and refused == ["node-a"] and lab.runtime.created == []
-    errors = {e["node"]: e["error"] for e in report["errors"]}
+    errors = {e["node"]: e["message"] for e in report["errors"]}
     assert "violates PodSecurity" in errors["node-a"] and "not tried again" not in errors["node-a"]
     assert errors["node-b"].endswith("(not tried again on the other nodes)") and "violates PodSecurity" in errors["node-b"]
 
