@@ -28,6 +28,7 @@ from ..policy import (
 from ..policy.objects import InvalidObjectError
 from ..policy.schema import describe, type_errors
 from ..policy.registry import NEWEST_MINOR
+from ..operations.snapshot import is_cluster_info
 from ..report.check import render_check
 from ..report.envelope import envelope
 from ..report.render import write_report
@@ -104,8 +105,8 @@ def build_report(options: CheckOptions) -> CheckReport:
             if not isinstance(obj, dict):
                 report.errors.append(LoadError(doc.source, doc.index, "list item is not a mapping (a Kubernetes object)"))
                 continue
-            if "kind" not in obj and "gitVersion" in obj:
-                continue  # a /version object, as in cluster snapshots: not a manifest
+            if ("kind" not in obj and "gitVersion" in obj) or is_cluster_info(obj):
+                continue  # a snapshot's server version (old snapshots: a bare /version object): not a manifest
             if not isinstance(obj.get("kind"), str) or not obj["kind"]:
                 report.errors.append(LoadError(doc.source, doc.index, "object has no kind"))
                 continue
