@@ -11,8 +11,8 @@ involved (hostPID, privileged, the node's / at /host, tolerating taints) runs
 kubelet's seccomp root. The debug pods are deleted on success, error, Ctrl-C and SIGTERM, and
 each creation and deletion is reported on stderr.
 
-Flags: ``seccomp-default`` (declares nothing, runs a filter: SeccompDefault is on for that node)
-and ``no-filter`` (declares RuntimeDefault or Localhost, runs without a filter).
+Flags: ``seccompDefault`` (declares nothing, runs a filter: SeccompDefault is on for that node)
+and ``noFilter`` (declares RuntimeDefault or Localhost, runs without a filter).
 Exit codes as verify-apparmor.
 """
 from __future__ import annotations

@@ -24,8 +24,8 @@ from .model import (COMPLAIN, LOCALHOST, MATCH, MISMATCH, PROFILE_FILE_MISSING, 
                     UNPARSABLE, UNSET, UNVERIFIABLE, Expected, expected_from_field, Verdict)
 
 
-FLAG_SECCOMP_DEFAULT = "seccomp-default"  # declares nothing, runs a filter: SeccompDefault is on for its node
-FLAG_NO_FILTER = "no-filter"  # declares RuntimeDefault or Localhost, runs without a filter
+FLAG_SECCOMP_DEFAULT = "seccompDefault"  # declares nothing, runs a filter: SeccompDefault is on for its node
+FLAG_NO_FILTER = "noFilter"  # declares RuntimeDefault or Localhost, runs without a filter
 
 
 

@@ -233,10 +233,9 @@ def parallel(fn: Callable[[T], R], items: list[T], workers: int) -> list[R]:
 # --- report --------------------------------------------------------------------------------------
 def container_entry(target: Target, verdict: Verdict, **extra: Any) -> dict[str, Any]:
     ref = target.ref
-    entry: dict[str, Any] = {"namespace": ref.namespace, "pod": ref.pod, "container": ref.name, "node": ref.node,
-                             "expected": verdict.expected, "expectedSource": target.expected.source}
     data = verdict.as_dict()
-    data.pop("expected")
+    entry: dict[str, Any] = {"namespace": ref.namespace, "pod": ref.pod, "container": ref.name, "node": ref.node,
+                             "expected": data.pop("expected"), "expectedSource": target.expected.source}
     entry.update(data)
     entry.update(extra)
     return entry

@@ -39,7 +39,7 @@ def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
         for c in report["containers"]:
             verdict = c["verdict"]
             shown = verdict + (f" ({c['reason']})" if verdict == "unverifiable" and c.get("reason") else "")
-            rows.append([c["namespace"], c["pod"], c["container"], c["node"] or "-", c["expected"],
+            rows.append([c["namespace"], c["pod"], c["container"], c["node"] or "-", c["expected"] or "(none)",
                          c["actual"] or "-", palette.paint(shown, _STYLE.get(verdict, "")), _detail(c)])
         stream.write("\n" + format_table(rows, ["namespace", "pod", "container", "node", "expected", "actual",
                                                 "verdict", "detail"]) + "\n")

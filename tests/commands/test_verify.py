@@ -155,7 +155,7 @@ def test_apparmor_every_verdict(run_cli, lab):
     assert short(c["legacy"]) == ("mismatch", "unconfined", "unconfined")
     assert c["legacy"]["expected"] == "RuntimeDefault" and c["legacy"]["expectedSource"] == "annotation"
     assert short(c["plain"]) == ("match", None, "cri-containerd.apparmor.d (enforce)")
-    assert c["plain"]["expected"] == "(none)"
+    assert c["plain"]["expected"] is None
     assert short(c["distroless"]) == ("unverifiable", "no-cat", None)
     assert "--debug-image" in c["distroless"]["detail"]
     assert short(c["shared"]) == ("match", None, "unconfined")  # /proc/self, not the pause process
@@ -275,9 +275,9 @@ def test_seccomp_quick(run_cli, lab):
     assert code == 1 and err == "" and report["debugPods"] == [] and lab.runtime.created == []
     c = by_pod(report)
     assert short(c["web/nginx"]) == ("match", None, "Seccomp 2 (filter), 1 filter")
-    assert (c["crio-web"]["verdict"], c["crio-web"]["flags"]) == ("match", ["seccomp-default"])
+    assert (c["crio-web"]["verdict"], c["crio-web"]["flags"]) == ("match", ["seccompDefault"])
     assert (c["plain"]["verdict"], c["plain"]["flags"]) == ("match", [])
-    assert short(c["lax"]) == ("mismatch", "no-filter", "Seccomp 0 (disabled)") and c["lax"]["flags"] == ["no-filter"]
+    assert short(c["lax"]) == ("mismatch", "no-filter", "Seccomp 0 (disabled)") and c["lax"]["flags"] == ["noFilter"]
     assert short(c["legacy"]) == ("mismatch", "filtered", "Seccomp 2 (filter), 1 filter")
     assert c["legacy"]["expectedSource"] == "pod annotation"
     assert short(c["shared"]) == ("match", None, "Seccomp 0 (disabled)")  # not the pause process's 2
@@ -285,7 +285,7 @@ def test_seccomp_quick(run_cli, lab):
     assert short(c["blocked"])[:2] == ("unverifiable", "not-running")
     # SeccompDefault on some nodes only
     assert {n["name"]: n["seccompDefault"] for n in report["nodes"]} == {"node-a": "off", "node-b": "on"}
-    assert report["flags"] == {"seccomp-default": 1, "no-filter": 1}
+    assert report["flags"] == {"seccompDefault": 1, "noFilter": 1}
     assert {tuple(e.argv) for e in lab.runtime.execs} == {("cat", "/proc/1/status"), ("cat", "/proc/self/status")}
 
 
@@ -307,7 +307,7 @@ def test_seccomp_node_inspect(run_cli, lab):
         "SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32 instead of SCMP_ARCH_X86_64")
     assert short(c["lax"]) == ("mismatch", "no-filter", "no filter")  # crictl: unconfined, no linux.seccomp
     assert short(c["legacy"])[:2] == ("mismatch", "filtered")
-    assert (c["crio-web"]["verdict"], c["crio-web"]["flags"]) == ("match", ["seccomp-default"])
+    assert (c["crio-web"]["verdict"], c["crio-web"]["flags"]) == ("match", ["seccompDefault"])
     assert short(c["distroless"])[:2] == ("match", None)  # crictl needs no cat in the image
     assert short(c["blocked"])[:2] == ("unverifiable", "not-running")
     # one debug pod per node involved, each deleted, and said so
