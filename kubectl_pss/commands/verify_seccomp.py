@@ -29,6 +29,7 @@ from ..confinement.seccomp import (
     expected_seccomp,
     judge_seccomp_quick,
     parse_proc_status,
+    running_as_dict,
 )
 from ..operations.containers import ContainerReader, Scope, Target, Unverifiable
 from .flags import (
@@ -95,7 +96,8 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
     reader = ContainerReader(cluster, options.debug_image)
     quick_results = parallel(lambda t: quick(t, scope, reader), scope.targets, options.workers)
     verdicts = [v for v, _ in quick_results]
-    containers = [container_entry(t, v, quick=str(s) if s else None, filter=None)
+    containers = [container_entry(t, v, quick=s.as_dict() if s else None, filter=None,
+                                  **({"actual": s.as_dict()} if s and v.actual else {}))
                   for t, (v, s) in zip(scope.targets, quick_results)]
     debug_pods: list[dict[str, Any]] = []
     if options.node_inspect:
@@ -120,6 +122,7 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
                 outcome.verdict.notes.append(note)
             verdicts[index] = outcome.verdict
             containers[index] = container_entry(scope.targets[index], outcome.verdict, quick=entry["quick"],
+                                                actual=running_as_dict(outcome.running),
                                                 filter=outcome.running.as_dict() if outcome.running else None)
         for index in sorted({i for items in by_node.values() for i, _ in items} - set(full)):
             containers[index]["notes"].append("node inspection failed: quick verdict only")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from typing import Any
 
 from ..jsontext import json_object
 from ..policy.annotations import SECCOMP_CONTAINER_PREFIX, SECCOMP_POD_ANNOTATION
@@ -104,6 +105,15 @@ class ProcSeccomp:
         if self.mode == 2 and self.filters is not None:
             text += f", {self.filters} filter" + ("s" if self.filters != 1 else "")
         return text
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{mode, filters}``: the mode's name (disabled, strict, filter) and the number of filters (null: unknown)."""
+        return {"mode": SECCOMP_MODES.get(self.mode, "unknown"), "filters": self.filters}
+
+
+def running_as_dict(running: SeccompFilter | None) -> dict[str, Any]:
+    """What the runtime spec says runs, as ``{mode, filters}`` (it does not count filters)."""
+    return {"mode": "filter" if running is not None else "disabled", "filters": None}
 
 
 def parse_proc_status(text: str) -> ProcSeccomp:

@@ -274,13 +274,13 @@ def test_seccomp_quick(run_cli, lab):
     code, report, err = verify(run_cli, lab, "verify-seccomp")
     assert code == 1 and err == "" and report["debugPods"] == [] and lab.runtime.created == []
     c = by_pod(report)
-    assert short(c["web/nginx"]) == ("match", None, "Seccomp 2 (filter), 1 filter")
+    assert short(c["web/nginx"]) == ("match", None, {"mode": "filter", "filters": 1})
     assert (c["crio-web"]["verdict"], c["crio-web"]["flags"]) == ("match", ["seccompDefault"])
     assert (c["plain"]["verdict"], c["plain"]["flags"]) == ("match", [])
-    assert short(c["lax"]) == ("mismatch", "no-filter", "Seccomp 0 (disabled)") and c["lax"]["flags"] == ["noFilter"]
-    assert short(c["legacy"]) == ("mismatch", "filtered", "Seccomp 2 (filter), 1 filter")
+    assert short(c["lax"]) == ("mismatch", "no-filter", {"mode": "disabled", "filters": 0}) and c["lax"]["flags"] == ["noFilter"]
+    assert short(c["legacy"]) == ("mismatch", "filtered", {"mode": "filter", "filters": 1})
     assert c["legacy"]["expectedSource"] == "pod annotation"
-    assert short(c["shared"]) == ("match", None, "Seccomp 0 (disabled)")  # not the pause process's 2
+    assert short(c["shared"]) == ("match", None, {"mode": "disabled", "filters": 0})  # not the pause process's 2
     assert short(c["priv"])[0] == "match" and short(c["distroless"])[:2] == ("unverifiable", "no-cat")
     assert short(c["blocked"])[:2] == ("unverifiable", "not-running")
     # SeccompDefault on some nodes only
@@ -294,18 +294,19 @@ def test_seccomp_node_inspect(run_cli, lab):
     assert code == 1
     c = by_pod(report)
     web = c["web/nginx"]
-    assert short(web) == ("match", None, "SCMP_ACT_ERRNO, 10 syscalls allowed (SCMP_ARCH_X86_64, SCMP_ARCH_X86, "
-                                         "SCMP_ARCH_X32)")
+    assert short(web) == ("match", None, {"mode": "filter", "filters": None})  # the runtime spec counts no filters
+    _, table, _ = run_cli("verify-seccomp", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path))
+    assert "SCMP_ACT_ERRNO, 10 syscalls allowed (SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32)" in table
     assert web["filter"] == {"defaultAction": "SCMP_ACT_ERRNO", "allowedSyscalls": 10,
                              "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]}
-    assert web["quick"] == "Seccomp 2 (filter), 1 filter"
+    assert web["quick"] == {"mode": "filter", "filters": 1}
     assert short(c["local"])[:2] == ("match", None)  # Localhost: the file under the seccomp root is the same
     assert short(c["drift"])[:2] == ("mismatch", "differs")
     assert c["drift"]["detail"] == (
         "the running filter differs from the profile file: 7 syscalls allowed that the file does not allow: accept, "
         "accept4, access, brk, close (+2 more); 1 syscalls of the file not allowed: epoll_wait; architectures "
         "SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32 instead of SCMP_ARCH_X86_64")
-    assert short(c["lax"]) == ("mismatch", "no-filter", "no filter")  # crictl: unconfined, no linux.seccomp
+    assert short(c["lax"]) == ("mismatch", "no-filter", {"mode": "disabled", "filters": None})  # crictl: unconfined, no linux.seccomp
     assert short(c["legacy"])[:2] == ("mismatch", "filtered")
     assert (c["crio-web"]["verdict"], c["crio-web"]["flags"]) == ("match", ["seccompDefault"])
     assert short(c["distroless"])[:2] == ("match", None)  # crictl needs no cat in the image
