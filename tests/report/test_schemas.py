@@ -177,3 +177,16 @@ def test_the_schemas_catch_a_renamed_or_missing_key(run_cli):
     assert schema_errors({**lint, "errors": lint["summary"]["errors"]}), "lint counts are not errors"
     _, version, _ = run_report(run_cli, ["version", "--client"])
     assert schema_errors({**version, "kind": "Version"}), "unknown kind"
+
+
+def test_check_results_are_either_judged_at_a_level_or_graded(run_cli):
+    _, judged, _ = run_report(run_cli, ["check", "-f", str(MANIFESTS), "--level", "baseline"])
+    _, graded, _ = run_report(run_cli, ["check", "-f", str(MANIFESTS)])
+    assert all(r["level"] == "baseline" and "allowed" in r for r in judged["results"])
+    assert all(r["level"] is None and "strictestLevel" in r for r in graded["results"])
+    mixed = copy.deepcopy(judged)
+    mixed["results"][0]["strictestLevel"] = "baseline"  # a grade beside a judged level
+    assert schema_errors(mixed)
+    ungraded = copy.deepcopy(graded)
+    del ungraded["results"][0]["nextLevel"]
+    assert schema_errors(ungraded)
