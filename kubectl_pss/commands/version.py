@@ -88,8 +88,9 @@ def ask_server(connection: Connection) -> ServerAnswer:
         answer.error = str(exc)
         return answer
     answer.version, answer.minor = version, server_minor(version)
-    status.update(state=OK, latest=f"v1.{answer.minor}" if answer.minor is not None else None,
-                  latestEvaluatedAs=f"v1.{min(answer.minor, NEWEST_MINOR) if answer.minor is not None else NEWEST_MINOR}")
+    minor = answer.minor
+    status.update(state=OK, latest=f"v1.{minor}" if minor is not None else None,
+                  latestEvaluatedAs=f"v1.{min(minor, NEWEST_MINOR) if minor is not None else NEWEST_MINOR}")
     return answer
 
 

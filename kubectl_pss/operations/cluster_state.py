@@ -183,7 +183,8 @@ def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_p
     wanted = None if namespaces is None else set(namespaces)
     for name in (namespaces or []):
         if name not in snapshot.namespaces:
-            state.errors.append({"namespace": name, "resource": "namespaces", "message": f'namespaces "{name}" not found'})
+            state.errors.append({"namespace": name, "resource": "namespaces",
+                                 "message": f'namespaces "{name}" not found'})
     state.namespaces = sorted((ns for name, ns in snapshot.namespaces.items() if wanted is None or name in wanted),
                              key=lambda ns: ns["metadata"]["name"])
     orphans: set[str] = set()
