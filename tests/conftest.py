@@ -34,12 +34,18 @@ def make_kubeconfig(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
-    """``run_cli(*argv) -> (exit code, stdout, stderr)``: the real CLI (``kubectl_pss.cli.main``) in process."""
+    """``run_cli(*argv) -> (exit code, stdout, stderr)``: the real CLI (``kubectl_pss.cli.main``) in process.
+    Every ``-o json|yaml`` report it prints is checked against its kind's schema (docs/schema/)."""
     from kubectl_pss.cli import main
+    from tests.report.schemas import API_VERSION, report_of, schema_errors
 
     def run(*argv: object) -> tuple[int, str, str]:
         code = main([str(a) for a in argv])
         out, err = capsys.readouterr()
+        report = report_of(tuple(map(str, argv)), out)
+        if isinstance(report, dict) and report.get("apiVersion") == API_VERSION:
+            problems = schema_errors(report)
+            assert not problems, f"{report.get('kind')} does not match its schema:\n" + "\n".join(problems[:20])
         return code, out, err
 
     return run

@@ -24,6 +24,7 @@ from ..policy.admission import MODES
 from ..policy.configcheck import DNS_LABEL, DNS_SUBDOMAIN, check_admission_document
 from ..report.admission_config import admission_configuration, configuration_yaml, render_check
 from ..report.audit import print_read_errors
+from ..report.envelope import envelope, server_info
 from ..report.render import write_json, write_yaml
 from .flags import add_connection_flags, add_no_headers_flag, connection_args, level_version_arg, namespaces_arg
 
@@ -178,7 +179,7 @@ def run_from_cluster(options: AdmissionConfigOptions) -> int:
                                   proposal.exempt_namespaces(), options.api_version)
     notes = [n for n in state.notes if not n.startswith("no --admission-config")] + proposal.notes
     if options.output == "json":
-        write_json({
+        write_json(state.report("AdmissionConfigProposal", {
             "config": doc,
             "proposal": {
                 "defaults": {mode: {"level": level.value, "version": str(ver), "reason": proposal.reasons[mode]}
@@ -187,13 +188,12 @@ def run_from_cluster(options: AdmissionConfigOptions) -> int:
                 "governedNamespaces": proposal.governed,
             },
             "cluster": state.cluster_dict(),
-            "errors": state.errors,
             "notes": notes,
-        }, sys.stdout)
+        }), sys.stdout)
     else:
-        cluster = state.cluster_dict()
-        header = [f"Proposed by kubectl pss admission-config --from-cluster on context {cluster['context'] or '-'} "
-                  f"(server {cluster['serverVersion'] or 'unknown'}) at {utc_now().strftime('%Y-%m-%dT%H:%M:%SZ')}:",
+        git_version = (state.server_version or {}).get("gitVersion")
+        header = [f"Proposed by kubectl pss admission-config --from-cluster on context {state.context or '-'} "
+                  f"(server {git_version or 'unknown'}) at {utc_now().strftime('%Y-%m-%dT%H:%M:%SZ')}:",
                   "the strictest enforce default this cluster passes and the smallest namespace exemption list",
                   "that keeps every existing pod and workload admitted.",
                   "kube-apiserver --admission-control-config-file=<this file>"]
@@ -232,6 +232,7 @@ def run_check(options: AdmissionConfigOptions) -> int:
     notes: list[str] = []
     namespaces: set[str] | None = None
     minor: int | None = None
+    version: dict[str, Any] | None = None
     context: str | None = None
     if options.offline:
         notes.append("--offline: namespace existence and the cluster's version were not checked")
@@ -239,7 +240,8 @@ def run_check(options: AdmissionConfigOptions) -> int:
         try:
             cluster = options.connection.cluster()
             context = cluster.context
-            minor = server_minor(cluster.server_version())
+            version = cluster.server_version()
+            minor = server_minor(version)
             try:
                 namespaces = {ns["metadata"]["name"] for ns in cluster.list_items("/api/v1/namespaces")}
             except Forbidden as exc:
@@ -252,15 +254,13 @@ def run_check(options: AdmissionConfigOptions) -> int:
 
     result = check_admission_document(doc, read_path=read_path, namespaces=namespaces, server_minor=minor,
                                       context=context)
-    report = {
+    report = envelope("AdmissionConfigCheck", {
         "file": path,
         "valid": not result.errors,
         "podSecurityApiVersion": result.pod_security_api_version,
         "problems": [p.as_dict() for p in result.problems],
-        "context": context,
-        "serverMinor": minor,
         "notes": notes,
-    }
+    }, context=context, server=server_info(version, minor))
     if options.output == "json":
         write_json(report, sys.stdout)
     else:

@@ -80,12 +80,11 @@ def build_audit(state: ClusterState) -> dict[str, Any]:
     audits = [audit_namespace(ns, state.pods.get(ns["metadata"]["name"], []),
                               state.workloads.get(ns["metadata"]["name"], []), state.config, state.registry)
               for ns in state.namespaces]
-    return {
+    return state.report("AuditReport", {
         "cluster": state.cluster_dict(),
         "namespaces": [audit_entry(state, audit) for audit in audits],
-        "errors": state.errors,
         "notes": state.notes + namespace_notes(audits),
-    }
+    })
 
 
 def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:

@@ -28,7 +28,9 @@ from ..policy import (
 from ..policy.objects import InvalidObjectError
 from ..policy.schema import describe, type_errors
 from ..policy.registry import NEWEST_MINOR
+from ..operations.snapshot import is_cluster_info
 from ..report.check import render_check
+from ..report.envelope import envelope
 from ..report.render import TABLE_FORMATS, write_report
 from .flags import add_output_flags, level_arg, validate_output, version_arg
 
@@ -99,7 +101,8 @@ def _judge(obj: dict, options: CheckOptions) -> dict[str, Any]:
                 "allowed": result.allowed, "violations": _violations(result)}
     graded = grade(obj, options.version)
     next_level = graded.level.stricter()
-    return {"strictestLevel": graded.level.value, "level": None if next_level is None else next_level.value,
+    return {"level": None, "strictestLevel": graded.level.value,
+            "nextLevel": None if next_level is None else next_level.value,
             "version": str(options.version), "violations": _violations(graded.blocking)}
 
 
@@ -114,8 +117,8 @@ def build_report(options: CheckOptions) -> CheckReport:
             if not isinstance(obj, dict):
                 report.errors.append(LoadError(doc.source, doc.index, "list item is not a mapping (a Kubernetes object)"))
                 continue
-            if "kind" not in obj and "gitVersion" in obj:
-                continue  # a /version object, as in cluster snapshots: not a manifest
+            if ("kind" not in obj and "gitVersion" in obj) or is_cluster_info(obj):
+                continue  # a snapshot's server version (old snapshots: a bare /version object): not a manifest
             if not isinstance(obj.get("kind"), str) or not obj["kind"]:
                 report.errors.append(LoadError(doc.source, doc.index, "object has no kind"))
                 continue
@@ -144,11 +147,9 @@ def build_report(options: CheckOptions) -> CheckReport:
 
 
 def report_data(report: CheckReport) -> dict[str, Any]:
-    return {
-        "results": report.results,
-        "skipped": report.skipped,
-        "errors": [{"source": e.source, "document": e.index, "error": e.message} for e in report.errors],
-    }
+    """The ``-o json`` document: offline, so no context and no server."""
+    return envelope("CheckReport", {"results": report.results, "skipped": report.skipped},
+                    errors=[{"message": e.message, "source": e.source, "document": e.index} for e in report.errors])
 
 
 def run(options: CheckOptions) -> int:

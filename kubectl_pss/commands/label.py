@@ -191,7 +191,7 @@ def build_report(state: ClusterState, options: LabelOptions, plans: list[Namespa
         assert options.request is not None
         request = options.request.as_dict()
     request.update({"force": options.force, "dryRun": options.dry_run})
-    return {
+    return state.report("LabelReport", {
         "operation": "undo" if options.undo is not None else "label",
         "cluster": state.cluster_dict(),
         "request": request,
@@ -199,9 +199,8 @@ def build_report(state: ClusterState, options: LabelOptions, plans: list[Namespa
         "namespaces": [_with_completeness(p.as_dict(), state) for p in plans],
         "summary": summary(plans),
         "undoFile": undo_path,
-        "errors": state.errors,
         "notes": state.notes,
-    }
+    })
 
 
 def _with_completeness(entry: dict[str, Any], state: ClusterState) -> dict[str, Any]:

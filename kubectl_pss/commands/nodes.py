@@ -72,6 +72,7 @@ def validate(options: NodesOptions) -> None:
 def build(cluster: Any, options: NodesOptions) -> dict[str, Any]:
     from ..confinement.pods import is_finished
     from ..operations.nodes import inspect_nodes, read_nodes, read_workloads
+    from ..report.envelope import envelope
 
     errors: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -104,9 +105,10 @@ def build(cluster: Any, options: NodesOptions) -> dict[str, Any]:
     if not refs:
         notes.append("no pod or workload template names an AppArmor or seccomp Localhost profile")
     summary = cn.summarize(profiles, blocked, len(node_objects), sum(1 for i in inspections.values() if not i.failed))
-    return {"context": cluster.context, "nodeInspect": options.node_inspect, "seccompRoot": seccomp_root,
-            "nodes": nodes, "profiles": profiles, "blockedPods": [b.as_dict() for b in blocked], "summary": summary,
-            "debugPods": debug_pods, "errors": errors, "notes": notes}
+    return envelope("NodesReport", {
+        "nodeInspect": options.node_inspect, "seccompRoot": seccomp_root, "nodes": nodes, "profiles": profiles,
+        "blockedPods": [b.as_dict() for b in blocked], "summary": summary, "debugPods": debug_pods, "notes": notes,
+    }, context=cluster.context, errors=errors)
 
 
 def run(options: NodesOptions) -> int:

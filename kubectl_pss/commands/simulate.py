@@ -93,7 +93,7 @@ def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dic
             entry["verdict"] = "unknown"
             entry["wouldReject"] = entry["wouldReject"] or None
     affected = [s for s in simulations if s.would_reject]
-    report = {
+    report = state.report("SimulateReport", {
         "level": options.level.value,
         "version": str(options.version),
         "mode": options.mode,
@@ -108,9 +108,8 @@ def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dic
             "workloadsRejected": sum(s.rejected_workloads() for s in affected),
             "exemptPods": sum(len(s.exempt_pods) for s in simulations),
         },
-        "errors": state.errors,
         "notes": state.notes + namespace_notes(simulations),
-    }
+    })
     return report, simulations
 
 

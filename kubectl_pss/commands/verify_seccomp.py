@@ -11,8 +11,8 @@ involved (hostPID, privileged, the node's / at /host, tolerating taints) runs
 kubelet's seccomp root. The debug pods are deleted on success, error, Ctrl-C and SIGTERM, and
 each creation and deletion is reported on stderr.
 
-Flags: ``seccomp-default`` (declares nothing, runs a filter: SeccompDefault is on for that node)
-and ``no-filter`` (declares RuntimeDefault or Localhost, runs without a filter).
+Flags: ``seccompDefault`` (declares nothing, runs a filter: SeccompDefault is on for that node)
+and ``noFilter`` (declares RuntimeDefault or Localhost, runs without a filter).
 Exit codes as verify-apparmor.
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ..confinement.seccomp import (
     expected_seccomp,
     judge_seccomp_quick,
     parse_proc_status,
+    running_as_dict,
 )
 from ..operations.containers import ContainerReader, Scope, Target, Unverifiable
 from .flags import (
@@ -104,7 +105,8 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
     reader = ContainerReader(cluster, options.debug_image)
     quick_results = parallel(lambda t: quick(t, scope, reader), scope.targets, options.workers)
     verdicts = [v for v, _ in quick_results]
-    containers = [container_entry(t, v, quick=str(s) if s else None, filter=None)
+    containers = [container_entry(t, v, quick=s.as_dict() if s else None, filter=None,
+                                  **({"actual": s.as_dict()} if s and v.actual else {}))
                   for t, (v, s) in zip(scope.targets, quick_results)]
     debug_pods: list[dict[str, Any]] = []
     if options.node_inspect:
@@ -129,6 +131,7 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
                 outcome.verdict.notes.append(note)
             verdicts[index] = outcome.verdict
             containers[index] = container_entry(scope.targets[index], outcome.verdict, quick=entry["quick"],
+                                                actual=running_as_dict(outcome.running),
                                                 filter=outcome.running.as_dict() if outcome.running else None)
         for index in sorted({i for items in by_node.values() for i, _ in items} - set(full)):
             containers[index]["notes"].append("node inspection failed: quick verdict only")

@@ -4,7 +4,8 @@
 The server is asked only when there is something to connect with (a kubeconfig or an in-cluster
 service account), with a short timeout (5 s, or ``--request-timeout``); without one, ``kubernetes``
 is never imported and the answer stays instant. A server that cannot be reached is a line of the
-output (``Server: unreachable (...)``, or ``server.error`` in JSON), never an error: exit 0.
+output (``Server: unreachable (...)``; in JSON ``serverStatus.state`` and the message in ``errors``), never an
+error: exit 0. A server that answers, but not with its version (an HTML login page, 401), was reached: it says so.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
+from ..report.envelope import envelope, server_info
 from ..report.render import write_report
 from ..operations.connection import Connection
 from ..report.version import render_version
@@ -55,38 +57,65 @@ def validate(options: VersionOptions) -> None:
     validate_output(options.output)
 
 
-def server_info(connection: Connection) -> dict[str, Any] | None:
-    """The server's version and what ``latest`` means there; None when there is nothing to connect with."""
+# What became of asking the server (VersionReport's ``serverStatus.state``).
+NOT_CONFIGURED = "notConfigured"  # no kubeconfig: nothing to ask
+NOT_CONNECTED = "notConnected"  # the kubeconfig could not be used: no request was sent
+UNREACHABLE = "unreachable"  # no HTTP answer
+NO_VERSION = "noVersion"  # it answered, but not with its version (401, an HTML page, a cut-short body...)
+OK = "ok"
+
+
+@dataclass
+class ServerAnswer:
+    status: dict[str, Any]
+    context: str | None = None
+    version: dict[str, Any] | None = None
+    minor: int | None = None
+    error: str | None = None
+
+
+def ask_server(connection: Connection) -> ServerAnswer:
+    """The server's version and what ``latest`` means there, or why there is none."""
     from ..cluster.kubeconfig import kubeconfig_present
 
+    status: dict[str, Any] = {"state": NOT_CONFIGURED, "url": None, "latest": None, "latestEvaluatedAs": None}
     if not kubeconfig_present(connection.options):
-        return None
-    from ..cluster.errors import ClusterError
+        return ServerAnswer(status)
+    from ..cluster.errors import ClusterError, ClusterUnreachable, ConfigError
     from ..operations.cluster_state import server_minor
     from ..policy.registry import NEWEST_MINOR
 
-    info: dict[str, Any] = {"reachable": False}
+    answer = ServerAnswer(status)
     try:
         with connection:
+            status["state"] = NOT_CONNECTED
             cluster = connection.cluster()
-            info.update(context=cluster.context, url=cluster.server)
+            answer.context, status["url"] = cluster.context, cluster.server
             version = cluster.server_version()
     except ClusterError as exc:
-        info["error"] = str(exc)
-        return info
-    minor = server_minor(version)
-    info.update(reachable=True, gitVersion=version.get("gitVersion"), minor=minor,
-                latest=f"v1.{minor}" if minor is not None else None,
-                latestEvaluatedAs=f"v1.{min(minor, NEWEST_MINOR) if minor is not None else NEWEST_MINOR}")
-    return info
+        if not isinstance(exc, ConfigError):
+            status["state"] = UNREACHABLE if isinstance(exc, ClusterUnreachable) else NO_VERSION
+        answer.error = str(exc)
+        return answer
+    answer.version, answer.minor = version, server_minor(version)
+    minor = answer.minor
+    status.update(state=OK, latest=f"v1.{minor}" if minor is not None else None,
+                  latestEvaluatedAs=f"v1.{min(minor, NEWEST_MINOR) if minor is not None else NEWEST_MINOR}")
+    return answer
 
 
 def run(options: VersionOptions) -> int:
     from ..policy.registry import NEWEST_MINOR
 
-    data: dict[str, Any] = {"version": f"v{__version__}", "newestPolicyVersion": f"v1.{NEWEST_MINOR}"}
+    body: dict[str, Any] = {"version": f"v{__version__}", "newestPolicyVersion": f"v1.{NEWEST_MINOR}",
+                            "serverStatus": None}
+    answer = None
     if not options.client_only:
         assert options.connection is not None
-        data["server"] = server_info(options.connection)
+        answer = ask_server(options.connection)
+        body["serverStatus"] = answer.status
+    data = envelope("VersionReport", body, context=answer and answer.context,
+                    server=answer and server_info(answer.version, answer.minor),
+                    errors=[answer.error] if answer and answer.error else [])
     write_report(data, options.output, sys.stdout, render_version)
     return 0

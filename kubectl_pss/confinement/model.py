@@ -32,6 +32,9 @@ SHARED_PID_NO_CAT = "shared-pid-namespace"
 PROFILE_FILE_MISSING = "profile-file-missing"
 
 
+NOTHING_DECLARED = "(none)"  # how people see an Unset profile; the JSON has null
+
+
 @dataclass(frozen=True)
 class Expected:
     """A requested profile. ``type`` is RuntimeDefault, Localhost, Unconfined or Unset; ``source`` says
@@ -46,7 +49,7 @@ class Expected:
         if self.type == LOCALHOST:
             return f"Localhost/{self.localhost or ''}"
         if self.type == UNSET:
-            return "(none)"
+            return NOTHING_DECLARED
         return self.type
 
 
@@ -76,7 +79,8 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "expected": self.expected, "actual": self.actual, "reason": self.reason,
+        expected = None if self.expected == NOTHING_DECLARED else self.expected
+        return {"verdict": self.verdict, "expected": expected, "actual": self.actual, "reason": self.reason,
                 "detail": self.detail, "flags": list(self.flags), "notes": list(self.notes)}
 
 

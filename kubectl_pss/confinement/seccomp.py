@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from typing import Any
 
 from ..jsontext import json_object
 from ..policy.annotations import SECCOMP_CONTAINER_PREFIX, SECCOMP_POD_ANNOTATION
@@ -24,8 +25,8 @@ from .model import (COMPLAIN, LOCALHOST, MATCH, MISMATCH, PROFILE_FILE_MISSING, 
                     UNPARSABLE, UNSET, UNVERIFIABLE, Expected, expected_from_field, Verdict)
 
 
-FLAG_SECCOMP_DEFAULT = "seccomp-default"  # declares nothing, runs a filter: SeccompDefault is on for its node
-FLAG_NO_FILTER = "no-filter"  # declares RuntimeDefault or Localhost, runs without a filter
+FLAG_SECCOMP_DEFAULT = "seccompDefault"  # declares nothing, runs a filter: SeccompDefault is on for its node
+FLAG_NO_FILTER = "noFilter"  # declares RuntimeDefault or Localhost, runs without a filter
 
 
 
@@ -104,6 +105,15 @@ class ProcSeccomp:
         if self.mode == 2 and self.filters is not None:
             text += f", {self.filters} filter" + ("s" if self.filters != 1 else "")
         return text
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{mode, filters}``: the mode's name (disabled, strict, filter) and the number of filters (null: unknown)."""
+        return {"mode": SECCOMP_MODES.get(self.mode, "unknown"), "filters": self.filters}
+
+
+def running_as_dict(running: SeccompFilter | None) -> dict[str, Any]:
+    """What the runtime spec says runs, as ``{mode, filters}`` (it does not count filters)."""
+    return {"mode": "filter" if running is not None else "disabled", "filters": None}
 
 
 def parse_proc_status(text: str) -> ProcSeccomp:

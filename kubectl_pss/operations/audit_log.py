@@ -11,9 +11,9 @@ from ..policy import InvalidObjectError, evaluate
 from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, AdmissionConfig, resolve_policy
 from ..policy.objects import admission_view
 from ..policy.registry import DEFAULT_REGISTRY, Registry, registry_for
+from ..report.envelope import envelope, server_info
 from .connection import Connection
 
-API_VERSION = "kubectl-pss/v1"
 KIND = "AuditLogReport"
 
 
@@ -50,19 +50,14 @@ def build_report(reading: LogReading, suggest: bool = False,
     violations = reading.grouper.violations()
     exemptions = reading.grouper.exemptions()
     files = [f.as_dict() for f in reading.files]
-    report: dict[str, Any] = {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "context": None,
-        "server": None,
-        "errors": list(reading.errors),
+    report = envelope(KIND, {
         "violations": violations,
         "exemptions": exemptions,
         "summary": summarize(violations, exemptions),
         "events": {"read": sum(f["read"] for f in files), "matched": sum(f["matched"] for f in files),
                    "skipped": sum(f["skipped"] for f in files)},
         "files": files,
-    }
+    }, errors=reading.errors)
     if suggest:
         report["suggestions"] = suggest_exemptions(violations, config.exemptions.usernames)
     return report
@@ -151,7 +146,7 @@ def cross_reference(report: dict[str, Any], live: LiveCluster, config: Admission
 
     violations = report["violations"]
     report["context"] = live.cluster.context
-    report["server"] = {"gitVersion": (live.version or {}).get("gitVersion"), "minor": server_minor(live.version)}
+    report["server"] = server_info(live.version, server_minor(live.version))
     namespaces = sorted({v["namespace"] for v in violations if v["namespace"]})
     if not namespaces:
         for v in violations:

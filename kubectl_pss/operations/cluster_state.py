@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
+from ..report.envelope import envelope, server_info
 from ..manifests import load_admission_config
 from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, AdmissionConfig
 from ..policy.objects import admission_view
@@ -21,7 +22,7 @@ from ..policy.schema import describe, type_errors
 
 @dataclass
 class ClusterState:
-    context: str | None
+    context: str | None  # the kubeconfig context; None for a snapshot
     server_version: dict[str, Any] | None
     server_minor: int | None
     registry: Registry
@@ -31,6 +32,7 @@ class ClusterState:
     workloads: dict[str, list[dict]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    snapshot: list[str] | None = None  # the files read instead of a cluster
 
     def incomplete(self, namespace: str) -> list[str]:
         """Why ``namespace`` was not read to the end (``"pods: <error>"``, ...); [] means complete.
@@ -44,17 +46,20 @@ class ClusterState:
         real server a list in a namespace answers 200, even an empty one): there are no such objects, and
         admission itself checks pods only. A 404 on pods is never that, so it counts.
         """
-        return [f"{e['resource']}: {e['error']}" for e in self.errors
+        return [f"{e['resource']}: {e['message']}" for e in self.errors
                 if e.get("namespace") in (None, namespace) and _counts_against_completeness(e)]
 
     def cluster_dict(self) -> dict[str, Any]:
-        git_version = (self.server_version or {}).get("gitVersion")
         return {
-            "context": self.context,
-            "serverVersion": git_version,
+            "snapshot": self.snapshot,
             "policyLatest": f"v1.{self.registry.max_minor}",
             "admissionConfig": self.config.source,
         }
+
+    def report(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` in the report envelope, with this state's context, server and read errors."""
+        return envelope(kind, body, context=self.context, server=server_info(self.server_version, self.server_minor),
+                        errors=self.errors)
 
 
 def _counts_against_completeness(error: dict[str, Any]) -> bool:
@@ -163,8 +168,9 @@ def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_p
     if server_version is not None:
         version = {"major": "1", "minor": server_version.split(".")[1], "gitVersion": server_version}
     minor = server_minor(version)
-    state = ClusterState(context=f"snapshot {', '.join(paths)}", server_version=version, server_minor=minor,
-                       registry=registry_for(minor if latest_is_cluster else None), config=config, namespaces=[])
+    state = ClusterState(context=None, server_version=version, server_minor=minor,
+                       registry=registry_for(minor if latest_is_cluster else None), config=config, namespaces=[],
+                       snapshot=list(paths))
     _note_latest(state, latest_is_cluster)
     if minor is None:
         state.notes.append(f"the snapshot names no server version (use --server-version v1.N): latest is "
@@ -177,7 +183,8 @@ def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_p
     wanted = None if namespaces is None else set(namespaces)
     for name in (namespaces or []):
         if name not in snapshot.namespaces:
-            state.errors.append({"namespace": name, "resource": "namespaces", "error": f'namespaces "{name}" not found'})
+            state.errors.append({"namespace": name, "resource": "namespaces",
+                                 "message": f'namespaces "{name}" not found'})
     state.namespaces = sorted((ns for name, ns in snapshot.namespaces.items() if wanted is None or name in wanted),
                              key=lambda ns: ns["metadata"]["name"])
     orphans: set[str] = set()
@@ -195,7 +202,7 @@ def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_p
             wrong_types = type_errors(view_obj)
             if wrong_types:  # as from a cluster: no verdict, an error of its namespace
                 state.errors.append({"namespace": namespace, "resource": resource_names.get(kind, kind),
-                                    "error": f"{kind} {obj['metadata']['name']}: {describe(wrong_types)}"})
+                                    "message": f"{kind} {obj['metadata']['name']}: {describe(wrong_types)}"})
                 continue
             target.setdefault(namespace, []).append(view_obj)
     if orphans:
@@ -251,7 +258,7 @@ def load_live_state(connection: Connection, namespaces: list[str] | None, config
                 continue
             target[namespace].append(obj)
     state.pods, state.workloads = dict(pods), dict(workloads)
-    state.errors = [{"namespace": e.namespace, "resource": e.resource, "error": e.message, "status": e.status}
+    state.errors = [{"namespace": e.namespace, "resource": e.resource, "message": e.message, "status": e.status}
                    for e in inventory.errors]
     for note in inventory.notes:
         print(f"note: {note}", file=sys.stderr)

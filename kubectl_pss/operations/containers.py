@@ -71,9 +71,9 @@ def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, di
             try:
                 pods.append(cluster.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}").data or {})
             except NotFound:
-                scope.errors.append({"namespace": namespace, "pod": name, "error": f'pods "{name}" not found'})
+                scope.errors.append({"namespace": namespace, "pod": name, "message": f'pods "{name}" not found'})
             except ClusterError as exc:
-                scope.errors.append({"namespace": namespace, "pod": name, "error": str(exc)})
+                scope.errors.append({"namespace": namespace, "pod": name, "message": str(exc)})
     else:
         namespaces = options.namespaces if options.namespaces else ([cluster.namespace] if options.namespaces == []
                                                                     else None)
@@ -84,7 +84,7 @@ def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, di
             except FATAL:  # no point going on (the command reports it)
                 raise
             except ClusterError as exc:  # 403, or a 5xx after the retries: reported, the report still printed
-                scope.errors.append({"namespace": ns, "pod": None, "error": str(exc)})
+                scope.errors.append({"namespace": ns, "pod": None, "message": str(exc)})
                 continue
             finished = [p for p in found if is_finished(p)]
             if finished:
@@ -98,7 +98,7 @@ def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, di
             if not chosen and options.pods:
                 md = pod.get("metadata") or {}
                 scope.errors.append({"namespace": md.get("namespace"), "pod": md.get("name"),
-                                     "error": f'container "{options.container}" not found in pod "{md.get("name")}"'})
+                                     "message": f'container "{options.container}" not found in pod "{md.get("name")}"'})
             refs = chosen
         for ref in refs:
             scope.targets.append(Target(pod, ref, expected_of(pod, ref.spec)))
@@ -233,10 +233,9 @@ def parallel(fn: Callable[[T], R], items: list[T], workers: int) -> list[R]:
 # --- report --------------------------------------------------------------------------------------
 def container_entry(target: Target, verdict: Verdict, **extra: Any) -> dict[str, Any]:
     ref = target.ref
-    entry: dict[str, Any] = {"namespace": ref.namespace, "pod": ref.pod, "container": ref.name, "node": ref.node,
-                             "expected": verdict.expected, "expectedSource": target.expected.source}
     data = verdict.as_dict()
-    data.pop("expected")
+    entry: dict[str, Any] = {"namespace": ref.namespace, "pod": ref.pod, "container": ref.name, "node": ref.node,
+                             "expected": data.pop("expected"), "expectedSource": target.expected.source}
     entry.update(data)
     entry.update(extra)
     return entry
@@ -254,11 +253,14 @@ def node_entries(scope: Scope) -> list[dict[str, Any]]:
     return entries
 
 
+VERIFY_KINDS = {"apparmor": "VerifyAppArmorReport", "seccomp": "VerifySeccompReport"}
+
+
 def build_report(check: str, scope: Scope, containers: list[dict], nodes: list[dict],
                  **extra: Any) -> dict[str, Any]:
+    from ..report.envelope import envelope
+
     summary = model.summarize([c["verdict"] for c in containers])
-    report = {"check": check, "context": scope.context, "nodes": nodes, "containers": containers, "summary": summary}
-    report.update(extra)
-    report["errors"] = scope.errors
-    report["notes"] = scope.notes
-    return report
+    body = {"check": check, "nodes": nodes, "containers": containers, "summary": summary, **extra,
+            "notes": scope.notes}
+    return envelope(VERIFY_KINDS[check], body, context=scope.context, errors=scope.errors)

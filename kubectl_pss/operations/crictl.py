@@ -35,7 +35,7 @@ def inspect_containers(cluster: Any, settings: DebugPodSettings, by_node: dict[s
             try:
                 runner.run(node, lambda pod: _inspect_node(pod, by_node[node], results, settings.seccomp_root))
             except NodeFailure as exc:
-                errors.append({"node": node, "error": str(exc)})
+                errors.append({"node": node, "message": str(exc)})
     finally:
         left = runner.left_behind_note()
         if left:

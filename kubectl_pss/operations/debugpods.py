@@ -64,7 +64,7 @@ class DebugPodLedger:
         elif event == "delete-failed":
             entry["error"] = pod.delete_error
             error = f"could not delete debug pod {where}: {pod.delete_error}; delete it with: {delete_it}"
-            self.errors.append({"node": pod.node, "error": error})
+            self.errors.append({"node": pod.node, "message": error})
             if pod.interrupted:
                 print(f"error: {error}", file=sys.stderr)
         else:

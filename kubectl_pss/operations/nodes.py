@@ -59,10 +59,10 @@ def read_nodes(cluster: Any, names: list[str], errors: list[dict[str, Any]]) -> 
         nodes = fetch_nodes(cluster, names)
     except ClusterError as exc:
         raise FatalError(f"cannot list nodes: {exc}") from None
-    errors += [{"node": name, "error": str(err)} for name, err in nodes.failed.items()]
+    errors += [{"node": name, "message": str(err)} for name, err in nodes.failed.items()]
     if not names:
         return [nodes.found[k] for k in sorted(nodes.found)]
-    errors += [{"node": name, "error": f'nodes "{name}" not found'} for name in names
+    errors += [{"node": name, "message": f'nodes "{name}" not found'} for name in names
                if name not in nodes.found and name not in nodes.failed]
     return [nodes.found[name] for name in names if name in nodes.found]
 
@@ -94,12 +94,12 @@ def read_workloads(cluster: Any, errors: list[dict[str, Any]]) -> list[dict]:
     except FATAL:
         raise
     except ClusterError as exc:
-        errors.append({"resource": "namespaces", "error": f"cannot read pods and workloads: {exc}"})
+        errors.append({"resource": "namespaces", "message": f"cannot read pods and workloads: {exc}"})
         return []
     for e in inventory.errors:
         if e.resource == "version":
             continue
-        errors.append({"namespace": e.namespace, "resource": e.resource, "error": e.message})
+        errors.append({"namespace": e.namespace, "resource": e.resource, "message": e.message})
     return [obj for objs in inventory.objects.values() for obj in objs]
 
 
@@ -298,7 +298,7 @@ def _inspect(runner: NodeRunner, node: dict) -> cn.NodeInspection:
         except NodeFailure as exc:
             inspection.failed = str(exc)
     if inspection.failed:
-        runner.ledger.errors.append({"node": name, "error": inspection.failed})
+        runner.ledger.errors.append({"node": name, "message": inspection.failed})
     for problem in inspection.problems:
-        runner.ledger.errors.append({"node": name, "error": problem})
+        runner.ledger.errors.append({"node": name, "message": problem})
     return inspection

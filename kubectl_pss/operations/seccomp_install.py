@@ -162,7 +162,7 @@ class Installer:
     def _done(self, entry: dict[str, Any], status: str, reason: str | None) -> dict[str, Any]:
         entry["status"], entry["reason"] = status, reason
         if status == FAILED:
-            self.errors.append({"node": entry["node"], "error": reason})
+            self.errors.append({"node": entry["node"], "message": reason})
         print(describe(entry, self.request.plan_only), file=sys.stderr)
         return entry
 
@@ -278,10 +278,13 @@ def exit_code(report: dict[str, Any]) -> int:
 
 def new_report(request: InstallRequest, profile: Profile) -> dict[str, Any]:
     """The ``-o json`` report before any node is done."""
-    return {**stanza(request.path), "operation": "plan" if request.plan_only else "install", "outcome": None,
-            "context": None, "profile": profile.as_dict(request.ignore_lint), "seccompRoot": request.debug.seccomp_root,
-            "path": request.path, "target": request.target, "overwrite": request.overwrite, "nodes": [],
-            "summary": summarize([]), "debugPods": [], "errors": [], "notes": []}
+    from ..report.envelope import envelope
+
+    return envelope("SeccompInstallReport", {
+        **stanza(request.path), "operation": "plan" if request.plan_only else "install", "outcome": None,
+        "profile": profile.as_dict(request.ignore_lint), "seccompRoot": request.debug.seccomp_root, "path": request.path,
+        "target": request.target, "overwrite": request.overwrite, "nodes": [], "summary": summarize([]),
+        "debugPods": [], "notes": []})
 
 
 def install(cluster: Any, request: InstallRequest, profile: Profile, report: dict[str, Any]) -> None:
@@ -295,7 +298,7 @@ def install(cluster: Any, request: InstallRequest, profile: Profile, report: dic
     problems: list[dict[str, Any]] = []
     nodes = read_nodes(cluster, [] if request.all_nodes else request.nodes, problems)
     if problems:
-        raise FatalError("; ".join(p["error"] for p in problems) + ": nothing was done")
+        raise FatalError("; ".join(p["message"] for p in problems) + ": nothing was done")
     names = ", ".join(n["metadata"]["name"] for n in nodes) or "none"
     print(f"target {request.target} on {len(nodes)} node(s): {names}", file=sys.stderr)
     if request.plan_only and request.reads_nodes:

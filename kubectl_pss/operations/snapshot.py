@@ -2,8 +2,9 @@
 
 A snapshot is a file (or ``-``, or a directory of files) holding ``List``s and/or objects in
 YAML or JSON streams. Namespaces, pods and the workload kinds PSA reads are kept; anything
-else is counted and ignored. A ``/version``-shaped object (``gitVersion``, ``major``,
-``minor``) gives the server version.
+else is counted and ignored. The server version travels in a ``kubectl-pss/v1`` ``ClusterInfo`` item
+(``serverVersion``: the /version answer), as ``kubectl pss snapshot`` writes it; older snapshots held the
+bare ``/version`` object (``gitVersion``, ``major``, ``minor``, no kind), still read.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from ..manifests import load_documents
 from ..policy.objects import TEMPLATE_PATHS, iter_items
+from ..report.envelope import API_VERSION
 
 SNAPSHOT_KINDS = ("Namespace",) + tuple(TEMPLATE_PATHS)
 
@@ -29,8 +31,27 @@ class Snapshot:
     ignored: Counter = field(default_factory=Counter)
 
 
-def _is_version(obj: dict) -> bool:
-    return obj.get("kind") in (None, "Version") and "gitVersion" in obj and "minor" in obj
+CLUSTER_INFO = "ClusterInfo"
+
+
+def cluster_info(server_version: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot's item that carries the server's /version answer."""
+    return {"apiVersion": API_VERSION, "kind": CLUSTER_INFO, "metadata": {"name": "cluster"},
+            "serverVersion": server_version}
+
+
+def is_cluster_info(obj: dict) -> bool:
+    return obj.get("kind") == CLUSTER_INFO and obj.get("apiVersion") == API_VERSION
+
+
+def _version_of(obj: dict) -> dict[str, Any] | None:
+    """The /version answer an item carries: a ClusterInfo's, or an old snapshot's bare /version object."""
+    if is_cluster_info(obj):
+        version = obj.get("serverVersion")
+        return version if isinstance(version, dict) else {}
+    if obj.get("kind") in (None, "Version") and "gitVersion" in obj and "minor" in obj:
+        return obj
+    return None
 
 
 def read_snapshot(paths: list[str]) -> Snapshot:
@@ -43,8 +64,9 @@ def read_snapshot(paths: list[str]) -> Snapshot:
         for obj in iter_items(doc.data):
             if not isinstance(obj, dict):
                 raise SnapshotError(f"{doc.source} (document {doc.index}): an item is not an object")
-            if _is_version(obj):
-                snapshot.server_version = obj
+            version = _version_of(obj)
+            if version is not None:
+                snapshot.server_version = version or None
                 continue
             kind = obj.get("kind")
             if kind not in SNAPSHOT_KINDS:
@@ -76,7 +98,7 @@ def read_snapshot(paths: list[str]) -> Snapshot:
 
 
 def dump_cluster(cluster: Any, namespaces: list[str] | None) -> tuple[dict[str, Any], list[Any]]:
-    """A snapshot of the cluster (a ``List``: its version, namespaces, pods and workloads) and what could
+    """A snapshot of the cluster (a ``v1`` ``List``: its ClusterInfo, namespaces, pods and workloads) and what could
     not be read (InventoryErrors)."""
     from ..cluster.inventory import fetch_inventory
     from .progress import progress_printer
@@ -89,7 +111,7 @@ def dump_cluster(cluster: Any, namespaces: list[str] | None) -> tuple[dict[str, 
             progress("")
     items: list[Any] = []
     if inventory.server_version:
-        items.append(inventory.server_version)
+        items.append(cluster_info(inventory.server_version))
     items.extend(inventory.namespaces[name] for name in sorted(inventory.namespaces))
     for kind in sorted(inventory.objects):
         items.extend(inventory.objects[kind])

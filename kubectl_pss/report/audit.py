@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
+from .envelope import server_version_text, source_name
 from .color import Palette, color_enabled
 from .render import format_table, heading, table_layout, write_notes
 
@@ -59,9 +60,8 @@ def write_incomplete(namespaces: list[dict[str, Any]], stream: TextIO) -> None:
 
 def render_audit(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     palette = Palette(color_enabled(stream, no_color))
-    cluster = report["cluster"]
-    stream.write(heading(f"Cluster {cluster['context'] or '-'}: server {cluster['serverVersion'] or 'unknown'}, "
-                         f"latest = {cluster['policyLatest']}\n"))
+    stream.write(heading(f"Cluster {source_name(report)}: server {server_version_text(report)}, "
+                         f"latest = {report['cluster']['policyLatest']}\n"))
     write_notes(report.get("notes", []))
     rows = []
     for ns in report["namespaces"]:
@@ -102,4 +102,4 @@ def print_read_errors(errors: list[dict[str, Any]]) -> None:
     """What could not be read (audit, simulate, label), on stderr: one line each, saying where."""
     for error in errors:
         where = f'namespace "{error["namespace"]}"' if error["namespace"] else "cluster"
-        print(f"error: {where}: {error['resource']}: {error['error']}", file=sys.stderr)
+        print(f"error: {where}: {error['resource']}: {error['message']}", file=sys.stderr)

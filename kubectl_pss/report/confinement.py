@@ -19,6 +19,26 @@ def _detail(container: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+_MODE_NUMBERS = {"disabled": 0, "strict": 1, "filter": 2}
+
+
+def _actual(container: dict[str, Any]) -> str:
+    """What runs, for people: AppArmor's label as read; seccomp's ``{mode, filters}`` as /proc words it, or the
+    runtime's filter (``filter``) when the node was inspected."""
+    actual = container["actual"]
+    if not isinstance(actual, dict):
+        return actual or "-"
+    running = container.get("filter")
+    if running:
+        arches = ", ".join(running["architectures"]) or "no architectures"
+        return f"{running['defaultAction']}, {running['allowedSyscalls']} syscalls allowed ({arches})"
+    mode = actual["mode"]
+    text = f"Seccomp {_MODE_NUMBERS.get(mode, '?')} ({mode})"
+    if mode == "filter" and actual["filters"] is not None:
+        text += f", {actual['filters']} filter" + ("s" if actual["filters"] != 1 else "")
+    return text
+
+
 def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     palette = Palette(color_enabled(stream, no_color))
     check = report["check"]
@@ -40,8 +60,8 @@ def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
         for c in report["containers"]:
             verdict = c["verdict"]
             shown = verdict + (f" ({c['reason']})" if verdict == "unverifiable" and c.get("reason") else "")
-            rows.append([c["namespace"], c["pod"], c["container"], c["node"] or "-", c["expected"],
-                         c["actual"] or "-", palette.paint(shown, _STYLE.get(verdict, "")), _detail(c)])
+            rows.append([c["namespace"], c["pod"], c["container"], c["node"] or "-", c["expected"] or "(none)",
+                         _actual(c), palette.paint(shown, _STYLE.get(verdict, "")), _detail(c)])
         stream.write(heading("\n") + format_table(rows, ["namespace", "pod", "container", "node", "expected", "actual",
                                                 "verdict", "detail"], wrap=("detail", "actual", "expected")) + "\n")
     notes = list(report.get("notes") or [])
@@ -66,7 +86,7 @@ def print_errors(report: dict[str, Any]) -> None:
             where = f'namespace "{error["namespace"]}": '
         else:
             where = ""
-        print(f"error: {where}{error['error']}", file=sys.stderr)
+        print(f"error: {where}{error['message']}", file=sys.stderr)
 
 
 def write_verify(report: dict[str, Any], output: str, no_color: bool) -> None:

@@ -6,6 +6,7 @@ import sys
 from typing import Any, TextIO
 
 from .audit import findings_rows, print_read_errors, write_findings, write_incomplete
+from .envelope import server_version_text
 from .color import Palette, color_enabled
 from .render import format_table, heading, write_notes
 
@@ -52,10 +53,9 @@ def _server_cell(ns: dict[str, Any], palette: Palette) -> str:
 
 def render_plan(report: dict[str, Any], stream: TextIO, no_color: bool) -> None:
     palette = Palette(color_enabled(stream, no_color))
-    cluster = report["cluster"]
     what = "Undo plan" if report["operation"] == "undo" else "Label plan"
-    stream.write(heading(f"{what} on context {cluster['context'] or '-'} "
-                         f"(server {cluster['serverVersion'] or 'unknown'}, latest = {cluster['policyLatest']})\n"))
+    stream.write(heading(f"{what} on context {report['context'] or '-'} (server {server_version_text(report)}, "
+                         f"latest = {report['cluster']['policyLatest']})\n"))
     write_notes(report.get("notes", []))
     namespaces = report["namespaces"]
     if not namespaces:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from .audit import UNKNOWN, findings_rows, write_findings, write_incomplete
+from .envelope import source_name
 from .color import Palette, color_enabled
 from .render import format_table, heading, write_notes
 
@@ -13,7 +14,7 @@ def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) ->
     policy = f"{report['level']}:{report['version']}"
     verb = "reject" if report["mode"] == "enforce" else f"flag ({report['mode']})"
     stream.write(heading(f"Simulating {report['mode']}={policy} (evaluated as {report['policyVersion']}) "
-                 f"on context {report['cluster']['context'] or '-'}\n"))
+                         f"on context {source_name(report)}\n"))
     write_notes(report.get("notes", []))
     rows = []
     for ns in report["namespaces"]:

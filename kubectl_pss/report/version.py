@@ -6,20 +6,28 @@ from typing import Any
 
 def render_version(data: dict[str, Any], out: Any) -> None:
     out.write(f"kubectl-pss {data['version']} (Pod Security policy versions v1.0 to {data['newestPolicyVersion']})\n")
-    if "server" not in data:
+    status = data["serverStatus"]
+    if status is None:
         return
-    server = data["server"]
-    if server is None:
+    error = data["errors"][0]["message"] if data["errors"] else ""
+    state = status["state"]
+    if state == "notConfigured":
         out.write("Server: not configured (no kubeconfig: KUBECONFIG, ~/.kube/config or --kubeconfig)\n")
-    elif not server["reachable"]:
-        out.write(f"Server: unreachable ({server['error']})\n")
+    elif state == "notConnected":
+        out.write(f"Server: not connected: the kubeconfig cannot be used ({error})\n")
+    elif state == "unreachable":
+        out.write(f"Server: unreachable ({error})\n")
+    elif state == "noVersion":
+        out.write(f"Server: reached at {status['url']}, but it did not give its version ({error})\n")
     else:
-        line = f"Server: {server['gitVersion'] or 'unknown version'} at {server['url']} (context \"{server['context']}\")"
-        if server["latest"] is None:
-            line += f"; latest is evaluated as {server['latestEvaluatedAs']} (the server's minor version is unknown)"
-        elif server["latest"] == server["latestEvaluatedAs"]:
-            line += f"; latest means {server['latest']} there"
+        server = data["server"] or {}
+        line = (f"Server: {server.get('gitVersion') or 'unknown version'} at {status['url']} "
+                f"(context \"{data['context']}\")")
+        if status["latest"] is None:
+            line += f"; latest is evaluated as {status['latestEvaluatedAs']} (the server's minor version is unknown)"
+        elif status["latest"] == status["latestEvaluatedAs"]:
+            line += f"; latest means {status['latest']} there"
         else:
-            line += (f"; latest means {server['latest']} there, evaluated as {server['latestEvaluatedAs']} "
+            line += (f"; latest means {status['latest']} there, evaluated as {status['latestEvaluatedAs']} "
                      "(the newest policy this plugin knows)")
         out.write(line + "\n")

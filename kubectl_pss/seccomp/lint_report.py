@@ -69,7 +69,8 @@ class LintReport:
     def as_dict(self) -> dict[str, Any]:
         defaults = runtime_default()
         return {
-            "format": self.kind, "valid": self.valid, "errors": len(self.errors), "warnings": len(self.warnings),
+            "format": self.kind, "valid": self.valid,
+            "summary": {"errors": len(self.errors), "warnings": len(self.warnings)},
             "findings": [f.as_dict() for f in self.findings],
             "architectures": self.architectures,
             "unconfinedComparison": {"note": self.effects_note, "architectures": [e.as_dict() for e in self.effects]},

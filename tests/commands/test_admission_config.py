@@ -192,7 +192,7 @@ def test_check_reports_every_problem(run_cli, cluster, tmp_path):
     assert messages[pre + "defaults.enforce-version"] == 'Invalid value: "v1.05": must be "latest" or "v1.x"'
     assert messages[pre + "exemptions.namespaces[2]"] == 'Duplicate value: "kube-system"'
     assert messages[pre + "exemptions.namespaces[1]"] == 'namespace "legacy" does not exist on context "fake"'
-    assert report["context"] == "fake" and report["serverMinor"] == 34
+    assert report["context"] == "fake" and report["server"] == {"gitVersion": "v1.34.2", "minor": 34}
 
 
 def test_check_offline_and_table(run_cli, tmp_path):

@@ -28,8 +28,9 @@ def by_name(report):
 def test_audit_all_namespaces(run_cli, cluster):
     code, report, err = audit_json(run_cli, cluster)
     assert code == 0 and err == ""
-    assert report["cluster"] == {"context": "fake", "serverVersion": "v1.34.2", "policyLatest": "v1.34",
-                                 "admissionConfig": None}
+    assert report["apiVersion"] == "kubectl-pss/v1" and report["kind"] == "AuditReport"
+    assert report["context"] == "fake" and report["server"] == {"gitVersion": "v1.34.2", "minor": 34}
+    assert report["cluster"] == {"snapshot": None, "policyLatest": "v1.34", "admissionConfig": None}
     assert any("no --admission-config" in note for note in report["notes"])
     ns = by_name(report)
     assert list(ns) == ["batch", "default", "good", "kube-system", "prod", "sandbox"]

@@ -44,9 +44,12 @@ def test_without_level_reports_strictest_and_next_level_violations(run_cli):
     code, out, _ = run_cli("check", "-f", str(EXAMPLES), "-o", "json")
     assert code == 0
     by_name = {r["name"]: r for r in json.loads(out)["results"]}
-    assert by_name["web"]["strictestLevel"] == "restricted" and by_name["web"]["level"] is None
+    assert by_name["web"]["strictestLevel"] == "restricted" and by_name["web"]["nextLevel"] is None
+    assert by_name["web"]["level"] is None
     assert by_name["web"]["violations"] == []
-    assert by_name["debug-shell"]["strictestLevel"] == "baseline" and by_name["debug-shell"]["level"] == "restricted"
+    assert by_name["debug-shell"]["strictestLevel"] == "baseline"
+    assert by_name["debug-shell"]["nextLevel"] == "restricted"
+    assert by_name["debug-shell"]["level"] is None
     assert [v["check"] for v in by_name["debug-shell"]["violations"]] == [
         "allowPrivilegeEscalation", "capabilities_restricted", "runAsNonRoot", "seccompProfile_restricted"]
     assert by_name["node-agent"]["strictestLevel"] == "privileged"

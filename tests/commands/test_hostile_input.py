@@ -141,7 +141,7 @@ def test_cluster_objects_with_wrong_types_are_errors_of_their_namespace(apiserve
     code, out, err = run_cli("audit", "-A", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
     report = json.loads(out)
     assert code == 2, err
-    assert [(e["namespace"], e["resource"], e["error"]) for e in report["errors"]] == [
+    assert [(e["namespace"], e["resource"], e["message"]) for e in report["errors"]] == [
         ("odd", "pods", "Pod liar: spec.containers[0].securityContext.privileged: expected boolean, got string")]
     pods = {ns["name"]: ns["pods"] for ns in report["namespaces"]}
     assert pods["good"] == 1 and pods["odd"] == 1  # the liar has no verdict
@@ -159,7 +159,7 @@ def test_snapshot_objects_with_wrong_types_are_errors_of_their_namespace(tmp_pat
     report = json.loads(out)
     assert code == 2, err
     assert report["errors"] == [{"namespace": "n", "resource": "pods",
-                                 "error": "Pod p: spec.hostPID: expected boolean, got string"}]
+                                 "message": "Pod p: spec.hostPID: expected boolean, got string"}]
     assert {ns["name"]: ns["pods"] for ns in report["namespaces"]} == {"m": 1, "n": 0}
 
 

@@ -72,7 +72,9 @@ def test_kubeconfig_that_is_not_text_is_one_line(run_cli, tmp_path):
     code, _, err = run_cli("simulate", "restricted", "--kubeconfig", path)
     assert_one_line_usage_error(code, err, f"kubeconfig {path} is not UTF-8 text")
     code, out, err = run_cli("version", "--kubeconfig", path, "-o", "json")
-    assert code == 0 and json.loads(out)["server"]["reachable"] is False
+    report = json.loads(out)
+    assert code == 0 and report["serverStatus"]["state"] == "notConnected" and report["server"] is None
+    assert "is not UTF-8 text" in report["errors"][0]["message"]
 
 
 def test_kubeconfig_that_is_a_directory_says_so(run_cli, tmp_path):
@@ -112,8 +114,8 @@ def test_check_deeply_nested_json_is_a_load_error(run_cli, tmp_path):
     path.write_text("[" * 100_000)
     code, out, err = run_cli("check", "-f", path, "-o", "json")
     assert code == 2 and "internal error" not in err
-    assert json.loads(out)["errors"] == [{"source": str(path), "document": 0,
-                                          "error": "invalid JSON: nested too deeply"}]
+    assert json.loads(out)["errors"] == [{"message": "invalid JSON: nested too deeply", "source": str(path),
+                                          "document": 0}]
 
 
 def _admission_config(tmp_path: Path, name: str, plugins) -> Path:
@@ -207,7 +209,7 @@ def test_verify_json_is_one_document_when_the_pod_list_fails(run_cli, apiserver,
     assert code == 2
     report = json.loads(out)  # the report, with the error in it (was: nothing on stdout)
     assert [e["namespace"] for e in report["errors"]] == [None]
-    assert "Internal error occurred" in report["errors"][0]["error"]
+    assert "Internal error occurred" in report["errors"][0]["message"]
     assert err.count("\n") == 1 and "Internal error occurred" in err
 
 

@@ -434,7 +434,7 @@ def test_undo_uses_the_files_context(run_cli, cluster, tmp_path, make_kubeconfig
     config = make_kubeconfig([cluster.context("fake"), cluster.context("other")], "other", name="two-contexts")
     code, out, err = run_cli("label", "--undo", str(undo_path), "--yes", "--kubeconfig", str(config),
                              "-o", "json")
-    assert code == 0 and json.loads(out)["cluster"]["context"] == "fake"
+    assert code == 0 and json.loads(out)["context"] == "fake"
     code, _, err = run_cli("label", "--undo", str(undo_path), "--yes", "--kubeconfig", str(config),
                            "--context", "other")
     assert code == 2 and 'written for context "fake", not "other"' in err and err.count("\n") == 1

@@ -266,7 +266,7 @@ def test_exec_forbidden(run_cli, lab):
     lab.forbid("pods/exec", namespace="ops")
     code, report, err = nodes(run_cli, lab, "--node-inspect")
     assert code == 2
-    errors = {e["node"]: e["error"] for e in report["errors"]}
+    errors = {e["node"]: e["message"] for e in report["errors"]}
     assert "exec into the debug pod is forbidden" in errors["node-a"]
     assert "not tried again" in errors["node-b"] and "not tried again" in errors["node-c"]
     assert len(lab.runtime.created) == 1 and lab.runtime.pods_alive() == []  # the first one, deleted
@@ -278,7 +278,7 @@ def test_debug_pod_refused_by_pod_security(run_cli, lab):
     code, report, err = nodes(run_cli, lab, "--node-inspect")
     assert code == 2 and lab.runtime.created == [] and report["debugPods"] == []
     assert err.count("violates PodSecurity") == 3  # said per node, tried once
-    assert "not tried again" in report["errors"][1]["error"]
+    assert "not tried again" in report["errors"][1]["message"]
 
 
 def test_listing_workloads_forbidden_goes_on(run_cli, lab):
@@ -426,7 +426,7 @@ def test_usage_errors(run_cli, argv, message):
 
 def test_unknown_node(run_cli, lab):
     code, report, err = nodes(run_cli, lab, "node-a", "nope")
-    assert code == 2 and report["errors"] == [{"node": "nope", "error": 'nodes "nope" not found'}]
+    assert code == 2 and report["errors"] == [{"node": "nope", "message": 'nodes "nope" not found'}]
     assert [n["name"] for n in report["nodes"]] == ["node-a"]
 
 

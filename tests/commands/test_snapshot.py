@@ -27,7 +27,8 @@ def test_kind_cluster_audit_story(run_cli):
     code, out, _ = run_cli("audit", "--snapshot", KIND, "-o", "json")
     report = json.loads(out)
     assert code == 0
-    assert report["cluster"]["policyLatest"] == "v1.29" and report["cluster"]["serverVersion"] == "v1.29.2"
+    assert report["cluster"]["policyLatest"] == "v1.29" and report["server"] == {"gitVersion": "v1.29.2", "minor": 29}
+    assert report["context"] is None and report["cluster"]["snapshot"] == [KIND]
     assert {name: ns["strictestLevel"] for name, ns in namespaces(report).items()} == {
         "default": "baseline", "kube-node-lease": "restricted", "kube-public": "restricted",
         "kube-system": "privileged", "local-path-storage": "baseline"}
@@ -137,14 +138,23 @@ def test_snapshot_round_trip_gives_the_same_audit(apiserver, tmp_path, run_cli):
     dump = tmp_path / "dump.json"
     code, _, err = run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
     assert code == 0 and err.startswith(f"wrote {dump}: ")
-    items = json.loads(dump.read_text())["items"]
-    assert items[0]["gitVersion"] == "v1.34.2"
+    snapshot = json.loads(dump.read_text())
+    assert (snapshot["apiVersion"], snapshot["kind"]) == ("v1", "List")
+    items = snapshot["items"]
+    assert items[0]["apiVersion"] == "kubectl-pss/v1" and items[0]["kind"] == "ClusterInfo"
+    assert items[0]["serverVersion"]["gitVersion"] == "v1.34.2"
+    assert all(isinstance(i.get("kind"), str) and isinstance(i.get("apiVersion"), str) for i in items)  # a valid List
     assert not any(i.get("kind") == "Secret" for i in items)
-    assert all("managedFields" not in i.get("metadata", {}) for i in items if "kind" in i)
+    assert all("managedFields" not in i.get("metadata", {}) for i in items)
     _, live, _ = run_cli("audit", "-A", "--kubeconfig", str(apiserver.kubeconfig_path), "-o", "json")
     _, offline, _ = run_cli("audit", "--snapshot", str(dump), "-o", "json")
     live, offline = json.loads(live), json.loads(offline)
     assert offline["namespaces"] == live["namespaces"]
+    assert offline["server"] == live["server"] == {"gitVersion": "v1.34.2", "minor": 34}
+    assert offline["context"] is None and live["context"] == "fake"
+    assert not any("ignored objects" in note for note in offline["notes"])  # ClusterInfo is read, not ignored
+    code, out, _ = run_cli("check", "-f", str(dump), "-o", "json")
+    assert not any(s["kind"] == "ClusterInfo" for s in json.loads(out)["skipped"])
     assert offline["cluster"]["policyLatest"] == live["cluster"]["policyLatest"] == "v1.34"
     code, _, err = run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
     assert code == 2 and "exists: pass --overwrite" in err

@@ -155,7 +155,7 @@ def test_apparmor_every_verdict(run_cli, lab):
     assert short(c["legacy"]) == ("mismatch", "unconfined", "unconfined")
     assert c["legacy"]["expected"] == "RuntimeDefault" and c["legacy"]["expectedSource"] == "annotation"
     assert short(c["plain"]) == ("match", None, "cri-containerd.apparmor.d (enforce)")
-    assert c["plain"]["expected"] == "(none)"
+    assert c["plain"]["expected"] is None
     assert short(c["distroless"]) == ("unverifiable", "no-cat", None)
     assert "--debug-image" in c["distroless"]["detail"]
     assert short(c["shared"]) == ("match", None, "unconfined")  # /proc/self, not the pause process
@@ -231,7 +231,7 @@ def test_apparmor_missing_named_pod_is_an_error(run_cli, lab):
     code, out, err = run_cli("verify-apparmor", "nope", "web", "--kubeconfig", str(lab.kubeconfig_path),
                              "-o", "json")
     report = json.loads(out)
-    assert code == 2 and report["errors"] == [{"namespace": "apps", "pod": "nope", "error": 'pods "nope" not found'}]
+    assert code == 2 and report["errors"] == [{"namespace": "apps", "pod": "nope", "message": 'pods "nope" not found'}]
     assert err == 'error: pod "apps/nope": pods "nope" not found\n'
     assert by_pod(report)["web/nginx"]["verdict"] == "match"
 
@@ -274,18 +274,19 @@ def test_seccomp_quick(run_cli, lab):
     code, report, err = verify(run_cli, lab, "verify-seccomp")
     assert code == 1 and err == "" and report["debugPods"] == [] and lab.runtime.created == []
     c = by_pod(report)
-    assert short(c["web/nginx"]) == ("match", None, "Seccomp 2 (filter), 1 filter")
-    assert (c["crio-web"]["verdict"], c["crio-web"]["flags"]) == ("match", ["seccomp-default"])
+    assert short(c["web/nginx"]) == ("match", None, {"mode": "filter", "filters": 1})
+    assert (c["crio-web"]["verdict"], c["crio-web"]["flags"]) == ("match", ["seccompDefault"])
     assert (c["plain"]["verdict"], c["plain"]["flags"]) == ("match", [])
-    assert short(c["lax"]) == ("mismatch", "no-filter", "Seccomp 0 (disabled)") and c["lax"]["flags"] == ["no-filter"]
-    assert short(c["legacy"]) == ("mismatch", "filtered", "Seccomp 2 (filter), 1 filter")
+    assert short(c["lax"]) == ("mismatch", "no-filter", {"mode": "disabled", "filters": 0})
+    assert c["lax"]["flags"] == ["noFilter"]
+    assert short(c["legacy"]) == ("mismatch", "filtered", {"mode": "filter", "filters": 1})
     assert c["legacy"]["expectedSource"] == "pod annotation"
-    assert short(c["shared"]) == ("match", None, "Seccomp 0 (disabled)")  # not the pause process's 2
+    assert short(c["shared"]) == ("match", None, {"mode": "disabled", "filters": 0})  # not the pause process's 2
     assert short(c["priv"])[0] == "match" and short(c["distroless"])[:2] == ("unverifiable", "no-cat")
     assert short(c["blocked"])[:2] == ("unverifiable", "not-running")
     # SeccompDefault on some nodes only
     assert {n["name"]: n["seccompDefault"] for n in report["nodes"]} == {"node-a": "off", "node-b": "on"}
-    assert report["flags"] == {"seccomp-default": 1, "no-filter": 1}
+    assert report["flags"] == {"seccompDefault": 1, "noFilter": 1}
     assert {tuple(e.argv) for e in lab.runtime.execs} == {("cat", "/proc/1/status"), ("cat", "/proc/self/status")}
 
 
@@ -294,20 +295,22 @@ def test_seccomp_node_inspect(run_cli, lab):
     assert code == 1
     c = by_pod(report)
     web = c["web/nginx"]
-    assert short(web) == ("match", None, "SCMP_ACT_ERRNO, 10 syscalls allowed (SCMP_ARCH_X86_64, SCMP_ARCH_X86, "
-                                         "SCMP_ARCH_X32)")
+    assert short(web) == ("match", None, {"mode": "filter", "filters": None})  # the runtime spec counts no filters
+    _, table, _ = run_cli("verify-seccomp", "--node-inspect", "--kubeconfig", str(lab.kubeconfig_path))
+    assert "SCMP_ACT_ERRNO, 10 syscalls allowed (SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32)" in table
     assert web["filter"] == {"defaultAction": "SCMP_ACT_ERRNO", "allowedSyscalls": 10,
                              "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]}
-    assert web["quick"] == "Seccomp 2 (filter), 1 filter"
+    assert web["quick"] == {"mode": "filter", "filters": 1}
     assert short(c["local"])[:2] == ("match", None)  # Localhost: the file under the seccomp root is the same
     assert short(c["drift"])[:2] == ("mismatch", "differs")
     assert c["drift"]["detail"] == (
         "the running filter differs from the profile file: 7 syscalls allowed that the file does not allow: accept, "
         "accept4, access, brk, close (+2 more); 1 syscalls of the file not allowed: epoll_wait; architectures "
         "SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32 instead of SCMP_ARCH_X86_64")
-    assert short(c["lax"]) == ("mismatch", "no-filter", "no filter")  # crictl: unconfined, no linux.seccomp
+    # crictl: unconfined, no linux.seccomp
+    assert short(c["lax"]) == ("mismatch", "no-filter", {"mode": "disabled", "filters": None})
     assert short(c["legacy"])[:2] == ("mismatch", "filtered")
-    assert (c["crio-web"]["verdict"], c["crio-web"]["flags"]) == ("match", ["seccomp-default"])
+    assert (c["crio-web"]["verdict"], c["crio-web"]["flags"]) == ("match", ["seccompDefault"])
     assert short(c["distroless"])[:2] == ("match", None)  # crictl needs no cat in the image
     assert short(c["blocked"])[:2] == ("unverifiable", "not-running")
     # one debug pod per node involved, each deleted, and said so
@@ -365,7 +368,7 @@ def test_seccomp_debug_pod_refusal_is_not_tried_again_on_other_nodes(run_cli, la
     lab.runtime.admit = admit
     code, report, err = verify(run_cli, lab, "verify-seccomp", "-A", "--node-inspect")
     assert code == 2 and refused == ["node-a"] and lab.runtime.created == []
-    errors = {e["node"]: e["error"] for e in report["errors"]}
+    errors = {e["node"]: e["message"] for e in report["errors"]}
     assert "violates PodSecurity" in errors["node-a"] and "not tried again" not in errors["node-a"]
     assert errors["node-b"].endswith("(not tried again on the other nodes)") and "violates PodSecurity" in errors["node-b"]
 

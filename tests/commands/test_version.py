@@ -14,6 +14,7 @@ from kubectl_pss import __version__
 from kubectl_pss.commands import version as version_mod
 from kubectl_pss.policy.registry import NEWEST_MINOR
 from tests.apiserver import write_kubeconfig
+from tests.apiserver.server import FOREVER
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_LINE = f"kubectl-pss v{__version__} (Pod Security policy versions v1.0 to v1.{NEWEST_MINOR})"
@@ -34,7 +35,9 @@ def test_client_never_contacts_the_server(run_cli, apiserver):
     code, out, err = run_cli("version", "--client", "--kubeconfig", apiserver.kubeconfig_path)
     assert (code, out, err) == (0, CLIENT_LINE + "\n", "")
     code, out, _ = run_cli("version", "--client", "-o", "json", "--kubeconfig", apiserver.kubeconfig_path)
-    assert json.loads(out) == {"version": f"v{__version__}", "newestPolicyVersion": f"v1.{NEWEST_MINOR}"}
+    assert json.loads(out) == {"apiVersion": "kubectl-pss/v1", "kind": "VersionReport", "context": None, "server": None,
+                               "errors": [], "version": f"v{__version__}", "newestPolicyVersion": f"v1.{NEWEST_MINOR}",
+                               "serverStatus": None}
     code, out, _ = run_cli("--version")  # the top-level flag is the client's version
     assert out == CLIENT_LINE + "\n"
     assert apiserver.requests == []
@@ -46,9 +49,11 @@ def test_the_servers_version_and_what_latest_means_there(run_cli, apiserver):
     assert out.splitlines() == [CLIENT_LINE, f'Server: v1.24.0-alpha.1+lab at {apiserver.url} (context "fake"); '
                                              "latest means v1.24 there"]
     code, out, _ = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
-    assert json.loads(out)["server"] == {"reachable": True, "context": "fake", "url": apiserver.url,
-                                         "gitVersion": "v1.24.0-alpha.1+lab", "minor": 24, "latest": "v1.24",
-                                         "latestEvaluatedAs": "v1.24"}
+    report = json.loads(out)
+    assert report["context"] == "fake" and report["errors"] == []
+    assert report["server"] == {"gitVersion": "v1.24.0-alpha.1+lab", "minor": 24}
+    assert report["serverStatus"] == {"state": "ok", "url": apiserver.url, "latest": "v1.24",
+                                      "latestEvaluatedAs": "v1.24"}
     assert [(r.method, r.path) for r in apiserver.requests] == [("GET", "/version")] * 2
 
 
@@ -67,7 +72,7 @@ def test_the_kubeconfig_from_home_and_env_is_used(run_cli, apiserver, no_kubecon
     assert '(context "home")' in out
     monkeypatch.setenv("KUBECONFIG", str(apiserver.kubeconfig_path))
     code, out, _ = run_cli("version", "-o", "json")
-    assert json.loads(out)["server"]["context"] == "fake"
+    assert json.loads(out)["context"] == "fake"
 
 
 def test_an_unreachable_server_is_a_line_not_an_error(run_cli, apiserver):
@@ -78,8 +83,9 @@ def test_an_unreachable_server_is_a_line_not_an_error(run_cli, apiserver):
     assert out.splitlines()[1].startswith(f"Server: unreachable (cannot reach the Kubernetes API server at "
                                           f"{apiserver.url}") and "connection refused" in out
     code, out, err = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
-    server = json.loads(out)["server"]
-    assert code == 0 and err == "" and server["reachable"] is False and "connection refused" in server["error"]
+    report = json.loads(out)
+    assert code == 0 and err == "" and report["serverStatus"]["state"] == "unreachable" and report["server"] is None
+    assert "connection refused" in report["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("flag, value, message", [
@@ -89,7 +95,8 @@ def test_an_unreachable_server_is_a_line_not_an_error(run_cli, apiserver):
 ])
 def test_a_bad_kubeconfig_choice_is_reported_too(run_cli, apiserver, flag, value, message):
     code, out, err = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path, flag, value)
-    assert code == 0 and err == "" and out.splitlines()[1].startswith("Server: unreachable (") and message in out
+    assert code == 0 and err == "" and message in out
+    assert out.splitlines()[1].startswith("Server: not connected: the kubeconfig cannot be used (")
 
 
 def test_a_slow_server_is_given_up_on(run_cli, apiserver):
@@ -128,3 +135,18 @@ def test_without_a_kubeconfig_kubernetes_is_never_imported(tmp_path):
                               text=True, timeout=60, check=True)
         assert proc.stdout.splitlines()[-1] == "NOT IMPORTED" and proc.stderr == ""
         assert "Server: not configured" in proc.stdout
+
+
+def test_a_server_that_answers_html_was_reached_not_unreachable(run_cli, apiserver):
+    apiserver.inject("/version", "html", times=FOREVER)
+    code, out, err = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path)
+    assert code == 0 and err == ""
+    assert out.splitlines()[1] == (f"Server: reached at {apiserver.url}, but it did not give its version (the server "
+                                   "answered /version with text/html, not JSON: is a proxy in the way?)")
+    assert "unreachable" not in out
+    code, out, _ = run_cli("version", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
+    report = json.loads(out)
+    assert report["serverStatus"] == {"state": "noVersion", "url": apiserver.url, "latest": None,
+                                      "latestEvaluatedAs": None}
+    assert report["server"] is None and report["context"] == "fake"
+    assert "with text/html" in report["errors"][0]["message"]

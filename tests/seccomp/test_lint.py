@@ -214,9 +214,8 @@ def test_effects_compared_with_unconfined():
 
 def test_report_as_dict_contract():
     data = lint(prof(BASE_NAMES + ["mount"])).as_dict()
-    assert set(data) == {"format", "valid", "errors", "warnings", "findings", "architectures",
-                         "unconfinedComparison", "sources"}
-    assert data["valid"] is False and data["errors"] == 1 and data["format"] == "kubelet"
+    assert set(data) == {"format", "valid", "summary", "findings", "architectures", "unconfinedComparison", "sources"}
+    assert data["valid"] is False and data["summary"]["errors"] == 1 and data["format"] == "kubelet"
     assert data["findings"][0] == {"severity": "error", "code": "dangerous", "path": "syscalls[0].names[4]",
                                    "message": data["findings"][0]["message"]}
     [arch] = data["unconfinedComparison"]["architectures"]

@@ -167,9 +167,9 @@ def run(options: InstallOptions) -> int:
     if not profile.lint.valid:
         if not request.ignore_lint:
             report["outcome"] = "refused"
-            report["errors"].append({"error": f"{profile.source}: {len(profile.lint.errors)} lint error(s): "
+            report["errors"].append({"message": f"{profile.source}: {len(profile.lint.errors)} lint error(s): "
                                               "not installed (--ignore-lint installs it anyway)"})
-            print(f"error: {report['errors'][0]['error']}", file=sys.stderr)
+            print(f"error: {report['errors'][0]['message']}", file=sys.stderr)
             finish()
             return EXIT_FINDINGS
         report["notes"].append(f"installing a profile with {len(profile.lint.errors)} lint error(s) (--ignore-lint): the "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from ...report.envelope import envelope
 from ...report.render import TABLE_FORMATS, write_report
 from ...report.seccomp import render_lint
 from ...seccomp import lint as seccomp_lint
@@ -89,7 +90,7 @@ def run(options: LintOptions) -> int:
     document = load_profile(options.path)
     report = seccomp_lint.lint(document)
     source = "stdin" if options.path == "-" else options.path
-    data = {"profile": source, **report.as_dict()}
+    data = envelope("SeccompLintReport", {"profile": source, **report.as_dict()})
     write_report(data if options.output not in TABLE_FORMATS else report, options.output, sys.stdout,
                  lambda r, out: render_lint(r, source, options.no_color, out))
     return EXIT_FINDINGS if report.errors else EXIT_OK

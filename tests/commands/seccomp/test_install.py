@@ -265,7 +265,7 @@ def test_a_failing_node_among_good_ones(run_cli, lab):
     assert statuses(report) == {"node-a": "written", "node-b": "written", "node-c": "failed"}
     c = report["nodes"][2]
     assert c["reason"] == f"writing {TARGET}: sh: can't create {TARGET}.tmp.4242: Read-only file system"
-    assert report["errors"] == [{"node": "node-c", "error": c["reason"]}]
+    assert report["errors"] == [{"node": "node-c", "message": c["reason"]}]
     assert TARGET not in lab.fakes["node-c"].files and lab.fakes["node-a"].files[TARGET] == PROFILE
     assert f"node node-c: failed: writing {TARGET}" in err and all_pods_gone(lab) and len(lab.runtime.created) == 3
 
