@@ -46,6 +46,8 @@ def _server_cell(ns: dict[str, Any], palette: Palette) -> str:
         return palette.paint(f"error: {server['error']}", "error")
     if server.get("agrees") is False:
         return palette.paint("DISAGREES", "error")
+    if server.get("agrees") is None:
+        return "n/a"  # an audit or warn change: the server checks no pods
     warned = len(server["warnings"])
     return "agrees" + (f" ({warned} warning(s))" if warned else "")
 
