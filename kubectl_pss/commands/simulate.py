@@ -122,6 +122,8 @@ def run(options: SimulateOptions) -> int:
                       "(a bug in one of the two; please report it with -o json)", file=sys.stderr)
     write_report(report, options.output, sys.stdout, lambda r, out: render_simulation(r, out, options.no_color))
     print_read_errors(report["errors"])
-    if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]):
-        return EXIT_ERROR
-    return EXIT_FINDINGS if report["summary"]["namespacesAffected"] else EXIT_OK
+    servers = [ns.get("server") or {} for ns in report["namespaces"]]
+    if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]) or any("error" in s for s in servers):
+        return EXIT_ERROR  # (as label: a failed server dry run checked nothing)
+    disagrees = any(server.get("agrees") is False for server in servers)
+    return EXIT_FINDINGS if report["summary"]["namespacesAffected"] or disagrees else EXIT_OK

@@ -300,3 +300,23 @@ def test_simulate_pre_1_25_wording_from_a_newer_server_is_a_disagreement(run_cli
     code, report, err = simulate(run_cli, apiserver, "--server-dry-run", "-n", "mixed")
     assert by_name(report)["mixed"]["server"] == {**by_name(report)["mixed"]["server"], "agrees": True}
     assert "note" not in by_name(report)["mixed"]["server"] and "DISAGREEMENT" not in err
+
+
+def test_simulate_server_disagreement_and_failed_dry_run_do_not_exit_0(run_cli, cluster):
+    """(review of issue 12) 'good' would reject nothing: only the server's dry run decides the exit code."""
+    cluster.namespace_patch_warnings = lambda ns, old, new: ["something else"]
+    code, report, err = simulate(run_cli, cluster, "--server-dry-run", "-n", "good")
+    assert report["summary"]["namespacesAffected"] == 0 and by_name(report)["good"]["server"]["agrees"] is False
+    assert code == 1
+    cluster.namespace_patch_warnings = lambda ns, old, new: []
+    cluster.forbid("namespaces", namespace="good", verbs=["patch"])
+    code, report, err = simulate(run_cli, cluster, "--server-dry-run", "-n", "good")
+    assert by_name(report)["good"]["server"]["status"] == 403 and code == 2
+
+
+def test_simulate_server_dry_run_fatal_error_ends_the_run(run_cli, cluster):
+    """A dry run the server refuses to authenticate is not a per-namespace 'error' cell: the run ends (exit 2)."""
+    cluster.inject("/api/v1/namespaces/good", 401, times=50, methods=["PATCH"])
+    code, out, err = run_cli("simulate", "restricted", "--server-dry-run", "-n", "good", "-o", "json",
+                             "--kubeconfig", str(cluster.kubeconfig_path))
+    assert code == 2 and out == "" and err.count("\n") == 1
