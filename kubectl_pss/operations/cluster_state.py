@@ -175,6 +175,7 @@ def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_p
         ignored = ", ".join(f"{count} {kind}" for kind, count in sorted(snapshot.ignored.items()))
         state.notes.append(f"ignored objects of other kinds: {ignored}")
     wanted = None if namespaces is None else set(namespaces)
+    state.errors += [e for e in snapshot.unread() if wanted is None or e["namespace"] in (None, *wanted)]
     for name in (namespaces or []):
         if name not in snapshot.namespaces:
             state.errors.append({"namespace": name, "resource": "namespaces", "error": f'namespaces "{name}" not found'})

@@ -4,6 +4,15 @@ A snapshot is a file (or ``-``, or a directory of files) holding ``List``s and/o
 YAML or JSON streams. Namespaces, pods and the workload kinds PSA reads are kept; anything
 else is counted and ignored. A ``/version``-shaped object (``gitVersion``, ``major``,
 ``minor``) gives the server version.
+
+Completeness: a ``kubectl-pss/v1`` ``ClusterInfo`` item records which lists were dumped (``lists``:
+resource names) and what could not be read (``readErrors``: ``{"namespace" (null: cluster-wide),
+"resource", "error", "status"}``); read back, they make namespaces incomplete as on a live cluster.
+A dump without that item (``kubectl get ns,pods,... -A -o json``) counts as holding every
+namespace's pods if it holds any Pod; one without Pod items holds no pod list (unread, never "no
+pods"). A dump declares what it holds (e.g. an empty pod list) with that item: ``{"apiVersion":
+"kubectl-pss/v1", "kind": "ClusterInfo", "lists": ["namespaces", "pods", "deployments", ...]}``;
+each of ``inventory.RESOURCES`` it does not list is unread.
 """
 from __future__ import annotations
 
@@ -15,6 +24,7 @@ from ..manifests import load_documents
 from ..policy.objects import TEMPLATE_PATHS, iter_items
 
 SNAPSHOT_KINDS = ("Namespace",) + tuple(TEMPLATE_PATHS)
+INFO_API_VERSION, INFO_KIND = "kubectl-pss/v1", "ClusterInfo"
 
 
 class SnapshotError(ValueError):
@@ -27,6 +37,39 @@ class Snapshot:
     objects: dict[str, list[dict]] = field(default_factory=dict)
     server_version: dict[str, Any] | None = None
     ignored: Counter = field(default_factory=Counter)
+    lists: list[str] | None = None  # resources dumped, from the ClusterInfo item (None: no such item)
+    read_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def unread(self) -> list[dict[str, Any]]:
+        """What the snapshot did not read, as ClusterState errors (``namespace`` None: cluster-wide)."""
+        errors = [dict(e) for e in self.read_errors]
+        if self.lists is None:
+            lists = ["pods"] if self.objects.get("Pod") else []
+            missing = {"pods": "no Pod objects and no kubectl-pss ClusterInfo item: the pods were not dumped"}
+        else:
+            lists = self.lists
+            missing = {r: "not dumped (the snapshot's ClusterInfo does not list it)" for r in _list_names()}
+        errors += [{"namespace": None, "resource": r, "error": why, "status": None}
+                   for r, why in missing.items() if r not in lists]
+        return errors
+
+
+def _list_names() -> list[str]:
+    from ..cluster.inventory import RESOURCES
+
+    return [r.name for r in RESOURCES]
+
+
+def _read_info(obj: dict, where: str) -> tuple[list[str], list[dict[str, Any]]]:
+    lists, errors = obj.get("lists"), obj.get("readErrors") or []
+    if not isinstance(lists, list) or not all(isinstance(name, str) for name in lists):
+        raise SnapshotError(f"{where}: ClusterInfo.lists is not a list of resource names")
+    if not isinstance(errors, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("resource"), str) and isinstance(e.get("namespace") or "", str)
+            for e in errors):
+        raise SnapshotError(f"{where}: ClusterInfo.readErrors is not a list of {{namespace, resource, error}}")
+    return lists, [{"namespace": e.get("namespace"), "resource": e["resource"], "error": str(e.get("error")),
+                    "status": e.get("status")} for e in errors]
 
 
 def _is_version(obj: dict) -> bool:
@@ -45,6 +88,11 @@ def read_snapshot(paths: list[str]) -> Snapshot:
                 raise SnapshotError(f"{doc.source} (document {doc.index}): an item is not an object")
             if _is_version(obj):
                 snapshot.server_version = obj
+                continue
+            if obj.get("apiVersion") == INFO_API_VERSION and obj.get("kind") == INFO_KIND:
+                lists, read_errors = _read_info(obj, f"{doc.source} (document {doc.index})")
+                snapshot.lists = (snapshot.lists or []) + lists
+                snapshot.read_errors += read_errors
                 continue
             kind = obj.get("kind")
             if kind not in SNAPSHOT_KINDS:
@@ -78,7 +126,7 @@ def read_snapshot(paths: list[str]) -> Snapshot:
 def dump_cluster(cluster: Any, namespaces: list[str] | None) -> tuple[dict[str, Any], list[Any]]:
     """A snapshot of the cluster (a ``List``: its version, namespaces, pods and workloads) and what could
     not be read (InventoryErrors)."""
-    from ..cluster.inventory import fetch_inventory
+    from ..cluster.inventory import RESOURCES, fetch_inventory
     from .progress import progress_printer
 
     progress = progress_printer()
@@ -90,6 +138,10 @@ def dump_cluster(cluster: Any, namespaces: list[str] | None) -> tuple[dict[str, 
     items: list[Any] = []
     if inventory.server_version:
         items.append(inventory.server_version)
+    items.append({"apiVersion": INFO_API_VERSION, "kind": INFO_KIND,
+                  "lists": ["namespaces"] + [r.name for r in RESOURCES],
+                  "readErrors": [{"namespace": e.namespace, "resource": e.resource, "error": e.message,
+                                  "status": e.status} for e in inventory.errors]})
     items.extend(inventory.namespaces[name] for name in sorted(inventory.namespaces))
     for kind in sorted(inventory.objects):
         items.extend(inventory.objects[kind])

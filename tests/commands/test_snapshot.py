@@ -160,3 +160,55 @@ def test_latest_newest_evaluates_latest_as_the_tools_newest_version(run_cli):
         "host namespaces, hostPath volumes, probe or lifecycle host")
     _, out, _ = run_cli("simulate", "baseline", "--snapshot", KIND, "--version", "v1.35", "-o", "json")
     assert json.loads(out)["policyVersion"] == "v1.29"  # the cluster clamps a newer pinned version, as its server does
+
+
+# --- a snapshot read in part is never clean (review of issue 12) ----------------------------------------
+def test_partly_read_snapshot_audits_the_unread_namespace_as_incomplete(apiserver, tmp_path, run_cli):
+    load_mixed_cluster(apiserver)
+    apiserver.forbid("pods")
+    apiserver.forbid("pods", namespace="prod")  # the per-namespace fallback fails for prod only
+    dump = tmp_path / "dump.json"
+    code, _, err = run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    assert code == 2 and 'error: namespace "prod": pods: ' in err
+    code, out, _ = run_cli("audit", "--snapshot", str(dump), "-o", "json")
+    report = namespaces(json.loads(out))
+    assert code == 2 and report["prod"]["complete"] is False and report["prod"]["errors"][0].startswith("pods: ")
+    assert report["default"]["complete"] is True
+    code, out, _ = run_cli("simulate", "restricted", "--snapshot", str(dump), "-n", "prod", "-o", "json")
+    assert code == 2 and json.loads(out)["namespaces"][0]["verdict"] == "unknown"
+
+
+def test_namespaces_only_dump_is_not_no_pods(tmp_path, run_cli):
+    doc = json.loads(Path(KIND).read_text())
+    doc["items"] = [i for i in doc["items"] if i.get("kind") in (None, "Namespace")]  # kubectl get ns -o json
+    (tmp_path / "ns.json").write_text(json.dumps(doc))
+    code, out, _ = run_cli("audit", "--snapshot", str(tmp_path / "ns.json"), "-o", "json")
+    report = namespaces(json.loads(out))
+    assert code == 2 and report["kube-system"]["complete"] is False
+    assert "no Pod objects and no kubectl-pss ClusterInfo item" in report["kube-system"]["errors"][0]
+    code, out, _ = run_cli("simulate", "restricted", "--snapshot", str(tmp_path / "ns.json"), "-o", "json")
+    assert code == 2 and {ns["verdict"] for ns in json.loads(out)["namespaces"]} == {"unknown"}
+    # a dump that declares its (empty) lists reads as no pods; a ClusterInfo names every list it holds
+    lists = ["namespaces", "pods", "replicationcontrollers", "replicasets", "deployments", "statefulsets",
+             "daemonsets", "jobs", "cronjobs"]
+    doc["items"].append({"apiVersion": "kubectl-pss/v1", "kind": "ClusterInfo", "lists": lists[:2]})
+    (tmp_path / "ns.json").write_text(json.dumps(doc))
+    code, out, _ = run_cli("audit", "--snapshot", str(tmp_path / "ns.json"), "-o", "json")
+    assert code == 2 and namespaces(json.loads(out))["default"]["errors"][0].startswith("replicationcontrollers: ")
+    doc["items"][-1]["lists"] = lists
+    (tmp_path / "ns.json").write_text(json.dumps(doc))
+    code, out, _ = run_cli("audit", "--snapshot", str(tmp_path / "ns.json"), "-o", "json")
+    assert code == 0 and all(ns["complete"] for ns in json.loads(out)["namespaces"])
+
+
+def test_kubectl_pss_snapshot_missing_a_list_is_incomplete(apiserver, tmp_path, run_cli):
+    load_mixed_cluster(apiserver)
+    dump = tmp_path / "dump.json"
+    run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    doc = json.loads(dump.read_text())
+    [info] = [i for i in doc["items"] if i.get("kind") == "ClusterInfo"]
+    assert info["apiVersion"] == "kubectl-pss/v1" and info["readErrors"] == [] and "deployments" in info["lists"]
+    info["lists"].remove("deployments")
+    dump.write_text(json.dumps(doc))
+    code, out, _ = run_cli("audit", "--snapshot", str(dump), "-o", "json")
+    assert code == 2 and not any(ns["complete"] for ns in json.loads(out)["namespaces"])
