@@ -64,9 +64,12 @@ def _counts_against_completeness(error: dict[str, Any]) -> bool:
 
 
 def completeness(entry: dict[str, Any], reasons: list[str]) -> bool:
-    """Mark a namespace's JSON object ``complete`` with its own ``errors``; True if complete."""
+    """Mark a namespace's JSON object ``complete`` with its own ``errors``; True if complete. An
+    incomplete one's counts (``pods``, ``workloads``) are null: what was read is not how many there are."""
     entry["complete"] = not reasons
     entry["errors"] = reasons
+    if reasons:
+        entry.update({key: None for key in ("pods", "workloads") if key in entry})
     return not reasons
 
 

@@ -320,3 +320,17 @@ def test_simulate_server_dry_run_fatal_error_ends_the_run(run_cli, cluster):
     code, out, err = run_cli("simulate", "restricted", "--server-dry-run", "-n", "good", "-o", "json",
                              "--kubeconfig", str(cluster.kubeconfig_path))
     assert code == 2 and out == "" and err.count("\n") == 1
+
+
+def test_unread_namespace_counts_are_unknown_not_0(run_cli, cluster):
+    """(review of issue 12) an incomplete namespace: pods/workloads null in JSON, ? in tables, never 0."""
+    cluster.forbid("pods")
+    cluster.forbid("pods", namespace="prod")
+    for command in (["audit", "-n", "prod,good"], ["simulate", "restricted", "-n", "prod,good"]):
+        code, out, _ = run_cli(*command, "-o", "json", "--kubeconfig", str(cluster.kubeconfig_path))
+        ns = by_name(json.loads(out))
+        assert code == 2 and ns["prod"]["pods"] is None and ns["prod"]["workloads"] is None
+        assert ns["good"]["complete"] is True and isinstance(ns["good"]["pods"], int)
+        code, out, _ = run_cli(*command, "--no-color", "--kubeconfig", str(cluster.kubeconfig_path))
+        row = next(line.split() for line in out.splitlines() if line.startswith("prod "))
+        assert "0" not in row and row.count("?") >= 3, row
