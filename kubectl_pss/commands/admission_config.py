@@ -25,7 +25,7 @@ from ..policy.configcheck import DNS_LABEL, DNS_SUBDOMAIN, check_admission_docum
 from ..report.admission_config import admission_configuration, configuration_yaml, render_check
 from ..report.audit import print_read_errors
 from ..report.render import write_json, write_yaml
-from .flags import add_connection_flags, connection_args, level_version_arg, namespaces_arg
+from .flags import add_connection_flags, connection_args, level_version_arg, list_arg
 
 API_VERSIONS = ("v1", "v1beta1", "v1alpha1")
 TUTORIAL_DEFAULTS = {"enforce": (Level.BASELINE, LATEST), "audit": (Level.RESTRICTED, LATEST),
@@ -95,8 +95,8 @@ def complete(args: argparse.Namespace) -> AdmissionConfigOptions:
                          f"allowed formats are: {', '.join(allowed)}")
     return AdmissionConfigOptions(
         action=action, defaults=defaults,
-        namespaces=None if args.exempt_namespace is None else namespaces_arg(args.exempt_namespace),
-        runtime_classes=namespaces_arg(args.exempt_runtime_class),
+        namespaces=None if args.exempt_namespace is None else list_arg(args.exempt_namespace),
+        runtime_classes=list_arg(args.exempt_runtime_class),
         usernames=list(dict.fromkeys(u.strip() for u in args.exempt_username if u.strip())),
         api_version=api_version, check_file=args.check, offline=args.offline,
         connection=connection_args(args),

@@ -199,10 +199,11 @@ def exit_code(report: dict[str, Any]) -> int:
     if not all(ns["complete"] for ns in report["namespaces"]):
         return EXIT_ERROR  # something in scope was not read to the end
     servers = [ns.get("server") or {} for ns in report["namespaces"]]
-    if any("error" in server for server in servers):
-        return EXIT_ERROR  # the server's dry run failed: the change was not checked (as simulate)
+    if report["errors"] or any("error" in server for server in servers):
+        return EXIT_ERROR  # not read (a named namespace that does not exist), or the server's dry run failed
+
     s = report["summary"]
-    problems = (s["refused"] or s["changedSince"] or s["failed"] or s["notAttempted"] or report["errors"]
+    problems = (s["refused"] or s["changedSince"] or s["failed"] or s["notAttempted"]
                 or report["outcome"] == "not applied" or any(server.get("agrees") is False for server in servers))
     return EXIT_FINDINGS if problems else EXIT_OK
 

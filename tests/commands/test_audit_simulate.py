@@ -334,3 +334,25 @@ def test_unread_namespace_counts_are_unknown_not_0(run_cli, cluster):
         code, out, _ = run_cli(*command, "--no-color", "--kubeconfig", str(cluster.kubeconfig_path))
         row = next(line.split() for line in out.splitlines() if line.startswith("prod "))
         assert "0" not in row and row.count("?") >= 3, row
+
+
+@pytest.mark.parametrize("argv", [
+    ["audit", "-n", "../../../apis/x"],
+    ["simulate", "restricted", "-n", "good,Bad"],
+    ["snapshot", "-o", "-", "-n", "a/b"],
+    ["label", "../x", "--warn", "baseline", "--yes"],
+    ["label", "-n", "x" * 64, "--warn", "baseline", "--yes"],
+])
+def test_namespace_names_are_dns_1123_labels(run_cli, cluster, argv):
+    """(review of issue 12) never sent to the server as a path: kubectl's message, one line, exit 2."""
+    cluster.clear_requests()
+    code, out, err = run_cli(*argv, "--kubeconfig", str(cluster.kubeconfig_path))
+    assert code == 2 and out == "" and err.count("\n") == 1 and cluster.requests == []
+    assert err.startswith('error: invalid namespace "') and ("a lowercase RFC 1123 label must consist of" in err
+                                                               or "must be no more than 63 characters" in err)
+
+
+def test_a_named_namespace_that_does_not_exist_is_2_in_audit_and_label(run_cli, cluster):
+    for argv in (["audit", "-n", "nosuch"], ["label", "nosuch", "--warn", "baseline", "--yes"]):
+        code, _, err = run_cli(*argv, "--kubeconfig", str(cluster.kubeconfig_path))
+        assert code == 2 and 'namespace "nosuch"' in err, argv

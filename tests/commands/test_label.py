@@ -490,7 +490,7 @@ def test_bad_undo_file_is_one_line(run_cli, cluster, tmp_path):
 
 def test_missing_namespace_is_reported(run_cli, cluster):
     code, report, err = label_json(run_cli, cluster, "nope", "team", "--enforce", "baseline", "--yes")
-    assert code == 1
+    assert code == 2  # a named namespace that does not exist is an error, as in audit (review of issue 12; was 1)
     assert [(e["namespace"], e["resource"]) for e in report["errors"]] == [("nope", "namespaces")]
     assert by_name(report)["team"]["result"]["status"] == "applied"
     assert 'error: namespace "nope": namespaces: ' in err
