@@ -215,6 +215,18 @@ def level_version_arg(text: str, flag: str) -> tuple[Level, Version | None]:
         raise UsageError(f'invalid {flag} "{text}": {VERSION_ERROR}') from None
 
 
+def level_and_version_args(text: str, version_text: str, flag: str = "--level") -> tuple[Level, Version]:
+    """``L`` or ``L:V`` (as ``label`` takes it) beside ``--version``: ``:V`` means ``--version V``; both
+    given and different is an error (``--version``'s default, latest, gives way to ``:V``)."""
+    level, version = level_version_arg(text, flag)
+    flag_version = version_arg(version_text)
+    if version is None:
+        return level, flag_version
+    if version_text != "latest" and flag_version != version:
+        raise UsageError(f'{flag} "{text}" and --version "{version_text}" name different versions: give it once')
+    return level, version
+
+
 
 def add_node_inspect_flags(parser: argparse.ArgumentParser, what: str, switch: bool = True) -> None:
     """``--node-inspect`` (unless ``switch`` is False: a command that always uses debug pods) and the

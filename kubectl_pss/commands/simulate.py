@@ -19,7 +19,7 @@ from ..policy.admission import MODES
 from ..report.audit import print_read_errors
 from ..report.render import write_report
 from ..report.simulate import render_simulation
-from .flags import add_state_flags, level_arg, scope_arg, source_args, validate_output, version_arg
+from .flags import add_state_flags, level_and_version_args, scope_arg, source_args, validate_output
 
 
 @dataclass
@@ -47,9 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def complete(args: argparse.Namespace) -> SimulateOptions:
     namespaces = scope_arg(args)
+    level, version = level_and_version_args(args.level, args.policy_version, "level")
     return SimulateOptions(
-        level=level_arg(args.level, "level"),
-        version=version_arg(args.policy_version),
+        level=level,
+        version=version,
         mode=args.mode,
         source=source_args(args),
         namespaces=namespaces or None,

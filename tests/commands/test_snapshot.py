@@ -212,3 +212,12 @@ def test_kubectl_pss_snapshot_missing_a_list_is_incomplete(apiserver, tmp_path, 
     dump.write_text(json.dumps(doc))
     code, out, _ = run_cli("audit", "--snapshot", str(dump), "-o", "json")
     assert code == 2 and not any(ns["complete"] for ns in json.loads(out)["namespaces"])
+
+
+def test_simulate_takes_l_colon_v(run_cli):
+    """(review of issue 12) simulate restricted:v1.29 is simulate restricted --version v1.29."""
+    code, out, err = run_cli("simulate", "restricted:v1.25", "--snapshot", KIND, "-o", "json")
+    report = json.loads(out)
+    assert report["version"] == "v1.25" and report["level"] == "restricted", err
+    code, _, err = run_cli("simulate", "restricted:v1.25", "--version", "v1.26", "--snapshot", KIND)
+    assert code == 2 and 'level "restricted:v1.25" and --version "v1.26" name different versions' in err
