@@ -15,14 +15,14 @@ from ..analysis.findings import controller_ref
 from ..policy.registry import DEFAULT_REGISTRY, Registry
 from .reasons import parse_checks, parse_policy, split_message
 
-ANNOTATION_PREFIX = "pod-security.kubernetes.io/"
-AUDIT_VIOLATIONS = ANNOTATION_PREFIX + "audit-violations"
-ENFORCE_POLICY = ANNOTATION_PREFIX + "enforce-policy"
-EXEMPT = ANNOTATION_PREFIX + "exempt"
+AUDIT_ANNOTATION_PREFIX = "pod-security.kubernetes.io/"
+AUDIT_VIOLATIONS = AUDIT_ANNOTATION_PREFIX + "audit-violations"
+ENFORCE_POLICY = AUDIT_ANNOTATION_PREFIX + "enforce-policy"
+EXEMPT = AUDIT_ANNOTATION_PREFIX + "exempt"
 MODES = ("audit", "enforce")
 
 # A line is parsed only when one of these is in it (the raw-line pre-filter: most of a log is other events).
-MARKERS = (ANNOTATION_PREFIX.encode(), b"PodSecurity")
+MARKERS = (AUDIT_ANNOTATION_PREFIX.encode(), b"PodSecurity")
 _EVENT_MARKER = b'"audit.k8s.io/'
 _KIND_MARKERS = (b'"kind":"Event', b'"kind": "Event')  # Event or EventList, compact (as logged) or not
 _LIST_MARKER = b'"EventList"'

@@ -230,7 +230,7 @@ def run_check(options: AdmissionConfigOptions) -> int:
                 namespaces = {ns["metadata"]["name"] for ns in cluster.list_items("/api/v1/namespaces")}
             except Forbidden as exc:
                 notes.append(f"cannot list namespaces ({exc}): their existence was not checked")
-        except ClusterError as exc:
+        except ClusterError as exc:  # mapped here, not in cli.py, for the hint: the check can run without a cluster
             raise FatalError(f"{exc} (--offline checks the file alone)") from None
 
     def read_path(relative: str) -> Any:
