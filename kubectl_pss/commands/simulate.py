@@ -118,6 +118,10 @@ def run(options: SimulateOptions) -> int:
                             [ns for ns in report["namespaces"] if not ns["exempt"]])
             disagreements = [ns["name"] for ns in report["namespaces"] if ns.get("server", {}).get("agrees") is False]
             report["summary"]["serverDisagreements"] = len(disagreements)
+            for ns in report["namespaces"]:
+                if "error" in ns.get("server", {}):
+                    print(f'error: namespace "{ns["name"]}": the API server\'s dry run failed: {ns["server"]["error"]}',
+                          file=sys.stderr)
             for name in disagreements:
                 print(f'DISAGREEMENT: namespace "{name}": the API server\'s dry run and kubectl-pss differ '
                       "(a bug in one of the two; please report it with -o json)", file=sys.stderr)

@@ -129,6 +129,8 @@ def print_label_diagnostics(report: dict[str, Any]) -> None:
         for warning in (ns.get("result") or {}).get("warnings") or ():
             print(f'Warning: namespace "{ns["name"]}": {warning}', file=sys.stderr)
         server = ns.get("server") or {}
+        if "error" in server:
+            print(f'error: namespace "{ns["name"]}": the API server\'s dry run failed: {server["error"]}', file=sys.stderr)
         if server.get("agrees") is False:
             print(f'DISAGREEMENT: namespace "{ns["name"]}": the API server\'s dry run and kubectl-pss differ '
                   "(is --admission-config the server's configuration?)", file=sys.stderr)

@@ -312,6 +312,7 @@ def test_simulate_server_disagreement_and_failed_dry_run_do_not_exit_0(run_cli, 
     cluster.forbid("namespaces", namespace="good", verbs=["patch"])
     code, report, err = simulate(run_cli, cluster, "--server-dry-run", "-n", "good")
     assert by_name(report)["good"]["server"]["status"] == 403 and code == 2
+    assert 'error: namespace "good": the API server\'s dry run failed: ' in err
 
 
 def test_simulate_server_dry_run_fatal_error_ends_the_run(run_cli, cluster):

@@ -791,6 +791,7 @@ def test_failed_server_dry_run_refuses_and_exits_2(run_cli, cluster):
     assert team["action"] == "refused" and "error" in team["server"]
     assert any(n.startswith("refused: the API server's dry run failed (") for n in team["notes"])
     assert patches(cluster, dry_run=False) == [] and code == 2
+    assert 'error: namespace "team": the API server\'s dry run failed: ' in err
 
 
 def test_server_dry_run_of_a_warn_change_is_not_applicable(run_cli, cluster):
