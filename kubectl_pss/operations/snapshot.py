@@ -60,9 +60,10 @@ def _list_names() -> list[str]:
     return [r.name for r in RESOURCES]
 
 
-def _read_info(obj: dict, where: str) -> tuple[list[str], list[dict[str, Any]]]:
+def _read_info(obj: dict, where: str) -> tuple[list[str] | None, list[dict[str, Any]]]:
+    """A ClusterInfo item's ``lists`` (None when it has none: it declares nothing) and ``readErrors``."""
     lists, errors = obj.get("lists"), obj.get("readErrors") or []
-    if not isinstance(lists, list) or not all(isinstance(name, str) for name in lists):
+    if lists is not None and (not isinstance(lists, list) or not all(isinstance(name, str) for name in lists)):
         raise SnapshotError(f"{where}: ClusterInfo.lists is not a list of resource names")
     if not isinstance(errors, list) or not all(
             isinstance(e, dict) and isinstance(e.get("resource"), str) and isinstance(e.get("namespace") or "", str)
@@ -91,7 +92,8 @@ def read_snapshot(paths: list[str]) -> Snapshot:
                 continue
             if obj.get("apiVersion") == INFO_API_VERSION and obj.get("kind") == INFO_KIND:
                 lists, read_errors = _read_info(obj, f"{doc.source} (document {doc.index})")
-                snapshot.lists = (snapshot.lists or []) + lists
+                if lists is not None:
+                    snapshot.lists = (snapshot.lists or []) + lists
                 snapshot.read_errors += read_errors
                 continue
             kind = obj.get("kind")

@@ -221,3 +221,23 @@ def test_simulate_takes_l_colon_v(run_cli):
     assert report["version"] == "v1.25" and report["level"] == "restricted", err
     code, _, err = run_cli("simulate", "restricted:v1.25", "--version", "v1.26", "--snapshot", KIND)
     assert code == 2 and 'level "restricted:v1.25" and --version "v1.26" name different versions' in err
+
+
+@pytest.mark.parametrize("info, message", [
+    ({"lists": "pods"}, "ClusterInfo.lists is not a list of resource names"),
+    ({"lists": ["pods"], "readErrors": [{"namespace": 1, "resource": "pods"}]}, "ClusterInfo.readErrors is not a list"),
+])
+def test_a_malformed_cluster_info_is_one_line(tmp_path, run_cli, info, message):
+    (tmp_path / "s.json").write_text(json.dumps({"kind": "List", "items": [
+        {"kind": "Namespace", "metadata": {"name": "a"}}, {"apiVersion": "kubectl-pss/v1", "kind": "ClusterInfo", **info}]}))
+    code, out, err = run_cli("audit", "--snapshot", str(tmp_path / "s.json"))
+    assert code == 2 and out == "" and err.count("\n") == 1 and message in err
+
+
+def test_cluster_info_without_lists_declares_nothing(tmp_path, run_cli):
+    """A ClusterInfo item with only the server version (or read errors): the Pod-items rule applies."""
+    (tmp_path / "s.json").write_text(json.dumps({"kind": "List", "items": [
+        {"kind": "Namespace", "metadata": {"name": "a"}},
+        {"apiVersion": "kubectl-pss/v1", "kind": "ClusterInfo", "serverVersion": {"gitVersion": "v1.30.1"}}]}))
+    code, out, _ = run_cli("audit", "--snapshot", str(tmp_path / "s.json"), "-o", "json")
+    assert code == 2 and json.loads(out)["namespaces"][0]["complete"] is False
