@@ -196,12 +196,24 @@ class GoYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: igno
         return super().resolve(kind, value, implicit)
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict:
-        mapping = super().construct_mapping(node, deep=deep)  # merge keys are flattened into node.value
-        for _, value_node in node.value:
+        """Keys become their JSON text as they are read: Python's 1.0 == 1 == True must not merge keys
+        that are three keys in Go. yaml.v2 (non-strict, as kubectl decodes) keeps the last of a repeated
+        key; two different Go keys with the same JSON text (``1`` and ``"1"``) are an error, because
+        sigs.k8s.io/yaml keeps whichever its Go map iteration meets last: no fixed answer to match."""
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)  # merge keys (<<) into node.value, before the mapping's own keys
+        mapping: dict[str, Any] = {}
+        go_keys: dict[str, tuple[type, Any]] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            text = json_key(key, node)
             check_json_value(value_node)
-        if all(type(key) is str for key in mapping):
-            return mapping
-        return {json_key(key, node): value for key, value in mapping.items()}
+            if text in go_keys and go_keys[text] != (type(key), key):
+                raise ConstructorError(None, None, f'two different map keys are both "{text}" in JSON (kubectl '
+                                                   "would keep either one)", key_node.start_mark)
+            go_keys[text] = (type(key), key)
+            mapping[text] = self.construct_object(value_node, deep=deep)
+        return mapping
 
     def construct_sequence(self, node: Any, deep: bool = False) -> list:
         for child in node.value:

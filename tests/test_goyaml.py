@@ -93,3 +93,17 @@ def test_explicit_tags_and_merge_keys():
 
 def test_nan_and_inf_values_are_errors_and_finite_floats_pass():
     assert math.isclose(load("v: 1.5e3\n")["v"], 1500.0)
+
+
+def test_keys_python_finds_equal_stay_apart_as_in_go():
+    """(review of issue 12) 1.0 == 1 == True in Python; go yaml.v2 + sigs.k8s.io/yaml keep three keys."""
+    assert load("{1.0: a, 2: b, true: c}\n") == {"1": "a", "2": "b", "true": "c"}
+    assert load("{1: a, yes: b, 0: c, false: d}\n") == {"1": "a", "true": "b", "0": "c", "false": "d"}
+    assert load("a: 1\na: 2\n") == {"a": 2}  # a repeated key: yaml.v2 (non-strict, as kubectl) keeps the last
+    assert load("1.0: a\n1.00: b\n") == {"1": "b"}  # the same Go float64 key
+
+
+@pytest.mark.parametrize("text", ["1: a\n'1': b\n", "1: a\n1.0: b\n", "true: a\n'true': b\n"])
+def test_different_keys_with_the_same_json_text_are_an_error(text):
+    with pytest.raises(yaml.YAMLError, match='two different map keys are both "'):
+        load(text)

@@ -15,14 +15,14 @@ from ..analysis.findings import controller_ref
 from ..policy.registry import DEFAULT_REGISTRY, Registry
 from .reasons import parse_checks, parse_policy, split_message
 
-ANNOTATION_PREFIX = "pod-security.kubernetes.io/"
-AUDIT_VIOLATIONS = ANNOTATION_PREFIX + "audit-violations"
-ENFORCE_POLICY = ANNOTATION_PREFIX + "enforce-policy"
-EXEMPT = ANNOTATION_PREFIX + "exempt"
+AUDIT_ANNOTATION_PREFIX = "pod-security.kubernetes.io/"
+AUDIT_VIOLATIONS = AUDIT_ANNOTATION_PREFIX + "audit-violations"
+ENFORCE_POLICY = AUDIT_ANNOTATION_PREFIX + "enforce-policy"
+EXEMPT = AUDIT_ANNOTATION_PREFIX + "exempt"
 MODES = ("audit", "enforce")
 
 # A line is parsed only when one of these is in it (the raw-line pre-filter: most of a log is other events).
-MARKERS = (ANNOTATION_PREFIX.encode(), b"PodSecurity")
+MARKERS = (AUDIT_ANNOTATION_PREFIX.encode(), b"PodSecurity")
 _EVENT_MARKER = b'"audit.k8s.io/'
 _KIND_MARKERS = (b'"kind":"Event', b'"kind": "Event')  # Event or EventList, compact (as logged) or not
 _LIST_MARKER = b'"EventList"'
@@ -36,7 +36,7 @@ METADATA_NAME_NOTE = "name unknown (generateName; Metadata-level audit policy)"
 
 @dataclass
 class FileStats:
-    """What was read from one source: records read, PodSecurity events matched, lines skipped."""
+    """What was read from one source: audit events read, PodSecurity events matched, lines skipped."""
 
     path: str
     compressed: bool = False
@@ -229,18 +229,18 @@ class Scanner:
             line = raw.strip()
             if not line:
                 continue
-            stats.read += 1
             if (line[:1] != b"{" or line[-1:] != b"}" or _EVENT_MARKER not in line
                     or (_KIND_MARKERS[0] not in line and _KIND_MARKERS[1] not in line)):
                 stats.skip(number)  # not JSON, cut short, or not an audit event
                 continue
             if first not in line and second not in line and _LIST_MARKER not in line:
-                continue  # the pre-filter: nothing of PodSecurity's in it, no need to parse it
+                stats.read += 1  # an event (by its shape) with nothing of PodSecurity's in it: not parsed
+                continue
             events = self._events(line)
             if events is None:
                 stats.skip(number)
                 continue
-            stats.read += len(events) - 1  # an EventList line counts its items
+            stats.read += len(events)  # events, not lines: an EventList line counts its items
             for event in events:
                 selected = select(event, self.registry)
                 if selected:

@@ -32,7 +32,7 @@ from ..operations.snapshot import is_cluster_info
 from ..report.check import render_check
 from ..report.envelope import envelope
 from ..report.render import TABLE_FORMATS, write_report
-from .flags import add_output_flags, level_arg, validate_output, version_arg
+from .flags import add_output_flags, level_and_version_args, validate_output, version_arg
 
 EXAMPLES = """
 # Every manifest under a directory: each object's strictest level
@@ -73,10 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def complete(args: argparse.Namespace) -> CheckOptions:
+    level, version = (None, version_arg(args.policy_version)) if args.level is None else \
+        level_and_version_args(args.level, args.policy_version)
     return CheckOptions(
         paths=args.paths,
-        level=None if args.level is None else level_arg(args.level),
-        version=version_arg(args.policy_version),
+        level=level,
+        version=version,
         output=args.output,
         no_color=args.no_color,
     )
@@ -84,7 +86,7 @@ def complete(args: argparse.Namespace) -> CheckOptions:
 
 def validate(options: CheckOptions) -> None:
     if not options.paths:
-        raise UsageError("must specify one of -f and -k; use -f PATH (a file, a directory or - for stdin)")
+        raise UsageError("must specify -f PATH (a file, a directory or - for stdin)")
     if options.paths.count("-") > 1:
         raise UsageError("stdin (-) can only be read once")
     validate_output(options.output)

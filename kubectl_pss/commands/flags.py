@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
@@ -209,9 +210,28 @@ def scope_arg(args: argparse.Namespace) -> list[str]:
     return namespaces
 
 
-def namespaces_arg(values: list[str]) -> list[str]:
+def list_arg(values: list[str]) -> list[str]:
+    """Repeatable, comma-separated values, in order, each once."""
     names = [n.strip() for value in values for n in value.split(",") if n.strip()]
     return list(dict.fromkeys(names))
+
+
+DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+DNS1123_LABEL_ERROR = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+                       "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used "
+                       "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+
+
+def namespaces_arg(values: list[str]) -> list[str]:
+    """Namespace names (``list_arg``), each a DNS-1123 label, with kubectl's message (apimachinery's
+    IsDNS1123Label as client-go words an invalid namespace); never sent to the server as a path."""
+    names = list_arg(values)
+    for name in names:
+        errors = (["must be no more than 63 characters"] if len(name) > 63 else []) + \
+            ([] if DNS1123_LABEL.fullmatch(name) else [DNS1123_LABEL_ERROR])
+        if errors:
+            raise UsageError(f'invalid namespace "{name}": [{" ".join(errors)}]')
+    return names
 
 
 def level_version_arg(text: str, flag: str) -> tuple[Level, Version | None]:
@@ -230,6 +250,18 @@ def level_version_arg(text: str, flag: str) -> tuple[Level, Version | None]:
         return level, parse_version(version_text)
     except PolicyValueError:
         raise UsageError(f'invalid {flag} "{text}": {VERSION_ERROR}') from None
+
+
+def level_and_version_args(text: str, version_text: str, flag: str = "--level") -> tuple[Level, Version]:
+    """``L`` or ``L:V`` (as ``label`` takes it) beside ``--version``: ``:V`` means ``--version V``; both
+    given and different is an error (``--version``'s default, latest, gives way to ``:V``)."""
+    level, version = level_version_arg(text, flag)
+    flag_version = version_arg(version_text)
+    if version is None:
+        return level, flag_version
+    if version_text != "latest" and flag_version != version:
+        raise UsageError(f'{flag} "{text}" and --version "{version_text}" name different versions: give it once')
+    return level, version
 
 
 

@@ -211,10 +211,13 @@ def _with_completeness(entry: dict[str, Any], state: ClusterState) -> dict[str, 
 def exit_code(report: dict[str, Any]) -> int:
     if not all(ns["complete"] for ns in report["namespaces"]):
         return EXIT_ERROR  # something in scope was not read to the end
+    servers = [ns.get("server") or {} for ns in report["namespaces"]]
+    if report["errors"] or any("error" in server for server in servers):
+        return EXIT_ERROR  # not read (a named namespace that does not exist), or the server's dry run failed
+
     s = report["summary"]
-    problems = (s["refused"] or s["changedSince"] or s["failed"] or s["notAttempted"] or report["errors"]
-                or report["outcome"] == "not applied"
-                or any("error" in (ns.get("server") or {}) for ns in report["namespaces"]))
+    problems = (s["refused"] or s["changedSince"] or s["failed"] or s["notAttempted"]
+                or report["outcome"] == "not applied" or any(server.get("agrees") is False for server in servers))
     return EXIT_FINDINGS if problems else EXIT_OK
 
 
@@ -251,6 +254,9 @@ def run(options: LabelOptions) -> int:
             plans = labels.plan_label(state, options.request, options.force)
         if options.dry_run != "client" and any(p.action in (CHANGE, REFUSED) for p in plans):
             labels.server_dry_run(connection.cluster(), plans, state)
+            if options.undo is None:  # an undo restores what was there, violations or not
+                for plan in plans:
+                    labels.refuse_unconfirmed(plan, options.force)
         todo = [p for p in plans if p.action == CHANGE]
         table = options.output in TABLE_FORMATS
 

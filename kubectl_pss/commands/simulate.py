@@ -19,7 +19,7 @@ from ..policy.admission import MODES
 from ..report.audit import print_read_errors
 from ..report.render import write_report
 from ..report.simulate import render_simulation
-from .flags import add_state_flags, level_arg, scope_arg, source_args, validate_output, version_arg
+from .flags import add_state_flags, level_and_version_args, scope_arg, source_args, validate_output
 
 EXAMPLES = """
 # What enforcing restricted on every namespace of the kind snapshot would reject
@@ -56,9 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def complete(args: argparse.Namespace) -> SimulateOptions:
     namespaces = scope_arg(args)
+    level, version = level_and_version_args(args.level, args.policy_version, "level")
     return SimulateOptions(
-        level=level_arg(args.level, "level"),
-        version=version_arg(args.policy_version),
+        level=level,
+        version=version,
         mode=args.mode,
         source=source_args(args),
         namespaces=namespaces or None,
@@ -125,11 +126,17 @@ def run(options: SimulateOptions) -> int:
                             [ns for ns in report["namespaces"] if not ns["exempt"]])
             disagreements = [ns["name"] for ns in report["namespaces"] if ns.get("server", {}).get("agrees") is False]
             report["summary"]["serverDisagreements"] = len(disagreements)
+            for ns in report["namespaces"]:
+                if "error" in ns.get("server", {}):
+                    print(f'error: namespace "{ns["name"]}": the API server\'s dry run failed: {ns["server"]["error"]}',
+                          file=sys.stderr)
             for name in disagreements:
                 print(f'error: namespace "{name}": the API server\'s dry run and kubectl-pss differ '
                       "(a bug in one of the two; please report it with -o json)", file=sys.stderr)
     write_report(report, options.output, sys.stdout, lambda r, out: render_simulation(r, out, options.no_color))
     print_read_errors(report["errors"])
-    if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]):
-        return EXIT_ERROR
-    return EXIT_FINDINGS if report["summary"]["namespacesAffected"] else EXIT_OK
+    servers = [ns.get("server") or {} for ns in report["namespaces"]]
+    if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]) or any("error" in s for s in servers):
+        return EXIT_ERROR  # (as label: a failed server dry run checked nothing)
+    disagrees = any(server.get("agrees") is False for server in servers)
+    return EXIT_FINDINGS if report["summary"]["namespacesAffected"] or disagrees else EXIT_OK

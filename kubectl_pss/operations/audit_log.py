@@ -41,6 +41,11 @@ def read_logs(paths: list[str], event_filter: EventFilter, registry: Registry = 
         except SourceError as exc:
             stats.error = str(exc)
             reading.errors.append({"message": str(exc), "file": stats.path})
+            continue
+        if stats.read == 0:  # nothing in it parsed as an audit event: not an audit log, never "no violations"
+            stats.error = (f"{stats.path}: no audit events in it ({stats.skipped} line(s) skipped): "
+                           "not an audit log?")
+            reading.errors.append({"message": stats.error, "file": stats.path})
     return reading
 
 

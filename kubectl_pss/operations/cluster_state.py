@@ -69,9 +69,12 @@ def _counts_against_completeness(error: dict[str, Any]) -> bool:
 
 
 def completeness(entry: dict[str, Any], reasons: list[str]) -> bool:
-    """Mark a namespace's JSON object ``complete`` with its own ``errors``; True if complete."""
+    """Mark a namespace's JSON object ``complete`` with its own ``errors``; True if complete. An
+    incomplete one's counts (``pods``, ``workloads``) are null: what was read is not how many there are."""
     entry["complete"] = not reasons
     entry["errors"] = reasons
+    if reasons:
+        entry.update({key: None for key in ("pods", "workloads") if key in entry})
     return not reasons
 
 
@@ -181,6 +184,7 @@ def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_p
         ignored = ", ".join(f"{count} {kind}" for kind, count in sorted(snapshot.ignored.items()))
         state.notes.append(f"ignored objects of other kinds: {ignored}")
     wanted = None if namespaces is None else set(namespaces)
+    state.errors += [e for e in snapshot.unread() if wanted is None or e["namespace"] in (None, *wanted)]
     for name in (namespaces or []):
         if name not in snapshot.namespaces:
             state.errors.append({"namespace": name, "resource": "namespaces",

@@ -18,6 +18,7 @@ from ..analysis.rollout import (
     NamespacePlan,
     compare_server_warnings,
     desired_labels,
+    dry_run_verdict,
     plan_namespace,
     stage_target,
 )
@@ -80,28 +81,65 @@ def patch_body(plan: NamespacePlan) -> dict[str, Any]:
 
 
 def server_dry_run(cluster: Any, plans: list[NamespacePlan], state: ClusterState) -> None:
-    """Send each planned patch with dryRun=All and compare the server's warnings with the engine's
-    (``state`` names the server version for a note on wording)."""
-    from ..cluster.errors import ClusterError
-    from ..cluster.inventory import FATAL
-
+    """Send each planned patch with dryRun=All and compare the server's warnings with the engine's."""
     for plan in plans:
         if plan.action not in (CHANGE, REFUSED):
             continue
-        try:
-            response = cluster.patch_merge(f"/api/v1/namespaces/{plan.name}", patch_body(plan), dry_run=True)
-        except ClusterError as exc:
-            if isinstance(exc, FATAL):
-                raise
-            plan.server = {"error": str(exc), "status": exc.status, "reason": exc.reason, "agrees": None}
-            continue
-        agrees, note = compare_server_warnings(
-            response.warnings, plan.expected_warnings, plan.expected_rejected,
-            (state.server_version or {}).get("gitVersion"), state.server_minor)
-        server: dict[str, Any] = {"warnings": response.warnings, "expected": plan.expected_warnings, "agrees": agrees}
-        if note or plan.expected_note:
-            server["note"] = note or plan.expected_note
-        plan.server = server
+        plan.server = dry_run_patch(cluster, plan.name, patch_body(plan), plan.expected_warnings,
+                                    plan.expected_rejected, state, plan.expected_note)
+        if not plan.enforce_change and "error" not in plan.server:
+            plan.server["agrees"] = None  # the server checks no pods for an audit or warn change: n/a
+
+
+def dry_run_patch(cluster: Any, name: str, body: dict[str, Any], expected: list[str],
+                  rejected: dict[str, list[str]] | None, state: ClusterState, note: str | None = None) -> dict[str, Any]:
+    """One namespace's label patch sent with dryRun=All, the server's warnings against the engine's
+    ``expected``: ``{"warnings", "expected", "agrees"[, "note"]}``, or for a failed dry run ``{"error",
+    "status", "reason", "agrees": None}``. An error that ends the run (``FATAL``) is raised."""
+    from ..cluster.errors import ClusterError
+    from ..cluster.inventory import FATAL
+
+    try:
+        response = cluster.patch_merge(f"/api/v1/namespaces/{name}", body, dry_run=True)
+    except ClusterError as exc:
+        if isinstance(exc, FATAL):
+            raise
+        return {"error": str(exc), "status": exc.status, "reason": exc.reason, "agrees": None}
+    agrees, wording = compare_server_warnings(response.warnings, expected, rejected,
+                                              (state.server_version or {}).get("gitVersion"), state.server_minor)
+    server: dict[str, Any] = {"warnings": response.warnings, "expected": expected}
+    if wording or note:
+        server["note"] = wording or note
+    server["agrees"] = agrees
+    return server
+
+
+def unconfirmed(server: dict[str, Any] | None) -> str | None:
+    """Why the server's dry run does not confirm a change (it failed, disagrees, or says existing pods
+    violate the new level), or None."""
+    if server is None:
+        return None
+    if "error" in server:
+        return f"the API server's dry run failed ({server['error']})"
+    if server.get("agrees") is False:
+        return "the API server's dry run disagrees with kubectl-pss"
+    if dry_run_verdict(server.get("warnings") or []).headers:
+        return "the API server's dry run says existing pods violate the new enforce level"
+    return None
+
+
+def refuse_unconfirmed(plan: NamespacePlan, force: bool) -> None:
+    """A change the server's dry run does not confirm is refused, with the reason; with ``force`` it is
+    applied, with the reason as a note."""
+    reason = unconfirmed(plan.server) if plan.action == CHANGE else None
+    if reason is None:
+        return
+    if force:
+        plan.forced = True
+        plan.notes.append(f"--force: applied although {reason}")
+    else:
+        plan.action = REFUSED
+        plan.notes.append(f"refused: {reason} (--force to apply anyway)")
 
 
 def _record(write: Callable[[], None], failed: Callable[[OSError], str]) -> None:
@@ -217,7 +255,6 @@ def dry_run_enforce(cluster: Any, state: ClusterState, level: Level, version: Ve
     """``simulate --server-dry-run``: the enforce label change sent with dryRun=All to each namespace of
     ``entries`` (report entries, by ``name``); the server's warnings against the engine's, as ``entry["server"]``."""
     from ..analysis.rollout import apply_patch, expected_server_warnings
-    from ..cluster.errors import ClusterError
     from ..policy.admission import level_label, resolve_policy, version_label
 
     by_name = {ns["metadata"]["name"]: ns for ns in state.namespaces}
@@ -229,16 +266,5 @@ def dry_run_enforce(cluster: Any, state: ClusterState, level: Level, version: Ve
         expected, note, rejected = expected_server_warnings(
             name, resolve_policy(labels, state.config.defaults), resolve_policy(new_labels, state.config.defaults),
             new_labels, state.pods.get(name, []), False, state.config, state.registry)
-        try:
-            response = cluster.patch_merge(f"/api/v1/namespaces/{name}", {"metadata": {"labels": patch}}, dry_run=True)
-        except ClusterError as exc:
-            entry["server"] = {"error": str(exc), "agrees": None}
-            continue
-        agrees, budget_note = compare_server_warnings(response.warnings, expected, rejected,
-                                                      (state.server_version or {}).get("gitVersion"),
-                                                      state.server_minor)
-        server: dict[str, Any] = {"warnings": response.warnings, "expected": expected}
-        if note or budget_note:
-            server["note"] = budget_note or note
-        server["agrees"] = agrees
-        entry["server"] = server
+        entry["server"] = dry_run_patch(cluster, name, {"metadata": {"labels": patch}}, expected, rejected, state,
+                                        note)

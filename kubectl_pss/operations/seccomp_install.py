@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import shlex
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,12 +28,26 @@ from .debugpods import DebugPodSettings, NodeFailure, NodeRunner
 
 MAX_PROFILE_BYTES = 100 * 1024  # one argv word: Linux's MAX_ARG_STRLEN is 128 KiB
 POD_PREFIX = "pss-seccomp"
-# $1 the profile, $2 the target path, $3 its directory. Written next to the target, then renamed over it
-# (mv into a directory would put it inside: refused); the temporary file is removed if anything fails.
+# $1 the profile, $2 the target path, $3 its directory, $4 the sha256 of the file read at the target
+# ("absent": none was there; empty: no check), $5 where to keep the old file (empty: no file to keep).
+# Written next to the target, then renamed over it (mv into a directory would put it inside: refused);
+# just before the rename the target is checked against $4 (exit 3 if it changed since it was read) and
+# the old file copied to $5 (never overwritten); the temporary file is removed if anything fails.
 INSTALL_SCRIPT = ('umask 022 && mkdir -p -- "$3" || exit 1; '
                   'if [ -d "$2" ]; then printf "%s: is a directory\\n" "$2" >&2; exit 1; fi; '
-                  'printf %s "$1" > "$2.tmp.$$" && mv -f -- "$2.tmp.$$" "$2" && exit 0; '
-                  'rm -f -- "$2.tmp.$$"; exit 1')
+                  't="$2.tmp.$$"; printf %s "$1" > "$t" || { rm -f -- "$t"; exit 1; }; '
+                  'if [ "$4" = absent ]; then if [ -e "$2" ]; then rm -f -- "$t"; '
+                  'printf "%s: a file appeared there since it was read: not replaced\\n" "$2" >&2; exit 3; fi; '
+                  'elif [ -n "$4" ]; then '
+                  'command -v sha256sum >/dev/null || { rm -f -- "$t"; printf "no sha256sum on the node: cannot check '
+                  '%s before replacing it\\n" "$2" >&2; exit 1; }; '
+                  'now=$(sha256sum < "$2") || { rm -f -- "$t"; exit 1; }; '
+                  'if [ "${now%% *}" != "$4" ]; then rm -f -- "$t"; '
+                  'printf "%s changed since it was read (sha256 now %s): not replaced\\n" "$2" "${now%% *}" >&2; exit 3; fi; '
+                  'fi; '
+                  'if [ -n "$5" ]; then if [ -e "$5" ]; then rm -f -- "$t"; printf "%s exists: not overwritten\\n" "$5" >&2; '
+                  'exit 1; fi; cp -p -- "$2" "$5" || { rm -f -- "$t"; exit 1; }; fi; '
+                  'mv -f -- "$t" "$2" && exit 0; rm -f -- "$t"; exit 1')
 
 # per-node statuses
 WRITTEN, UNCHANGED, EXISTS_DIFFERENT, FAILED, SKIPPED = "written", "unchanged", "exists-different", "failed", "skipped"
@@ -199,8 +214,13 @@ class Installer:
                 return EXISTS_DIFFERENT, "a different file is there: --overwrite replaces it"
         if request.plan_only:
             return (WOULD_CREATE if before is None else WOULD_OVERWRITE), None
-        result = pod.run_on_host(["sh", "-c", INSTALL_SCRIPT, "sh", profile.text, target, posixpath.dirname(target)])
+        expected = "absent" if before is None else entry["existing"]["sha256"]
+        backup = "" if before is None else f"{target}.kubectl-pss-{_utc_stamp()}.bak"
+        result = pod.run_on_host(["sh", "-c", INSTALL_SCRIPT, "sh", profile.text, target, posixpath.dirname(target),
+                                  expected, backup])
         if result.exit_code != 0:
+            if result.exit_code == 3:  # someone else wrote it between our read and our rename
+                raise NodeFailure(f"{target} changed on the node while installing: not replaced ({result.why()})")
             if result.command_missing:
                 raise NodeFailure("the node has no sh in its root (chroot /host sh): cannot write there: "
                                   + result.why())
@@ -212,7 +232,16 @@ class Installer:
         if got != profile.sha256:
             raise NodeFailure(f"{target} read back with sha256 {got}, not the profile's {profile.sha256}")
         entry["sha256"] = got
+        if backup:  # the way back: the old file, next to the target on the node
+            entry["backup"] = backup
+            entry["restore"] = shlex.join(["chroot", "/host", "mv", "-f", "--", backup, target])
         return WRITTEN, None
+
+
+def _utc_stamp() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _short(sha: str) -> str:
@@ -225,6 +254,9 @@ def describe(entry: dict[str, Any], plan_only: bool) -> str:
     there = (f"sha256 {_short(existing['sha256'])}, {existing['size']} bytes" if existing else "")
     if status == WRITTEN:
         what = f"replaced a different file ({there})" if existing else "a new file"
+        if entry.get("backup"):
+            what += (f"; the old file is kept as {entry['backup']} (restore it from a debug pod on the node: "
+                     f"{entry['restore']})")
         text = f"written, sha256 verified; {what}"
     elif status == UNCHANGED:
         text = "unchanged: the same profile is already there"

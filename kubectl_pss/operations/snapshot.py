@@ -5,6 +5,15 @@ YAML or JSON streams. Namespaces, pods and the workload kinds PSA reads are kept
 else is counted and ignored. The server version travels in a ``kubectl-pss/v1`` ``ClusterInfo`` item
 (``serverVersion``: the /version answer), as ``kubectl pss snapshot`` writes it; older snapshots held the
 bare ``/version`` object (``gitVersion``, ``major``, ``minor``, no kind), still read.
+
+Completeness: the same ``ClusterInfo`` item records which lists were dumped (``lists``:
+resource names) and what could not be read (``readErrors``: ``{"namespace" (null: cluster-wide),
+"resource", "message", "status"}``); read back, they make namespaces incomplete as on a live cluster.
+A dump without that item (``kubectl get ns,pods,... -A -o json``) counts as holding every
+namespace's pods if it holds any Pod; one without Pod items holds no pod list (unread, never "no
+pods"). A dump declares what it holds (e.g. an empty pod list) with that item: ``{"apiVersion":
+"kubectl-pss/v1", "kind": "ClusterInfo", "lists": ["namespaces", "pods", "deployments", ...]}``;
+each of ``inventory.RESOURCES`` it does not list is unread.
 """
 from __future__ import annotations
 
@@ -29,26 +38,61 @@ class Snapshot:
     objects: dict[str, list[dict]] = field(default_factory=dict)
     server_version: dict[str, Any] | None = None
     ignored: Counter = field(default_factory=Counter)
+    lists: list[str] | None = None  # resources dumped, from the ClusterInfo item (None: no such item)
+    read_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def unread(self) -> list[dict[str, Any]]:
+        """What the snapshot did not read, as ClusterState errors (``namespace`` None: cluster-wide)."""
+        errors = [dict(e) for e in self.read_errors]
+        if self.lists is None:
+            lists = ["pods"] if self.objects.get("Pod") else []
+            missing = {"pods": "no Pod objects and no kubectl-pss ClusterInfo item: the pods were not dumped"}
+        else:
+            lists = self.lists
+            missing = {r: "not dumped (the snapshot's ClusterInfo does not list it)" for r in _list_names()}
+        errors += [{"namespace": None, "resource": r, "message": why, "status": None}
+                   for r, why in missing.items() if r not in lists]
+        return errors
+
+
+def _list_names() -> list[str]:
+    from ..cluster.inventory import RESOURCES
+
+    return [r.name for r in RESOURCES]
+
+
+def _read_info(obj: dict, where: str) -> tuple[list[str] | None, list[dict[str, Any]]]:
+    """A ClusterInfo item's ``lists`` (None when it has none: it declares nothing) and ``readErrors``."""
+    lists, errors = obj.get("lists"), obj.get("readErrors") or []
+    if lists is not None and (not isinstance(lists, list) or not all(isinstance(name, str) for name in lists)):
+        raise SnapshotError(f"{where}: ClusterInfo.lists is not a list of resource names")
+    if not isinstance(errors, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("resource"), str) and isinstance(e.get("namespace") or "", str)
+            for e in errors):
+        raise SnapshotError(f"{where}: ClusterInfo.readErrors is not a list of {{namespace, resource, message}}")
+    return lists, [{"namespace": e.get("namespace"), "resource": e["resource"], "message": str(e.get("message")),
+                    "status": e.get("status")} for e in errors]
 
 
 CLUSTER_INFO = "ClusterInfo"
 
 
-def cluster_info(server_version: dict[str, Any]) -> dict[str, Any]:
-    """The snapshot's item that carries the server's /version answer."""
-    return {"apiVersion": API_VERSION, "kind": CLUSTER_INFO, "metadata": {"name": "cluster"},
-            "serverVersion": server_version}
+def cluster_info(server_version: dict[str, Any] | None, lists: list[str],
+                 read_errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The snapshot's item that carries the server's /version answer (when there was one), the lists
+    dumped and what could not be read."""
+    info: dict[str, Any] = {"apiVersion": API_VERSION, "kind": CLUSTER_INFO, "metadata": {"name": "cluster"}}
+    if server_version:
+        info["serverVersion"] = server_version
+    return {**info, "lists": lists, "readErrors": read_errors}
 
 
 def is_cluster_info(obj: dict) -> bool:
     return obj.get("kind") == CLUSTER_INFO and obj.get("apiVersion") == API_VERSION
 
 
-def _version_of(obj: dict) -> dict[str, Any] | None:
-    """The /version answer an item carries: a ClusterInfo's, or an old snapshot's bare /version object."""
-    if is_cluster_info(obj):
-        version = obj.get("serverVersion")
-        return version if isinstance(version, dict) else {}
+def _bare_version(obj: dict) -> dict[str, Any] | None:
+    """An old snapshot's bare /version object (no kind), else None."""
     if obj.get("kind") in (None, "Version") and "gitVersion" in obj and "minor" in obj:
         return obj
     return None
@@ -64,9 +108,18 @@ def read_snapshot(paths: list[str]) -> Snapshot:
         for obj in iter_items(doc.data):
             if not isinstance(obj, dict):
                 raise SnapshotError(f"{doc.source} (document {doc.index}): an item is not an object")
-            version = _version_of(obj)
+            version = _bare_version(obj)
             if version is not None:
-                snapshot.server_version = version or None
+                snapshot.server_version = version
+                continue
+            if is_cluster_info(obj):
+                version = obj.get("serverVersion")
+                if isinstance(version, dict) and version:
+                    snapshot.server_version = version
+                lists, read_errors = _read_info(obj, f"{doc.source} (document {doc.index})")
+                if lists is not None:
+                    snapshot.lists = (snapshot.lists or []) + lists
+                snapshot.read_errors += read_errors
                 continue
             kind = obj.get("kind")
             if kind not in SNAPSHOT_KINDS:
@@ -100,7 +153,7 @@ def read_snapshot(paths: list[str]) -> Snapshot:
 def dump_cluster(cluster: Any, namespaces: list[str] | None) -> tuple[dict[str, Any], list[Any]]:
     """A snapshot of the cluster (a ``v1`` ``List``: its ClusterInfo, namespaces, pods and workloads) and what could
     not be read (InventoryErrors)."""
-    from ..cluster.inventory import fetch_inventory
+    from ..cluster.inventory import RESOURCES, fetch_inventory
     from .progress import progress_printer
 
     progress = progress_printer()
@@ -109,9 +162,9 @@ def dump_cluster(cluster: Any, namespaces: list[str] | None) -> tuple[dict[str, 
     finally:
         if progress is not None:
             progress("")
-    items: list[Any] = []
-    if inventory.server_version:
-        items.append(cluster_info(inventory.server_version))
+    items: list[Any] = [cluster_info(inventory.server_version, ["namespaces"] + [r.name for r in RESOURCES],
+                                     [{"namespace": e.namespace, "resource": e.resource, "message": e.message,
+                                       "status": e.status} for e in inventory.errors])]
     items.extend(inventory.namespaces[name] for name in sorted(inventory.namespaces))
     for kind in sorted(inventory.objects):
         items.extend(inventory.objects[kind])

@@ -50,6 +50,11 @@ def write_findings(rows: list[list[str]], caption: str, stream: TextIO) -> None:
 UNKNOWN = "? (not fully read)"
 
 
+def count_cell(count: int | None) -> str:
+    """A pod or workload count; None (a namespace not read to the end) is ``?``, never 0."""
+    return "?" if count is None else str(count)
+
+
 def write_incomplete(namespaces: list[dict[str, Any]], stream: TextIO) -> None:
     """Why each namespace marked ``?`` has no verdict: what could not be read in it."""
     lines = [f"  {ns['name']}: {reason}" for ns in namespaces if not ns.get("complete", True)
@@ -70,7 +75,7 @@ def render_audit(report: dict[str, Any], stream: TextIO, no_color: bool) -> None
         level = (palette.level(strictest) + f" @{ns['evaluatedAt']}" if strictest is not None
                  else palette.paint(UNKNOWN, "error"))
         rows.append([ns["name"], _mode(ns["labels"], "enforce"), _mode(ns["labels"], "audit"), _mode(ns["labels"], "warn"),
-                     "yes" if ns["exempt"] else "", str(ns["pods"]), str(ns["workloads"]), level, flag])
+                     "yes" if ns["exempt"] else "", count_cell(ns["pods"]), count_cell(ns["workloads"]), level, flag])
     stream.write(heading("\n") + format_table(rows, ["namespace", "enforce", "audit", "warn", "exempt", "pods",
                                                     "workloads", "strictest", "violates enforce"]) + "\n")
     if any(cell.startswith("(") for row in rows for cell in row[1:4]):

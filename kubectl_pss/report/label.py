@@ -47,6 +47,8 @@ def _server_cell(ns: dict[str, Any], palette: Palette) -> str:
         return palette.paint(f"error: {server['error']}", "error")
     if server.get("agrees") is False:
         return palette.paint("DISAGREES", "error")
+    if server.get("agrees") is None:
+        return "n/a"  # an audit or warn change: the server checks no pods
     warned = len(server["warnings"])
     return "agrees" + (f" ({warned} warning(s))" if warned else "")
 
@@ -124,6 +126,8 @@ def print_label_diagnostics(report: dict[str, Any]) -> None:
         for warning in (ns.get("result") or {}).get("warnings") or ():
             print(f'Warning: namespace "{ns["name"]}": {warning}', file=sys.stderr)
         server = ns.get("server") or {}
+        if "error" in server:
+            print(f'error: namespace "{ns["name"]}": the API server\'s dry run failed: {server["error"]}', file=sys.stderr)
         if server.get("agrees") is False:
             print(f'error: namespace "{ns["name"]}": the API server\'s dry run and kubectl-pss differ '
                   "(is --admission-config the server's configuration?)", file=sys.stderr)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from .audit import UNKNOWN, findings_rows, write_findings, write_incomplete
+from .audit import UNKNOWN, count_cell, findings_rows, write_findings, write_incomplete
 from .envelope import source_name
 from .color import Palette, color_enabled
 from .render import format_table, heading, write_notes
@@ -32,7 +32,7 @@ def render_simulation(report: dict[str, Any], stream: TextIO, no_color: bool) ->
             server_text = ("agrees" if server.get("agrees") else
                            palette.paint("DISAGREES", "error") if server.get("agrees") is False else
                            f"error: {server.get('error')}")
-        row = [ns["name"], ns["current"], str(ns["pods"]), str(ns["workloads"]), verdict]
+        row = [ns["name"], ns["current"], count_cell(ns["pods"]), count_cell(ns["workloads"]), verdict]
         if "server" in ns or any("server" in n for n in report["namespaces"]):
             row.append(server_text)
         rows.append(row)

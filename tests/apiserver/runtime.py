@@ -247,12 +247,15 @@ class FakeNode:
         return ExecOutcome()
 
     def _install(self, argv: list[str]) -> ExecOutcome:
-        """``sh -c INSTALL_SCRIPT sh CONTENT PATH DIR``: mkdir -p DIR, write PATH.tmp.PID, rename it to PATH."""
+        """``sh -c INSTALL_SCRIPT sh CONTENT PATH DIR EXPECTED BACKUP``: mkdir -p DIR, write PATH.tmp.PID; refuse
+        (exit 3) if PATH is not what EXPECTED says (its sha256, or "absent"); copy PATH to BACKUP; rename."""
         from kubectl_pss.operations.seccomp_install import INSTALL_SCRIPT
 
-        if argv[1:3] != ["-c", INSTALL_SCRIPT] or len(argv) != 7:
+        import hashlib
+
+        if argv[1:3] != ["-c", INSTALL_SCRIPT] or len(argv) != 9:
             return ExecOutcome(stderr="sh: this FakeNode runs only seccomp install's script\n", exit_code=2)
-        content, path, directory = argv[4:7]
+        content, path, directory, expected, backup = argv[4:9]
         parts = directory.strip("/").split("/")
         for i in range(1, len(parts) + 1):
             ancestor = "/" + "/".join(parts[:i])
@@ -261,6 +264,15 @@ class FakeNode:
         if any(path.startswith(p.rstrip("/") + "/") for p in self.read_only):
             return ExecOutcome(stderr=f"sh: can't create {path}.tmp.4242: Read-only file system\n", exit_code=1)
         self.dirs.add(directory)
+        old = self.files.get(path)
+        now = "absent" if old is None else hashlib.sha256(str(old).encode()).hexdigest()
+        if expected and now != expected:
+            return ExecOutcome(stderr=f"{path} changed since it was read (sha256 now {now}): not replaced\n",
+                               exit_code=3)
+        if backup:
+            if backup in self.files:
+                return ExecOutcome(stderr=f"{backup} exists: not overwritten\n", exit_code=1)
+            self.files[backup] = old
         self.files[path] = content
         return ExecOutcome()
 

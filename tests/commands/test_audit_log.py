@@ -129,7 +129,24 @@ def test_the_table(run_cli, tmp_path):
 def test_nothing_found_but_incomplete_is_not_clean(run_cli, tmp_path):
     log = g.write(tmp_path / "audit.log", [g.COMPLIANT_POD], tail=b'{"kind":"Event","apiVersion":"audit.k8s.io/v1","annot')
     code, out, _ = run_cli("audit-log", log)
-    assert code == 0 and out == "No PodSecurity violations in 2 events (incomplete: 1 line(s) skipped; see stderr).\n"
+    # 1 event and 1 line cut short (it counted as an event before the review of issue 12: events, not lines)
+    assert code == 0 and out == "No PodSecurity violations in 1 events (incomplete: 1 line(s) skipped; see stderr).\n"
+
+
+@pytest.mark.parametrize("content", [
+    b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: i\n",
+    b"\x00\x01\xff\xfe binary\n",
+    b"",
+])
+def test_a_file_with_no_audit_events_is_an_error(run_cli, tmp_path, content):
+    """(review of issue 12) not an audit log: exit 2 naming it, never 'No PodSecurity violations'."""
+    log = tmp_path / "pod.yaml"
+    log.write_bytes(content)
+    code, out, err = run_cli("audit-log", str(log))
+    assert code == 2 and f"error: {log}: no audit events in it" in err and "0 events" in out
+    code, out, err = run_cli("audit-log", str(log), "-o", "json")
+    report = json.loads(out)
+    assert code == 2 and report["events"]["read"] == 0 and report["files"][0]["error"].startswith(f"{log}: no audit")
 
 
 def test_help_says_warn_is_not_in_the_log(run_cli):

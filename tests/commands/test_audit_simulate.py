@@ -301,3 +301,60 @@ def test_simulate_pre_1_25_wording_from_a_newer_server_is_a_disagreement(run_cli
     code, report, err = simulate(run_cli, apiserver, "--server-dry-run", "-n", "mixed")
     assert by_name(report)["mixed"]["server"] == {**by_name(report)["mixed"]["server"], "agrees": True}
     assert "note" not in by_name(report)["mixed"]["server"] and "dry run and kubectl-pss differ" not in err
+
+
+def test_simulate_server_disagreement_and_failed_dry_run_do_not_exit_0(run_cli, cluster):
+    """(review of issue 12) 'good' would reject nothing: only the server's dry run decides the exit code."""
+    cluster.namespace_patch_warnings = lambda ns, old, new: ["something else"]
+    code, report, err = simulate(run_cli, cluster, "--server-dry-run", "-n", "good")
+    assert report["summary"]["namespacesAffected"] == 0 and by_name(report)["good"]["server"]["agrees"] is False
+    assert code == 1
+    cluster.namespace_patch_warnings = lambda ns, old, new: []
+    cluster.forbid("namespaces", namespace="good", verbs=["patch"])
+    code, report, err = simulate(run_cli, cluster, "--server-dry-run", "-n", "good")
+    assert by_name(report)["good"]["server"]["status"] == 403 and code == 2
+    assert 'error: namespace "good": the API server\'s dry run failed: ' in err
+
+
+def test_simulate_server_dry_run_fatal_error_ends_the_run(run_cli, cluster):
+    """A dry run the server refuses to authenticate is not a per-namespace 'error' cell: the run ends (exit 2)."""
+    cluster.inject("/api/v1/namespaces/good", 401, times=50, methods=["PATCH"])
+    code, out, err = run_cli("simulate", "restricted", "--server-dry-run", "-n", "good", "-o", "json",
+                             "--kubeconfig", str(cluster.kubeconfig_path))
+    assert code == 2 and out == "" and err.count("\n") == 1
+
+
+def test_unread_namespace_counts_are_unknown_not_0(run_cli, cluster):
+    """(review of issue 12) an incomplete namespace: pods/workloads null in JSON, ? in tables, never 0."""
+    cluster.forbid("pods")
+    cluster.forbid("pods", namespace="prod")
+    for command in (["audit", "-n", "prod,good"], ["simulate", "restricted", "-n", "prod,good"]):
+        code, out, _ = run_cli(*command, "-o", "json", "--kubeconfig", str(cluster.kubeconfig_path))
+        ns = by_name(json.loads(out))
+        assert code == 2 and ns["prod"]["pods"] is None and ns["prod"]["workloads"] is None
+        assert ns["good"]["complete"] is True and isinstance(ns["good"]["pods"], int)
+        code, out, _ = run_cli(*command, "--no-color", "--kubeconfig", str(cluster.kubeconfig_path))
+        row = next(line.split() for line in out.splitlines() if line.startswith("prod "))
+        assert "0" not in row and row.count("?") >= 3, row
+
+
+@pytest.mark.parametrize("argv", [
+    ["audit", "-n", "../../../apis/x"],
+    ["simulate", "restricted", "-n", "good,Bad"],
+    ["snapshot", "-o", "-", "-n", "a/b"],
+    ["label", "../x", "--warn", "baseline", "--yes"],
+    ["label", "-n", "x" * 64, "--warn", "baseline", "--yes"],
+])
+def test_namespace_names_are_dns_1123_labels(run_cli, cluster, argv):
+    """(review of issue 12) never sent to the server as a path: kubectl's message, one line, exit 2."""
+    cluster.clear_requests()
+    code, out, err = run_cli(*argv, "--kubeconfig", str(cluster.kubeconfig_path))
+    assert code == 2 and out == "" and err.count("\n") == 1 and cluster.requests == []
+    assert err.startswith('error: invalid namespace "') and ("a lowercase RFC 1123 label must consist of" in err
+                                                               or "must be no more than 63 characters" in err)
+
+
+def test_a_named_namespace_that_does_not_exist_is_2_in_audit_and_label(run_cli, cluster):
+    for argv in (["audit", "-n", "nosuch"], ["label", "nosuch", "--warn", "baseline", "--yes"]):
+        code, _, err = run_cli(*argv, "--kubeconfig", str(cluster.kubeconfig_path))
+        assert code == 2 and 'namespace "nosuch"' in err, argv

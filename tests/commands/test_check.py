@@ -162,7 +162,7 @@ def test_invalid_json_names_document(tmp_path, run_cli):
     (["check", "-f", "x", "--level", "strict"], 'invalid --level "strict": must be one of privileged, baseline, restricted'),
     (["check", "-f", "x", "--version", "1.25"], 'invalid --version "1.25": must be "latest" or "v1.x"'),
     (["check", "-f", "x", "-o", "xml"], 'output format "xml"'),
-    (["check"], "must specify one of -f"),
+    (["check"], "must specify -f PATH"),  # not "one of -f and -k": there is no -k (review of issue 12)
     (["check", "--bogus"], "unrecognized arguments: --bogus"),
     (["frobnicate"], 'unknown command "frobnicate"'),
 ])
@@ -250,3 +250,18 @@ def test_double_dash_before_the_command():
     assert _split_command(["--", "audit", "-A"]) == ("audit", ["-A"])
     assert _split_command(["-o", "json", "--", "version"]) == ("version", ["-o", "json"])
     assert _split_command(["--"]) == (None, [])
+
+
+def test_level_takes_l_colon_v_as_label_does(tmp_path, run_cli):
+    """(review of issue 12) --level restricted:v1.7 means --level restricted --version v1.7; both, differing: 2."""
+    (tmp_path / "pod.yaml").write_text(PRIVILEGED_POD)
+    code, out, err = run_cli("check", "-f", str(tmp_path), "--level", "restricted:v1.7", "-o", "json")
+    assert code == 1, err
+    assert json.loads(out)["results"][0]["version"] == "v1.7"
+    code, out, _ = run_cli("check", "-f", str(tmp_path), "--level", "restricted:v1.7", "--version", "v1.7", "-o", "json")
+    assert code == 1 and json.loads(out)["results"][0]["version"] == "v1.7"
+    code, out, err = run_cli("check", "-f", str(tmp_path), "--level", "restricted:v1.7", "--version", "v1.8")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert 'error: --level "restricted:v1.7" and --version "v1.8" name different versions' in err
+    code, _, err = run_cli("check", "-f", str(tmp_path), "--level", "restricted:1.7")
+    assert code == 2 and 'invalid --level "restricted:1.7": must be "latest" or "v1.x"' in err

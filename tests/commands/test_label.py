@@ -330,9 +330,10 @@ def test_partial_failure_403_and_conflict(run_cli, cluster, tmp_path):
 
     cluster.namespace_patch_warnings = concurrent_writer
     undo_path = tmp_path / "partial-undo.json"
-    code, report, err = label_json(run_cli, cluster, "a", "b", "c", "--enforce", "baseline", "--yes",
+    # --force: a failed dry run (b's 403) refuses the namespace otherwise; a failed dry run exits 2 (was 1)
+    code, report, err = label_json(run_cli, cluster, "a", "b", "c", "--enforce", "baseline", "--yes", "--force",
                                    "--undo-file", str(undo_path))
-    assert code == 1
+    assert code == 2
     assert report["outcome"] == "partially applied"
     ns = by_name(report)
     assert ns["a"]["result"]["status"] == "applied"
@@ -351,9 +352,10 @@ def test_partial_failure_403_and_conflict(run_cli, cluster, tmp_path):
 def test_nothing_applied_leaves_no_undo_file(run_cli, cluster, tmp_path):
     cluster.forbid("namespaces", namespace="team", verbs=["patch"])
     undo_path = tmp_path / "u.json"
-    code, report, _ = label_json(run_cli, cluster, "team", "--enforce", "baseline", "--yes", "--undo-file",
+    # --force past the failed dry run (refused otherwise), which makes the exit 2 (was 1)
+    code, report, _ = label_json(run_cli, cluster, "team", "--enforce", "baseline", "--yes", "--force", "--undo-file",
                                  str(undo_path))
-    assert code == 1 and report["outcome"] == "failed" and report["undoFile"] is None
+    assert code == 2 and report["outcome"] == "failed" and report["undoFile"] is None
     assert not undo_path.exists()
 
 
@@ -488,7 +490,7 @@ def test_bad_undo_file_is_one_line(run_cli, cluster, tmp_path):
 
 def test_missing_namespace_is_reported(run_cli, cluster):
     code, report, err = label_json(run_cli, cluster, "nope", "team", "--enforce", "baseline", "--yes")
-    assert code == 1
+    assert code == 2  # a named namespace that does not exist is an error, as in audit (review of issue 12; was 1)
     assert [(e["namespace"], e["resource"]) for e in report["errors"]] == [("nope", "namespaces")]
     assert by_name(report)["team"]["result"]["status"] == "applied"
     assert 'error: namespace "nope": namespaces: ' in err
@@ -685,9 +687,10 @@ def test_patch_with_unknown_outcome_keeps_the_undo_file(run_cli, cluster, tmp_pa
     undo_path = tmp_path / "u.json"
     before = labels_of(cluster, "team")
     cluster.fail("/api/v1/namespaces/team", 503, times=100, methods=["PATCH"])
-    code, report, err = label_json(run_cli, cluster, "team", "--enforce", "baseline", "--yes", "--undo-file",
-                                   str(undo_path))
-    assert code == 1 and report["outcome"] == "failed" and report["undoFile"] == str(undo_path)
+    # --force past the failed dry run (refused otherwise), which makes the exit 2 (was 1)
+    code, report, err = label_json(run_cli, cluster, "team", "--enforce", "baseline", "--yes", "--force",
+                                   "--undo-file", str(undo_path))
+    assert code == 2 and report["outcome"] == "failed" and report["undoFile"] == str(undo_path)
     assert by_name(report)["team"]["result"]["outcome"] == "unknown"
     assert [(e["name"], e["state"]) for e in json.loads(undo_path.read_text())["namespaces"]] == [("team", "intended")]
     cluster.allow_all()
@@ -796,3 +799,36 @@ def test_an_unknown_dry_run_value_is_bad_input(run_cli, cluster):
     code, out, err = label(run_cli, cluster, "good", "--enforce", "baseline", "--dry-run=maybe")
     assert (code, out) == (2, "")
     assert err == 'error: invalid --dry-run "maybe": must be "none", "server", or "client"\n'
+
+
+# --- the server's dry run must confirm an enforce change (review of issue 12) -----------------------------
+def test_server_reporting_violations_the_engine_does_not_see_refuses(run_cli, cluster):
+    cluster.namespace_patch_warnings = lambda ns, old, new: [
+        f'existing pods in namespace "{ns}" violate the new PodSecurity enforce level "restricted:latest"',
+        "web: runAsNonRoot != true"] if ns == "team" else []
+    code, report, err = label_json(run_cli, cluster, "team", "--enforce", "restricted", "--yes")
+    team = by_name(report)["team"]
+    assert team["action"] == "refused" and team["server"]["agrees"] is False
+    assert "refused: the API server's dry run disagrees with kubectl-pss (--force to apply anyway)" in team["notes"]
+    assert patches(cluster, dry_run=False) == [] and code == 1 and 'error: namespace "team": the API server\'s dry run and kubectl-pss differ' in err
+    code, report, _ = label_json(run_cli, cluster, "team", "--enforce", "restricted", "--yes", "--force")
+    assert by_name(report)["team"]["forced"] is True and by_name(report)["team"]["result"]["status"] == "applied"
+    assert code == 1  # applied, but the disagreement still counts
+
+
+def test_failed_server_dry_run_refuses_and_exits_2(run_cli, cluster):
+    cluster.fail("/api/v1/namespaces/team", 500, times=20, methods=["PATCH"])
+    code, report, err = label_json(run_cli, cluster, "team", "--enforce", "restricted", "--yes")
+    team = by_name(report)["team"]
+    assert team["action"] == "refused" and "error" in team["server"]
+    assert any(n.startswith("refused: the API server's dry run failed (") for n in team["notes"])
+    assert patches(cluster, dry_run=False) == [] and code == 2
+    assert 'error: namespace "team": the API server\'s dry run failed: ' in err
+
+
+def test_server_dry_run_of_a_warn_change_is_not_applicable(run_cli, cluster):
+    code, report, _ = label_json(run_cli, cluster, "team", "--warn", "restricted", "--dry-run=server")
+    assert by_name(report)["team"]["server"]["agrees"] is None and code == 0
+    code, out, _ = label(run_cli, cluster, "team", "--warn", "restricted", "--dry-run=server", "--no-color")
+    row = next(line for line in out.splitlines() if line.startswith("team"))
+    assert row.rstrip().endswith("n/a") and "agrees" not in row

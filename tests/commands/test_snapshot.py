@@ -188,3 +188,84 @@ def test_snapshot_output_file(apiserver, tmp_path, run_cli):
     code, _, err = run_cli("snapshot", "--output-file", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
     assert code == 0 and err.startswith(f"wrote {dump}: ")
     assert json.loads(dump.read_text())["kind"] == "List"
+
+
+# --- a snapshot read in part is never clean (review of issue 12) ----------------------------------------
+def test_partly_read_snapshot_audits_the_unread_namespace_as_incomplete(apiserver, tmp_path, run_cli):
+    load_mixed_cluster(apiserver)
+    apiserver.forbid("pods")
+    apiserver.forbid("pods", namespace="prod")  # the per-namespace fallback fails for prod only
+    dump = tmp_path / "dump.json"
+    code, _, err = run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    assert code == 2 and 'error: namespace "prod": pods: ' in err
+    code, out, _ = run_cli("audit", "--snapshot", str(dump), "-o", "json")
+    report = namespaces(json.loads(out))
+    assert code == 2 and report["prod"]["complete"] is False and report["prod"]["errors"][0].startswith("pods: ")
+    assert report["default"]["complete"] is True
+    code, out, _ = run_cli("simulate", "restricted", "--snapshot", str(dump), "-n", "prod", "-o", "json")
+    assert code == 2 and json.loads(out)["namespaces"][0]["verdict"] == "unknown"
+
+
+def test_namespaces_only_dump_is_not_no_pods(tmp_path, run_cli):
+    doc = json.loads(Path(KIND).read_text())
+    doc["items"] = [i for i in doc["items"] if i.get("kind") in (None, "Namespace")]  # kubectl get ns -o json
+    (tmp_path / "ns.json").write_text(json.dumps(doc))
+    code, out, _ = run_cli("audit", "--snapshot", str(tmp_path / "ns.json"), "-o", "json")
+    report = namespaces(json.loads(out))
+    assert code == 2 and report["kube-system"]["complete"] is False
+    assert "no Pod objects and no kubectl-pss ClusterInfo item" in report["kube-system"]["errors"][0]
+    code, out, _ = run_cli("simulate", "restricted", "--snapshot", str(tmp_path / "ns.json"), "-o", "json")
+    assert code == 2 and {ns["verdict"] for ns in json.loads(out)["namespaces"]} == {"unknown"}
+    # a dump that declares its (empty) lists reads as no pods; a ClusterInfo names every list it holds
+    lists = ["namespaces", "pods", "replicationcontrollers", "replicasets", "deployments", "statefulsets",
+             "daemonsets", "jobs", "cronjobs"]
+    doc["items"].append({"apiVersion": "kubectl-pss/v1", "kind": "ClusterInfo", "lists": lists[:2]})
+    (tmp_path / "ns.json").write_text(json.dumps(doc))
+    code, out, _ = run_cli("audit", "--snapshot", str(tmp_path / "ns.json"), "-o", "json")
+    assert code == 2 and namespaces(json.loads(out))["default"]["errors"][0].startswith("replicationcontrollers: ")
+    doc["items"][-1]["lists"] = lists
+    (tmp_path / "ns.json").write_text(json.dumps(doc))
+    code, out, _ = run_cli("audit", "--snapshot", str(tmp_path / "ns.json"), "-o", "json")
+    assert code == 0 and all(ns["complete"] for ns in json.loads(out)["namespaces"])
+
+
+def test_kubectl_pss_snapshot_missing_a_list_is_incomplete(apiserver, tmp_path, run_cli):
+    load_mixed_cluster(apiserver)
+    dump = tmp_path / "dump.json"
+    run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    doc = json.loads(dump.read_text())
+    [info] = [i for i in doc["items"] if i.get("kind") == "ClusterInfo"]
+    assert info["apiVersion"] == "kubectl-pss/v1" and info["readErrors"] == [] and "deployments" in info["lists"]
+    info["lists"].remove("deployments")
+    dump.write_text(json.dumps(doc))
+    code, out, _ = run_cli("audit", "--snapshot", str(dump), "-o", "json")
+    assert code == 2 and not any(ns["complete"] for ns in json.loads(out)["namespaces"])
+
+
+def test_simulate_takes_l_colon_v(run_cli):
+    """(review of issue 12) simulate restricted:v1.29 is simulate restricted --version v1.29."""
+    code, out, err = run_cli("simulate", "restricted:v1.25", "--snapshot", KIND, "-o", "json")
+    report = json.loads(out)
+    assert report["version"] == "v1.25" and report["level"] == "restricted", err
+    code, _, err = run_cli("simulate", "restricted:v1.25", "--version", "v1.26", "--snapshot", KIND)
+    assert code == 2 and 'level "restricted:v1.25" and --version "v1.26" name different versions' in err
+
+
+@pytest.mark.parametrize("info, message", [
+    ({"lists": "pods"}, "ClusterInfo.lists is not a list of resource names"),
+    ({"lists": ["pods"], "readErrors": [{"namespace": 1, "resource": "pods"}]}, "ClusterInfo.readErrors is not a list"),
+])
+def test_a_malformed_cluster_info_is_one_line(tmp_path, run_cli, info, message):
+    (tmp_path / "s.json").write_text(json.dumps({"kind": "List", "items": [
+        {"kind": "Namespace", "metadata": {"name": "a"}}, {"apiVersion": "kubectl-pss/v1", "kind": "ClusterInfo", **info}]}))
+    code, out, err = run_cli("audit", "--snapshot", str(tmp_path / "s.json"))
+    assert code == 2 and out == "" and err.count("\n") == 1 and message in err
+
+
+def test_cluster_info_without_lists_declares_nothing(tmp_path, run_cli):
+    """A ClusterInfo item with only the server version (or read errors): the Pod-items rule applies."""
+    (tmp_path / "s.json").write_text(json.dumps({"kind": "List", "items": [
+        {"kind": "Namespace", "metadata": {"name": "a"}},
+        {"apiVersion": "kubectl-pss/v1", "kind": "ClusterInfo", "serverVersion": {"gitVersion": "v1.30.1"}}]}))
+    code, out, _ = run_cli("audit", "--snapshot", str(tmp_path / "s.json"), "-o", "json")
+    assert code == 2 and json.loads(out)["namespaces"][0]["complete"] is False

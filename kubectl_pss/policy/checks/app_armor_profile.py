@@ -9,7 +9,6 @@ from ..helpers import Forbidden, PodView, container_name, go_quote, join_quote, 
 from ..levels import Level
 from ._base import Check, Revision, register
 
-ANNOTATION_PREFIX = APPARMOR_CONTAINER_PREFIX
 _ALLOWED_TYPES = frozenset({"RuntimeDefault", "Localhost"})
 
 
@@ -48,7 +47,7 @@ def app_armor_profile_1_0(pod: PodView) -> Forbidden | None:
     annotations = [
         f"{key}={go_quote(value if isinstance(value, str) else str(value))}"
         for key, value in pod.annotations.items()
-        if isinstance(key, str) and key.startswith(ANNOTATION_PREFIX) and not _allowed_annotation(value)
+        if isinstance(key, str) and key.startswith(APPARMOR_CONTAINER_PREFIX) and not _allowed_annotation(value)
     ]
     if pod_bad is None and not bad_containers and not annotations:
         return None

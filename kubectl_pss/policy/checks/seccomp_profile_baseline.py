@@ -9,8 +9,6 @@ from ..helpers import Forbidden, PodView, container_name, go_quote, join_quote, 
 from ..levels import Level
 from ._base import Check, Revision, register
 
-POD_ANNOTATION = SECCOMP_POD_ANNOTATION
-CONTAINER_ANNOTATION_PREFIX = SECCOMP_CONTAINER_PREFIX
 ALLOWED_TYPES = frozenset({"RuntimeDefault", "Localhost"})
 
 
@@ -29,10 +27,10 @@ def seccomp_profile_baseline_1_0(pod: PodView) -> Forbidden | None:
     if not annotations:
         return None
     forbidden: set[str] = set()
-    if POD_ANNOTATION in annotations and not _valid_annotation(annotations[POD_ANNOTATION]):
-        forbidden.add(_annotation_item(POD_ANNOTATION, annotations[POD_ANNOTATION]))
+    if SECCOMP_POD_ANNOTATION in annotations and not _valid_annotation(annotations[SECCOMP_POD_ANNOTATION]):
+        forbidden.add(_annotation_item(SECCOMP_POD_ANNOTATION, annotations[SECCOMP_POD_ANNOTATION]))
     for container in pod.containers:
-        key = CONTAINER_ANNOTATION_PREFIX + container_name(container)
+        key = SECCOMP_CONTAINER_PREFIX + container_name(container)
         if key in annotations and not _valid_annotation(annotations[key]):
             forbidden.add(_annotation_item(key, annotations[key]))
     if forbidden:

@@ -135,7 +135,7 @@ def test_install_on_two_nodes(run_cli, lab):
     for name, fake in lab.fakes.items():
         assert fake.files[TARGET] == PROFILE  # byte for byte, the trailing newline too
         # read, write (content and path as arguments of a fixed script), read back
-        write = ["chroot", "/host", "sh", "-c", INSTALL_SCRIPT, "sh", PROFILE, TARGET, f"{ROOT}/profiles"]
+        write = ["chroot", "/host", "sh", "-c", INSTALL_SCRIPT, "sh", PROFILE, TARGET, f"{ROOT}/profiles", "absent", ""]
         assert fake.calls == [["chroot", "/host", "cat", TARGET], write, ["chroot", "/host", "cat", TARGET]]
     assert lab.fakes["node-b"].files[f"{ROOT}/audit.json"]  # the rest of the root is left alone
     assert report["summary"] == {"nodes": 2, "written": 2, "unchanged": 0, "wouldCreate": 0, "wouldOverwrite": 0,
@@ -431,3 +431,56 @@ def test_force_is_not_the_lint_override(run_cli, lab):
     code, out, err = install(run_cli, lab, "node-a", "--yes", "--force")
     assert (code, out) == (2, "") and err == "error: unrecognized arguments: --force\n"
     assert lab.runtime.created == []
+
+
+# --- --overwrite keeps the way back (review of issue 12) ---------------------------------------------------------
+def test_overwrite_keeps_the_old_file_on_the_node_and_says_how_to_restore(run_cli, lab):
+    lab.fakes["node-b"].files[TARGET] = OLD
+    code, report, err = install_json(run_cli, lab, "node-b", "--yes", "--overwrite")
+    assert code == 0 and statuses(report) == {"node-b": "written"}
+    files = lab.fakes["node-b"].files
+    [backup] = [path for path in files if path.startswith(TARGET + ".kubectl-pss-") and path.endswith(".bak")]
+    assert files[backup] == OLD and files[TARGET] == PROFILE
+    entry = report["nodes"][0]
+    assert entry["backup"] == backup and entry["restore"] == f"chroot /host mv -f -- {backup} {TARGET}"
+    assert f"the old file is kept as {backup} (restore it from a debug pod on the node: " in err
+
+
+def test_a_file_changed_between_read_and_write_is_not_replaced(run_cli, lab):
+    lab.fakes["node-b"].files[TARGET] = OLD
+    node = lab.fakes["node-b"]
+
+    def meanwhile(call):  # someone else writes the target after our read, before our write
+        if call.argv[:3] == ["chroot", "/host", "sh"]:
+            node.files[TARGET] = "theirs"
+        return node(call)
+
+    lab.runtime.on_node("node-b", meanwhile)
+    code, report, err = install_json(run_cli, lab, "node-b", "--yes", "--overwrite")
+    assert code == 1 and statuses(report) == {"node-b": "failed"}
+    assert node.files[TARGET] == "theirs" and "changed on the node while installing: not replaced" in err
+    assert not any(path.endswith(".bak") for path in node.files)
+
+
+@pytest.mark.skipif(shutil.which("sh") is None or shutil.which("sha256sum") is None, reason="no sh or sha256sum")
+def test_the_install_script_checks_and_backs_up_in_a_real_shell(tmp_path):
+    target = tmp_path / "x.json"
+    target.write_text("old")
+    backup = tmp_path / "x.json.bak"
+
+    def sh(expected, keep):
+        return subprocess.run(["sh", "-c", INSTALL_SCRIPT, "sh", "new", str(target), str(tmp_path), expected, keep],
+                              capture_output=True, text=True)
+
+    result = sh(sha("other"), str(backup))  # changed since it was read
+    assert result.returncode == 3 and "changed since it was read" in result.stderr
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
+    result = sh("absent", "")  # it appeared since it was read (as absent)
+    assert result.returncode == 3 and target.read_text() == "old"
+    result = sh(sha("old"), str(backup))
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == "new" and backup.read_text() == "old"
+    target.write_text("newer")
+    result = sh(sha("newer"), str(backup))  # a backup is never overwritten
+    assert result.returncode == 1 and backup.read_text() == "old" and target.read_text() == "newer"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json", "x.json.bak"]
