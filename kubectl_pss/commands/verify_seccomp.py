@@ -98,6 +98,7 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
     containers = [container_entry(t, v, quick=str(s) if s else None, filter=None)
                   for t, (v, s) in zip(scope.targets, quick_results)]
     debug_pods: list[dict[str, Any]] = []
+    kubelets: dict[str, Any] = {}
     if options.node_inspect:
         from ..operations.crictl import inspect_containers
 
@@ -109,7 +110,8 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
                 continue
             if target.ref.running and target.ref.container_id and target.ref.node:
                 by_node.setdefault(target.ref.node, []).append((index, target))
-        full, debug_pods = inspect_containers(cluster, options.debug, by_node, scope.errors, scope.notes)
+        full, debug_pods, kubelets = inspect_containers(cluster, options.debug, by_node, scope.errors, scope.notes,
+                                                        scope.nodes)
         for index, outcome in full.items():
             entry = containers[index]
             if outcome.verdict is None:
@@ -126,6 +128,14 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
     nodes = node_entries(scope)
     for entry in nodes:
         entry["seccompDefault"] = seccomp_default(scope.targets, verdicts, entry["name"])
+        kubelet = kubelets.get(entry["name"]) if options.node_inspect else None
+        if kubelet is not None:  # the kubelet's own flags/config say, rather than what its containers show
+            if kubelet.seccomp_default is not None:
+                entry["seccompDefault"] = "on" if kubelet.seccomp_default else "off"
+            entry["seccompDefaultSource"] = kubelet.seccomp_default_source
+            entry["seccompRoot"], entry["seccompRootSource"] = kubelet.seccomp_root, kubelet.seccomp_root_source
+        else:
+            entry["seccompDefaultSource"] = "inferred from its containers"
     if not scope.targets and not scope.errors:
         scope.notes.append("no containers in scope")
     flagged = {flag: sum(1 for c in containers if flag in c["flags"]) for flag in (FLAG_SECCOMP_DEFAULT, FLAG_NO_FILTER)}

@@ -10,8 +10,10 @@ from typing import Any
 from ..confinement import model
 from ..confinement.seccomp import judge_seccomp_full, localhost_path, parse_crictl_inspect
 from ..seccomp.filter import SeccompFilter, filter_from_profile
+from ..confinement.nodes import NodeInspection
 from .containers import Target
 from .debugpods import DebugPodSettings, NodeFailure, NodeRunner
+from .nodes import HostReader, read_kubelet
 
 
 @dataclass
@@ -24,23 +26,42 @@ class Inspected:
 
 
 def inspect_containers(cluster: Any, settings: DebugPodSettings, by_node: dict[str, list[tuple[int, Target]]],
-                       errors: list[dict[str, Any]], notes: list[str]) -> tuple[dict[int, Inspected], list[dict]]:
-    """Each node's containers (index, target) through its debug pod: the outcomes by index, and the pods made.
+                       errors: list[dict[str, Any]], notes: list[str], facts: dict[str, Any] | None = None
+                       ) -> tuple[dict[int, Inspected], list[dict], dict[str, NodeInspection]]:
+    """Each node's containers (index, target) through its debug pod: the outcomes by index, the pods
+    made, and what each node's kubelet says (seccomp root, SeccompDefault).
 
-    A node that fails (no crictl, the pod refused) leaves its remaining containers out of the outcomes."""
+    A node that fails (no crictl, the pod refused) leaves its remaining containers out of the outcomes;
+    a node skipped by the runner's rule (Ready Unknown, Windows) gets a note."""
     runner = NodeRunner(cluster, settings, prefix="pss-seccomp", what="privileged, hostPID", errors=errors)
     results: dict[int, Inspected] = {}
+    kubelets: dict[str, NodeInspection] = {}
+    facts = facts or {}
+
+    def one(node: str) -> None:
+        skipped = getattr(facts.get(node), "skip", None)
+        if skipped:
+            notes.append(f"node {node}: {skipped}")
+            return
+        version = getattr(facts.get(node), "kubelet_version", None)
+        kubelet = kubelets[node] = NodeInspection()
+
+        def work(pod: Any) -> None:
+            read_kubelet(HostReader(pod), kubelet, version, settings.seccomp_root)
+            _inspect_node(pod, by_node[node], results, kubelet.seccomp_root)
+
+        try:
+            runner.run(node, work)
+        except NodeFailure as exc:
+            errors.append({"node": node, "error": str(exc)})
+
     try:
-        for node in sorted(by_node):
-            try:
-                runner.run(node, lambda pod: _inspect_node(pod, by_node[node], results, settings.seccomp_root))
-            except NodeFailure as exc:
-                errors.append({"node": node, "error": str(exc)})
+        runner.map(sorted(by_node), one)
     finally:
         left = runner.left_behind_note()
         if left:
             notes.append(left)
-    return results, runner.debug_pods
+    return results, runner.debug_pods, kubelets
 
 
 def _inspect_node(pod: Any, items: list[tuple[int, Target]], results: dict[int, Inspected], root: str) -> None:

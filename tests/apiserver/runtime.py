@@ -323,8 +323,10 @@ def crictl_inspect_json(container_id: str, name: str, *, seccomp: dict | None = 
 # --- objects -------------------------------------------------------------------------------------
 def node_object(name: str, *, runtime: str = "containerd://1.7.13", kubelet: str = "v1.30.2",
                 apparmor: bool = True, ready: bool = True, os: str = "linux",
-                taints: list[dict] | None = None) -> dict:
-    """A Node as the kubelet reports it; ``apparmor`` adds "AppArmor enabled" to the Ready message."""
+                taints: list[dict] | None = None, network_ready: bool = True) -> dict:
+    """A Node as the kubelet reports it; ``apparmor`` adds "AppArmor enabled" to the Ready message;
+    ``ready=False``: the kubelet stopped answering (Ready Unknown); ``network_ready=False``: Ready False
+    only because the CNI plugin is not initialised (as a real kubelet says it)."""
     message = "kubelet is posting ready status" + (". AppArmor enabled" if apparmor else "")
     obj: dict[str, Any] = {
         "kind": "Node",
@@ -341,6 +343,10 @@ def node_object(name: str, *, runtime: str = "containerd://1.7.13", kubelet: str
     }
     if taints:
         obj["spec"]["taints"] = taints
+    if ready and not network_ready:
+        obj["status"]["conditions"][0].update(status="False", reason="KubeletNotReady", message=(
+            "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network "
+            "plugin returns error: cni plugin not initialized"))
     return obj
 
 
@@ -377,6 +383,7 @@ class PodRuntime:
         self.node_start_state: dict[str, dict] = {}  # the same, for the debug pods of one node
         self.admit: Callable[[dict], str | None] | None = None  # a create rejected with this 403 message
         self.execs: list[ExecCall] = []
+        self.linger_deletes: dict[str, int] = {}  # pod name -> DELETEs answered 200 that leave it there (terminating)
         self.created: list[tuple[str, str]] = []
         self.deleted: list[tuple[str, str]] = []
         self._lock = threading.Lock()
@@ -663,6 +670,16 @@ class PodRuntime:
         denied = self._forbidden("delete", RESOURCES["pods"], namespace, name)
         if denied:
             return denied
+        with self._lock:
+            lingers = self.linger_deletes.get(name, 0)
+            if lingers:
+                self.linger_deletes[name] = lingers - 1
+        if lingers:
+            obj = self.server.get_object("pods", namespace, name)
+            if obj is not None:
+                obj = copy.deepcopy(obj)
+                obj["metadata"]["deletionTimestamp"] = now_rfc3339()
+                return _Reply(200, {"kind": "Pod", "apiVersion": "v1", **obj})
         with self.server._lock:
             obj = self.server._stores["pods"].delete(namespace, name)
             self.server._next_rv()

@@ -129,6 +129,7 @@ def lab(apiserver, make_kubeconfig):
 
 def verify(run_cli, lab, command, *extra):
     code, out, err = run_cli(command, "--kubeconfig", str(lab.kubeconfig_path), "-o", "json", *extra)
+    assert out, err
     return code, json.loads(out), err
 
 
@@ -314,7 +315,7 @@ def test_seccomp_node_inspect(run_cli, lab):
     pods = report["debugPods"]
     assert [(p["node"], p["deleted"]) for p in pods] == [("node-a", True), ("node-b", True)]
     assert all(p["namespace"] == "apps" and p["name"].startswith(f"pss-seccomp-{p['node']}-") for p in pods)
-    assert lab.runtime.pods_alive() == [] and lab.runtime.deleted == lab.runtime.created
+    assert lab.runtime.pods_alive() == [] and sorted(lab.runtime.deleted) == sorted(lab.runtime.created)
     for p in pods:
         assert f"created debug pod apps/{p['name']} on node {p['node']}" in err
         assert f"deleted debug pod apps/{p['name']}\n" in err
