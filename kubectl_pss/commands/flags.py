@@ -265,8 +265,9 @@ class VerifyOptions:
     no_color: bool
     debug_image: str | None
     workers: int = DEFAULT_WORKERS
-    node_inspect: bool = False  # verify-seccomp --node-inspect, with the debug pods' settings
+    node_inspect: bool = False  # --node-inspect, with the debug pods' settings
     debug: "DebugPodSettings | None" = None
+    compare_exec: bool = False  # with --node-inspect: also exec in the containers, to catch one that lies
 
 
 def add_verify_flags(parser: argparse.ArgumentParser) -> None:
@@ -276,6 +277,9 @@ def add_verify_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug-image", metavar="IMAGE",
                         help="where an image has no cat: read the container's /proc through an ephemeral debug "
                              "container of IMAGE that targets it (it cannot be removed afterwards)")
+    parser.add_argument("--compare-exec", action="store_true",
+                        help="with --node-inspect: also read each container's /proc through exec, and flag "
+                             "exec-disagrees where the container says something else than its node")
     parser.add_argument("--parallel", type=int, default=None, metavar="N",
                         help=f"execs in flight at once (default {DEFAULT_WORKERS}), and nodes inspected at once "
                              f"(default {DEFAULT_NODE_PARALLEL})")
@@ -295,6 +299,10 @@ def verify_args(args: argparse.Namespace) -> VerifyOptions:
         raise UsageError(f'invalid --parallel "{args.parallel}": it must be at least 1')
     selection = Selection(pods=list(dict.fromkeys(args.pods)), namespaces=None if args.all_namespaces else namespaces,
                           container=args.container)
-    return VerifyOptions(connection=connection_args(args), selection=selection, output=args.output,
-                         no_color=args.no_color, debug_image=args.debug_image,
-                         workers=args.parallel or DEFAULT_WORKERS)
+    if args.compare_exec and not args.node_inspect:
+        raise UsageError("--compare-exec needs --node-inspect")
+    options = VerifyOptions(connection=connection_args(args), selection=selection, output=args.output,
+                            no_color=args.no_color, debug_image=args.debug_image,
+                            workers=args.parallel or DEFAULT_WORKERS)
+    options.compare_exec = args.compare_exec
+    return options

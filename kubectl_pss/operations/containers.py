@@ -257,6 +257,8 @@ def node_entries(scope: Scope) -> list[dict[str, Any]]:
 def build_report(check: str, scope: Scope, containers: list[dict], nodes: list[dict],
                  **extra: Any) -> dict[str, Any]:
     summary = model.summarize([c["verdict"] for c in containers])
+    if extra.get("nodeInspect"):  # the node's truth, and the containers that said otherwise through exec
+        summary["execDisagrees"] = sum(1 for c in containers if "exec-disagrees" in c["flags"])
     report = {"check": check, "context": scope.context, "nodes": nodes, "containers": containers, "summary": summary}
     report.update(extra)
     report["errors"] = scope.errors

@@ -246,10 +246,25 @@ class FakeNode:
             return self._install(argv)
         return ExecOutcome()
 
+    def _proc(self, argv: list[str]) -> ExecOutcome:
+        """``sh -c PROC_SCRIPT sh MARKER PID...``: what the script prints for the host's ``/proc`` files."""
+        marker, pids, out = argv[4], argv[5:], b""
+        for pid in pids:
+            for name in ("attr/current", "attr/apparmor/current", "status"):
+                path = f"/proc/{pid}/{name}"
+                got = _cat({path: _resolve(self.files, path)}, [path])
+                stdout = got.stdout if isinstance(got.stdout, bytes) else got.stdout.encode()
+                stderr = got.stderr if isinstance(got.stderr, bytes) else got.stderr.encode()
+                out += f"\n{marker} {pid} {name}\n".encode() + stdout + stderr + f"\n{marker} rc {got.exit_code}\n".encode()
+        return ExecOutcome(out)
+
     def _install(self, argv: list[str]) -> ExecOutcome:
         """``sh -c INSTALL_SCRIPT sh CONTENT PATH DIR``: mkdir -p DIR, write PATH.tmp.PID, rename it to PATH."""
+        from kubectl_pss.operations.hostproc import PROC_SCRIPT
         from kubectl_pss.operations.seccomp_install import INSTALL_SCRIPT
 
+        if argv[1:3] == ["-c", PROC_SCRIPT] and len(argv) >= 5:
+            return self._proc(argv)
         if argv[1:3] != ["-c", INSTALL_SCRIPT] or len(argv) != 7:
             return ExecOutcome(stderr="sh: this FakeNode runs only seccomp install's script\n", exit_code=2)
         content, path, directory = argv[4:7]
