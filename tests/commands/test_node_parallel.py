@@ -21,9 +21,11 @@ def fleet(apiserver, make_kubeconfig):
     node = FakeNode(files={"/sys/module/apparmor/parameters/enabled": "Y\n"})
     server.exec_delay = 0.3
     server.most_alive = 0
+    server.in_exec: set = set()  # debug pods with an exec running
 
     def slow(call):  # a node that takes its time: the debug pods stay alive a while
         server.most_alive = max(server.most_alive, len(rt.pods_alive()))
+        server.in_exec.add(f"{call.namespace}/{call.pod}")
         time.sleep(server.exec_delay)
         return node(call)
 
@@ -37,11 +39,16 @@ def fleet(apiserver, make_kubeconfig):
 def test_sigint_with_four_debug_pods_alive_deletes_all_four(fleet):
     proc = start("nodes", "--node-inspect", "--parallel", "4", "--kubeconfig", str(fleet.kubeconfig_path))
     deadline = time.monotonic() + 60
-    while len(fleet.runtime.pods_alive()) < 4:
+    while len(set(fleet.runtime.pods_alive()) & fleet.in_exec) < 4:  # 4 alive, each busy in an exec
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.01)
     alive = list(fleet.runtime.pods_alive())
+    fleet.exec_delay = 4  # the nodes' next answers are slow: the workers are busy; the main thread deletes
     proc.send_signal(signal.SIGINT)
+    gone_by = time.monotonic() + 3
+    while fleet.runtime.pods_alive() and time.monotonic() < gone_by:
+        time.sleep(0.02)
+    assert fleet.runtime.pods_alive() == []  # at once, not when the workers are through
     out, err = proc.communicate(timeout=90)
     assert proc.returncode == 130 and err.endswith("error: interrupted\n"), err
     assert len(alive) == 4 and fleet.runtime.pods_alive() == []
