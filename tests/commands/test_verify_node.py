@@ -105,3 +105,14 @@ def test_verify_skips_a_node_whose_kubelet_does_not_answer(run_cli, lab):
     assert {p["node"] for p in report["debugPods"]} == {"node-a"}
     assert any(n.startswith("node node-b: the node's kubelet does not answer (Ready Unknown)") for n in report["notes"])
     assert by_pod(report)["crio-web"]["actualSource"] == "exec"  # read through exec instead, said so
+
+
+def test_table_says_where_the_truth_came_from(run_cli, lab):
+    liar(lab)
+    code, out, err = run_cli("verify-apparmor", "web", "--node-inspect", "--compare-exec", "--no-color",
+                             "--kubeconfig", str(lab.kubeconfig_path))
+    header = next(line for line in out.splitlines() if line.startswith("NAMESPACE") or line.startswith("namespace"))
+    assert "SOURCE" in header.upper()
+    row = next(line for line in out.splitlines() if line.startswith("apps"))
+    assert " node " in row and "exec-disagrees" in row and "mismatch" in row
+    assert out.rstrip().splitlines()[-1].endswith("1 exec-disagrees") or "1 exec-disagrees" in out
