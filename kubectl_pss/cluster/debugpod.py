@@ -44,6 +44,7 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "kubectl-pss", "app.kubernetes.io/
 RUN_LABEL = "kubectl-pss/run"
 # this process's run: the value of RUN_LABEL on each of its debug pods (UTC start time and a random part)
 RUN_ID = f"{time.strftime('%Y%m%dt%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+GONE_TIMEOUT = 30.0  # seconds a deleted pod is asked after (GET until 404) before its delete is called failed
 CREATE_SETTLE_TIMEOUT = 40.0  # seconds an interrupted create is waited for (admission webhooks: at most 30 s)
 _FAIL_FAST = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
               "CreateContainerError", "RunContainerError", "CrashLoopBackOff", "ErrImageNeverPull"}
@@ -230,7 +231,8 @@ class NodeDebugPod:
                  spec: DebugPodSpec | None = None, runner: Runner = exec_argv,
                  on_event: Callable[[str, "NodeDebugPod"], None] | None = None, start_timeout: float = 120.0,
                  poll: float = 0.1, sleep: Callable[[float], None] = time.sleep,
-                 settle_timeout: float = CREATE_SETTLE_TIMEOUT):
+                 settle_timeout: float = CREATE_SETTLE_TIMEOUT, gone_timeout: float = GONE_TIMEOUT,
+                 abort: threading.Event | None = None):
         self.cluster = cluster
         self.node = node
         self.namespace = namespace or getattr(cluster, "namespace", None) or "default"
@@ -249,6 +251,9 @@ class NodeDebugPod:
         self.delete_error: str | None = None
         self.interrupted = False  # the clean-up runs because of Ctrl-C or SIGTERM
         self.settle_timeout = settle_timeout
+        self.gone_timeout = gone_timeout
+        self.abort = abort  # set by another thread (Ctrl-C with several nodes at once): stop at the next step
+        self._delete_lock = threading.Lock()
         self._signals: contextlib.ExitStack | None = None
         self._announced = False
         self._create_call: _Background | None = None
@@ -294,7 +299,12 @@ class NodeDebugPod:
         self.interrupted = True
         self._event("still-deleting")
 
+    def _check_abort(self) -> None:
+        if self.abort is not None and self.abort.is_set():
+            raise KeyboardInterrupt()
+
     def create(self) -> None:
+        self._check_abort()
         self.created = True  # before the request: an interrupted create must still be cleaned up
         with signals_held() as received:  # a signal must not come between the thread's start and knowing it
             call = self._create_call = _Background(
@@ -352,6 +362,7 @@ class NodeDebugPod:
         deadline = time.monotonic() + self.start_timeout
         interval = self.poll
         while True:
+            self._check_abort()
             pod = self.cluster.request("GET", self.path).data or {}
             self.pod = pod
             status = pod.get("status") or {}
@@ -375,32 +386,49 @@ class NodeDebugPod:
             interval = min(interval * 2, 1.0)
 
     def delete(self) -> None:
-        """Delete now (grace period 0); a pod already gone counts as deleted once its create has
-        returned (not before: a slow webhook may still be creating it). Never raises ClusterError."""
+        """Delete now (grace period 0) and keep at it until the API server answers NotFound (a DELETE
+        answered 200 is not yet gone), at most ``gone_timeout``; a pod already gone counts as deleted
+        once its create has returned (not before: a slow webhook may still be creating it). Never
+        raises ClusterError. Safe from several threads (one deletes, the others wait)."""
+        with self._delete_lock:
+            self._delete()
+
+    def _delete(self) -> None:
         if not self.created or self.deleted:
             return
         settled = self._settle_create()
         if not self.created:  # the create was refused after all
             return
-        try:
-            self.cluster.request("DELETE", self.path, query=[("gracePeriodSeconds", "0")])
-        except NotFound:
-            if not settled:
-                self.delete_error = ("its create had not returned: the API server may still create it "
-                                     "(it stops by itself after its activeDeadlineSeconds, "
-                                     f"{self.spec.lifetime} s)")
+        deadline = time.monotonic() + self.gone_timeout
+        interval = self.poll
+        answered = False  # a DELETE was answered 200: the pod existed
+        while True:
+            try:  # DELETE again each round: a pod re-created or stuck is asked again, by name
+                self.cluster.request("DELETE", self.path, query=[("gracePeriodSeconds", "0")])
+                answered = True
+                self.cluster.request("GET", self.path)
+            except NotFound:
+                if not settled:
+                    self.delete_error = ("its create had not returned: the API server may still create it "
+                                         "(it stops by itself after its activeDeadlineSeconds, "
+                                         f"{self.spec.lifetime} s)")
+                    self._event("delete-failed")
+                    return
+                self.deleted = True
+                if self._announced or answered:  # it existed, and is gone now
+                    self._event("deleted")
+                return
+            except ClusterError as exc:
+                if isinstance(exc, Forbidden) or time.monotonic() >= deadline:
+                    self.delete_error = str(exc)
+                    self._event("delete-failed")
+                    return
+            if time.monotonic() >= deadline:
+                self.delete_error = f"it was still there {self.gone_timeout:g} s after its deletion"
                 self._event("delete-failed")
                 return
-            self.deleted = True
-            if self._announced:  # it existed, and is gone already (e.g. its deadline passed)
-                self._event("deleted")
-            return
-        except ClusterError as exc:
-            self.delete_error = str(exc)
-            self._event("delete-failed")
-            return
-        self.deleted = True
-        self._event("deleted")
+            self._sleep(interval)
+            interval = min(interval * 2, 1.0)
 
     # -- use ------------------------------------------------------------------------------------
     def run(self, argv: Sequence[str], *, timeout: float | None = None, check: bool = False) -> ExecResult:

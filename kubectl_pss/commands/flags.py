@@ -277,8 +277,12 @@ def add_node_inspect_flags(parser: argparse.ArgumentParser, what: str, switch: b
     group.add_argument("--image", metavar="IMAGE", help=f"the debug pods' image (default {DEFAULT_IMAGE})")
     group.add_argument("--debug-namespace", metavar="NS",
                        help="where the debug pods go (default: the context's namespace); it must allow privileged pods")
-    group.add_argument("--seccomp-root", metavar="DIR", default=DEFAULT_SECCOMP_ROOT,
-                       help=f"the kubelet's seccomp root, for Localhost profiles (default {DEFAULT_SECCOMP_ROOT})")
+    group.add_argument("--seccomp-root", metavar="DIR",
+                       help="the kubelet's seccomp root, for Localhost profiles (default: <the kubelet's --root-dir>"
+                            f"/seccomp, read on each node; {DEFAULT_SECCOMP_ROOT} without it)")
+    if "--parallel" not in parser._option_string_actions:  # verify-* have it already (execs and nodes)
+        group.add_argument("--parallel", type=int, default=None, metavar="N",
+                           help=f"nodes done at once (default {DEFAULT_NODE_PARALLEL})")
     group.add_argument("--pod-timeout", metavar="DURATION", default="2m",
                        help='how long a debug pod may take to start (default "2m")')
 
@@ -303,16 +307,21 @@ def node_inspect_args(args: argparse.Namespace) -> "tuple[bool, DebugPodSettings
         for flag, value in (("--image", args.image), ("--debug-namespace", args.debug_namespace)):
             if value:
                 raise UsageError(f"{flag} needs --node-inspect")
-    if not args.seccomp_root.startswith("/"):
+    if args.seccomp_root is not None and not args.seccomp_root.startswith("/"):
         raise UsageError(f'invalid --seccomp-root "{args.seccomp_root}": it must be an absolute path')
-    settings = DebugPodSettings(namespace=args.debug_namespace, seccomp_root=args.seccomp_root.rstrip("/") or "/",
-                                pod_timeout=duration_arg(args.pod_timeout, "--pod-timeout"))
+    if args.parallel is not None and args.parallel < 1:
+        raise UsageError(f'invalid --parallel "{args.parallel}": it must be at least 1')
+    settings = DebugPodSettings(namespace=args.debug_namespace,
+                                seccomp_root=None if args.seccomp_root is None else args.seccomp_root.rstrip("/") or "/",
+                                pod_timeout=duration_arg(args.pod_timeout, "--pod-timeout"),
+                                parallel=args.parallel or DEFAULT_NODE_PARALLEL)
     if args.image:
         settings.image = args.image
     return enabled, settings
 
 
 DEFAULT_WORKERS = 8  # verify-*: execs in flight at once
+DEFAULT_NODE_PARALLEL = 4  # debug pods alive at once
 
 
 @dataclass
@@ -325,8 +334,9 @@ class VerifyOptions:
     no_color: bool
     debug_image: str | None
     workers: int = DEFAULT_WORKERS
-    node_inspect: bool = False  # verify-seccomp --node-inspect, with the debug pods' settings
+    node_inspect: bool = False  # --node-inspect, with the debug pods' settings
     debug: "DebugPodSettings | None" = None
+    compare_exec: bool = False  # with --node-inspect: also exec in the containers, to catch one that lies
 
 
 def add_verify_flags(parser: argparse.ArgumentParser) -> None:
@@ -336,8 +346,12 @@ def add_verify_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug-image", metavar="IMAGE",
                         help="where an image has no cat: read the container's /proc through an ephemeral debug "
                              "container of IMAGE that targets it (it cannot be removed afterwards)")
-    parser.add_argument("--parallel", type=int, default=DEFAULT_WORKERS, metavar="N",
-                        help=f"execs in flight at once (default {DEFAULT_WORKERS})")
+    parser.add_argument("--compare-exec", action="store_true",
+                        help="with --node-inspect: also read each container's /proc through exec, and flag "
+                             "exec-disagrees where the container says something else than its node")
+    parser.add_argument("--parallel", type=int, default=None, metavar="N",
+                        help=f"execs in flight at once (default {DEFAULT_WORKERS}), and nodes inspected at once "
+                             f"(default {DEFAULT_NODE_PARALLEL})")
     add_output_flags(parser)
     add_connection_flags(parser)
 
@@ -350,9 +364,14 @@ def verify_args(args: argparse.Namespace) -> VerifyOptions:
         raise UsageError("a resource cannot be retrieved by name across all namespaces")
     if args.pods and len(namespaces) > 1:
         raise UsageError("pods named on the command line need one namespace: give -n once")
-    if args.parallel < 1:
+    if args.parallel is not None and args.parallel < 1:
         raise UsageError(f'invalid --parallel "{args.parallel}": it must be at least 1')
     selection = Selection(pods=list(dict.fromkeys(args.pods)), namespaces=None if args.all_namespaces else namespaces,
                           container=args.container)
-    return VerifyOptions(connection=connection_args(args), selection=selection, output=args.output,
-                         no_color=args.no_color, debug_image=args.debug_image, workers=args.parallel)
+    if args.compare_exec and not args.node_inspect:
+        raise UsageError("--compare-exec needs --node-inspect")
+    options = VerifyOptions(connection=connection_args(args), selection=selection, output=args.output,
+                            no_color=args.no_color, debug_image=args.debug_image,
+                            workers=args.parallel or DEFAULT_WORKERS)
+    options.compare_exec = args.compare_exec
+    return options

@@ -76,7 +76,9 @@ def build(cluster: Any, options: NodesOptions) -> dict[str, Any]:
 
     errors: list[dict[str, Any]] = []
     notes: list[str] = []
-    seccomp_root = options.debug.seccomp_root
+    from ..confinement.model import DEFAULT_SECCOMP_ROOT
+
+    seccomp_root = options.debug.seccomp_root or DEFAULT_SECCOMP_ROOT  # each inspected node says its own
     node_objects = read_nodes(cluster, options.nodes, errors)
     linux = [n for n in node_objects if cn.node_os(n) == "linux"]
     others = [n for n in node_objects if cn.node_os(n) != "linux"]

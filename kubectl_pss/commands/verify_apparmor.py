@@ -20,7 +20,14 @@ from ..confinement import model
 from ..confinement.apparmor import expected_apparmor, judge_apparmor, read_apparmor_label
 from ..confinement.runtime import parse_runtime
 from ..operations.containers import ContainerReader, Scope, Target, Unverifiable
-from .flags import VerifyOptions, add_verify_flags, validate_output, verify_args
+from .flags import (
+    VerifyOptions,
+    add_node_inspect_flags,
+    add_verify_flags,
+    node_inspect_args,
+    validate_output,
+    verify_args,
+)
 
 EXAMPLES = """
 # Every running container in the context's namespace
@@ -37,38 +44,72 @@ EXIT_CODES = ((0, 'every container matches its spec'), (1, 'a mismatch, complain
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_verify_flags(parser)
+    add_node_inspect_flags(parser, "read each container's label on its node (/proc of its process; the image "
+                                   "cannot forge it, and needs no cat)")
 
 
 def complete(args: argparse.Namespace) -> VerifyOptions:
-    return verify_args(args)
+    options = verify_args(args)
+    options.node_inspect, options.debug = node_inspect_args(args)
+    return options
 
 
 def validate(options: VerifyOptions) -> None:
     validate_output(options.output)
 
 
+def judge_read(target: Target, scope: Scope, run: Any, pid: str) -> model.Verdict:
+    """Read the label with ``run`` (exec in the container, or the node's /proc) and judge it."""
+    facts = scope.nodes.get(target.ref.node or "")
+    try:
+        read = read_apparmor_label(run, pid)
+    except Unverifiable as exc:
+        return model.unverifiable(target.expected, exc.reason, exc.detail)
+    if read.label is None:
+        detail = read.detail or "cannot read the AppArmor label"
+        if read.failure == model.APPARMOR_DISABLED and facts is not None and facts.apparmor == "enabled":
+            detail += " (yet the kubelet reports AppArmor enabled)"
+        return model.unverifiable(target.expected, read.failure or model.READ_FAILED, detail)
+    runtime = parse_runtime(facts.container_runtime if facts else None)
+    verdict = judge_apparmor(target.expected, read.label, runtime, target.ref.privileged)
+    if read.path and "apparmor/current" in read.path:
+        verdict.notes.append(f"read from {read.path}")
+    return verdict
+
+
 def verify_container(target: Target, scope: Scope, reader: ContainerReader) -> dict[str, Any]:
     from ..operations.containers import container_entry, precheck, proc_pid
 
     verdict = precheck(target, scope)
-    facts = scope.nodes.get(target.ref.node or "")
+    if verdict is not None:
+        return container_entry(target, verdict, actualSource=None)
+    return container_entry(target, judge_read(target, scope, reader.runner(target, proc_pid(target)),
+                                              proc_pid(target)), actualSource="exec")
+
+
+def verify_on_node(target: Target, scope: Scope, outcome: Any) -> dict[str, Any]:
+    """The node's truth: /proc/PID/attr of the container's process, and the runtime spec's profile."""
+    from ..operations.containers import container_entry, precheck
+    from ..operations.crictl import from_node
+
+    verdict = precheck(target, scope)
+    if verdict is not None:
+        return container_entry(target, verdict, actualSource=None)
+    verdict = from_node(outcome, target.expected)
     if verdict is None:
-        try:
-            read = read_apparmor_label(reader.runner(target, proc_pid(target)), proc_pid(target))
-        except Unverifiable as exc:
-            verdict = model.unverifiable(target.expected, exc.reason, exc.detail)
-        else:
-            if read.label is None:
-                detail = read.detail or "cannot read the AppArmor label"
-                if read.failure == model.APPARMOR_DISABLED and facts is not None and facts.apparmor == "enabled":
-                    detail += " (yet the kubelet reports AppArmor enabled)"
-                verdict = model.unverifiable(target.expected, read.failure or model.READ_FAILED, detail)
-            else:
-                runtime = parse_runtime(facts.container_runtime if facts else None)
-                verdict = judge_apparmor(target.expected, read.label, runtime, target.ref.privileged)
-                if read.path and "apparmor/current" in read.path:
-                    verdict.notes.append(f"read from {read.path}")
-    return container_entry(target, verdict)
+        verdict = judge_read(target, scope, outcome.proc, str(outcome.pid))
+        asked = target.expected.type in (model.RUNTIME_DEFAULT, model.LOCALHOST) and not target.ref.privileged
+        spec_profile = outcome.info.apparmor_profile
+        if asked and not spec_profile and verdict.verdict != model.UNVERIFIABLE:
+            verdict = model.Verdict(model.MISMATCH, verdict.expected, verdict.actual, RUNTIME_NO_PROFILE,
+                                    "the runtime set no AppArmor profile (.info.runtimeSpec.process.apparmorProfile "
+                                    "is absent) where one was asked", notes=verdict.notes)
+        elif spec_profile and verdict.actual and spec_profile != verdict.actual.split(" (")[0]:
+            verdict.notes.append(f"the runtime spec asks for {spec_profile}")
+    return container_entry(target, verdict, actualSource="node")
+
+
+RUNTIME_NO_PROFILE = "runtime-no-profile"
 
 
 def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
@@ -76,7 +117,27 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
 
     scope = load_scope(cluster, options.selection, expected_apparmor)
     reader = ContainerReader(cluster, options.debug_image)
-    containers = parallel(lambda t: verify_container(t, scope, reader), scope.targets, options.workers)
+    debug_pods: list[dict[str, Any]] = []
+    if options.node_inspect:
+        from ..operations.containers import precheck
+        from ..operations.crictl import mark_exec_disagreement, node_outcomes
+
+        assert options.debug is not None
+        outcomes, debug_pods, _ = node_outcomes(cluster, options.debug, scope, precheck, seccomp=False,
+                                                prefix="pss-apparmor")
+        containers = [verify_on_node(t, scope, outcomes.get(i)) for i, t in enumerate(scope.targets)]
+        # a node that could not be inspected (pod refused, no crictl): exec in its containers instead
+        fallback = [i for i, t in enumerate(scope.targets) if i not in outcomes and precheck(t, scope) is None]
+        for i, entry in zip(fallback, parallel(lambda i: verify_container(scope.targets[i], scope, reader),
+                                               fallback, options.workers)):
+            entry["notes"].append("node inspection failed: read through exec")
+            containers[i] = entry
+        if options.compare_exec:
+            told = parallel(lambda t: verify_container(t, scope, reader), scope.targets, options.workers)
+            for entry, exec_entry in zip(containers, told):
+                mark_exec_disagreement(entry, exec_entry)
+    else:
+        containers = parallel(lambda t: verify_container(t, scope, reader), scope.targets, options.workers)
     nodes = node_entries(scope)
     if reader.ephemeral:
         scope.notes.append(f"{len(reader.ephemeral)} ephemeral debug container(s) added (they stay in the pods' "
@@ -84,7 +145,8 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
                                                           for e in reader.ephemeral))
     if not scope.targets and not scope.errors:
         scope.notes.append("no containers in scope")
-    return build_report("apparmor", scope, containers, nodes, ephemeralContainers=reader.ephemeral)
+    return build_report("apparmor", scope, containers, nodes, ephemeralContainers=reader.ephemeral,
+                        debugPods=debug_pods, nodeInspect=options.node_inspect)
 
 
 def run(options: VerifyOptions) -> int:

@@ -98,46 +98,87 @@ def seccomp_default(targets: list[Target], verdicts: list[model.Verdict], node: 
     return "off" if seen else "unknown"
 
 
+def on_node(target: Target, scope: Scope, outcome: Any) -> tuple[model.Verdict, ProcSeccomp | None]:
+    """The quick verdict from the node: /proc/PID/status of the container's process on the host."""
+    from ..operations.containers import precheck
+    from ..operations.crictl import from_node
+
+    verdict = precheck(target, scope) or from_node(outcome, target.expected)
+    if verdict is not None:
+        return verdict, None
+    path = f"/proc/{outcome.pid}/status"
+    code, out, err = outcome.proc(["cat", path])
+    if code != 0:
+        return model.unverifiable(target.expected, model.READ_FAILED, f"reading {path} on the node: {err.strip()}"), None
+    try:
+        status = parse_proc_status(out)
+    except ValueError as exc:
+        return model.unverifiable(target.expected, model.UNPARSABLE, f"{path}: {exc}"), None
+    return judge_seccomp_quick(target.expected, status, target.ref.privileged), status
+
+
 def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
-    from ..operations.containers import build_report, container_entry, load_scope, node_entries, parallel
+    from ..operations.containers import build_report, container_entry, load_scope, node_entries, parallel, precheck
 
     scope = load_scope(cluster, options.selection, expected_seccomp)
     reader = ContainerReader(cluster, options.debug_image)
-    quick_results = parallel(lambda t: quick(t, scope, reader), scope.targets, options.workers)
-    verdicts = [v for v, _ in quick_results]
-    containers = [container_entry(t, v, quick=s.as_dict() if s else None, filter=None,
-                                  **({"actual": s.as_dict()} if s and v.actual else {}))
-                  for t, (v, s) in zip(scope.targets, quick_results)]
     debug_pods: list[dict[str, Any]] = []
+    kubelets: dict[str, Any] = {}
+    source = "node" if options.node_inspect else "exec"
     if options.node_inspect:
-        from ..operations.crictl import inspect_containers
+        from ..operations.crictl import mark_exec_disagreement, node_outcomes
 
         assert options.debug is not None
-        by_node: dict[str, list[tuple[int, Target]]] = {}
-        for index, (target, (verdict, _status)) in enumerate(zip(scope.targets, quick_results)):
-            # crictl needs no cat and no exec rights in the container: only what is not running is left out
-            if verdict.reason in (model.NOT_RUNNING, model.POD_GONE, model.WINDOWS):
-                continue
-            if target.ref.running and target.ref.container_id and target.ref.node:
-                by_node.setdefault(target.ref.node, []).append((index, target))
-        full, debug_pods = inspect_containers(cluster, options.debug, by_node, scope.errors, scope.notes)
-        for index, outcome in full.items():
-            entry = containers[index]
-            if outcome.verdict is None:
-                entry["notes"].append(f"node inspection: {outcome.failure}")
-                continue
-            note = compare_quick_and_full(quick_results[index][1], outcome.running)
-            if note:
-                outcome.verdict.notes.append(note)
-            verdicts[index] = outcome.verdict
-            containers[index] = container_entry(scope.targets[index], outcome.verdict, quick=entry["quick"],
-                                                actual=running_as_dict(outcome.running),
-                                                filter=outcome.running.as_dict() if outcome.running else None)
-        for index in sorted({i for items in by_node.values() for i, _ in items} - set(full)):
-            containers[index]["notes"].append("node inspection failed: quick verdict only")
+        full, debug_pods, kubelets = node_outcomes(cluster, options.debug, scope, precheck, seccomp=True,
+                                                   prefix="pss-seccomp")
+        quick_results = [on_node(t, scope, full.get(i)) for i, t in enumerate(scope.targets)]
+        # a node that could not be inspected (pod refused, no crictl): exec in its containers instead
+        fallback = [i for i, t in enumerate(scope.targets) if i not in full and precheck(t, scope) is None]
+        for i, result in zip(fallback, parallel(lambda i: quick(scope.targets[i], scope, reader), fallback,
+                                                options.workers)):
+            quick_results[i] = result
+    else:
+        fallback = []
+        full = {}
+        quick_results = parallel(lambda t: quick(t, scope, reader), scope.targets, options.workers)
+    verdicts = [v for v, _ in quick_results]
+    containers = [container_entry(t, v, quick=s.as_dict() if s else None, filter=None,
+                                  actualSource=None if precheck(t, scope) is not None else
+                                  "exec" if i in fallback else source,
+                                  **({"actual": s.as_dict()} if s and v.actual else {}))
+                  for i, (t, (v, s)) in enumerate(zip(scope.targets, quick_results))]
+    for i in fallback:
+        containers[i]["notes"].append("node inspection failed: quick verdict only")
+    for index, outcome in full.items():
+        entry = containers[index]
+        if outcome.verdict is None or verdicts[index].verdict == model.UNVERIFIABLE:
+            continue
+        note = compare_quick_and_full(quick_results[index][1], outcome.running)
+        if note:
+            outcome.verdict.notes.append(note)
+        verdicts[index] = outcome.verdict
+        containers[index] = container_entry(scope.targets[index], outcome.verdict, quick=entry["quick"],
+                                            actual=running_as_dict(outcome.running),
+                                            filter=outcome.running.as_dict() if outcome.running else None,
+                                            actualSource="node")
+    if options.node_inspect and options.compare_exec:
+        told = parallel(lambda t: quick(t, scope, reader), scope.targets, options.workers)
+        for entry, target, (verdict, status) in zip(containers, scope.targets, told):
+            if status is not None and entry["quick"] is not None and status.as_dict() != entry["quick"]:
+                mark_exec_disagreement({**entry, "actual": entry["quick"]} | {"flags": entry["flags"],
+                                                                              "notes": entry["notes"]},
+                                       {"verdict": verdict.verdict, "actual": status.as_dict()})
     nodes = node_entries(scope)
     for entry in nodes:
         entry["seccompDefault"] = seccomp_default(scope.targets, verdicts, entry["name"])
+        kubelet = kubelets.get(entry["name"]) if options.node_inspect else None
+        if kubelet is not None:  # the kubelet's own flags/config say, rather than what its containers show
+            if kubelet.seccomp_default is not None:
+                entry["seccompDefault"] = "on" if kubelet.seccomp_default else "off"
+            entry["seccompDefaultSource"] = kubelet.seccomp_default_source
+            entry["seccompRoot"], entry["seccompRootSource"] = kubelet.seccomp_root, kubelet.seccomp_root_source
+        else:
+            entry["seccompDefaultSource"] = "inferred from its containers"
     if not scope.targets and not scope.errors:
         scope.notes.append("no containers in scope")
     flagged = {flag: sum(1 for c in containers if flag in c["flags"]) for flag in (FLAG_SECCOMP_DEFAULT, FLAG_NO_FILTER)}

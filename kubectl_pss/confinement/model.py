@@ -99,6 +99,6 @@ def exit_code_for(summary: dict[str, int], errors: int) -> int:
     """0 every container verified and matching; 1 any mismatch, complain or unverifiable; 2 errors."""
     if errors:
         return 2
-    if summary.get(MISMATCH) or summary.get(COMPLAIN) or summary.get(UNVERIFIABLE):
+    if summary.get(MISMATCH) or summary.get(COMPLAIN) or summary.get(UNVERIFIABLE) or summary.get("execDisagrees"):
         return 1
     return 0

@@ -100,6 +100,7 @@ class NodeFacts:
     os: str | None
     apparmor: str  # "enabled", "not reported" or "unknown"
     ready: bool | None
+    skip: str | None = None  # why no debug pod is tried there (nodes.host.debug_pod_skip); not in as_dict
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kubeletVersion": self.kubelet_version, "containerRuntime": self.container_runtime,
@@ -118,6 +119,8 @@ def node_facts(node: dict | None, name: str) -> NodeFacts:
         apparmor = "unknown"
     else:
         apparmor = "enabled" if APPARMOR_READY_MESSAGE in (ready.get("message") or "") else "not reported"
+    from .nodes.host import debug_pod_skip  # here: host imports this module
+
     return NodeFacts(name, info.get("kubeletVersion"), info.get("containerRuntimeVersion"),
                      info.get("operatingSystem") or (node.get("metadata") or {}).get("labels", {}).get("kubernetes.io/os"),
-                     apparmor, None if ready is None else ready.get("status") == "True")
+                     apparmor, None if ready is None else ready.get("status") == "True", debug_pod_skip(node))

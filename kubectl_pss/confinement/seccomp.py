@@ -138,6 +138,7 @@ class CrictlInspect:
     name: str | None
     seccomp: SeccompFilter | None
     apparmor_profile: str | None
+    pid: int | None = None  # .info.pid: the container's init process in the host's PID namespace (0/None: none)
 
 
 def parse_crictl_inspect(text: str) -> CrictlInspect:
@@ -147,9 +148,11 @@ def parse_crictl_inspect(text: str) -> CrictlInspect:
     if not isinstance(spec, dict):
         raise ValueError("no .info.runtimeSpec in the crictl output")
     status = data.get("status") or {}
+    pid = (data.get("info") or {}).get("pid")
     return CrictlInspect(status.get("id"), (status.get("metadata") or {}).get("name"),
                          filter_from_spec((spec.get("linux") or {}).get("seccomp")),
-                         (spec.get("process") or {}).get("apparmorProfile"))
+                         (spec.get("process") or {}).get("apparmorProfile"),
+                         pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else None)
 
 
 # --- verdicts -----------------------------------------------------------------------------------

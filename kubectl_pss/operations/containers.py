@@ -261,6 +261,8 @@ def build_report(check: str, scope: Scope, containers: list[dict], nodes: list[d
     from ..report.envelope import envelope
 
     summary = model.summarize([c["verdict"] for c in containers])
+    if extra.get("nodeInspect"):  # the node's truth, and the containers that said otherwise through exec
+        summary["execDisagrees"] = sum(1 for c in containers if "exec-disagrees" in c["flags"])
     body = {"check": check, "nodes": nodes, "containers": containers, "summary": summary, **extra,
             "notes": scope.notes}
     return envelope(VERIFY_KINDS[check], body, context=scope.context, errors=scope.errors)

@@ -139,7 +139,8 @@ def _no_such_file(result: Any) -> bool:
     return "no such file" in result.stderr_text.lower()
 
 
-def read_node(reader: HostReader, inspection: cn.NodeInspection, kubelet_version: str | None) -> None:
+def read_node(reader: HostReader, inspection: cn.NodeInspection, kubelet_version: str | None,
+              given_root: str | None = None) -> None:
     """Fill ``inspection`` from the node. Exec errors that end the node (forbidden, pod gone) propagate;
     a read that fails on its own is a ``problem`` and the other reads go on."""
     from ..cluster.exec import CommandNotFound, ExecFailed
@@ -212,6 +213,17 @@ def read_node(reader: HostReader, inspection: cn.NodeInspection, kubelet_version
                 resolved.append(cn.SeccompFile(f.path, symlink=f.symlink, unread=f"reading {target}: {got.why()}"))
         inspection.seccomp_files = resolved
 
+    read_kubelet(reader, inspection, kubelet_version, given_root)
+    attempt("AppArmor", apparmor)
+    attempt("seccomp root", seccomp)
+
+
+def read_kubelet(reader: HostReader, inspection: cn.NodeInspection, kubelet_version: str | None,
+                 given_root: str | None) -> None:
+    """The kubelet's flags and config on the node: SeccompDefault, and the seccomp root
+    (``<--root-dir>/seccomp`` unless ``given_root``) with where it came from."""
+    from ..cluster.exec import CommandNotFound, ExecFailed
+
     state: dict[str, Any] = {"flags": None, "config": None, "path": None, "config_failed": False}
 
     def kubelet() -> None:
@@ -257,10 +269,12 @@ def read_node(reader: HostReader, inspection: cn.NodeInspection, kubelet_version
             state["config_failed"] = True
             inspection.problems.append(f"the kubelet config {path}: {exc}")
 
-    attempt("AppArmor", apparmor)
-    attempt("seccomp root", seccomp)
-    attempt("kubelet", kubelet)
+    try:
+        kubelet()
+    except (CommandNotFound, ExecFailed) as exc:  # other ClusterErrors end the node: the caller's
+        inspection.problems.append(f"kubelet: {exc}")
     flags = state["flags"]
+    inspection.seccomp_root, inspection.seccomp_root_source = cn.seccomp_root_of(flags, given_root)
     if state["config_failed"] and (flags is None or flags.seccomp_default is None):
         value, source, notes = None, "unknown", []  # the file that would say was not read (a problem above)
     else:
@@ -271,12 +285,16 @@ def read_node(reader: HostReader, inspection: cn.NodeInspection, kubelet_version
 
 def inspect_nodes(cluster: Any, nodes: list[dict], settings: DebugPodSettings, errors: list[dict[str, Any]],
                   notes: list[str]) -> tuple[dict[str, cn.NodeInspection], list[dict]]:
-    """One debug pod per node, in turn: each node's inspection, and the debug pods made."""
+    """One debug pod per node (``--parallel`` at once): each node's inspection, and the debug pods made."""
     runner = NodeRunner(cluster, settings, prefix="pss-nodes", what="privileged, hostPID", errors=errors)
     inspections: dict[str, cn.NodeInspection] = {}
     try:
-        for node in nodes:
-            inspections[node["metadata"]["name"]] = _inspect(runner, node)
+        done = runner.map(nodes, lambda node: _inspect(runner, node), lambda node: node["metadata"]["name"])
+        for node, inspection in zip(nodes, done):
+            inspections[node["metadata"]["name"]] = inspection
+            skipped = runner.skipped(node)
+            if skipped:
+                notes.append(f"node {node['metadata']['name']}: {skipped}")
     finally:
         left = runner.left_behind_note()
         if left:
@@ -287,14 +305,17 @@ def inspect_nodes(cluster: Any, nodes: list[dict], settings: DebugPodSettings, e
 def _inspect(runner: NodeRunner, node: dict) -> cn.NodeInspection:
     summary = cn.node_summary(node)
     name = summary["name"]
-    inspection = cn.NodeInspection(seccomp_root=runner.settings.seccomp_root)
+    inspection = cn.NodeInspection(seccomp_root=runner.settings.seccomp_root or cn.seccomp_root_of(None, None)[0])
+    skipped = runner.skipped(node)
+    if skipped:
+        inspection.failed = skipped
+        return inspection  # a note, not an error: nothing failed
     if runner.stop:
         inspection.failed = runner.stop
-    elif summary["ready"] is not True:
-        inspection.failed = "the node is not Ready: not inspected (a debug pod would not start)"
     else:
         try:
-            runner.run(name, lambda pod: read_node(HostReader(pod), inspection, summary["kubeletVersion"]))
+            runner.run(name, lambda pod: read_node(HostReader(pod), inspection, summary["kubeletVersion"],
+                                                   runner.settings.seccomp_root))
         except NodeFailure as exc:
             inspection.failed = str(exc)
     if inspection.failed:

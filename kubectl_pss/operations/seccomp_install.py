@@ -24,6 +24,7 @@ from typing import Any
 
 from ..cluster.debugpod import DEFAULT_IMAGE
 from ..errors import EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
+from ..confinement.model import DEFAULT_SECCOMP_ROOT
 from .debugpods import DebugPodSettings, NodeFailure, NodeRunner
 
 MAX_PROFILE_BYTES = 100 * 1024  # one argv word: Linux's MAX_ARG_STRLEN is 128 KiB
@@ -78,7 +79,8 @@ class InstallRequest:
 
     @property
     def target(self) -> str:
-        return posixpath.join(self.debug.seccomp_root, self.path)
+        """The target under ``--seccomp-root``, else under the default root (each node says its own)."""
+        return posixpath.join(self.debug.seccomp_root or DEFAULT_SECCOMP_ROOT, self.path)
 
 
 # --- the profile --------------------------------------------------------------------------------------------
@@ -155,9 +157,9 @@ class Installer:
                                  "debugPod": None}
         if summary["os"] != "linux":
             return self._done(entry, SKIPPED, f"a {summary['os']} node: no seccomp there")
-        if summary["ready"] is not True:
-            return self._done(entry, SKIPPED, "the node is not Ready: not tried (a debug pod would not start); "
-                                              "run this again for it once it is")
+        skipped = self.runner.skipped(node)
+        if skipped:
+            return self._done(entry, SKIPPED, f"{skipped}; run this again for it once it answers")
         if self.runner.stop:
             return self._done(entry, FAILED, self.runner.stop)
         if not self.request.reads_nodes:  # creating a pod changes the cluster: only with the explicit flag
@@ -181,11 +183,24 @@ class Installer:
         print(describe(entry, self.request.plan_only), file=sys.stderr)
         return entry
 
-    def _read(self, pod: Any) -> bytes | None:
+    def _node_target(self, pod: Any, entry: dict[str, Any]) -> str:
+        """The path on this node: under ``--seccomp-root``, else under the kubelet's ``<--root-dir>/seccomp``."""
+        from ..confinement.nodes import NodeInspection, seccomp_root_of
+        from .nodes import HostReader, read_kubelet
+
+        if self.request.debug.seccomp_root:
+            root, source = seccomp_root_of(None, self.request.debug.seccomp_root)
+        else:
+            inspection = NodeInspection()
+            read_kubelet(HostReader(pod), inspection, None, None)
+            root, source = inspection.seccomp_root, inspection.seccomp_root_source
+        entry["target"], entry["seccompRootSource"] = posixpath.join(root, self.request.path), source
+        return entry["target"]
+
+    def _read(self, pod: Any, target: str) -> bytes | None:
         """The target's bytes on the node, or None when there is no file."""
         from ..cluster.exec import CommandNotFound
 
-        target = self.request.target
         try:
             result = pod.run_on_host(["cat", target])
         except CommandNotFound:
@@ -203,8 +218,9 @@ class Installer:
         raise NodeFailure(f"reading {target}: {result.why()}")
 
     def _on_node(self, pod: Any, entry: dict[str, Any]) -> tuple[str, str | None]:
-        request, profile, target = self.request, self.profile, self.request.target
-        before = self._read(pod)
+        request, profile = self.request, self.profile
+        target = self._node_target(pod, entry)
+        before = self._read(pod, target)
         if before is not None:
             entry["existing"] = {"sha256": hashlib.sha256(before).hexdigest(), "size": len(before)}
             if entry["existing"]["sha256"] == profile.sha256:
@@ -225,7 +241,7 @@ class Installer:
                 raise NodeFailure("the node has no sh in its root (chroot /host sh): cannot write there: "
                                   + result.why())
             raise NodeFailure(f"writing {target}: {result.why()}")
-        after = self._read(pod)
+        after = self._read(pod, target)
         if after is None:
             raise NodeFailure(f"{target} is not there after writing it")
         got = hashlib.sha256(after).hexdigest()
@@ -314,7 +330,8 @@ def new_report(request: InstallRequest, profile: Profile) -> dict[str, Any]:
 
     return envelope("SeccompInstallReport", {
         **stanza(request.path), "operation": "plan" if request.plan_only else "install", "outcome": None,
-        "profile": profile.as_dict(request.ignore_lint), "seccompRoot": request.debug.seccomp_root, "path": request.path,
+        "profile": profile.as_dict(request.ignore_lint), "seccompRoot": request.debug.seccomp_root or DEFAULT_SECCOMP_ROOT,
+        "path": request.path,
         "target": request.target, "overwrite": request.overwrite, "nodes": [], "summary": summarize([]),
         "debugPods": [], "notes": []})
 
@@ -342,8 +359,7 @@ def install(cluster: Any, request: InstallRequest, profile: Profile, report: dic
               "read; --yes --dry-run=server reads them, --yes writes", file=sys.stderr)
     entries = report["nodes"]
     try:
-        for node in nodes:
-            entries.append(installer.install(node))
+        entries += installer.runner.map(nodes, installer.install, lambda node: node["metadata"]["name"])
     finally:
         left = installer.runner.left_behind_note()
         if left:

@@ -57,13 +57,17 @@ def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
         stream.write(heading("\n") + format_table(rows, headers) + "\n")
     if report["containers"]:
         rows = []
+        sourced = bool(report.get("nodeInspect"))  # where each actual came from: the node, or exec (fallback)
         for c in report["containers"]:
             verdict = c["verdict"]
             shown = verdict + (f" ({c['reason']})" if verdict == "unverifiable" and c.get("reason") else "")
             rows.append([c["namespace"], c["pod"], c["container"], c["node"] or "-", c["expected"] or "(none)",
-                         _actual(c), palette.paint(shown, _STYLE.get(verdict, "")), _detail(c)])
-        stream.write(heading("\n") + format_table(rows, ["namespace", "pod", "container", "node", "expected", "actual",
-                                                "verdict", "detail"], wrap=("detail", "actual", "expected")) + "\n")
+                         _actual(c)]
+                        + ([c.get("actualSource") or "-"] if sourced else [])
+                        + [palette.paint(shown, _STYLE.get(verdict, "")), _detail(c)])
+        stream.write(heading("\n") + format_table(rows, ["namespace", "pod", "container", "node", "expected", "actual"]
+                                                  + (["source"] if sourced else []) + ["verdict", "detail"],
+                                                  wrap=("detail", "actual", "expected")) + "\n")
     notes = list(report.get("notes") or [])
     for c in report["containers"]:
         for note in c.get("notes") or ():
@@ -71,7 +75,8 @@ def render_verify(report: dict[str, Any], stream: TextIO, no_color: bool) -> Non
     write_notes(notes)
     s = report["summary"]
     stream.write(heading(f"\n{s['match']} match, {s['mismatch']} mismatch, {s['complain']} complain, "
-                 f"{s['unverifiable']} unverifiable\n"))
+                         f"{s['unverifiable']} unverifiable"
+                         + (f", {s['execDisagrees']} exec-disagrees" if s.get("execDisagrees") else "") + "\n"))
     write_footer(report, stream, palette)
 
 

@@ -26,6 +26,9 @@ def write_scan_summary(scan: seccomp_audit.AuditScan, selection: seccomp_audit.S
         out.write(line + "\n")
     if actions:
         out.write("actions: " + ", ".join(f"{action} {n}" for action, n in actions.most_common()) + "\n")
+    if scan.incomplete_kept:
+        out.write(f"{_plural(scan.incomplete_kept, 'record')} incomplete, kept: cut short after syscall= (no code=); "
+                  "the call was made whatever the action, so the profile allows it\n")
     for process in sorted(selection.processes, key=lambda p: (-p.records, p.label())):
         pids = sorted(process.pids, key=lambda p: (len(p), p))
         pid_text = ("pid " if len(pids) == 1 else "pids ") + ", ".join(pids[:5])

@@ -159,6 +159,7 @@ class AuditScan:
         self.records: Counter = Counter()  # source -> seccomp records found
         self.skipped: Counter = Counter()  # reason -> records, before selection
         self.actions: Counter = Counter()  # raw code (hex) -> records
+        self.incomplete_kept = 0  # records cut short after syscall= (no code=): the call was made, so kept
         self._groups: dict[tuple[int, str | None], _Group] = {}
 
     # -- reading -------------------------------------------------------------------------
@@ -207,17 +208,21 @@ class AuditScan:
             if exe != group.last_exe:
                 group.exes[exe] = 0
                 group.last_exe = exe
-            actions[code] = actions.get(code, 0) + 1
+            if code is not None:
+                actions[code] = actions.get(code, 0) + 1
         self.lines[source] += count
         self.records[source] += records
 
-    def _slow(self, line: str) -> tuple[str | None, str | None, str | None, str, str, str] | None | bool:
+    def _slow(self, line: str) -> tuple[str | None, str | None, str | None, str, str, str | None] | None | bool:
         """Fields in another order; False for a record cut short (counted as skipped); None for no record."""
         if _MARKER.search(line) is None:
             return None
         fields: dict[str, str] = {}
         for key, value in _FIELD.findall(line):
             fields.setdefault(key, value)
+        if self._cut_after_syscall(line, fields):  # which call was made is known, whatever the action was
+            self.incomplete_kept += 1
+            return fields.get("pid"), fields.get("comm"), fields.get("exe"), fields["arch"], fields["syscall"], None
         missing = [key for key in _REQUIRED if key not in fields]
         if missing or not re.fullmatch(r"[0-9a-fA-F]+", fields["arch"]) or not fields["syscall"].isdigit():
             self.skipped[INCOMPLETE] += 1
@@ -228,6 +233,14 @@ class AuditScan:
             self.skipped[INCOMPLETE] += 1
             return False
         return fields.get("pid"), fields.get("comm"), fields.get("exe"), fields["arch"], fields["syscall"], code
+
+    def _cut_after_syscall(self, line: str, fields: dict[str, str]) -> bool:
+        """A record with arch= and a whole syscall= (something follows its digits) but cut before or in code=."""
+        if re.fullmatch(r"0[xX][0-9a-fA-F]+", fields.get("code", "")) or "arch" not in fields or "syscall" not in fields:
+            return False
+        if not re.fullmatch(r"[0-9a-fA-F]+", fields["arch"]) or not fields["syscall"].isdigit():
+            return False
+        return re.search(r"(?<![\w.-])syscall=\d+[ \t]", line) is not None  # not a number cut at the line's end
 
     # -- selecting -----------------------------------------------------------------------
 

@@ -246,13 +246,29 @@ class FakeNode:
             return self._install(argv)
         return ExecOutcome()
 
+    def _proc(self, argv: list[str]) -> ExecOutcome:
+        """``sh -c PROC_SCRIPT sh MARKER PID...``: what the script prints for the host's ``/proc`` files."""
+        marker, pids, out = argv[4], argv[5:], b""
+        for pid in pids:
+            for name in ("attr/current", "attr/apparmor/current", "status"):
+                path = f"/proc/{pid}/{name}"
+                got = _cat({path: _resolve(self.files, path)}, [path])
+                stdout = got.stdout if isinstance(got.stdout, bytes) else got.stdout.encode()
+                stderr = got.stderr if isinstance(got.stderr, bytes) else got.stderr.encode()
+                out += f"\n{marker} {pid} {name}\n".encode() + stdout + stderr + f"\n{marker} rc {got.exit_code}\n".encode()
+        return ExecOutcome(out)
+
     def _install(self, argv: list[str]) -> ExecOutcome:
         """``sh -c INSTALL_SCRIPT sh CONTENT PATH DIR EXPECTED BACKUP``: mkdir -p DIR, write PATH.tmp.PID; refuse
-        (exit 3) if PATH is not what EXPECTED says (its sha256, or "absent"); copy PATH to BACKUP; rename."""
+        (exit 3) if PATH is not what EXPECTED says (its sha256, or "absent"); copy PATH to BACKUP; rename.
+        ``sh -c PROC_SCRIPT sh MARKER PID...``: the host /proc reads of verify --node-inspect."""
+        from kubectl_pss.operations.hostproc import PROC_SCRIPT
         from kubectl_pss.operations.seccomp_install import INSTALL_SCRIPT
 
         import hashlib
 
+        if argv[1:3] == ["-c", PROC_SCRIPT] and len(argv) >= 5:
+            return self._proc(argv)
         if argv[1:3] != ["-c", INSTALL_SCRIPT] or len(argv) != 9:
             return ExecOutcome(stderr="sh: this FakeNode runs only seccomp install's script\n", exit_code=2)
         content, path, directory, expected, backup = argv[4:9]
@@ -335,8 +351,10 @@ def crictl_inspect_json(container_id: str, name: str, *, seccomp: dict | None = 
 # --- objects -------------------------------------------------------------------------------------
 def node_object(name: str, *, runtime: str = "containerd://1.7.13", kubelet: str = "v1.30.2",
                 apparmor: bool = True, ready: bool = True, os: str = "linux",
-                taints: list[dict] | None = None) -> dict:
-    """A Node as the kubelet reports it; ``apparmor`` adds "AppArmor enabled" to the Ready message."""
+                taints: list[dict] | None = None, network_ready: bool = True) -> dict:
+    """A Node as the kubelet reports it; ``apparmor`` adds "AppArmor enabled" to the Ready message;
+    ``ready=False``: the kubelet stopped answering (Ready Unknown); ``network_ready=False``: Ready False
+    only because the CNI plugin is not initialised (as a real kubelet says it)."""
     message = "kubelet is posting ready status" + (". AppArmor enabled" if apparmor else "")
     obj: dict[str, Any] = {
         "kind": "Node",
@@ -353,6 +371,10 @@ def node_object(name: str, *, runtime: str = "containerd://1.7.13", kubelet: str
     }
     if taints:
         obj["spec"]["taints"] = taints
+    if ready and not network_ready:
+        obj["status"]["conditions"][0].update(status="False", reason="KubeletNotReady", message=(
+            "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network "
+            "plugin returns error: cni plugin not initialized"))
     return obj
 
 
@@ -389,6 +411,7 @@ class PodRuntime:
         self.node_start_state: dict[str, dict] = {}  # the same, for the debug pods of one node
         self.admit: Callable[[dict], str | None] | None = None  # a create rejected with this 403 message
         self.execs: list[ExecCall] = []
+        self.linger_deletes: dict[str, int] = {}  # pod name -> DELETEs answered 200 that leave it there (terminating)
         self.created: list[tuple[str, str]] = []
         self.deleted: list[tuple[str, str]] = []
         self._lock = threading.Lock()
@@ -675,6 +698,16 @@ class PodRuntime:
         denied = self._forbidden("delete", RESOURCES["pods"], namespace, name)
         if denied:
             return denied
+        with self._lock:
+            lingers = self.linger_deletes.get(name, 0)
+            if lingers:
+                self.linger_deletes[name] = lingers - 1
+        if lingers:
+            obj = self.server.get_object("pods", namespace, name)
+            if obj is not None:
+                obj = copy.deepcopy(obj)
+                obj["metadata"]["deletionTimestamp"] = now_rfc3339()
+                return _Reply(200, {"kind": "Pod", "apiVersion": "v1", **obj})
         with self.server._lock:
             obj = self.server._stores["pods"].delete(namespace, name)
             self.server._next_rv()

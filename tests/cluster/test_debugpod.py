@@ -65,8 +65,12 @@ def test_lifecycle(cluster):
         assert pod.run(["sleep", "1"]).exit_code == 0
     assert log == [("created", pod.name), ("deleted", pod.name)]
     assert cluster.fake.runtime.pods_alive() == [] and pod.deleted
+    # stricter since issue 12 item 5: after the DELETE, a GET until the server confirms NotFound
     [delete] = cluster.fake.requests_to(pod.path, method="DELETE")
     assert delete.query == {"gracePeriodSeconds": "0"}
+    after = [r for r in cluster.fake.requests if r.path == pod.path][-2:]
+    assert [r.method for r in after] == ["DELETE", "GET"]
+    assert cluster.fake.get_object("pods", "default", pod.name) is None
     [create] = cluster.fake.requests_to("/api/v1/namespaces/default/pods", method="POST")
     assert create.json["spec"]["nodeName"] == "node-a"
 
@@ -146,11 +150,35 @@ def test_pod_security_rejection(cluster):
 
 def test_delete_failure_is_reported_not_raised(cluster):
     log = []
-    with NodeDebugPod(cluster, "node-a", on_event=events_of(log), poll=0.01) as pod:
-        cluster.fake.fail(pod.path, 503, times=10, methods=["DELETE"])
+    # the 503s last past the bound: the deletion is retried (stricter rule, issue 12 item 5) and then failed
+    with NodeDebugPod(cluster, "node-a", on_event=events_of(log), poll=0.01, gone_timeout=0.5) as pod:
+        cluster.fake.fail(pod.path, 503, times=10_000, methods=["DELETE"])
         cluster._sleep = lambda s: None
     assert log[-1] == ("delete-failed", pod.name) and not pod.deleted and "503" in pod.delete_error
+    assert len(cluster.fake.requests_to(pod.path, method="DELETE")) > 1
     cluster.fake.allow_all()
+
+
+def test_deleted_only_once_the_server_says_not_found(cluster):
+    """A DELETE answered 200 is not yet gone: GETs follow (and DELETEs again) until 404."""
+    log = []
+    with NodeDebugPod(cluster, "node-a", on_event=events_of(log), poll=0.01) as pod:
+        # the pod stays (terminating) for the first 3 DELETEs: the fake server answers them 200 without removing it
+        cluster.fake.runtime.linger_deletes[pod.name] = 3
+    assert log[-1] == ("deleted", pod.name) and pod.deleted
+    calls = [(r.method) for r in cluster.fake.requests if r.path == pod.path and r.method in ("DELETE", "GET")]
+    tail = calls[calls.index("DELETE"):]
+    assert tail == ["DELETE", "GET"] * 4 and cluster.fake.runtime.pods_alive() == []
+
+
+def test_pod_that_never_goes_is_a_delete_failure(cluster):
+    log = []
+    with NodeDebugPod(cluster, "node-a", on_event=events_of(log), poll=0.01, gone_timeout=0.3) as pod:
+        cluster.fake.runtime.linger_deletes[pod.name] = 10_000
+    assert log[-1] == ("delete-failed", pod.name) and not pod.deleted
+    assert "still there" in pod.delete_error
+    cluster.fake.runtime.linger_deletes.clear()
+    cluster.fake.runtime._delete("default", pod.name)
 
 
 def test_interrupted_create_is_still_deleted(cluster):

@@ -164,16 +164,18 @@ def test_node_inspect(run_cli, lab):
     pods = report["debugPods"]
     assert [(p["node"], p["deleted"], p["namespace"]) for p in pods] == [
         ("node-a", True, "ops"), ("node-b", True, "ops"), ("node-c", True, "ops")]
-    assert lab.runtime.pods_alive() == [] and lab.runtime.deleted == lab.runtime.created
+    assert lab.runtime.pods_alive() == [] and sorted(lab.runtime.deleted) == sorted(lab.runtime.created)
     for p in pods:
         assert p["name"].startswith(f"pss-nodes-{p['node']}-")
         assert f"created debug pod ops/{p['name']} on node {p['node']}" in err
         assert f"deleted debug pod ops/{p['name']}" in err
     # fixed argv in the node's root, never a shell
+    # (the kubelet first: its --root-dir says where the seccomp root is)
     assert lab.fakes["node-a"].calls == [
+        ["chroot", "/host", "pgrep", "-x", "kubelet"], ["chroot", "/host", "cat", "/proc/812/cmdline"],
+        ["chroot", "/host", "cat", "/var/lib/kubelet/config.yaml"],
         ["chroot", "/host", "cat", ENABLED], ["chroot", "/host", "cat", PROFILES],
-        ["chroot", "/host", "tar", "-C", ROOT, "-cf", "-", "."], ["chroot", "/host", "pgrep", "-x", "kubelet"],
-        ["chroot", "/host", "cat", "/proc/812/cmdline"], ["chroot", "/host", "cat", "/var/lib/kubelet/config.yaml"]]
+        ["chroot", "/host", "tar", "-C", ROOT, "-cf", "-", "."]]
     assert ["chroot", "/host", "cat", "/var/lib/kubelet/config.yaml"] in lab.fakes["node-c"].calls
     assert not [e for e in lab.runtime.execs if "sh" in e.argv]
 
@@ -221,7 +223,8 @@ def test_debug_image_without_chroot(run_cli, lab):
                         else fake(call))
     code, report, _ = nodes(run_cli, lab, "node-a", "--node-inspect")
     assert code == 0 and report["nodes"][0]["inspection"]["status"] == "ok"
-    assert fake.calls[0] == ["cat", f"/host{ENABLED}"]  # chroot was tried once, by the first read
+    # chroot was tried once, by the first read (the kubelet's, first since its --root-dir gives the seccomp root)
+    assert fake.calls[0] == ["pgrep", "-x", "kubelet"] and ["cat", f"/host{ENABLED}"] in fake.calls
 
 
 # --- bad or partial answers, per node ---------------------------------------------------------------------------
@@ -251,15 +254,28 @@ def test_partial_answer(run_cli, lab):
     assert code == 2 and f"error: node \"node-b\": reading {PROFILES}" in err
 
 
-def test_not_ready_node_is_not_inspected(run_cli, lab):
+def test_node_whose_kubelet_does_not_answer_is_skipped_with_a_note(run_cli, lab):
+    """Issue 17: skipped (a note, not an error) only when the kubelet does not answer (Ready Unknown)."""
     lab.runtime.add_node("node-d", ready=False)
     code, report, err = nodes(run_cli, lab, "--node-inspect")
-    assert code == 2
+    assert code == 1 and report["errors"] == []
     d = next(n for n in report["nodes"] if n["name"] == "node-d")
-    assert d["ready"] is False and d["inspection"]["status"] == "failed" and "not Ready" in d["inspection"]["error"]
-    assert all(node != "node-d" for _ns, node in [(p["namespace"], p["node"]) for p in report["debugPods"]])
+    assert d["ready"] is None or d["ready"] is False
+    assert d["inspection"]["status"] == "failed" and "Ready Unknown" in d["inspection"]["error"]
+    assert all(p["node"] != "node-d" for p in report["debugPods"])
     assert statuses(profile(report, "apparmor", "k8s-nginx"))["node-d"] == "unknown"
-    assert 'error: node "node-d": the node is not Ready' in err
+    assert any(n.startswith("node node-d: the node's kubelet does not answer (Ready Unknown)") for n in report["notes"])
+
+
+def test_node_not_ready_only_for_its_network_is_inspected(run_cli, lab):
+    """Ready False for NetworkPluginNotReady still runs hostNetwork pods: the debug pod is one."""
+    lab.runtime.add_node("node-d", network_ready=False)
+    lab.runtime.on_node("node-d", lab.fakes["node-a"])
+    code, report, err = nodes(run_cli, lab, "--node-inspect")
+    d = next(n for n in report["nodes"] if n["name"] == "node-d")
+    assert d["ready"] is False and d["inspection"]["status"] == "ok", d["inspection"]
+    assert [p["deleted"] for p in report["debugPods"] if p["node"] == "node-d"] == [True]
+    assert not any("node-d" in n for n in report["notes"])
 
 
 def test_exec_forbidden(run_cli, lab):

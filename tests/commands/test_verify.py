@@ -109,19 +109,40 @@ def lab(apiserver, make_kubeconfig):
     def cid(pod, container="app", ns="apps"):
         return rt.container_id(ns, pod, container)
 
+    pids = iter(range(4301, 4400))
+
     def inspect(pod, seccomp, container="app", ns="apps"):
-        return {cid(pod, container, ns): crictl_inspect_json(cid(pod, container, ns), container, seccomp=seccomp)}
+        """crictl's answer, and the container's process on the node: its /proc as the container shows it
+        (the node's truth equals the container's own view here; tests/commands/test_verify_node.py forges)."""
+        pid = next(pids)
+        handler = rt.exec_handlers.get((ns, pod, container))
+        own = "self" if pod == "shared" else "1"
+        for path, value in (getattr(handler, "files", None) or {}).items():
+            if path.startswith(f"/proc/{own}/"):
+                node_files[f"/proc/{pid}/" + path[len(f"/proc/{own}/"):]] = value
+        label = (getattr(handler, "files", None) or {}).get(f"/proc/{own}/attr/current")
+        profile = label.split(" (")[0] if isinstance(label, str) and "(" in label else None  # what the runtime set
+        return {cid(pod, container, ns): crictl_inspect_json(cid(pod, container, ns), container, seccomp=seccomp,
+                                                              pid=pid, apparmor_profile=profile)}
+
+    node_files: dict = {}
 
     node_a = FakeNode(files={f"{SECCOMP_ROOT}/profiles/nginx.json": json.dumps(NGINX_PROFILE),
                              f"{SECCOMP_ROOT}/profiles/drift.json": json.dumps(NGINX_PROFILE)})
+    node_files = node_a.files
     for pod, filt in (("local", NGINX_PROFILE), ("drift", RUNTIME_DEFAULT_FILTER), ("lax", None),
                       ("legacy", RUNTIME_DEFAULT_FILTER), ("plain", None), ("distroless", RUNTIME_DEFAULT_FILTER),
                       ("shared", None), ("priv", None)):
         node_a.containers.update(inspect(pod, filt))
     node_a.containers.update(inspect("web", RUNTIME_DEFAULT_FILTER, "nginx"))
     rt.on_node("node-a", node_a)
-    rt.on_node("node-b", FakeNode(inspect("crio-web", RUNTIME_DEFAULT_FILTER)))
-    rt.on_node("node-c", FakeNode(inspect("old", RUNTIME_DEFAULT_FILTER, ns="edge")))
+    node_b, node_c = FakeNode(), FakeNode()
+    node_files = node_b.files
+    node_b.containers.update(inspect("crio-web", RUNTIME_DEFAULT_FILTER))
+    node_files = node_c.files
+    node_c.containers.update(inspect("old", RUNTIME_DEFAULT_FILTER, ns="edge"))
+    rt.on_node("node-b", node_b)
+    rt.on_node("node-c", node_c)
     server.kubeconfig_path = make_kubeconfig([server.context("lab", namespace="apps")], "lab", name="lab-config")
     server.node_a = node_a
     return server
@@ -129,6 +150,7 @@ def lab(apiserver, make_kubeconfig):
 
 def verify(run_cli, lab, command, *extra):
     code, out, err = run_cli(command, "--kubeconfig", str(lab.kubeconfig_path), "-o", "json", *extra)
+    assert out, err
     return code, json.loads(out), err
 
 
@@ -317,7 +339,7 @@ def test_seccomp_node_inspect(run_cli, lab):
     pods = report["debugPods"]
     assert [(p["node"], p["deleted"]) for p in pods] == [("node-a", True), ("node-b", True)]
     assert all(p["namespace"] == "apps" and p["name"].startswith(f"pss-seccomp-{p['node']}-") for p in pods)
-    assert lab.runtime.pods_alive() == [] and lab.runtime.deleted == lab.runtime.created
+    assert lab.runtime.pods_alive() == [] and sorted(lab.runtime.deleted) == sorted(lab.runtime.created)
     for p in pods:
         assert f"created debug pod apps/{p['name']} on node {p['node']}" in err
         assert f"deleted debug pod apps/{p['name']}\n" in err

@@ -52,12 +52,20 @@ def test_other_lines_are_not_records():
 @pytest.mark.parametrize("fmt", [r.audit_log, r.syslog, r.journal_short])
 def test_partial_lines_are_counted_not_guessed(fmt):
     full = fmt(51)
-    # Cut anywhere from the first field to the code's value.
-    for cut in range(full.index("auid=") + len("auid="), full.index("code=0x") + len("code=0x") + 1):
+    # Cut anywhere from the first field to the end of the syscall's number: skipped, counted.
+    whole_number = full.index("syscall=51") + len("syscall=51")
+    for cut in range(full.index("auid=") + len("auid="), whole_number + 1):
         s = scan([full[:cut], fmt(0)])
         assert s.skipped == {INCOMPLETE: 1}, full[:cut]
-        assert s.records["log"] == 2
+        assert s.records["log"] == 2 and s.incomplete_kept == 0
         assert s.select(Selector()).syscalls == {"x86_64": {"read"}}
+    # Issue 17 (changed expectation): cut after "syscall=51 " up to the code's value, the call is known
+    # whatever its action was: kept, counted as "incomplete, kept".
+    for cut in range(whole_number + 1, full.index("code=0x") + len("code=0x") + 1):
+        s = scan([full[:cut], fmt(0)])
+        assert not s.skipped and s.incomplete_kept == 1, full[:cut]
+        assert s.records["log"] == 2
+        assert s.select(Selector()).syscalls == {"x86_64": {"read", "getsockname"}}
 
 
 def test_a_number_cut_short_is_not_taken():

@@ -25,7 +25,7 @@ pods; ``crosscheck``: the verdict per profile and node.
 from .crosscheck import (DIFFERS, ENFORCING_MODES, LOADED, PRESENT, UNKNOWN, NodeInspection, cross_check,
                          exit_code, summarize)
 from .host import (APPARMOR_ENABLED_PATH, APPARMOR_PROFILES_PATH, DEFAULT_KUBELET_CONFIG, KubeletFlags, SeccompFile,
-                   kubelet_minor, node_os, node_summary, parse_apparmor_enabled, parse_apparmor_profiles,
+                   debug_pod_skip, kubelet_minor, seccomp_root_of, node_os, node_summary, parse_apparmor_enabled, parse_apparmor_profiles,
                    parse_feature_gates, parse_kubelet_cmdline, parse_kubelet_config, parse_seccomp_tar,
                    seccomp_default, seccomp_file, symlink_target)
 from .placement import (APPARMOR, APPARMOR_DISABLED, INVALID, MISSING, SECCOMP, Blocked, Placement, Reference,
@@ -35,7 +35,7 @@ __all__ = [
     "APPARMOR", "APPARMOR_DISABLED", "APPARMOR_ENABLED_PATH", "APPARMOR_PROFILES_PATH", "Blocked",
     "DEFAULT_KUBELET_CONFIG", "DIFFERS", "ENFORCING_MODES", "INVALID", "KubeletFlags", "LOADED", "MISSING",
     "NodeInspection", "PRESENT", "Placement", "Reference", "SECCOMP", "SeccompFile", "UNKNOWN", "blocked_containers",
-    "could_land", "cross_check", "exit_code", "kubelet_minor", "node_os", "node_summary", "parse_apparmor_enabled",
+    "could_land", "cross_check", "debug_pod_skip", "seccomp_root_of", "exit_code", "kubelet_minor", "node_os", "node_summary", "parse_apparmor_enabled",
     "parse_apparmor_profiles", "parse_feature_gates", "parse_kubelet_cmdline", "parse_kubelet_config",
     "parse_seccomp_tar", "placement_of", "placement_view", "references", "seccomp_default", "seccomp_file",
     "summarize", "symlink_target", "tolerates",

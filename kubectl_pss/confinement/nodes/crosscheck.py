@@ -29,6 +29,7 @@ class NodeInspection:
     apparmor_enabled: bool | None = None
     apparmor_profiles: dict[str, str] | None = None
     seccomp_root: str = DEFAULT_SECCOMP_ROOT
+    seccomp_root_source: str | None = None  # flag --seccomp-root, kubelet --root-dir, kubelet default, ...
     seccomp_root_exists: bool | None = None
     seccomp_files: list[SeccompFile] | None = None
     seccomp_default: bool | None = None
@@ -53,7 +54,7 @@ class NodeInspection:
             "apparmor": {"enabled": self.apparmor_enabled,
                          "profiles": None if profiles is None else [{"name": n, "mode": m}
                                                                     for n, m in sorted(profiles.items())]},
-            "seccomp": {"root": self.seccomp_root, "rootExists": self.seccomp_root_exists,
+            "seccomp": {"root": self.seccomp_root, "rootSource": self.seccomp_root_source, "rootExists": self.seccomp_root_exists,
                         "files": None if self.seccomp_files is None else [f.as_dict() for f in self.seccomp_files]},
             "kubelet": {**self.kubelet, "seccompDefault": self.seccomp_default,
                         "seccompDefaultSource": self.seccomp_default_source},

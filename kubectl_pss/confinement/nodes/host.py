@@ -58,6 +58,21 @@ def node_summary(node: dict) -> dict[str, Any]:
     }
 
 
+def debug_pod_skip(node: dict | None) -> str | None:
+    """Why no debug pod is tried on ``node`` (None: try). Only a kubelet that does not answer (Ready
+    Unknown, or no Ready condition) or a Windows node; a node NotReady (False) for its network still
+    runs the debug pod, which is hostNetwork."""
+    if node is None:
+        return None
+    if node_os(node) == "windows":
+        return "a Windows node: not inspected"
+    status = (node.get("status") or {}).get("conditions") or ()
+    ready = next((c for c in status if isinstance(c, dict) and c.get("type") == "Ready"), None)
+    if ready is None or ready.get("status") not in ("True", "False"):
+        return "the node's kubelet does not answer (Ready Unknown): not inspected, a debug pod would not start"
+    return None
+
+
 def kubelet_minor(version: str | None) -> int | None:
     match = re.match(r"v?1\.([0-9]+)", version or "")
     return int(match.group(1)) if match else None
@@ -186,10 +201,12 @@ class KubeletFlags:
     seccomp_default: bool | None = None
     config: str | None = None
     config_dir: str | None = None
+    root_dir: str | None = None  # --root-dir (a flag only: no KubeletConfiguration field)
     feature_gates: dict[str, bool] = field(default_factory=dict)
 
 
-_VALUE_FLAGS = {"config", "config-dir", "feature-gates"}
+_VALUE_FLAGS = {"config", "config-dir", "feature-gates", "root-dir"}
+DEFAULT_KUBELET_ROOT = "/var/lib/kubelet"
 
 
 def parse_kubelet_cmdline(data: bytes | str) -> KubeletFlags:
@@ -217,9 +234,23 @@ def parse_kubelet_cmdline(data: bytes | str) -> KubeletFlags:
             flags.config = value
         elif name == "config-dir":
             flags.config_dir = value
+        elif name == "root-dir":
+            flags.root_dir = value
         elif name == "feature-gates":
             flags.feature_gates.update(parse_feature_gates(value))
     return flags
+
+
+def seccomp_root_of(flags: KubeletFlags | None, given: str | None) -> tuple[str, str]:
+    """(root, source): the kubelet's Localhost seccomp root ``<--root-dir>/seccomp``; ``given``
+    (``--seccomp-root``) wins. Without the kubelet's command line, the default root."""
+    if given:
+        return given, "flag --seccomp-root"
+    if flags is not None and flags.root_dir:
+        return posixpath.join(flags.root_dir.rstrip("/") or "/", "seccomp"), "kubelet --root-dir"
+    if flags is not None:
+        return f"{DEFAULT_KUBELET_ROOT}/seccomp", "kubelet default (no --root-dir)"
+    return f"{DEFAULT_KUBELET_ROOT}/seccomp", "default (the kubelet's command line was not read)"
 
 
 def parse_kubelet_config(text: str) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from tests.signals import DNS_1123_LABEL, signal_while_held, start
 REPO = Path(__file__).resolve().parents[2]
 ROOT = "/var/lib/kubelet/seccomp"
 TARGET = f"{ROOT}/profiles/nginx.json"
+# first on each node: the kubelet's command line (its --root-dir gives the seccomp root); no kubelet process here
+KUBELET = [["chroot", "/host", "pgrep", "-x", "kubelet"], ["chroot", "/host", "cat", "/var/lib/kubelet/config.yaml"]]
 PROFILE = json.dumps({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
                       "syscalls": [{"names": ["execve", "exit_group", "read", "write"], "action": "SCMP_ACT_ALLOW"}]},
                      indent=2) + "\n"
@@ -56,9 +58,9 @@ def lab(apiserver, make_kubeconfig, tmp_path):
     return server
 
 
-def add_node(lab, name, read_only=(), **kwargs):
+def add_node(lab, name, read_only=(), processes=None, **kwargs):
     lab.runtime.add_node(name, **kwargs)
-    lab.fakes[name] = FakeNode(files={}, read_only=read_only)
+    lab.fakes[name] = FakeNode(files={}, read_only=read_only, processes=processes)
     lab.runtime.on_node(name, lab.fakes[name])
 
 
@@ -101,7 +103,7 @@ def test_read_only_plan_with_yes_and_dry_run(run_cli, lab):
     assert code == 0 and out == STANZA
     assert {name: fake.files for name, fake in lab.fakes.items()} == before  # nothing written
     for fake in lab.fakes.values():  # one read-only command per node: cat of the target
-        assert fake.calls == [["chroot", "/host", "cat", TARGET]]
+        assert fake.calls == KUBELET + [["chroot", "/host", "cat", TARGET]]
     assert len(lab.runtime.created) == 2 and all_pods_gone(lab)  # the plan's debug pods, deleted
     assert "plan only (--dry-run=server): nothing is written; each node is read through a debug pod" in err
     assert "node node-a: would create it (no file there)" in err
@@ -136,7 +138,7 @@ def test_install_on_two_nodes(run_cli, lab):
         assert fake.files[TARGET] == PROFILE  # byte for byte, the trailing newline too
         # read, write (content and path as arguments of a fixed script), read back
         write = ["chroot", "/host", "sh", "-c", INSTALL_SCRIPT, "sh", PROFILE, TARGET, f"{ROOT}/profiles", "absent", ""]
-        assert fake.calls == [["chroot", "/host", "cat", TARGET], write, ["chroot", "/host", "cat", TARGET]]
+        assert fake.calls == KUBELET + [["chroot", "/host", "cat", TARGET], write, ["chroot", "/host", "cat", TARGET]]
     assert lab.fakes["node-b"].files[f"{ROOT}/audit.json"]  # the rest of the root is left alone
     assert report["summary"] == {"nodes": 2, "written": 2, "unchanged": 0, "wouldCreate": 0, "wouldOverwrite": 0,
                                  "existsDifferent": 0, "failed": 0, "skipped": 0, "notRead": 0}
@@ -158,7 +160,7 @@ def test_yaml_stanza_and_rerun_is_unchanged(run_cli, lab):
     code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes")
     assert code == 0 and statuses(report) == {"node-a": "unchanged", "node-b": "unchanged"}
     assert report["nodes"][0]["existing"] == {"sha256": sha(PROFILE), "size": len(PROFILE)}
-    assert all(fake.calls == [["chroot", "/host", "cat", TARGET]] for fake in lab.fakes.values())  # no write
+    assert all(fake.calls == KUBELET + [["chroot", "/host", "cat", TARGET]] for fake in lab.fakes.values())  # no write
     assert "node node-b: unchanged: the same profile is already there" in err
 
 
@@ -302,14 +304,34 @@ def test_a_node_without_sh_and_a_target_that_is_a_directory(run_cli, lab):
 
 
 def test_not_ready_and_windows_nodes_are_skipped(run_cli, lab):
+    """Issue 17's one rule: a kubelet that does not answer (Ready Unknown) and Windows are skipped."""
     add_node(lab, "node-c", ready=False)
     add_node(lab, "win-1", os="windows")
     code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes")
     assert code == 0 and report["outcome"] == "installed"
     assert statuses(report) == {"node-a": "written", "node-b": "written", "node-c": "skipped", "win-1": "skipped"}
-    assert "not Ready" in report["nodes"][2]["reason"] and "windows" in report["nodes"][3]["reason"]
+    assert "Ready Unknown" in report["nodes"][2]["reason"] and "windows" in report["nodes"][3]["reason"]
     assert {p["node"] for p in report["debugPods"]} == {"node-a", "node-b"}
-    assert lab.fakes["node-c"].calls == [] and "node node-c: skipped: the node is not Ready" in err
+    assert lab.fakes["node-c"].calls == [] and "node node-c: skipped: the node's kubelet does not answer" in err
+
+
+def test_node_not_ready_only_for_its_network_gets_the_profile(run_cli, lab):
+    add_node(lab, "node-c", network_ready=False)
+    code, report, err = install_json(run_cli, lab, "--all-nodes", "--yes")
+    assert code == 0 and statuses(report)["node-c"] == "written"
+    assert lab.fakes["node-c"].files[TARGET] == PROFILE and all_pods_gone(lab)
+
+
+def test_k0s_kubelet_root_dir_is_where_the_profile_goes(run_cli, lab):
+    """No --seccomp-root: the kubelet's --root-dir says where its Localhost profiles are."""
+    k0s = "/var/lib/k0s/kubelet/seccomp/profiles/nginx.json"
+    add_node(lab, "node-c", processes={77: ["/usr/local/bin/kubelet", "--root-dir=/var/lib/k0s/kubelet"]})
+    code, report, err = install_json(run_cli, lab, "node-c", "--yes")
+    assert code == 0, err
+    [entry] = report["nodes"]
+    assert entry["status"] == "written" and entry["target"] == k0s
+    assert entry["seccompRootSource"] == "kubelet --root-dir"
+    assert lab.fakes["node-c"].files[k0s] == PROFILE and TARGET not in lab.fakes["node-c"].files
 
 
 def test_debug_pods_refused_everywhere(run_cli, lab):
@@ -324,7 +346,7 @@ def test_debug_pods_refused_everywhere(run_cli, lab):
 def test_interrupted_deletes_the_debug_pod(run_cli, lab, monkeypatch):
     from kubectl_pss.operations import seccomp_install
 
-    def interrupt(self, pod):
+    def interrupt(self, pod, target):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(seccomp_install.Installer, "_read", interrupt)

@@ -244,3 +244,19 @@ def test_help(run_cli):
     assert code == 0 and "--from-audit" in out and "--merge" in out
     code, out, _ = run_cli("--help")
     assert "seccomp" in out
+
+
+def test_record_cut_short_after_syscall_is_kept(tmp_path, run_cli):
+    """Issue 17: arch= and a whole syscall= say which call was made, whatever its action: in the profile."""
+    path = tmp_path / "log"
+    cut = r.audit_log(59)
+    kept = cut[:cut.index(" ip=")]  # ... arch=c000003e syscall=59 compat=0
+    torn = r.audit_log(257)
+    torn = torn[:torn.index("syscall=") + len("syscall=2")]  # the number itself cut: 2 of 257, not kept
+    path.write_text("\n".join([r.audit_log(51), kept, torn]) + "\n")
+    code, out, err = run_cli("seccomp", "profile", "--from-audit", str(path))
+    assert code == 0, err
+    names = {n for rule in json.loads(out)["syscalls"] for n in rule["names"]}
+    assert {"execve", "getsockname"} <= names and "open" not in names and "openat" not in names
+    assert "1 record incomplete, kept: cut short after syscall=" in err
+    assert "skipped 1 record: 1 incomplete record" in err
