@@ -223,7 +223,8 @@ class Cluster:
                     api_version = data.get("apiVersion")
                     for item in data.get("items") or ():
                         md = item.get("metadata") or {}
-                        key = md.get("uid") or f"{md.get('namespace')}/{md.get('name')}"
+                        uid = md.get("uid")  # a hostile item's may be unhashable: placed by the caller's checks
+                        key = uid if isinstance(uid, str) and uid else f"{md.get('namespace')!r}/{md.get('name')!r}"
                         if key in seen:
                             continue
                         seen.add(key)

@@ -140,12 +140,30 @@ def _shaper(res: Resource, keep_managed_fields: bool,
     return shape
 
 
+def _identity_problem(item: dict) -> str | None:
+    """What makes a listed object unplaceable (``metadata.name``/``namespace``/``uid`` not strings, as no
+    real API server sends), or None. The list's check has made sure items and their metadata are objects;
+    the other fields' types are checked later, with the object's namespace known (policy.schema)."""
+    metadata = item["metadata"]
+    for key in ("name", "namespace", "uid"):
+        value = metadata.get(key)
+        if value is not None and not isinstance(value, str):
+            name = metadata.get("name")
+            shown = f"{item.get('kind', 'object')} {name}" if isinstance(name, str) else "an item"
+            return f"{shown}: metadata.{key}: expected string, got {type(value).__name__}"
+    return None
+
+
 def _read_namespaces(cluster: "Cluster", inv: Inventory, named: list[str] | None, selector: str | None,
                      say: Progress) -> None:
     wanted = list(dict.fromkeys(named)) if named is not None else None
     try:
-        listed = {ns["metadata"]["name"]: ns
-                  for ns in cluster.list_items(NAMESPACES.path(), label_selector=selector, limit=PAGE_SIZE)}
+        listed = {}
+        for ns in cluster.list_items(NAMESPACES.path(), label_selector=selector, limit=PAGE_SIZE):
+            problem = _identity_problem(ns)
+            if problem is not None or not ns["metadata"].get("name"):  # no namespace can be known: no scope
+                raise UnexpectedAnswer(f"the server answered {NAMESPACES.path()} with {problem or 'a nameless item'}")
+            listed[ns["metadata"]["name"]] = ns
     except Forbidden as exc:
         if wanted is None:
             raise
@@ -157,6 +175,10 @@ def _read_namespaces(cluster: "Cluster", inv: Inventory, named: list[str] | None
                 raise
             except ClusterError as err:
                 inv.errors.append(InventoryError(name, NAMESPACES.name, str(err), err.status))
+                continue
+            if not isinstance(ns.get("metadata"), dict) or _identity_problem(ns) is not None:
+                inv.errors.append(InventoryError(name, NAMESPACES.name, f"{NAMESPACES.path()}/{name}: "
+                                                 f"{_identity_problem(ns) if isinstance(ns.get('metadata'), dict) else 'metadata is not an object'}"))
                 continue
             if selector is None or _selects(selector, ns):
                 inv.namespaces[name] = ns
@@ -212,7 +234,13 @@ def _cluster_wide(cluster: "Cluster", inv: Inventory, res: Resource, scope: list
     items: list[dict] = []
     try:
         for item in cluster.list_items(res.path(), label_selector=selector, limit=PAGE_SIZE):
-            if item["metadata"].get("namespace") in in_scope:
+            problem = _identity_problem(item)
+            namespace = item["metadata"].get("namespace")
+            if problem is not None:  # its namespace if it names one, else every namespace the list covers
+                where = namespace if isinstance(namespace, str) else None
+                if where is None or where in in_scope:
+                    inv.errors.append(InventoryError(where, res.name, f"{res.path()}: {problem}"))
+            elif namespace in in_scope:
                 items.append(shape(item))
                 if len(items) % 5000 == 0:
                     say(f"{res.name}: {len(items)}...")
@@ -230,7 +258,13 @@ def _per_namespace(cluster: "Cluster", inv: Inventory, res: Resource, scope: lis
                    workers: int, shape: Callable[[dict], dict]) -> list[dict]:
     def one(ns: str) -> tuple[list[dict], InventoryError | None]:
         try:
-            return [shape(i) for i in cluster.list_items(res.path(ns), label_selector=selector, limit=PAGE_SIZE)], None
+            got = []
+            for item in cluster.list_items(res.path(ns), label_selector=selector, limit=PAGE_SIZE):
+                problem = _identity_problem(item)
+                if problem is not None:
+                    return [], InventoryError(ns, res.name, f"{res.path(ns)}: {problem}")
+                got.append(shape(item))
+            return got, None
         except FATAL:
             raise
         except ClusterError as exc:
