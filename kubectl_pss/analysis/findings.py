@@ -8,13 +8,14 @@ run by a Deployment is covered by the Deployment's template and its own pods.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..policy.admission import Exemptions
 from ..policy.evaluate import Result, Violation, evaluate
 from ..policy.levels import LEVELS, Level, Version
-from ..policy.objects import TEMPLATE_PATHS
+from ..policy.objects import TEMPLATE_PATHS, pod_template
 from ..policy.registry import DEFAULT_REGISTRY, Registry
 
 
@@ -186,19 +187,70 @@ def _template_spec(workload: dict) -> dict | None:
     return node if isinstance(node, dict) else None
 
 
-class Evaluator:
-    """Evaluates subjects at one version, caching each subject's result per level."""
+class VerdictCache:
+    """Verdicts by what the checks read (the pod's or template's annotations and spec, canonical JSON),
+    per (level, version): the pods of one ReplicaSet, DaemonSet or Job are evaluated once per run.
 
-    def __init__(self, version: Version, registry: Registry = DEFAULT_REGISTRY) -> None:
+    ``hits``/``misses`` count lookups (``-v=4`` prints the rate). An object whose view is not plain JSON
+    data, or has no template, or a malformed one, is evaluated without the cache."""
+
+    def __init__(self, registry: Registry = DEFAULT_REGISTRY) -> None:
+        self.registry = registry
+        self._results: dict[tuple[str, Level, Version], Result] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def result(self, obj: dict, level: Level, version: Version) -> Result:
+        key = view_key(obj)
+        if key is None:
+            return evaluate(obj, level, version, self.registry)
+        cached = self._results.get((key, level, version))
+        if cached is None:
+            self.misses += 1
+            cached = self._results[(key, level, version)] = evaluate(obj, level, version, self.registry)
+        else:
+            self.hits += 1
+        return cached
+
+    def summary(self) -> str:
+        lookups = self.hits + self.misses
+        rate = 100.0 * self.hits / lookups if lookups else 0.0
+        return (f"verdict cache: {lookups} lookups, {self.misses} evaluations, {self.hits} hits ({rate:.1f}%), "
+                f"{len(self._results)} distinct (view, level, version)")
+
+
+def view_key(obj: dict) -> str | None:
+    """The canonical text of what the checks read of ``obj`` (annotations and pod spec), or None."""
+    try:
+        template = pod_template(obj)
+        if template is None:
+            return None
+        metadata, spec = template
+        return json.dumps((metadata.get("annotations"), spec), sort_keys=True, separators=(",", ":"),
+                          allow_nan=False)
+    except (KeyError, TypeError, ValueError):  # not JSON data, unknown kind, bad shape: evaluate() says what
+        return None
+
+
+class Evaluator:
+    """Evaluates subjects at one version, caching each subject's result per level (and, with ``verdicts``,
+    each distinct pod view's across subjects and namespaces)."""
+
+    def __init__(self, version: Version, registry: Registry = DEFAULT_REGISTRY,
+                 verdicts: VerdictCache | None = None) -> None:
         self.version = version
         self.registry = registry
+        self.verdicts = verdicts if verdicts is not None and verdicts.registry is registry else None
         self._cache: dict[tuple[int, Level], Result] = {}
 
     def result(self, subject: Subject, level: Level) -> Result:
         key = (id(subject), level)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[key] = evaluate(subject.obj, level, self.version, self.registry)
+            if self.verdicts is not None:
+                cached = self._cache[key] = self.verdicts.result(subject.obj, level, self.version)
+            else:
+                cached = self._cache[key] = evaluate(subject.obj, level, self.version, self.registry)
         return cached
 
     def strictest(self, subject: Subject) -> Level:
@@ -239,7 +291,7 @@ def strictest_of(subjects: Iterable[Subject], evaluator: Evaluator) -> Level:
     return strictest
 
 
-__all__ = ["Evaluator", "Finding", "LEVELS", "Owner", "OwnerIndex", "Subject", "SubjectSet", "collect_subjects",
+__all__ = ["Evaluator", "VerdictCache", "view_key", "Finding", "LEVELS", "Owner", "OwnerIndex", "Subject", "SubjectSet", "collect_subjects",
            "findings_at", "strictest_of"]
 
 

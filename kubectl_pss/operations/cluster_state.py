@@ -9,6 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import logs
+from ..analysis.findings import VerdictCache
 from ..errors import UsageError
 from ..manifests import load_admission_config
 from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, AdmissionConfig
@@ -31,6 +33,17 @@ class ClusterState:
     workloads: dict[str, list[dict]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    verdicts: VerdictCache | None = None  # one per run, for the registry above (made on first use)
+    verbosity: int = 0  # kubectl's -v: 4 prints the verdict cache's hit rate
+
+    def __post_init__(self) -> None:
+        if self.verdicts is None:
+            self.verdicts = VerdictCache(self.registry)
+
+    def log_verdicts(self) -> None:
+        """At ``-v=4`` and above, the verdict cache's hit rate on stderr."""
+        if self.verbosity >= 4 and self.verdicts is not None:
+            logs.info(self.verdicts.summary(), depth=2)
 
     def incomplete(self, namespace: str) -> list[str]:
         """Why ``namespace`` was not read to the end (``"pods: <error>"``, ...); [] means complete.
@@ -230,6 +243,7 @@ def load_live_state(connection: Connection, namespaces: list[str] | None, config
     state = ClusterState(
         context=cluster.context, server_version=version, server_minor=minor, registry=registry, config=config,
         namespaces=sorted(inventory.namespaces.values(), key=lambda ns: ns["metadata"]["name"]),
+        verbosity=connection.options.verbosity,
     )
     _note_latest(state, lower_latest_to_cluster)
     if minor is not None and minor > NEWEST_MINOR:

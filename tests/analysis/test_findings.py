@@ -201,3 +201,45 @@ def test_label_plan_refuses_a_level_that_a_template_on_an_ownership_cycle_violat
                           DEFAULT_REGISTRY)
     assert plan.action == REFUSED and rejected(plan.findings)[1] == 2
     assert sum("ownerReferences form a cycle" in note for note in plan.notes) == 2
+
+
+def test_verdict_cache_evaluates_each_distinct_view_once_per_level_and_version():
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    bad = bare_pod()
+    bad["spec"]["hostNetwork"] = True
+    pods = [pod(f"p{i}", bad, uid=f"u{i}") for i in range(10)] + [pod(f"q{i}", restricted_pod(), uid=f"v{i}") for i in range(5)]
+    config = AdmissionConfig()
+    first = audit_namespace({"metadata": {"name": "app"}}, pods, [], config, DEFAULT_REGISTRY, cache)
+    plain = audit_namespace({"metadata": {"name": "app"}}, pods, [], config, DEFAULT_REGISTRY)
+    assert first == plain and first.strictest is Level.PRIVILEGED
+    assert cache.misses == 2 and cache.hits >= 10  # 2 distinct views, graded at baseline only (one fails it)
+    before = cache.misses
+    second = audit_namespace({"metadata": {"name": "other"}}, pods, [], config, DEFAULT_REGISTRY, cache)
+    assert cache.misses == before and second.findings == first.findings
+
+
+def test_verdict_cache_keeps_pods_apart_that_differ_only_in_what_a_check_reads():
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    plain = restricted_pod()
+    confined = restricted_pod()
+    name = plain["spec"]["containers"][0]["name"]
+    confined.setdefault("metadata", {})["annotations"] = {
+        f"container.apparmor.security.beta.kubernetes.io/{name}": "unconfined"}
+    level, version = Level.BASELINE, parse_version("latest")
+    assert cache.result(plain, level, version).allowed
+    assert not cache.result(confined, level, version).allowed
+    assert cache.result(plain, level, parse_version("v1.0")).allowed and cache.misses == 3
+
+
+def test_verdict_cache_of_another_registry_is_not_used():
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    evaluator = Evaluator(parse_version("latest"), registry_for(24), cache)
+    subjects = collect_subjects([pod("p", restricted_pod(), uid="u")], []).subjects
+    findings_at(subjects, Level.RESTRICTED, evaluator)
+    assert cache.hits + cache.misses == 0

@@ -70,3 +70,4 @@ def test_a_namespace_read_by_name_whose_metadata_is_not_an_object(apiserver, run
     complete, errors = _audit(run_cli, apiserver, "-n", "good,odd")
     assert complete == {"good": True}
     assert [(e["namespace"], e["resource"]) for e in errors] == [("odd", "namespaces")]
+
