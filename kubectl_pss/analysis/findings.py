@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..policy.admission import Exemptions
+from ..policy.checks.restricted_volumes import ALLOWED_SOURCES
 from ..policy.evaluate import Result, Violation, evaluate
 from ..policy.levels import LEVELS, Level, Version
 from ..policy.objects import TEMPLATE_PATHS, pod_template
@@ -226,10 +227,22 @@ def view_key(obj: dict) -> str | None:
         if template is None:
             return None
         metadata, spec = template
+        volumes = spec.get("volumes")
+        if isinstance(volumes, list):
+            spec = {**spec, "volumes": [_volume_key(volume) for volume in volumes]}
         return json.dumps((metadata.get("annotations"), spec), sort_keys=True, separators=(",", ":"),
                           allow_nan=False)
     except (KeyError, TypeError, ValueError):  # not JSON data, unknown kind, bad shape: evaluate() says what
         return None
+
+
+def _volume_key(volume: object) -> object:
+    """A volume without its name when no check can name it: an allowed type and no hostPath (the
+    per-pod ``kube-api-access-xxxxx`` would otherwise make every pod of a template distinct)."""
+    if (isinstance(volume, dict) and volume.get("hostPath") is None
+            and any(volume.get(source) is not None for source in ALLOWED_SOURCES)):
+        return {key: value for key, value in volume.items() if key != "name"}
+    return volume
 
 
 class Evaluator:

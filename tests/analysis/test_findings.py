@@ -243,3 +243,28 @@ def test_verdict_cache_of_another_registry_is_not_used():
     subjects = collect_subjects([pod("p", restricted_pod(), uid="u")], []).subjects
     findings_at(subjects, Level.RESTRICTED, evaluator)
     assert cache.hits + cache.misses == 0
+
+
+def test_verdict_cache_shares_pods_that_differ_in_names_no_check_reports():
+    """The per-pod service account volume (kube-api-access-xxxxx) does not split a template's pods; the
+    name of a hostPath or other restricted volume, which the messages name, does."""
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    def with_volumes(*volumes):
+        obj = restricted_pod()
+        obj["spec"]["volumes"] = [dict(v) for v in volumes]
+        return obj
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    level, version = Level.RESTRICTED, parse_version("latest")
+    token = [{"name": f"kube-api-access-{i}", "projected": {"sources": []}} for i in range(3)]
+    for volume in token:
+        assert cache.result(with_volumes(volume), level, version).allowed
+    assert cache.misses == 1 and cache.hits == 2
+    first = cache.result(with_volumes({"name": "a", "hostPath": {"path": "/"}}), level, version)
+    second = cache.result(with_volumes({"name": "b", "hostPath": {"path": "/"}}), level, version)
+    assert '"a"' in first.details() and '"b"' in second.details()
+    for name in ("c", "d"):  # an allowed source besides hostPath: baseline's hostPathVolumes still names it
+        mixed = with_volumes({"name": name, "hostPath": {"path": "/"}, "emptyDir": {}})
+        assert f'"{name}"' in cache.result(mixed, Level.BASELINE, version).details()
+    assert cache.misses == 5
