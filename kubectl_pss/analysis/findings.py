@@ -16,7 +16,7 @@ from ..policy.admission import Exemptions
 from ..policy.checks.restricted_volumes import ALLOWED_SOURCES
 from ..policy.evaluate import Result, Violation, evaluate
 from ..policy.levels import LEVELS, Level, Version
-from ..policy.objects import TEMPLATE_PATHS, pod_template
+from ..policy.objects import TEMPLATE_PATHS, InvalidObjectError, pod_template
 from ..policy.registry import DEFAULT_REGISTRY, Registry
 
 
@@ -201,8 +201,9 @@ class VerdictCache:
         self.hits = 0
         self.misses = 0
 
-    def result(self, obj: dict, level: Level, version: Version) -> Result:
-        key = view_key(obj)
+    def result(self, obj: dict, level: Level, version: Version, key: str | None = None) -> Result:
+        """``obj``'s verdict; ``key`` its ``view_key`` when already known."""
+        key = key or view_key(obj)
         if key is None:
             return evaluate(obj, level, version, self.registry)
         cached = self._results.get((key, level, version))
@@ -212,6 +213,16 @@ class VerdictCache:
         else:
             self.hits += 1
         return cached
+
+    def grade(self, obj: dict, version: Version) -> None:
+        """Evaluate ahead what grading ``obj`` at ``version`` asks (baseline, then restricted if it passes),
+        while the next page is read; an object evaluation refuses is left to the type check that follows."""
+        key = view_key(obj)
+        try:
+            if self.result(obj, Level.BASELINE, version, key).allowed:
+                self.result(obj, Level.RESTRICTED, version, key)
+        except (InvalidObjectError, KeyError):
+            pass
 
     def summary(self) -> str:
         lookups = self.hits + self.misses

@@ -88,14 +88,16 @@ def fetch_inventory(cluster: "Cluster", namespaces: list[str] | None, label_sele
                     progress: Progress | None = None, *, namespace_selector: str | None = None,
                     resources: Iterable[Resource] = RESOURCES, workers: int = WORKERS,
                     keep_managed_fields: bool = False,
-                    transform: Callable[[dict], dict] | None = None) -> Inventory:
+                    transform: Callable[[dict], dict] | None = None,
+                    on_version: Callable[[dict | None], None] | None = None) -> Inventory:
     """Read namespaces + pods + workloads. ``namespaces=None`` means all namespaces.
 
     ``label_selector`` filters pods and workloads; ``namespace_selector`` filters namespaces.
     ``metadata.managedFields`` is dropped from pods and workloads (PSA never reads it; it is 15-40%
     of an object's memory) unless ``keep_managed_fields``. ``transform`` (e.g. a view that keeps
     only what admission reads) is applied to each pod and workload as it arrives, so that a
-    whole cluster's raw objects are never held at once.
+    whole cluster's raw objects are never held at once. ``on_version`` is told the server's version
+    before any list is read (so that ``transform`` can evaluate what it knows the version of).
     Raises only what makes going on pointless (Unauthorized, unreachable, bad config) or a
     Forbidden list of all namespaces when none were named.
     """
@@ -109,6 +111,8 @@ def fetch_inventory(cluster: "Cluster", namespaces: list[str] | None, label_sele
         inv.notes.append(f"{exc}; the server's version is unknown")
     except ClusterError as exc:  # /version is public on real clusters; note it and go on
         inv.errors.append(InventoryError(None, "version", str(exc), exc.status))
+    if on_version is not None:
+        on_version(inv.server_version)
 
     _read_namespaces(cluster, inv, namespaces, namespace_selector, say)
     scope = list(inv.namespaces)

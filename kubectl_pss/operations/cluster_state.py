@@ -14,6 +14,7 @@ from ..analysis.findings import VerdictCache
 from ..errors import UsageError
 from ..manifests import load_admission_config
 from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, AdmissionConfig
+from ..policy.levels import LATEST
 from ..policy.objects import admission_view
 from ..policy.registry import NEWEST_MINOR, Registry, registry_for
 from .connection import Connection
@@ -231,9 +232,23 @@ def load_live_state(connection: Connection, namespaces: list[str] | None, config
 
     config = _config_with_warnings(config_path)
     progress = progress_printer()
+    verdicts: list[VerdictCache] = []  # made once the server's version (so the registry) is known
+
+    def know_version(version: dict | None) -> None:
+        minor = server_minor(version)
+        verdicts.append(VerdictCache(registry_for(minor if lower_latest_to_cluster else None)))
+
+    def view(obj: dict) -> dict:
+        """Each pod and workload cut down as it arrives; a pod also graded (at latest, as most namespaces
+        are) while the reader thread fetches the next page: what audit asks next is in the cache."""
+        cut = admission_view(obj)
+        if verdicts and cut.get("kind") == "Pod":
+            verdicts[0].grade(cut, LATEST)
+        return cut
+
     try:
         cluster = connection.cluster()
-        inventory = fetch_inventory(cluster, namespaces, progress=progress, transform=admission_view)
+        inventory = fetch_inventory(cluster, namespaces, progress=progress, transform=view, on_version=know_version)
         version = inventory.server_version
     finally:
         if progress is not None:
@@ -243,7 +258,7 @@ def load_live_state(connection: Connection, namespaces: list[str] | None, config
     state = ClusterState(
         context=cluster.context, server_version=version, server_minor=minor, registry=registry, config=config,
         namespaces=sorted(inventory.namespaces.values(), key=lambda ns: ns["metadata"]["name"]),
-        verbosity=connection.options.verbosity,
+        verbosity=connection.options.verbosity, verdicts=verdicts[0] if verdicts else None,
     )
     _note_latest(state, lower_latest_to_cluster)
     if minor is not None and minor > NEWEST_MINOR:
