@@ -198,6 +198,7 @@ class VerdictCache:
     def __init__(self, registry: Registry = DEFAULT_REGISTRY) -> None:
         self.registry = registry
         self._results: dict[tuple[str, Level, Version], Result] = {}
+        self._specs: dict[str, dict] = {}
         self.hits = 0
         self.misses = 0
 
@@ -223,6 +224,17 @@ class VerdictCache:
                 self.result(obj, Level.RESTRICTED, version, key)
         except (InvalidObjectError, KeyError):
             pass
+        if key is not None and obj.get("kind") == "Pod" and isinstance(obj.get("spec"), dict):
+            self._share_spec(obj, key)
+
+    def _share_spec(self, pod: dict, key: str) -> None:
+        """Let a pod's spec hold the very containers (and the rest) of the first pod with its key, which are
+        equal (the key says so; only the volumes, whose names it leaves out, stay the pod's own): 100,000
+        pods of 500 templates hold 500 container lists, not 100,000."""
+        first = self._specs.setdefault(key, pod["spec"])
+        if first is not pod["spec"]:
+            pod["spec"] = {field: (value if field == "volumes" else first[field])
+                           for field, value in pod["spec"].items()}
 
     def summary(self) -> str:
         lookups = self.hits + self.misses

@@ -57,6 +57,7 @@ class ConnectionOptions:
     user: str | None = None  # a users[] name, instead of the context's
     request_timeout: float | None = None  # seconds; None or 0: connect 10 s, read 120 s
     verbosity: int = 0  # kubectl's -v: 6 logs every request on stderr (logs.py)
+    compression: bool = True  # Accept-Encoding: gzip (kubectl's --disable-compression turns it off)
 
 
 @dataclass
@@ -132,8 +133,9 @@ class Cluster:
 
     def __init__(self, api_client: Any, *, context: str, namespace: str, server: str,
                  request_timeout: float | None = None, reauthenticate: Callable[[], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, verbosity: int = 0):
+                 sleep: Callable[[float], None] = time.sleep, verbosity: int = 0, compression: bool = True):
         self._api = api_client
+        self.compression = compression
         self.context = context
         self.namespace = namespace
         self.server = server
@@ -273,7 +275,9 @@ class Cluster:
 
         if isinstance(query, dict):
             query = list(query.items())
-        headers = {"Accept": "application/json", "Accept-Encoding": "gzip"}
+        headers = {"Accept": "application/json"}
+        if self.compression:  # a win on remote links, a loss on loopback (benchmarks/bench_compression.py)
+            headers["Accept-Encoding"] = "gzip"
         if content_type:
             headers["Content-Type"] = content_type
         attempts = 0

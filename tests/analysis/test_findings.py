@@ -268,3 +268,23 @@ def test_verdict_cache_shares_pods_that_differ_in_names_no_check_reports():
         mixed = with_volumes({"name": name, "hostPath": {"path": "/"}, "emptyDir": {}})
         assert f'"{name}"' in cache.result(mixed, Level.BASELINE, version).details()
     assert cache.misses == 5
+
+
+def test_graded_pods_of_one_template_share_their_containers_and_keep_their_own_volumes():
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    pods = []
+    for i in range(3):
+        obj = pod(f"p{i}", restricted_pod(), uid=f"u{i}")
+        obj["spec"]["volumes"] = [{"name": f"kube-api-access-{i}", "projected": {}}]
+        pods.append(obj)
+    other = pod("q", bare_pod(), uid="q")
+    for obj in pods + [other]:
+        cache.grade(obj, parse_version("latest"))
+    assert pods[1]["spec"]["containers"] is pods[0]["spec"]["containers"] is pods[2]["spec"]["containers"]
+    assert [p["spec"]["volumes"][0]["name"] for p in pods] == ["kube-api-access-0", "kube-api-access-1", "kube-api-access-2"]
+    assert pods[1]["spec"] == {**pods[0]["spec"], "volumes": pods[1]["spec"]["volumes"]}
+    assert other["spec"]["containers"] is not pods[0]["spec"]["containers"]
+    assert audit_namespace({"metadata": {"name": "app"}}, pods + [other], [], AdmissionConfig(), DEFAULT_REGISTRY,
+                           cache).strictest is Level.BASELINE
