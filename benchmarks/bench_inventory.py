@@ -107,14 +107,21 @@ def measure_audit(info: dict) -> dict:
 
     from kubectl_pss.cli import main
 
+    import io
+    import re
+
     base = rss_mb()
+    log = io.StringIO()
     c1, t1 = cpu_s(), time.perf_counter()
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        code = main(["audit", "-A", "--kubeconfig", info["kubeconfig"], "-o", "json"])
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(log):
+        code = main(["audit", "-A", "--kubeconfig", info["kubeconfig"], "-o", "json", "-v=4"])
     c2, t2 = cpu_s(), time.perf_counter()
     assert code == 0, code
+    cache = re.search(r"verdict cache: .*", log.getvalue())
+    evaluating = re.search(r"([0-9.]+) s evaluating", log.getvalue())
     return {"connect_s": 0.0, "fetch_s": t2 - t1, "cpu_s": c2 - c1, "pods": info["pods"], "objects": 0,
-            "rss_base_mb": base, "rss_peak_mb": rss_mb()}
+            "rss_base_mb": base, "rss_peak_mb": rss_mb(), "cache": cache.group(0) if cache else "",
+            "evaluating_s": float(evaluating.group(1)) if evaluating else 0.0}
 
 
 def run_child(kind: str, info: dict) -> dict:
@@ -128,6 +135,7 @@ def main() -> None:
     ap.add_argument("--namespaces", type=int, default=1000)
     ap.add_argument("--pods-per-ns", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", help="comma-separated measurements (raw,inventory-mf,inventory,inventory-view,audit)")
     ap.add_argument("--serve", metavar="DIR", help=argparse.SUPPRESS)
     ap.add_argument("--measure", choices=["inventory", "inventory-mf", "inventory-view", "raw", "audit"], help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -154,6 +162,8 @@ def main() -> None:
             kinds = {"raw": "urllib3 + json.loads (paged)", "inventory-mf": "fetch_inventory, managedFields",
                      "inventory": "fetch_inventory (default)",
                      "inventory-view": "fetch_inventory, admission_view", "audit": "audit -A -o json (whole command)"}
+            if args.only:
+                kinds = {k: v for k, v in kinds.items() if k in args.only.split(",")}
             results: dict[str, list[dict]] = {k: [] for k in kinds}
             for _ in range(args.runs):  # interleaved, so drift hits all
                 for kind in kinds:
@@ -168,12 +178,18 @@ def main() -> None:
                       f"{statistics.median(r['rss_base_mb'] for r in rs):9.0f}MB"
                       f"{statistics.median(r['rss_peak_mb'] for r in rs):7.0f}MB"
                       f"{statistics.median(r['connect_s'] for r in rs):10.2f}")
-            raw = statistics.median(r["fetch_s"] for r in results["raw"])
-            inv = statistics.median(r["fetch_s"] for r in results["inventory"])
-            audit = statistics.median(r["fetch_s"] for r in results["audit"])
-            print(f"\nfetch_inventory / raw = {inv / raw:.2f}x, audit -A / raw = {audit / raw:.2f}x "
-                  f"(median of {args.runs} runs each; connect = import kubernetes + kubeconfig; "
-                  "audit includes imports, connect, fetch, evaluation and JSON output)")
+            wall = {k: statistics.median(r["fetch_s"] for r in rs) for k, rs in results.items()}
+            cpu = {k: statistics.median(r["cpu_s"] for r in rs) for k, rs in results.items()}
+            if "raw" in wall and "inventory" in wall:
+                print(f"\nfetch_inventory / raw = {wall['inventory'] / wall['raw']:.2f}x")
+            if "raw" in wall and "audit" in wall:
+                print(f"audit -A / raw = {wall['audit'] / wall['raw']:.2f}x wall, {cpu['audit'] / cpu['raw']:.2f}x "
+                      f"client CPU (median of {args.runs} runs each; audit includes imports, connect, fetch, "
+                      "evaluation and JSON output)")
+            if "audit" in results:
+                last = results["audit"][-1]
+                print(f"audit: {last['cache']}; evaluation share {last['evaluating_s'] / last['fetch_s']:.1%} "
+                      f"of the run (last run)")
         finally:
             server.stdin.close()
             server.wait(timeout=30)

@@ -9,6 +9,7 @@ run by a Deployment is covered by the Deployment's template and its own pods.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -201,6 +202,7 @@ class VerdictCache:
         self._specs: dict[str, dict] = {}
         self.hits = 0
         self.misses = 0
+        self.seconds = 0.0  # spent evaluating (misses)
 
     def result(self, obj: dict, level: Level, version: Version, key: str | None = None) -> Result:
         """``obj``'s verdict; ``key`` its ``view_key`` when already known."""
@@ -210,7 +212,9 @@ class VerdictCache:
         cached = self._results.get((key, level, version))
         if cached is None:
             self.misses += 1
+            started = time.perf_counter()
             cached = self._results[(key, level, version)] = evaluate(obj, level, version, self.registry)
+            self.seconds += time.perf_counter() - started
         else:
             self.hits += 1
         return cached
@@ -240,7 +244,7 @@ class VerdictCache:
         lookups = self.hits + self.misses
         rate = 100.0 * self.hits / lookups if lookups else 0.0
         return (f"verdict cache: {lookups} lookups, {self.misses} evaluations, {self.hits} hits ({rate:.1f}%), "
-                f"{len(self._results)} distinct (view, level, version)")
+                f"{len(self._results)} distinct (view, level, version), {self.seconds:.3f} s evaluating")
 
 
 def view_key(obj: dict) -> str | None:
