@@ -200,13 +200,14 @@ class VerdictCache:
         self.registry = registry
         self._results: dict[tuple[str, Level, Version], Result] = {}
         self._specs: dict[str, dict] = {}
+        self._keys: dict[int, tuple[dict, str | None]] = {}
         self.hits = 0
         self.misses = 0
         self.seconds = 0.0  # spent evaluating (misses)
 
     def result(self, obj: dict, level: Level, version: Version, key: str | None = None) -> Result:
         """``obj``'s verdict; ``key`` its ``view_key`` when already known."""
-        key = key or view_key(obj)
+        key = key or self._key(obj)
         if key is None:
             return evaluate(obj, level, version, self.registry)
         cached = self._results.get((key, level, version))
@@ -219,10 +220,19 @@ class VerdictCache:
             self.hits += 1
         return cached
 
+    def _key(self, obj: dict) -> str | None:
+        """``view_key(obj)``, computed once per object (grading ahead, then audit, ask for it again)."""
+        known = self._keys.get(id(obj))
+        if known is not None and known[0] is obj:
+            return known[1]
+        key = view_key(obj)
+        self._keys[id(obj)] = (obj, key)  # holding obj keeps its id from being reused
+        return key
+
     def grade(self, obj: dict, version: Version) -> None:
         """Evaluate ahead what grading ``obj`` at ``version`` asks (baseline, then restricted if it passes),
         while the next page is read; an object evaluation refuses is left to the type check that follows."""
-        key = view_key(obj)
+        key = self._key(obj)
         try:
             if self.result(obj, Level.BASELINE, version, key).allowed:
                 self.result(obj, Level.RESTRICTED, version, key)
