@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..policy.admission import Exemptions
 from ..policy.checks.restricted_volumes import ALLOWED_SOURCES
@@ -238,17 +238,24 @@ class VerdictCache:
                 self.result(obj, Level.RESTRICTED, version, key)
         except (InvalidObjectError, KeyError):
             pass
-        if key is not None and obj.get("kind") == "Pod" and isinstance(obj.get("spec"), dict):
-            self._share_spec(obj, key)
+        self.share(obj)
 
-    def _share_spec(self, pod: dict, key: str) -> None:
-        """Let a pod's spec hold the very containers (and the rest) of the first pod with its key, which are
-        equal (the key says so; only the volumes, whose names it leaves out, stay the pod's own): 100,000
-        pods of 500 templates hold 500 container lists, not 100,000."""
-        first = self._specs.setdefault(key, pod["spec"])
-        if first is not pod["spec"]:
-            pod["spec"] = {field: (value if field == "volumes" else first[field])
-                           for field, value in pod["spec"].items()}
+    def share(self, obj: dict) -> None:
+        """Let a pod's (or a workload template's) spec hold the very containers (and the rest) of the first
+        one with its key, which are equal (the key says so; only the volumes, whose names it leaves out,
+        stay its own): 100,000 pods of 500 templates hold 500 container lists, not 100,000."""
+        key = self._key(obj)
+        if key is None:
+            return
+        holder: Any = obj
+        for step in TEMPLATE_PATHS[obj.get("kind")] or ():
+            holder = holder[step]  # there: the key was made from it
+        spec = holder.get("spec")
+        if not isinstance(spec, dict):
+            return
+        first = self._specs.setdefault(key, spec)
+        if first is not spec:
+            holder["spec"] = {field: (value if field == "volumes" else first[field]) for field, value in spec.items()}
 
     def summary(self) -> str:
         lookups = self.hits + self.misses

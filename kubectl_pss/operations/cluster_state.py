@@ -257,6 +257,8 @@ def load_live_state(connection: Connection, namespaces: list[str] | None, config
         cut = admission_view(obj)
         if verdicts and cut.get("kind") == "Pod":
             verdicts[0].grade(cut, LATEST)
+        elif verdicts:
+            verdicts[0].share(cut)
         return cut
 
     try:

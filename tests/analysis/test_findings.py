@@ -288,3 +288,16 @@ def test_graded_pods_of_one_template_share_their_containers_and_keep_their_own_v
     assert other["spec"]["containers"] is not pods[0]["spec"]["containers"]
     assert audit_namespace({"metadata": {"name": "app"}}, pods + [other], [], AdmissionConfig(), DEFAULT_REGISTRY,
                            cache).strictest is Level.BASELINE
+
+
+def test_workload_templates_of_one_spec_share_their_containers_and_keep_their_verdicts():
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    first, second = (workload("ReplicaSet", f"rs{i}", restricted_pod()) for i in range(2))
+    job = workload("CronJob", "cj", bare_pod())
+    for obj in (first, second, job):
+        cache.share(obj)
+    assert second["spec"]["template"]["spec"]["containers"] is first["spec"]["template"]["spec"]["containers"]
+    assert second["spec"]["template"]["spec"] is not first["spec"]["template"]["spec"]
+    assert cache.result(second, Level.RESTRICTED, parse_version("latest")).allowed
