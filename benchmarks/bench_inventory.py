@@ -101,20 +101,31 @@ def measure_raw(info: dict) -> dict:
             "objects": sum(len(v) for v in kept.values()), "rss_base_mb": base, "rss_peak_mb": rss_mb()}
 
 
-def measure_audit(info: dict) -> dict:
-    """The whole ``audit -A -o json`` command in this process, output to /dev/null."""
+COMMANDS = {"audit": ["audit", "-A", "-o", "json"], "simulate": ["simulate", "restricted", "-A", "-o", "json"],
+            "label": ["label", "-A", "--enforce", "restricted", "--dry-run=client", "-o", "json"]}
+
+
+def measure_audit(info: dict, command: str = "audit") -> dict:
+    """A whole command (``audit -A -o json``, ...) in this process, output to /dev/null."""
     import contextlib
 
     from kubectl_pss.cli import main
 
+    import io
+    import re
+
     base = rss_mb()
+    log = io.StringIO()
     c1, t1 = cpu_s(), time.perf_counter()
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        code = main(["audit", "-A", "--kubeconfig", info["kubeconfig"], "-o", "json"])
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(log):
+        code = main([*COMMANDS[command], "--kubeconfig", info["kubeconfig"], "-v=4"])
     c2, t2 = cpu_s(), time.perf_counter()
-    assert code == 0, code
+    assert code in ((0,) if command == "audit" else (0, 1)), code  # simulate/label: 1 when something is affected
+    cache = re.search(r"verdict cache: .*", log.getvalue())
+    evaluating = re.search(r"([0-9.]+) s evaluating", log.getvalue())
     return {"connect_s": 0.0, "fetch_s": t2 - t1, "cpu_s": c2 - c1, "pods": info["pods"], "objects": 0,
-            "rss_base_mb": base, "rss_peak_mb": rss_mb()}
+            "rss_base_mb": base, "rss_peak_mb": rss_mb(), "cache": cache.group(0) if cache else "",
+            "evaluating_s": float(evaluating.group(1)) if evaluating else 0.0}
 
 
 def run_child(kind: str, info: dict) -> dict:
@@ -128,8 +139,10 @@ def main() -> None:
     ap.add_argument("--namespaces", type=int, default=1000)
     ap.add_argument("--pods-per-ns", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", help="comma-separated measurements (raw,inventory-mf,inventory,inventory-view,audit)")
     ap.add_argument("--serve", metavar="DIR", help=argparse.SUPPRESS)
-    ap.add_argument("--measure", choices=["inventory", "inventory-mf", "inventory-view", "raw", "audit"], help=argparse.SUPPRESS)
+    ap.add_argument("--measure", choices=["inventory", "inventory-mf", "inventory-view", "raw", "audit", "simulate", "label"],
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         return serve(Path(args.serve), args.namespaces, args.pods_per_ns)
@@ -137,7 +150,10 @@ def main() -> None:
         info = json.loads(sys.stdin.read())
         info["keep_managed_fields"] = args.measure == "inventory-mf"
         info["admission_view"] = args.measure == "inventory-view"
-        fn = {"raw": measure_raw, "audit": measure_audit}.get(args.measure, measure_inventory)
+        if args.measure in COMMANDS:
+            print(json.dumps(measure_audit(info, args.measure)))
+            return
+        fn = {"raw": measure_raw}.get(args.measure, measure_inventory)
         print(json.dumps(fn(info)))
         return
 
@@ -153,7 +169,10 @@ def main() -> None:
             print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; server and client share them\n")
             kinds = {"raw": "urllib3 + json.loads (paged)", "inventory-mf": "fetch_inventory, managedFields",
                      "inventory": "fetch_inventory (default)",
-                     "inventory-view": "fetch_inventory, admission_view", "audit": "audit -A -o json (whole command)"}
+                     "inventory-view": "fetch_inventory, admission_view", "audit": "audit -A -o json (whole command)",
+                     "simulate": "simulate restricted -A -o json", "label": "label -A --dry-run=client"}
+            if args.only:
+                kinds = {k: v for k, v in kinds.items() if k in args.only.split(",")}
             results: dict[str, list[dict]] = {k: [] for k in kinds}
             for _ in range(args.runs):  # interleaved, so drift hits all
                 for kind in kinds:
@@ -168,12 +187,22 @@ def main() -> None:
                       f"{statistics.median(r['rss_base_mb'] for r in rs):9.0f}MB"
                       f"{statistics.median(r['rss_peak_mb'] for r in rs):7.0f}MB"
                       f"{statistics.median(r['connect_s'] for r in rs):10.2f}")
-            raw = statistics.median(r["fetch_s"] for r in results["raw"])
-            inv = statistics.median(r["fetch_s"] for r in results["inventory"])
-            audit = statistics.median(r["fetch_s"] for r in results["audit"])
-            print(f"\nfetch_inventory / raw = {inv / raw:.2f}x, audit -A / raw = {audit / raw:.2f}x "
-                  f"(median of {args.runs} runs each; connect = import kubernetes + kubeconfig; "
-                  "audit includes imports, connect, fetch, evaluation and JSON output)")
+            wall = {k: statistics.median(r["fetch_s"] for r in rs) for k, rs in results.items()}
+            cpu = {k: statistics.median(r["cpu_s"] for r in rs) for k, rs in results.items()}
+            if "raw" in wall and "inventory" in wall:
+                print(f"\nfetch_inventory / raw = {wall['inventory'] / wall['raw']:.2f}x")
+            if "raw" in wall and "audit" in wall:
+                print(f"audit -A / raw = {wall['audit'] / wall['raw']:.2f}x wall, {cpu['audit'] / cpu['raw']:.2f}x "
+                      f"client CPU (median of {args.runs} runs each; audit includes imports, connect, fetch, "
+                      "evaluation and JSON output)")
+            for other in ("simulate", "label"):
+                if other in wall and "audit" in wall:
+                    print(f"{other} / audit = {wall[other] / wall['audit']:.2f}x wall, "
+                          f"{cpu[other] / cpu['audit']:.2f}x client CPU")
+            if "audit" in results:
+                last = results["audit"][-1]
+                print(f"audit: {last['cache']}; evaluation share {last['evaluating_s'] / last['fetch_s']:.1%} "
+                      f"of the run (last run)")
         finally:
             server.stdin.close()
             server.wait(timeout=30)

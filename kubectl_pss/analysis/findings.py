@@ -8,13 +8,16 @@ run by a Deployment is covered by the Deployment's template and its own pods.
 """
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..policy.admission import Exemptions
+from ..policy.checks.restricted_volumes import ALLOWED_SOURCES
 from ..policy.evaluate import Result, Violation, evaluate
 from ..policy.levels import LEVELS, Level, Version
-from ..policy.objects import TEMPLATE_PATHS
+from ..policy.objects import TEMPLATE_PATHS, InvalidObjectError, pod_template
 from ..policy.registry import DEFAULT_REGISTRY, Registry
 
 
@@ -186,19 +189,125 @@ def _template_spec(workload: dict) -> dict | None:
     return node if isinstance(node, dict) else None
 
 
-class Evaluator:
-    """Evaluates subjects at one version, caching each subject's result per level."""
+class VerdictCache:
+    """Verdicts by what the checks read (the pod's or template's annotations and spec, canonical JSON),
+    per (level, version): the pods of one ReplicaSet, DaemonSet or Job are evaluated once per run.
 
-    def __init__(self, version: Version, registry: Registry = DEFAULT_REGISTRY) -> None:
+    ``hits``/``misses`` count lookups (``-v=4`` prints the rate). An object whose view is not plain JSON
+    data, or has no template, or a malformed one, is evaluated without the cache."""
+
+    def __init__(self, registry: Registry = DEFAULT_REGISTRY) -> None:
+        self.registry = registry
+        self._results: dict[tuple[str, Level, Version], Result] = {}
+        self._specs: dict[str, dict] = {}
+        self._keys: dict[int, tuple[dict, str | None]] = {}
+        self.hits = 0
+        self.misses = 0
+        self.seconds = 0.0  # spent evaluating (misses)
+
+    def result(self, obj: dict, level: Level, version: Version, key: str | None = None) -> Result:
+        """``obj``'s verdict; ``key`` its ``view_key`` when already known."""
+        key = key or self._key(obj)
+        if key is None:
+            return evaluate(obj, level, version, self.registry)
+        cached = self._results.get((key, level, version))
+        if cached is None:
+            self.misses += 1
+            started = time.perf_counter()
+            cached = self._results[(key, level, version)] = evaluate(obj, level, version, self.registry)
+            self.seconds += time.perf_counter() - started
+        else:
+            self.hits += 1
+        return cached
+
+    def _key(self, obj: dict) -> str | None:
+        """``view_key(obj)``, computed once per object (grading ahead, then audit, ask for it again)."""
+        known = self._keys.get(id(obj))
+        if known is not None and known[0] is obj:
+            return known[1]
+        key = view_key(obj)
+        self._keys[id(obj)] = (obj, key)  # holding obj keeps its id from being reused
+        return key
+
+    def grade(self, obj: dict, version: Version) -> None:
+        """Evaluate ahead what grading ``obj`` at ``version`` asks (baseline, then restricted if it passes),
+        while the next page is read; an object evaluation refuses is left to the type check that follows."""
+        key = self._key(obj)
+        try:
+            if self.result(obj, Level.BASELINE, version, key).allowed:
+                self.result(obj, Level.RESTRICTED, version, key)
+        except (InvalidObjectError, KeyError):
+            pass
+        self.share(obj)
+
+    def share(self, obj: dict) -> None:
+        """Let a pod's (or a workload template's) spec hold the very containers (and the rest) of the first
+        one with its key, which are equal (the key says so; only the volumes, whose names it leaves out,
+        stay its own): 100,000 pods of 500 templates hold 500 container lists, not 100,000."""
+        key = self._key(obj)
+        if key is None:
+            return
+        holder: Any = obj
+        for step in TEMPLATE_PATHS[obj.get("kind")] or ():
+            holder = holder[step]  # there: the key was made from it
+        spec = holder.get("spec")
+        if not isinstance(spec, dict):
+            return
+        first = self._specs.setdefault(key, spec)
+        if first is not spec:
+            holder["spec"] = {field: (value if field == "volumes" else first[field]) for field, value in spec.items()}
+
+    def summary(self) -> str:
+        lookups = self.hits + self.misses
+        rate = 100.0 * self.hits / lookups if lookups else 0.0
+        return (f"verdict cache: {lookups} lookups, {self.misses} evaluations, {self.hits} hits ({rate:.1f}%), "
+                f"{len(self._results)} distinct (view, level, version), {self.seconds:.3f} s evaluating")
+
+
+def view_key(obj: dict) -> str | None:
+    """The canonical text of what the checks read of ``obj`` (annotations and pod spec), or None."""
+    try:
+        template = pod_template(obj)
+        if template is None:
+            return None
+        metadata, spec = template
+        volumes = spec.get("volumes")
+        if isinstance(volumes, list):
+            spec = {**spec, "volumes": [_volume_key(volume) for volume in volumes]}
+        return json.dumps((metadata.get("annotations"), spec), sort_keys=True, separators=(",", ":"),
+                          allow_nan=False)
+    except (KeyError, TypeError, ValueError):  # not JSON data, unknown kind, bad shape: evaluate() says what
+        return None
+
+
+def _volume_key(volume: object) -> object:
+    """A volume without its name when no check can name it: an allowed type and no hostPath (the
+    per-pod ``kube-api-access-xxxxx`` would otherwise make every pod of a template distinct)."""
+    if (isinstance(volume, dict) and volume.get("hostPath") is None
+            and any(volume.get(source) is not None for source in ALLOWED_SOURCES)):
+        return {key: value for key, value in volume.items() if key != "name"}
+    return volume
+
+
+class Evaluator:
+    """Evaluates subjects at one version, caching each subject's result per level (and, with ``verdicts``,
+    each distinct pod view's across subjects and namespaces)."""
+
+    def __init__(self, version: Version, registry: Registry = DEFAULT_REGISTRY,
+                 verdicts: VerdictCache | None = None) -> None:
         self.version = version
         self.registry = registry
+        self.verdicts = verdicts if verdicts is not None and verdicts.registry is registry else None
         self._cache: dict[tuple[int, Level], Result] = {}
 
     def result(self, subject: Subject, level: Level) -> Result:
         key = (id(subject), level)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[key] = evaluate(subject.obj, level, self.version, self.registry)
+            if self.verdicts is not None:
+                cached = self._cache[key] = self.verdicts.result(subject.obj, level, self.version)
+            else:
+                cached = self._cache[key] = evaluate(subject.obj, level, self.version, self.registry)
         return cached
 
     def strictest(self, subject: Subject) -> Level:
@@ -239,7 +348,7 @@ def strictest_of(subjects: Iterable[Subject], evaluator: Evaluator) -> Level:
     return strictest
 
 
-__all__ = ["Evaluator", "Finding", "LEVELS", "Owner", "OwnerIndex", "Subject", "SubjectSet", "collect_subjects",
+__all__ = ["Evaluator", "VerdictCache", "view_key", "Finding", "LEVELS", "Owner", "OwnerIndex", "Subject", "SubjectSet", "collect_subjects",
            "findings_at", "strictest_of"]
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..policy.admission import MODES, AdmissionConfig, NamespacePolicy, resolve_policy
-from .findings import Evaluator, Finding, collect_subjects, findings_at, rejected, strictest_of
+from .findings import Evaluator, Finding, VerdictCache, collect_subjects, findings_at, rejected, strictest_of
 from ..policy.levels import Level, Version
 from ..policy.registry import Registry
 
@@ -82,6 +82,7 @@ def audit_namespace(
     workloads: Iterable[dict],
     config: AdmissionConfig,
     registry: Registry,
+    verdicts: VerdictCache | None = None,
 ) -> NamespaceAudit:
     """Where one namespace stands: strictest level passed at its enforce version, and what blocks the next.
 
@@ -92,7 +93,7 @@ def audit_namespace(
     policy = resolve_policy(_labels(namespace), config.defaults)
     exempt = config.exemptions.namespace_exempt(name)
     subjects = collect_subjects(pods, workloads, config.exemptions)
-    evaluator = Evaluator(policy.enforce.version, registry)
+    evaluator = Evaluator(policy.enforce.version, registry, verdicts)
     strictest = strictest_of(subjects.subjects, evaluator)
     levels: list[Level] = []
     next_level = strictest.stricter()
@@ -159,6 +160,7 @@ def simulate_namespace(
     mode: str,
     config: AdmissionConfig,
     registry: Registry,
+    verdicts: VerdictCache | None = None,
 ) -> NamespaceSimulation:
     """What setting ``mode`` to level:version on this namespace would flag: every pod and top-level template."""
     name = _name(namespace)
@@ -167,7 +169,7 @@ def simulate_namespace(
     subjects = collect_subjects(pods, workloads, config.exemptions)
     findings: list[Finding] = []
     if not exempt:
-        findings = findings_at(subjects.subjects, level, Evaluator(version, registry))
+        findings = findings_at(subjects.subjects, level, Evaluator(version, registry, verdicts))
     return NamespaceSimulation(
         name=name, exempt=exempt, pods=subjects.pods, workloads=subjects.workloads,
         exempt_pods=subjects.exempt_pods, current=str(policy.mode(mode)), findings=findings, notes=subjects.notes,

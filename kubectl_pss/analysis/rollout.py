@@ -22,7 +22,7 @@ from ..policy.admission import (
     version_label,
 )
 from ..policy.evaluate import evaluate_pod
-from .findings import Finding, rejected
+from .findings import Finding, VerdictCache, rejected
 from ..policy.helpers import go_quote
 from ..policy.levels import Level, Version, level_version
 from .namespaces import policy_version, simulate_namespace
@@ -322,6 +322,7 @@ def plan_namespace(
     expected_current: dict[str, Any] | None = None,
     read_errors: list[str] = (),  # type: ignore[assignment]
     refuse_violations: bool = True,
+    verdicts: VerdictCache | None = None,
 ) -> NamespacePlan:
     """Plan setting ``desired`` (pod-security key -> value, None = remove) on one namespace.
 
@@ -354,7 +355,8 @@ def plan_namespace(
     elif stage is not None and patch:
         target = stage
     simulation = simulate_namespace(namespace, pods, workloads, target[0] if target else Level.PRIVILEGED,
-                                    target[1] if target else new_policy.enforce.version, "enforce", config, registry)
+                                    target[1] if target else new_policy.enforce.version, "enforce", config, registry,
+                                    verdicts)
     plan.pods, plan.workloads, plan.exempt_pods = simulation.pods, simulation.workloads, simulation.exempt_pods
     plan.notes += simulation.notes
     if target is not None and not exempt:

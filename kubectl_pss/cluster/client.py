@@ -26,6 +26,7 @@ from .errors import (
     error_for_status,
 )
 from .jsonbody import check_list, json_object
+from .readahead import read_ahead
 from .warnings import warnings_from_headers
 
 # --- tunables -------------------------------------------------------------------------------
@@ -36,6 +37,7 @@ CONNECT_ATTEMPTS = 3  # per request, for connection errors (refused, reset)
 MAX_RETRY_AFTER = 10.0  # cap on a server's Retry-After
 BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds before attempt 2, 3, ... (jittered)
 RELIST_ATTEMPTS = 2  # restarts of a paginated list after 410 Gone
+READ_AHEAD_PAGES = 2  # pages of a list fetched (by a reader thread) ahead of their use
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = f"kubectl-pss/{__version__} ({sys.platform}) kubernetes-python/35.0.0"
 FIELD_MANAGER = "kubectl-pss"
@@ -55,6 +57,7 @@ class ConnectionOptions:
     user: str | None = None  # a users[] name, instead of the context's
     request_timeout: float | None = None  # seconds; None or 0: connect 10 s, read 120 s
     verbosity: int = 0  # kubectl's -v: 6 logs every request on stderr (logs.py)
+    compression: bool = True  # Accept-Encoding: gzip (kubectl's --disable-compression turns it off)
 
 
 @dataclass
@@ -130,8 +133,9 @@ class Cluster:
 
     def __init__(self, api_client: Any, *, context: str, namespace: str, server: str,
                  request_timeout: float | None = None, reauthenticate: Callable[[], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, verbosity: int = 0):
+                 sleep: Callable[[float], None] = time.sleep, verbosity: int = 0, compression: bool = True):
         self._api = api_client
+        self.compression = compression
         self.context = context
         self.namespace = namespace
         self.server = server
@@ -212,18 +216,17 @@ class Cluster:
         seen: set[str] = set()
         restarts = 0
         while True:
-            token: str | None = None
+            pages = 0
             try:
-                while True:
-                    query = base + ([("continue", token)] if token else [])
-                    data = self._send("GET", path, query, None, None).data
-                    check_list(path, data)
+                for data in read_ahead(self._pages(path, base), READ_AHEAD_PAGES, f"list {path}"):
+                    pages += 1
                     list_kind = data.get("kind") or ""
                     kind = list_kind[:-4] if list_kind.endswith("List") else None
                     api_version = data.get("apiVersion")
                     for item in data.get("items") or ():
                         md = item.get("metadata") or {}
-                        key = md.get("uid") or f"{md.get('namespace')}/{md.get('name')}"
+                        uid = md.get("uid")  # a hostile item's may be unhashable: placed by the caller's checks
+                        key = uid if isinstance(uid, str) and uid else f"{md.get('namespace')!r}/{md.get('name')!r}"
                         if key in seen:
                             continue
                         seen.add(key)
@@ -232,16 +235,27 @@ class Cluster:
                         if api_version and "apiVersion" not in item:
                             item["apiVersion"] = api_version
                         yield item
-                    token = (data.get("metadata") or {}).get("continue")
-                    if not token:
-                        return
+                    del data  # the page is dropped once its items are handed on
+                return
             except Gone as exc:
-                if token is None or restarts >= RELIST_ATTEMPTS:
+                if pages == 0 or restarts >= RELIST_ATTEMPTS:
                     raise Gone(f"{exc.message} (GET {path}: gave up after {restarts} restarts of the list)"
-                               if token else exc.message, status=410, reason=exc.reason,
+                               if pages else exc.message, status=410, reason=exc.reason,
                                details=exc.details) from None
                 restarts += 1
                 log.debug("continue token expired on %s; listing again (%d)", path, restarts)
+
+    def _pages(self, path: str, base: list[tuple[str, str]]) -> Iterator[dict]:
+        """The pages of a list, each checked to be one, following the continue tokens."""
+        token: str | None = None
+        while True:
+            query = base + ([("continue", token)] if token else [])
+            data = self._send("GET", path, query, None, None).data
+            check_list(path, data)
+            token = (data.get("metadata") or {}).get("continue")
+            yield data
+            if not token:
+                return
 
     def patch_merge(self, path: str, patch: dict, dry_run: bool) -> Response:
         """JSON merge patch (RFC 7386); ``dry_run`` adds ``dryRun=All`` (admission runs, nothing is saved)."""
@@ -261,7 +275,9 @@ class Cluster:
 
         if isinstance(query, dict):
             query = list(query.items())
-        headers = {"Accept": "application/json", "Accept-Encoding": "gzip"}
+        headers = {"Accept": "application/json"}
+        if self.compression:  # a win on remote links, a loss on loopback (benchmarks/bench_compression.py)
+            headers["Accept-Encoding"] = "gzip"
         if content_type:
             headers["Content-Type"] = content_type
         attempts = 0

@@ -88,14 +88,16 @@ def fetch_inventory(cluster: "Cluster", namespaces: list[str] | None, label_sele
                     progress: Progress | None = None, *, namespace_selector: str | None = None,
                     resources: Iterable[Resource] = RESOURCES, workers: int = WORKERS,
                     keep_managed_fields: bool = False,
-                    transform: Callable[[dict], dict] | None = None) -> Inventory:
+                    transform: Callable[[dict], dict] | None = None,
+                    on_version: Callable[[dict | None], None] | None = None) -> Inventory:
     """Read namespaces + pods + workloads. ``namespaces=None`` means all namespaces.
 
     ``label_selector`` filters pods and workloads; ``namespace_selector`` filters namespaces.
     ``metadata.managedFields`` is dropped from pods and workloads (PSA never reads it; it is 15-40%
     of an object's memory) unless ``keep_managed_fields``. ``transform`` (e.g. a view that keeps
     only what admission reads) is applied to each pod and workload as it arrives, so that a
-    whole cluster's raw objects are never held at once.
+    whole cluster's raw objects are never held at once. ``on_version`` is told the server's version
+    before any list is read (so that ``transform`` can evaluate what it knows the version of).
     Raises only what makes going on pointless (Unauthorized, unreachable, bad config) or a
     Forbidden list of all namespaces when none were named.
     """
@@ -109,6 +111,8 @@ def fetch_inventory(cluster: "Cluster", namespaces: list[str] | None, label_sele
         inv.notes.append(f"{exc}; the server's version is unknown")
     except ClusterError as exc:  # /version is public on real clusters; note it and go on
         inv.errors.append(InventoryError(None, "version", str(exc), exc.status))
+    if on_version is not None:
+        on_version(inv.server_version)
 
     _read_namespaces(cluster, inv, namespaces, namespace_selector, say)
     scope = list(inv.namespaces)
@@ -140,12 +144,30 @@ def _shaper(res: Resource, keep_managed_fields: bool,
     return shape
 
 
+def _identity_problem(item: dict) -> str | None:
+    """What makes a listed object unplaceable (``metadata.name``/``namespace``/``uid`` not strings, as no
+    real API server sends), or None. The list's check has made sure items and their metadata are objects;
+    the other fields' types are checked later, with the object's namespace known (policy.schema)."""
+    metadata = item["metadata"]
+    for key in ("name", "namespace", "uid"):
+        value = metadata.get(key)
+        if value is not None and not isinstance(value, str):
+            name = metadata.get("name")
+            shown = f"{item.get('kind', 'object')} {name}" if isinstance(name, str) else "an item"
+            return f"{shown}: metadata.{key}: expected string, got {type(value).__name__}"
+    return None
+
+
 def _read_namespaces(cluster: "Cluster", inv: Inventory, named: list[str] | None, selector: str | None,
                      say: Progress) -> None:
     wanted = list(dict.fromkeys(named)) if named is not None else None
     try:
-        listed = {ns["metadata"]["name"]: ns
-                  for ns in cluster.list_items(NAMESPACES.path(), label_selector=selector, limit=PAGE_SIZE)}
+        listed = {}
+        for ns in cluster.list_items(NAMESPACES.path(), label_selector=selector, limit=PAGE_SIZE):
+            problem = _identity_problem(ns)
+            if problem is not None or not ns["metadata"].get("name"):  # no namespace can be known: no scope
+                raise UnexpectedAnswer(f"the server answered {NAMESPACES.path()} with {problem or 'a nameless item'}")
+            listed[ns["metadata"]["name"]] = ns
     except Forbidden as exc:
         if wanted is None:
             raise
@@ -157,6 +179,10 @@ def _read_namespaces(cluster: "Cluster", inv: Inventory, named: list[str] | None
                 raise
             except ClusterError as err:
                 inv.errors.append(InventoryError(name, NAMESPACES.name, str(err), err.status))
+                continue
+            if not isinstance(ns.get("metadata"), dict) or _identity_problem(ns) is not None:
+                inv.errors.append(InventoryError(name, NAMESPACES.name, f"{NAMESPACES.path()}/{name}: "
+                                                 f"{_identity_problem(ns) if isinstance(ns.get('metadata'), dict) else 'metadata is not an object'}"))
                 continue
             if selector is None or _selects(selector, ns):
                 inv.namespaces[name] = ns
@@ -212,7 +238,13 @@ def _cluster_wide(cluster: "Cluster", inv: Inventory, res: Resource, scope: list
     items: list[dict] = []
     try:
         for item in cluster.list_items(res.path(), label_selector=selector, limit=PAGE_SIZE):
-            if item["metadata"].get("namespace") in in_scope:
+            problem = _identity_problem(item)
+            namespace = item["metadata"].get("namespace")
+            if problem is not None:  # its namespace if it names one, else every namespace the list covers
+                where = namespace if isinstance(namespace, str) else None
+                if where is None or where in in_scope:
+                    inv.errors.append(InventoryError(where, res.name, f"{res.path()}: {problem}"))
+            elif namespace in in_scope:
                 items.append(shape(item))
                 if len(items) % 5000 == 0:
                     say(f"{res.name}: {len(items)}...")
@@ -230,7 +262,13 @@ def _per_namespace(cluster: "Cluster", inv: Inventory, res: Resource, scope: lis
                    workers: int, shape: Callable[[dict], dict]) -> list[dict]:
     def one(ns: str) -> tuple[list[dict], InventoryError | None]:
         try:
-            return [shape(i) for i in cluster.list_items(res.path(ns), label_selector=selector, limit=PAGE_SIZE)], None
+            got = []
+            for item in cluster.list_items(res.path(ns), label_selector=selector, limit=PAGE_SIZE):
+                problem = _identity_problem(item)
+                if problem is not None:
+                    return [], InventoryError(ns, res.name, f"{res.path(ns)}: {problem}")
+                got.append(shape(item))
+            return got, None
         except FATAL:
             raise
         except ClusterError as exc:

@@ -16,8 +16,8 @@ _gc_was_enabled = False
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while parsing a big body (3x faster); safe across threads."""
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while parsing a big body (3x faster) or building many objects; safe across threads."""
     global _gc_depth, _gc_was_enabled
     with _gc_lock:
         if _gc_depth == 0:
@@ -36,7 +36,7 @@ def _gc_paused() -> Iterator[None]:
 def parse_json(raw: bytes) -> Any:
     if len(raw) < 64 * 1024:
         return json.loads(raw)
-    with _gc_paused():
+    with gc_paused():
         return json.loads(raw)
 
 

@@ -360,7 +360,8 @@ def connect(options: ConnectionOptions | None = None) -> "Cluster":
 
     return Cluster(_new_api_client(ApiClient, config), context=choice.context or choice.cluster_name,
                    namespace=choice.namespace, server=config.host, request_timeout=options.request_timeout,
-                   reauthenticate=reauthenticate if has_exec else None, verbosity=options.verbosity)
+                   reauthenticate=reauthenticate if has_exec else None, verbosity=options.verbosity,
+                   compression=options.compression)
 
 
 def kubeconfig_present(options: ConnectionOptions | None = None) -> bool:
@@ -400,7 +401,8 @@ def _connect_in_cluster(options: ConnectionOptions) -> "Cluster":
     if options.verbosity >= logs.REQUESTS:
         logs.info(f"Using the in-cluster configuration (service account of {SERVICE_ACCOUNT_DIR})")
     return Cluster(_new_api_client(ApiClient, config), context="in-cluster", namespace=namespace or "default",
-                   server=config.host, request_timeout=options.request_timeout, verbosity=options.verbosity)
+                   server=config.host, request_timeout=options.request_timeout, verbosity=options.verbosity,
+                   compression=options.compression)
 
 
 def _new_api_client(api_client_cls: Any, config: Any) -> Any:

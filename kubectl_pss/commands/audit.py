@@ -78,8 +78,10 @@ def audit_entry(state: ClusterState, audit: Any) -> dict[str, Any]:
 def build_audit(state: ClusterState) -> dict[str, Any]:
     """The audit report (the ``-o json`` contract) of the cluster's state."""
     audits = [audit_namespace(ns, state.pods.get(ns["metadata"]["name"], []),
-                              state.workloads.get(ns["metadata"]["name"], []), state.config, state.registry)
+                              state.workloads.get(ns["metadata"]["name"], []), state.config, state.registry,
+                              state.verdicts)
               for ns in state.namespaces]
+    state.log_verdicts()
     return state.report("AuditReport", {
         "cluster": state.cluster_dict(),
         "namespaces": [audit_entry(state, audit) for audit in audits],

@@ -92,6 +92,8 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("-v", "--v", dest="verbosity", type=_verbosity, default=0, metavar="LEVEL",
                        help="log level on stderr: 6 each request (method, URL, status, time), 7 its headers "
                             "(credentials masked), 8 response bodies")
+    group.add_argument("--disable-compression", action="store_true",
+                       help="do not ask the server to gzip its answers (faster on a local or very fast link)")
 
 
 def _verbosity(text: str) -> int:
@@ -117,7 +119,8 @@ def connection_args(args: argparse.Namespace, default_timeout: float | None = No
         timeout = default_timeout
     return Connection(ConnectionOptions(kubeconfig=args.kubeconfig or None, context=args.context or None,
                                         cluster=args.cluster or None, user=args.user or None,
-                                        request_timeout=timeout, verbosity=args.verbosity))
+                                        request_timeout=timeout, verbosity=args.verbosity,
+                                        compression=not args.disable_compression))
 
 
 def connection_flags_given(args: argparse.Namespace) -> list[str]:

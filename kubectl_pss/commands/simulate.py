@@ -83,9 +83,11 @@ def validate(options: SimulateOptions) -> None:
 def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dict[str, Any], list]:
     simulations = [
         simulate_namespace(ns, state.pods.get(ns["metadata"]["name"], []), state.workloads.get(ns["metadata"]["name"], []),
-                           options.level, options.version, options.mode, state.config, state.registry)
+                           options.level, options.version, options.mode, state.config, state.registry,
+                           state.verdicts)
         for ns in state.namespaces
     ]
+    state.log_verdicts()
     entries = [s.as_dict() for s in simulations]
     for entry in entries:
         if completeness(entry, state.incomplete(entry["name"])):

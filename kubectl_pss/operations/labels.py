@@ -39,7 +39,9 @@ def plan_label(state: ClusterState, request: LabelRequest, force: bool) -> list[
         stage = stage_target(labels, request, state.config) if request.stage else None
         plans.append(plan_namespace(ns, state.pods.get(name, []), state.workloads.get(name, []),
                                     desired_labels(labels, request, state.config), state.config, state.registry,
-                                    force=force, stage=stage, read_errors=state.incomplete(name)))
+                                    force=force, stage=stage, read_errors=state.incomplete(name),
+                                    verdicts=state.verdicts))
+    state.log_verdicts()
     return plans
 
 

@@ -201,3 +201,103 @@ def test_label_plan_refuses_a_level_that_a_template_on_an_ownership_cycle_violat
                           DEFAULT_REGISTRY)
     assert plan.action == REFUSED and rejected(plan.findings)[1] == 2
     assert sum("ownerReferences form a cycle" in note for note in plan.notes) == 2
+
+
+def test_verdict_cache_evaluates_each_distinct_view_once_per_level_and_version():
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    bad = bare_pod()
+    bad["spec"]["hostNetwork"] = True
+    pods = [pod(f"p{i}", bad, uid=f"u{i}") for i in range(10)] + [pod(f"q{i}", restricted_pod(), uid=f"v{i}") for i in range(5)]
+    config = AdmissionConfig()
+    first = audit_namespace({"metadata": {"name": "app"}}, pods, [], config, DEFAULT_REGISTRY, cache)
+    plain = audit_namespace({"metadata": {"name": "app"}}, pods, [], config, DEFAULT_REGISTRY)
+    assert first == plain and first.strictest is Level.PRIVILEGED
+    assert cache.misses == 2 and cache.hits >= 10  # 2 distinct views, graded at baseline only (one fails it)
+    before = cache.misses
+    second = audit_namespace({"metadata": {"name": "other"}}, pods, [], config, DEFAULT_REGISTRY, cache)
+    assert cache.misses == before and second.findings == first.findings
+
+
+def test_verdict_cache_keeps_pods_apart_that_differ_only_in_what_a_check_reads():
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    plain = restricted_pod()
+    confined = restricted_pod()
+    name = plain["spec"]["containers"][0]["name"]
+    confined.setdefault("metadata", {})["annotations"] = {
+        f"container.apparmor.security.beta.kubernetes.io/{name}": "unconfined"}
+    level, version = Level.BASELINE, parse_version("latest")
+    assert cache.result(plain, level, version).allowed
+    assert not cache.result(confined, level, version).allowed
+    assert cache.result(plain, level, parse_version("v1.0")).allowed and cache.misses == 3
+
+
+def test_verdict_cache_of_another_registry_is_not_used():
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    evaluator = Evaluator(parse_version("latest"), registry_for(24), cache)
+    subjects = collect_subjects([pod("p", restricted_pod(), uid="u")], []).subjects
+    findings_at(subjects, Level.RESTRICTED, evaluator)
+    assert cache.hits + cache.misses == 0
+
+
+def test_verdict_cache_shares_pods_that_differ_in_names_no_check_reports():
+    """The per-pod service account volume (kube-api-access-xxxxx) does not split a template's pods; the
+    name of a hostPath or other restricted volume, which the messages name, does."""
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    def with_volumes(*volumes):
+        obj = restricted_pod()
+        obj["spec"]["volumes"] = [dict(v) for v in volumes]
+        return obj
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    level, version = Level.RESTRICTED, parse_version("latest")
+    token = [{"name": f"kube-api-access-{i}", "projected": {"sources": []}} for i in range(3)]
+    for volume in token:
+        assert cache.result(with_volumes(volume), level, version).allowed
+    assert cache.misses == 1 and cache.hits == 2
+    first = cache.result(with_volumes({"name": "a", "hostPath": {"path": "/"}}), level, version)
+    second = cache.result(with_volumes({"name": "b", "hostPath": {"path": "/"}}), level, version)
+    assert '"a"' in first.details() and '"b"' in second.details()
+    for name in ("c", "d"):  # an allowed source besides hostPath: baseline's hostPathVolumes still names it
+        mixed = with_volumes({"name": name, "hostPath": {"path": "/"}, "emptyDir": {}})
+        assert f'"{name}"' in cache.result(mixed, Level.BASELINE, version).details()
+    assert cache.misses == 5
+
+
+def test_graded_pods_of_one_template_share_their_containers_and_keep_their_own_volumes():
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    pods = []
+    for i in range(3):
+        obj = pod(f"p{i}", restricted_pod(), uid=f"u{i}")
+        obj["spec"]["volumes"] = [{"name": f"kube-api-access-{i}", "projected": {}}]
+        pods.append(obj)
+    other = pod("q", bare_pod(), uid="q")
+    for obj in pods + [other]:
+        cache.grade(obj, parse_version("latest"))
+    assert pods[1]["spec"]["containers"] is pods[0]["spec"]["containers"] is pods[2]["spec"]["containers"]
+    assert [p["spec"]["volumes"][0]["name"] for p in pods] == ["kube-api-access-0", "kube-api-access-1", "kube-api-access-2"]
+    assert pods[1]["spec"] == {**pods[0]["spec"], "volumes": pods[1]["spec"]["volumes"]}
+    assert other["spec"]["containers"] is not pods[0]["spec"]["containers"]
+    assert audit_namespace({"metadata": {"name": "app"}}, pods + [other], [], AdmissionConfig(), DEFAULT_REGISTRY,
+                           cache).strictest is Level.BASELINE
+
+
+def test_workload_templates_of_one_spec_share_their_containers_and_keep_their_verdicts():
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    cache = VerdictCache(DEFAULT_REGISTRY)
+    first, second = (workload("ReplicaSet", f"rs{i}", restricted_pod()) for i in range(2))
+    job = workload("CronJob", "cj", bare_pod())
+    for obj in (first, second, job):
+        cache.share(obj)
+    assert second["spec"]["template"]["spec"]["containers"] is first["spec"]["template"]["spec"]["containers"]
+    assert second["spec"]["template"]["spec"] is not first["spec"]["template"]["spec"]
+    assert cache.result(second, Level.RESTRICTED, parse_version("latest")).allowed

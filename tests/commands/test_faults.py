@@ -232,3 +232,33 @@ def test_undo_restores_an_unread_namespace_but_says_it_was_not_read(run_cli, clu
     assert ns["errors"] == ["pods: the server answered /api/v1/namespaces/default/pods with text/html, not JSON: "
                             "is a proxy in the way?"]
     assert "pod-security.kubernetes.io/enforce" not in cluster.namespace("default")["metadata"]["labels"]
+
+
+def test_a_list_failing_on_page_n_leaves_namespaces_already_evaluated_incomplete(run_cli, apiserver, monkeypatch):
+    """Issue 20: pods are evaluated as their pages arrive (read ahead by a thread); a cluster-wide pod
+    list that fails for good on page 3 still leaves every namespace incomplete, those whose pods were all
+    on pages 1-2 and already evaluated included: no level, exit 2."""
+    from kubectl_pss.analysis.findings import VerdictCache
+
+    for ns in ("a", "b", "c"):
+        apiserver.add_namespace(ns)
+        for i in range(2):
+            apiserver.add_pod(ns, f"p{i}", {"containers": [{"name": "c", "image": "i"}], "hostNetwork": ns == "a"})
+    monkeypatch.setattr(inventory_mod, "PAGE_SIZE", 2)
+    apiserver.inject("/api/v1/pods", 503, page=3, times=FOREVER, exact=True)
+    graded: list[str] = []
+    grade = VerdictCache.grade
+
+    def spy(self, obj, version):
+        graded.append(obj["metadata"]["namespace"])
+        return grade(self, obj, version)
+
+    monkeypatch.setattr(VerdictCache, "grade", spy)
+    code, out, err = run_on(run_cli, apiserver, "audit", "-A", "-o", "json")
+    report = by_name(json.loads(out))
+    assert code == 2, err
+    assert graded == ["a", "a", "b", "b"]  # pages 1 and 2 evaluated before page 3 failed
+    for ns in ("a", "b", "c"):
+        assert report[ns]["complete"] is False and report[ns]["strictestLevel"] is None, report[ns]
+        assert any(e.startswith("pods: ") for e in report[ns]["errors"])
+    assert report["a"]["violatesEnforce"] is None  # privileged by default: nothing violated, not known clean

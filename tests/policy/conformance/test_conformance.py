@@ -258,3 +258,26 @@ def test_admission_view_gives_identical_results_on_every_fixture():
             assert evaluate(view, level, version) == evaluate(pod, level, version), fixture.path
         checked += 1
     assert checked == 4537
+
+
+def test_verdict_cache_gives_identical_results_on_every_fixture():
+    """One cache for all fixtures (as for a whole cluster): each verdict as evaluate() gives it, whether it
+    came from the cache or not, and a workload whose template is a fixture's pod shares its verdicts."""
+    from kubectl_pss.analysis.findings import VerdictCache
+    from kubectl_pss.policy.levels import Level, parse_version
+    from kubectl_pss.policy.objects import admission_view
+
+    cache = VerdictCache()
+    for _ in range(2):  # the second round answers from the cache
+        for fixture in all_fixtures():
+            pod = apply_manifest_defaults(fixture.pod)
+            view = admission_view(pod)
+            template = {"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "d"},
+                        "spec": {"template": {"metadata": view.get("metadata"), "spec": view.get("spec")}}}
+            version = parse_version(f"v1.{fixture.minor}")
+            for level in (Level.BASELINE, Level.RESTRICTED):
+                expected = evaluate(pod, level, version)
+                for obj in (view, pod, template):
+                    assert cache.result(obj, level, version) == expected, fixture.path
+    # the full pod is keyed apart from its view (more fields), the view's template shares the view's verdicts
+    assert cache.misses <= 2 * 2 * 4537 and cache.hits >= (2 + 3 * 2) * 4537
