@@ -281,18 +281,28 @@ def parse_text(source: str, text: str) -> list[Document | LoadError]:
     return list(_parse(source, text))
 
 
-def load_documents(paths: list[str]) -> tuple[list[Document], list[LoadError]]:
-    """Every document of every path; unreadable sources and bad documents become errors."""
+def read_sources(paths: list[str]) -> Iterator[LoadError | tuple[str, str]]:
+    """``(source, text)`` of every file the paths name (``<stdin>`` for ``-``), in order; what cannot be
+    found or read is a LoadError in its place."""
     files, errors = expand_paths(paths)
-    documents: list[Document] = []
+    yield from errors
     for path in files:
         source = "<stdin>" if path == "-" else path
         try:
-            text = read_text(path)
+            yield source, read_text(path)
         except (OSError, ValueError) as exc:
-            message = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
-            errors.append(LoadError(source, None, message))
+            yield LoadError(source, None, exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc))
+
+
+def load_documents(paths: list[str]) -> tuple[list[Document], list[LoadError]]:
+    """Every document of every path; unreadable sources and bad documents become errors."""
+    errors: list[LoadError] = []
+    documents: list[Document] = []
+    for read in read_sources(paths):
+        if isinstance(read, LoadError):
+            errors.append(read)
             continue
+        source, text = read
         for item in _parse(source, text):
             (documents if isinstance(item, Document) else errors).append(item)
     return documents, errors

@@ -360,6 +360,7 @@ def add_verify_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def verify_args(args: argparse.Namespace) -> VerifyOptions:
+    """The options of verify-apparmor and verify-seccomp (add_verify_flags and add_node_inspect_flags)."""
     from ..operations.containers import Selection
 
     namespaces = scope_arg(args)
@@ -377,4 +378,5 @@ def verify_args(args: argparse.Namespace) -> VerifyOptions:
                             no_color=args.no_color, debug_image=args.debug_image,
                             workers=args.parallel or DEFAULT_WORKERS)
     options.compare_exec = args.compare_exec
+    options.node_inspect, options.debug = node_inspect_args(args)
     return options

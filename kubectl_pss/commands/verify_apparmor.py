@@ -20,14 +20,7 @@ from ..confinement import model
 from ..confinement.apparmor import expected_apparmor, judge_apparmor, read_apparmor_label
 from ..confinement.runtime import parse_runtime
 from ..operations.containers import ContainerReader, Scope, Target, Unverifiable
-from .flags import (
-    VerifyOptions,
-    add_node_inspect_flags,
-    add_verify_flags,
-    node_inspect_args,
-    validate_output,
-    verify_args,
-)
+from .flags import VerifyOptions, add_node_inspect_flags, add_verify_flags, validate_output, verify_args
 
 EXAMPLES = """
 # Every running container in the context's namespace
@@ -49,9 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def complete(args: argparse.Namespace) -> VerifyOptions:
-    options = verify_args(args)
-    options.node_inspect, options.debug = node_inspect_args(args)
-    return options
+    return verify_args(args)
 
 
 def validate(options: VerifyOptions) -> None:
@@ -119,19 +110,14 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
     reader = ContainerReader(cluster, options.debug_image)
     debug_pods: list[dict[str, Any]] = []
     if options.node_inspect:
-        from ..operations.containers import precheck
-        from ..operations.crictl import mark_exec_disagreement, node_outcomes
+        from ..operations.crictl import mark_exec_disagreement, read_on_nodes
 
         assert options.debug is not None
-        outcomes, debug_pods, _ = node_outcomes(cluster, options.debug, scope, precheck, seccomp=False,
-                                                prefix="pss-apparmor")
-        containers = [verify_on_node(t, scope, outcomes.get(i)) for i, t in enumerate(scope.targets)]
-        # a node that could not be inspected (pod refused, no crictl): exec in its containers instead
-        fallback = [i for i, t in enumerate(scope.targets) if i not in outcomes and precheck(t, scope) is None]
-        for i, entry in zip(fallback, parallel(lambda i: verify_container(scope.targets[i], scope, reader),
-                                               fallback, options.workers)):
-            entry["notes"].append("node inspection failed: read through exec")
-            containers[i] = entry
+        containers, fallback, _, debug_pods, _ = read_on_nodes(
+            cluster, options.debug, scope, verify_on_node, lambda t: verify_container(t, scope, reader),
+            seccomp=False, prefix="pss-apparmor", workers=options.workers)
+        for i in fallback:
+            containers[i]["notes"].append("node inspection failed: read through exec")
         if options.compare_exec:
             told = parallel(lambda t: verify_container(t, scope, reader), scope.targets, options.workers)
             for entry, exec_entry in zip(containers, told):

@@ -32,14 +32,7 @@ from ..confinement.seccomp import (
     running_as_dict,
 )
 from ..operations.containers import ContainerReader, Scope, Target, Unverifiable
-from .flags import (
-    VerifyOptions,
-    add_node_inspect_flags,
-    add_verify_flags,
-    node_inspect_args,
-    validate_output,
-    verify_args,
-)
+from .flags import VerifyOptions, add_node_inspect_flags, add_verify_flags, validate_output, verify_args
 
 EXAMPLES = """
 # Every running container in the context's namespace
@@ -57,9 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def complete(args: argparse.Namespace) -> VerifyOptions:
-    options = verify_args(args)
-    options.node_inspect, options.debug = node_inspect_args(args)
-    return options
+    return verify_args(args)
 
 
 def validate(options: VerifyOptions) -> None:
@@ -126,17 +117,12 @@ def build(cluster: Any, options: VerifyOptions) -> dict[str, Any]:
     kubelets: dict[str, Any] = {}
     source = "node" if options.node_inspect else "exec"
     if options.node_inspect:
-        from ..operations.crictl import mark_exec_disagreement, node_outcomes
+        from ..operations.crictl import mark_exec_disagreement, read_on_nodes
 
         assert options.debug is not None
-        full, debug_pods, kubelets = node_outcomes(cluster, options.debug, scope, precheck, seccomp=True,
-                                                   prefix="pss-seccomp")
-        quick_results = [on_node(t, scope, full.get(i)) for i, t in enumerate(scope.targets)]
-        # a node that could not be inspected (pod refused, no crictl): exec in its containers instead
-        fallback = [i for i, t in enumerate(scope.targets) if i not in full and precheck(t, scope) is None]
-        for i, result in zip(fallback, parallel(lambda i: quick(scope.targets[i], scope, reader), fallback,
-                                                options.workers)):
-            quick_results[i] = result
+        quick_results, fallback, full, debug_pods, kubelets = read_on_nodes(
+            cluster, options.debug, scope, on_node, lambda t: quick(t, scope, reader),
+            seccomp=True, prefix="pss-seccomp", workers=options.workers)
     else:
         fallback = []
         full = {}

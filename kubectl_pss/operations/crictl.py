@@ -5,15 +5,17 @@ with its file under the kubelet's seccomp root.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from ..confinement import model
 from ..confinement.seccomp import CrictlInspect, judge_seccomp_full, localhost_path, parse_crictl_inspect
 from ..seccomp.filter import SeccompFilter, filter_from_profile
 from ..confinement.nodes import NodeInspection
-from .containers import Target
+from .containers import Scope, Target, parallel, precheck
 from .debugpods import DebugPodSettings, NodeFailure, NodeRunner
 from .nodes import HostReader, read_kubelet
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -181,3 +183,19 @@ def mark_exec_disagreement(node_entry: dict[str, Any], exec_entry: dict[str, Any
 
 
 EXEC_DISAGREES = "exec-disagrees"
+
+
+def read_on_nodes(cluster: Any, debug: DebugPodSettings, scope: Scope, on_node: Callable[[Target, Scope, Any], R],
+                  through_exec: Callable[[Target], R], *, seccomp: bool, prefix: str,
+                  workers: int) -> tuple[list[R], list[int], dict[int, Any], list[dict[str, Any]], dict[str, Any]]:
+    """``--node-inspect``: each container judged from its node (``on_node(target, scope, outcome)``); the
+    containers of a node that could not be inspected (pod refused, no crictl) through exec instead.
+
+    Returns the results in ``scope.targets`` order, the indexes read through exec, the node outcomes by
+    index, the debug pods and the kubelets read."""
+    outcomes, debug_pods, kubelets = node_outcomes(cluster, debug, scope, precheck, seccomp=seccomp, prefix=prefix)
+    results = [on_node(target, scope, outcomes.get(i)) for i, target in enumerate(scope.targets)]
+    fallback = [i for i, target in enumerate(scope.targets) if i not in outcomes and precheck(target, scope) is None]
+    for i, result in zip(fallback, parallel(lambda i: through_exec(scope.targets[i]), fallback, workers)):
+        results[i] = result
+    return results, fallback, outcomes, debug_pods, kubelets

@@ -6,7 +6,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from ..fix.document import FixedText, fix_text
-from ..manifests import LoadError, expand_paths, read_text
+from ..manifests import LoadError, read_sources
 from ..policy import Level, Version
 
 
@@ -29,18 +29,15 @@ class FixRun:
 
 
 def fix_sources(paths: list[str], level: Level, version: Version, allow: frozenset[str]) -> FixRun:
-    files, errors = expand_paths(paths)
-    run = FixRun(errors=errors)
-    for path in files:
-        source = "<stdin>" if path == "-" else path
-        try:
-            text = read_text(path)
-        except (OSError, ValueError) as exc:
-            message = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
-            run.errors.append(LoadError(source, None, message))
+    run = FixRun()
+    for read in read_sources(paths):
+        if isinstance(read, LoadError):
+            run.errors.append(read)
             continue
+        source, text = read
+        path = "-" if source == "<stdin>" else source
         run.sources.append(FixedSource(path, source, text, fix_text(source, text, level, version, allow)))
-    if not files and not errors:
+    if not run.sources and not run.errors:
         run.errors.append(LoadError(", ".join(paths), None, "no Kubernetes objects found"))
     return run
 
