@@ -370,7 +370,7 @@ def plan_namespace(
     if not patch:
         return plan
     if plan.changed_since:
-        _refuse_unless(plan, force, f"changed since the undo file was written ({', '.join(plan.changed_since)})",
+        refuse_unless(plan, force, f"changed since the undo file was written ({', '.join(plan.changed_since)})",
                        "not restored without --force", CHANGED_SINCE, "restoring anyway")
         if plan.action == CHANGED_SINCE:
             return plan
@@ -384,16 +384,16 @@ def plan_namespace(
     if blocking and plan.findings and not refuse_violations:
         plan.notes.append(f"{_violators(plan)} violate {plan.checked}, the enforce level being restored")
     elif blocking and plan.findings:
-        _refuse_unless(plan, force, f"{_violators(plan)} violate {plan.checked}",
+        refuse_unless(plan, force, f"{_violators(plan)} violate {plan.checked}",
                        "use --stage to set audit and warn first, or --force")
     if read_errors and refuse_violations:  # any change to a namespace not read to the end is blind
-        _refuse_unless(plan, force, f"could not read everything in it ({'; '.join(read_errors)}), so "
+        refuse_unless(plan, force, f"could not read everything in it ({'; '.join(read_errors)}), so "
                        + ("the new enforce level is unverified" if blocking else "what the new labels flag is unverified"),
                        "not applied without --force")
     return plan
 
 
-def _refuse_unless(plan: NamespacePlan, force: bool, what: str, hint: str, action: str = REFUSED,
+def refuse_unless(plan: NamespacePlan, force: bool, what: str, hint: str, action: str = REFUSED,
                    anyway: str = "enforcing anyway") -> None:
     """With ``force`` the plan goes ahead, noted; without it, it becomes ``action`` (``hint`` says why)."""
     if force:

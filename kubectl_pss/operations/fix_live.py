@@ -4,7 +4,6 @@ levels, and the engine agrees on the object the server returns), an undo file wr
 ``label`` does, operations/undofile.UndoWriter), then the PATCH; a rollout of new pods follows."""
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,13 +47,12 @@ def resource_path(kind: str, namespace: str, name: str) -> str:
 
 def owners_from_audit_json(path: str) -> list[tuple[str, str, str]]:
     """(namespace, kind, name) of every owner an ``audit``/``simulate`` ``-o json`` report lists."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as exc:
-        raise UsageError(f"--from-audit-json {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"--from-audit-json {path}: not JSON ({exc})") from None
+    from ..manifests import load_documents
+
+    documents, errors = load_documents([path])
+    if errors or len(documents) != 1:
+        raise UsageError(f"--from-audit-json {errors[0] if errors else f'{path}: not one JSON document'}")
+    data = documents[0].data
     found: list[tuple[str, str, str]] = []
 
     def walk(node: Any, namespace: str | None) -> None:

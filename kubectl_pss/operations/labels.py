@@ -20,6 +20,7 @@ from ..analysis.rollout import (
     desired_labels,
     dry_run_verdict,
     plan_namespace,
+    refuse_unless,
     stage_target,
 )
 from ..errors import FatalError, UsageError
@@ -136,12 +137,7 @@ def refuse_unconfirmed(plan: NamespacePlan, force: bool) -> None:
     reason = unconfirmed(plan.server) if plan.action == CHANGE else None
     if reason is None:
         return
-    if force:
-        plan.forced = True
-        plan.notes.append(f"--force: applied although {reason}")
-    else:
-        plan.action = REFUSED
-        plan.notes.append(f"refused: {reason} (--force to apply anyway)")
+    refuse_unless(plan, force, reason, "refused (--force to apply anyway)", anyway="applied anyway")
 
 
 def _record(write: Callable[[], None], failed: Callable[[OSError], str]) -> None:

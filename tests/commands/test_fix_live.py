@@ -121,3 +121,12 @@ def test_dry_run_changes_nothing_even_with_yes(run_cli, cluster, tmp_path, dry_r
     [obj] = json.loads(out)["objects"]
     if dry_run == "server":
         assert obj["result"]["status"] == "dry-run" and "dry run passed" in obj["result"]["reason"]
+
+
+@pytest.mark.parametrize("content, message", [(None, "no such file"), ("{not json", "--from-audit-json ")])
+def test_an_unreadable_audit_json_is_one_line(run_cli, cluster, tmp_path, content, message):
+    path = tmp_path / "audit.json"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = fix(run_cli, cluster, "--from-audit-json", path, "--level", "restricted")
+    assert (code, out) == (2, "") and err.count("\n") == 1 and message in err.lower() and "--from-audit-json" in err

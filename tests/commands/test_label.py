@@ -809,7 +809,7 @@ def test_server_reporting_violations_the_engine_does_not_see_refuses(run_cli, cl
     code, report, err = label_json(run_cli, cluster, "team", "--enforce", "restricted", "--yes")
     team = by_name(report)["team"]
     assert team["action"] == "refused" and team["server"]["agrees"] is False
-    assert "refused: the API server's dry run disagrees with kubectl-pss (--force to apply anyway)" in team["notes"]
+    assert "the API server's dry run disagrees with kubectl-pss; refused (--force to apply anyway)" in team["notes"]
     assert patches(cluster, dry_run=False) == [] and code == 1 and 'error: namespace "team": the API server\'s dry run and kubectl-pss differ' in err
     code, report, _ = label_json(run_cli, cluster, "team", "--enforce", "restricted", "--yes", "--force")
     assert by_name(report)["team"]["forced"] is True and by_name(report)["team"]["result"]["status"] == "applied"
@@ -821,7 +821,8 @@ def test_failed_server_dry_run_refuses_and_exits_2(run_cli, cluster):
     code, report, err = label_json(run_cli, cluster, "team", "--enforce", "restricted", "--yes")
     team = by_name(report)["team"]
     assert team["action"] == "refused" and "error" in team["server"]
-    assert any(n.startswith("refused: the API server's dry run failed (") for n in team["notes"])
+    assert any(n.startswith("the API server's dry run failed (") and n.endswith("; refused (--force to apply anyway)")
+               for n in team["notes"])
     assert patches(cluster, dry_run=False) == [] and code == 2
     assert 'error: namespace "team": the API server\'s dry run failed: ' in err
 
