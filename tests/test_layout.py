@@ -98,3 +98,9 @@ def test_policy_imports_only_policy():
 def test_no_module_is_over_the_line_limit():
     long = {name: n for name, path in ALL.items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_label_does_not_reach_into_the_debug_pod_module_for_its_signal_handling():
+    for module in ("commands.label", "operations.labels"):
+        assert "cluster.debugpod" not in EDGES[module]
+        assert "cluster.signals" in EDGES[module]

@@ -28,15 +28,15 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from .errors import ClusterError, Forbidden, NotFound, Terminated
 from .exec import ExecResult, exec_argv
+from .signals import signal_exception, signals_held, signals_raise
 
 DEFAULT_IMAGE = "busybox:1.36"
 CONTAINER = "debugger"
@@ -52,11 +52,6 @@ _FAIL_FAST = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateCon
 
 class DebugPodError(ClusterError):
     """The debug pod could not be created or never ran."""
-
-
-def signal_exception(signum: int) -> KeyboardInterrupt:
-    """What a signal held back by ``signals_held`` raises once it may: Ctrl-C or Terminated."""
-    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
 @dataclass
@@ -132,62 +127,6 @@ def debug_pod_manifest(name: str, namespace: str, node: str, spec: DebugPodSpec)
     if spec.annotations:
         metadata["annotations"] = dict(spec.annotations)
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec}
-
-
-@contextlib.contextmanager
-def signals_raise() -> Iterator[None]:
-    """SIGTERM/SIGHUP raise Terminated in the main thread for the duration (SIGINT already raises
-    KeyboardInterrupt). Elsewhere than the main thread: nothing (Python allows handlers only there)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def raise_terminated(signum: int, _frame: Any) -> None:
-        raise Terminated(signum)
-
-    saved = {}
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is None:
-            continue
-        previous = signal.getsignal(sig)
-        if previous in (signal.SIG_DFL, None):  # leave a caller's own handler (or SIG_IGN) alone
-            saved[sig] = previous
-            signal.signal(sig, raise_terminated)
-    try:
-        yield
-    finally:
-        for sig, previous in saved.items():
-            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
-
-
-@contextlib.contextmanager
-def signals_held(on_signal: Callable[[int], None] | None = None) -> Iterator[list[int]]:
-    """While cleaning up: SIGINT/SIGTERM/SIGHUP are recorded (and ``on_signal`` told), not acted on
-    (main thread only)."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-
-    def remember(signum: int, _frame: Any) -> None:
-        received.append(signum)
-        if on_signal is not None:
-            on_signal(signum)
-
-    saved = {}
-    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is None:
-            continue
-        previous = signal.getsignal(sig)
-        if previous is signal.SIG_IGN:
-            continue
-        saved[sig] = previous
-        signal.signal(sig, remember)
-    try:
-        yield received
-    finally:
-        for sig, previous in saved.items():
-            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
 
 
 Runner = Callable[..., ExecResult]  # exec_argv's signature

@@ -293,7 +293,7 @@ def run(options: LabelOptions) -> int:
         writer = UndoWriter(path, UndoFile(context=cluster.context, server=cluster.server,
                                            created_at=utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
                                            command=_describe(options)))
-        from ..cluster.debugpod import signals_raise
+        from ..cluster.signals import signals_raise
 
         try:
             with signals_raise():

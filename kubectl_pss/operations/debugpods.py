@@ -166,7 +166,7 @@ class NodeRunner:
                     self._progress(f"nodes: {done[0]}/{len(items)} done ({name(item)})")
             return result
 
-        from ..cluster.debugpod import signals_raise
+        from ..cluster.signals import signals_raise
 
         workers = min(self.settings.parallel, len(items) - 1)
         try:
@@ -192,7 +192,7 @@ class NodeRunner:
 
     def _clean_up(self, futures: list[Any]) -> None:
         """Stop the workers and delete every debug pod alive, signals held back until done."""
-        from ..cluster.debugpod import signals_held
+        from ..cluster.signals import signals_held
 
         self.abort.set()
         with signals_held() as received:

@@ -142,7 +142,7 @@ def refuse_unconfirmed(plan: NamespacePlan, force: bool) -> None:
 
 def _record(write: Callable[[], None], failed: Callable[[OSError], str]) -> None:
     """One write of the undo file, done whole even if a signal arrives meanwhile (acted on after it)."""
-    from ..cluster.debugpod import signals_held, signal_exception
+    from ..cluster.signals import signals_held, signal_exception
 
     with signals_held() as received:
         try:
