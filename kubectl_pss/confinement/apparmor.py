@@ -141,11 +141,12 @@ def read_apparmor_label(run: RunFn, pid: str = "1") -> AttrRead:
             return AttrRead(parse_attr_current(out2), path=fallback)
         except ValueError as exc:
             return AttrRead(None, UNPARSABLE, f"{first_problem}; {fallback}: {exc}")
-    if read_failure_kind(err2) == "ENOENT" and (code != 0 and read_failure_kind(err) in ("EINVAL", "ENOENT")):
-        return AttrRead(None, APPARMOR_DISABLED,
-                        f"AppArmor is not enabled on the node ({first_problem}; {fallback} does not exist)")
-    if read_failure_kind(err2) == "ENOENT":  # attr/current answered something else (another LSM's label)
-        return AttrRead(None, UNPARSABLE, f"{first_problem}; {fallback} does not exist")
+    if read_failure_kind(err2) == "ENOENT":
+        if code == 0:  # attr/current answered something else (another LSM's label)
+            return AttrRead(None, UNPARSABLE, f"{first_problem}; {fallback} does not exist")
+        if read_failure_kind(err) == "EINVAL":  # only the kernel's own answer when AppArmor is off
+            return AttrRead(None, APPARMOR_DISABLED,
+                            f"AppArmor is not enabled on the node ({first_problem}; {fallback} does not exist)")
     return AttrRead(None, READ_FAILED, f"{first_problem}; {fallback}: {_first_line(err2) or f'exit code {code2}'}")
 
 

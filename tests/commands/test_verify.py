@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.apiserver import load_recording
-from tests.apiserver.runtime import EINVAL, ExecOutcome, FakeContainer, FakeNode, crictl_inspect_json
+from tests.apiserver.runtime import EINVAL, Errno, ExecOutcome, FakeContainer, FakeNode, crictl_inspect_json
 from tests.signals import DNS_1123_LABEL, signal_while_held, start
 
 REPO = Path(__file__).resolve().parents[2]
@@ -224,6 +224,16 @@ def test_apparmor_node_without_apparmor(run_cli, lab):
                                 "runtime": "containerd 1.6.20"}]
     assert [tuple(e.argv) for e in lab.runtime.execs] == [("cat", "/proc/1/attr/current"),
                                                          ("cat", "/proc/1/attr/apparmor/current")]
+
+
+@pytest.mark.parametrize("files", [{}, {"/proc/1/attr/current": Errno("Input/output error")}])
+def test_apparmor_failed_read_on_an_apparmor_node_is_read_failed_not_apparmor_disabled(run_cli, lab, files):
+    lab.runtime.on_exec("apps", "web", "nginx", FakeContainer(files))
+    code, report, _ = verify(run_cli, lab, "verify-apparmor", "web")
+    [c] = report["containers"]
+    assert code == 1 and (c["verdict"], c["reason"]) == ("unverifiable", "read-failed")
+    assert ("No such file or directory" if not files else "read error: Input/output error") in c["detail"]
+    assert "not enabled" not in c["detail"]
 
 
 def test_apparmor_debug_image_reads_through_an_ephemeral_container(run_cli, lab):

@@ -144,6 +144,17 @@ def test_read_node_without_apparmor_as_recorded():
     assert "Invalid argument" in read.detail and "does not exist" in read.detail
 
 
+@pytest.mark.parametrize("stderr", ["cat: can't open '/proc/1/attr/current': No such file or directory\n",
+                                    "cat: read error: Input/output error\n"])
+def test_read_failure_other_than_einval_is_read_failed_not_apparmor_disabled(stderr):
+    run = runner({"/proc/1/attr/current": (1, "", stderr),
+                  "/proc/1/attr/apparmor/current": (1, "", "cat: can't open '/proc/1/attr/apparmor/current': "
+                                                           "No such file or directory\n")})
+    read = read_apparmor_label(run)
+    assert read.label is None and read.failure == model.READ_FAILED
+    assert stderr.strip() in read.detail and "not enabled" not in read.detail
+
+
 def test_read_self_for_shared_pid_namespace():
     run = runner({"/proc/self/attr/current": (0, "unconfined\n", "")})
     assert read_apparmor_label(run, "self").label.unconfined
