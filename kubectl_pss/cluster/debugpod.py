@@ -17,7 +17,7 @@ debug pod exists; main thread only). Signals that arrive during the deletion are
 is done. The name is chosen here (not ``generateName``; labels ``app.kubernetes.io/managed-by`` and
 ``kubectl-pss/run``), so a pod whose creation was interrupted before the answer arrived is deleted
 too: the create runs in a thread that Ctrl-C does not cut off, and the clean-up waits for it to
-return (at most CREATE_SETTLE_TIMEOUT; Ctrl-C again stops waiting) before its DELETE, because a 404
+return (at most CREATE_SETTLE_TIMEOUT; after Ctrl-C again at most SIGNAL_GRACE) before its DELETE, because a 404
 while a slow admission webhook still holds the create proves nothing. ``on_event(event, pod)``
 reports ``created``, ``deleted``, ``delete-failed`` (``delete_error`` says why; after an interrupt
 the pod may exist), ``waiting-for-create`` and ``still-deleting`` (a signal during the clean-up), so
@@ -46,6 +46,7 @@ RUN_LABEL = "kubectl-pss/run"
 RUN_ID = f"{time.strftime('%Y%m%dt%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
 GONE_TIMEOUT = 30.0  # seconds a deleted pod is asked after (GET until 404) before its delete is called failed
 CREATE_SETTLE_TIMEOUT = 40.0  # seconds an interrupted create is waited for (admission webhooks: at most 30 s)
+SIGNAL_GRACE = 5.0  # seconds the create is still waited for after Ctrl-C during the clean-up, to DELETE it
 _FAIL_FAST = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
               "CreateContainerError", "RunContainerError", "CrashLoopBackOff", "ErrImageNeverPull"}
 
@@ -198,6 +199,8 @@ class NodeDebugPod:
         self._create_call: _Background | None = None
         self._create_taken = False  # the create's answer was looked at
         self._held: list[int] = []  # signals received during the clean-up
+        self._signalled_at: float | None = None  # when the first of them came
+        self.signal_grace = SIGNAL_GRACE
 
     def __repr__(self) -> str:
         return f"NodeDebugPod({self.namespace}/{self.name} on {self.node})"
@@ -236,6 +239,8 @@ class NodeDebugPod:
 
     def _signalled(self, signum: int) -> None:
         self.interrupted = True
+        if self._signalled_at is None:
+            self._signalled_at = time.monotonic()
         self._event("still-deleting")
 
     def _check_abort(self) -> None:
@@ -292,7 +297,9 @@ class NodeDebugPod:
             self._event("waiting-for-create")
             deadline = time.monotonic() + self.settle_timeout
             while not call.wait(0.1):
-                if time.monotonic() >= deadline or self._held:  # a signal during the clean-up: stop waiting
+                if self._signalled_at is not None:  # a signal during the clean-up: wait a little only
+                    deadline = min(deadline, self._signalled_at + self.signal_grace)
+                if time.monotonic() >= deadline:
                     return False
         self._take_create_answer()  # an error is not raised here: the clean-up goes on
         return True
@@ -348,9 +355,7 @@ class NodeDebugPod:
                 self.cluster.request("GET", self.path)
             except NotFound:
                 if not settled:
-                    self.delete_error = ("its create had not returned: the API server may still create it "
-                                         "(it stops by itself after its activeDeadlineSeconds, "
-                                         f"{self.spec.lifetime} s)")
+                    self.delete_error = "its create had not returned: the API server may still create it"
                     self._event("delete-failed")
                     return
                 self.deleted = True

@@ -61,15 +61,16 @@ class DebugPodLedger:
             print(f"deleted debug pod {where}", file=sys.stderr)
         elif event == "waiting-for-create":
             print(f"interrupted: waiting up to {pod.settle_timeout:g} s for the API server to answer the creation "
-                  f"of debug pod {where}, to delete it (Ctrl-C again stops waiting)", file=sys.stderr)
+                  f"of debug pod {where}, to delete it", file=sys.stderr)
         elif event == "still-deleting":
-            print(f"still deleting debug pod {where}; if it stays, delete it with: {delete_it}", file=sys.stderr)
+            print(f"interrupted again: finishing the clean-up of debug pod {where} (a few seconds at most)",
+                  file=sys.stderr)
         elif event == "delete-failed":
             entry["error"] = pod.delete_error
             error = f"could not delete debug pod {where}: {pod.delete_error}; delete it with: {delete_it}"
             self.errors.append({"node": pod.node, "message": error})
-            if pod.interrupted:
-                print(f"error: {error}", file=sys.stderr)
+            if pod.interrupted:  # its report never comes: one line that says what is true and what to do
+                print(f"debug pod {where} may still exist: delete it with: {delete_it}", file=sys.stderr)
         else:
             raise ValueError(f"unknown debug pod event {event!r}")
 
