@@ -176,3 +176,10 @@ def test_release_engineering_lives_in_docs_releasing():
     assert "](docs/releasing.md)" in readme
     assert readme.index("\n## Quick start\n") < readme.index(TOUR) < readme.index("\n## Install\n") \
         < readme.index("\n## Commands\n")  # for users first: start, tour, then the reference
+
+
+def test_the_fix_section_shows_the_way_back_with_lines_fix_takes():
+    lines = command_lines(section("\n### `fix`: from findings to fixes\n"))
+    assert any("--undo" in argv for argv in lines) and all(argv[2] == "fix" for argv in lines)
+    for argv in lines:
+        command_parser("fix").parse_args(argv[3:])
