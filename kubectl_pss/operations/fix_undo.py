@@ -162,7 +162,7 @@ def run_undo(options: Any) -> int:
                     raise
                 errors.append({"message": f"{where}: {exc}", "object": where})
         todo = [o for o in objects if o["patch"] and o["result"] is None]
-        if options.yes and options.dry_run != "client" and todo:
+        if (options.yes or options.dry_run == "server") and options.dry_run != "client" and todo:
             for entry in todo:
                 try:  # restoring what was there: PodSecurity warnings are expected, only a rejection stops it
                     cluster.request("PATCH", entry["_path"], [("dryRun", "All"), ("fieldManager", "kubectl-pss")],

@@ -236,3 +236,15 @@ def test_undo_bad_input_is_one_line(run_cli, cluster, tmp_path, extra, message):
     (tmp_path / "label.json").write_text('{"kind": "KubectlPssLabelUndo", "version": 1, "namespaces": []}')
     code, out, err = fix(run_cli, cluster, "--undo", tmp_path / "label.json")
     assert (code, out) == (2, "") and "not a kubectl-pss fix undo file" in err
+
+
+def test_undo_dry_run_server_sends_only_the_dry_run(run_cli, cluster, tmp_path):
+    before, undo = _fixed_with_undo(run_cli, cluster, tmp_path)
+    fixed = cluster.get_object("deployments", "shop", "web")
+    sent = len(cluster.requests_to(PATH, "PATCH"))
+    code, out, err = fix(run_cli, cluster, "--undo", undo, "--dry-run=server", "-o", "json")
+    assert code == 0, err
+    [obj] = json.loads(out)["objects"]
+    assert obj["result"]["status"] == "dry-run"
+    assert [r.query.get("dryRun") for r in cluster.requests_to(PATH, "PATCH")[sent:]] == ["All"]
+    assert cluster.get_object("deployments", "shop", "web")["spec"] == fixed["spec"]
