@@ -143,7 +143,7 @@ def test_an_unknown_command_is_shown_escaped(run_cli):
 def test_one_flag_word_for_one_meaning():
     having = {flag: {name for name, parser in PARSERS if flag in parser._option_string_actions}
               for flag in ("--force", "--ignore-lint", "--yes", "--overwrite", "--dry-run")}
-    assert having["--force"] == {"label"}  # act despite findings; seccomp install's lint override is --ignore-lint
+    assert having["--force"] == {"label", "fix"}  # act despite findings (both: --undo restores objects changed since); seccomp install's lint override is --ignore-lint
     assert having["--ignore-lint"] == {"seccomp install"}
     assert having["--yes"] == {"label", "seccomp install", "fix"} == having["--dry-run"]
     assert having["--overwrite"] == {"snapshot", "seccomp install"}

@@ -176,3 +176,10 @@ def test_release_engineering_lives_in_docs_releasing():
     assert "](docs/releasing.md)" in readme
     assert readme.index("\n## Quick start\n") < readme.index(TOUR) < readme.index("\n## Install\n") \
         < readme.index("\n## Commands\n")  # for users first: start, tour, then the reference
+
+
+def test_the_fix_section_shows_the_way_back_with_lines_fix_takes():
+    lines = command_lines(section("\n### `fix`: from findings to fixes\n"))
+    assert any(argv[2:4] == ["fix", "--undo"] for argv in lines)
+    for argv in lines:
+        command_parser(argv[2]).parse_args(argv[3:])

@@ -7,7 +7,9 @@ and hint (``--allow NAME,...`` applies the named ones). The engine judges every 
 edits. Output: the fixed manifests (default), ``--in-place``, ``-o diff`` or ``-o json`` (FixReport).
 
 ``KIND/NAME... -n NS --level L``: the strategic-merge patch per object (``-o patch``); ``--yes``
-applies it after a server dry run without PodSecurity warnings, with an undo file.
+applies it after a server dry run without PodSecurity warnings, with an undo file. ``--undo FILE``
+plans the way back from that file (an object changed since is refused unless ``--force``); ``--yes``
+restores it, writing its own undo file (a redo).
 
 Exit 0 when every object passes the level after fixing, 1 when some still fail, 2 bad input.
 """
@@ -35,6 +37,10 @@ kubectl pss fix -f web.yaml --level restricted --in-place
 # A live Deployment: the patch first, then apply it (server dry run, undo file)
 kubectl pss fix deployment/web -n shop --level restricted -o patch
 kubectl pss fix deployment/web -n shop --level restricted --yes
+
+# The way back: the plan from the undo file, then restore (refused if the object changed since)
+kubectl pss fix --undo kubectl-pss-undo-kind-20261207T181133Z.json
+kubectl pss fix --undo kubectl-pss-undo-kind-20261207T181133Z.json --yes
 """
 EXIT_CODES = ((0, 'every object passes the level after fixing'), (1, 'some object still fails: its decisions are listed'))
 
@@ -57,6 +63,8 @@ class FixOptions:
     dry_run: str = "none"  # kubectl's --dry-run: client (the plan), server (the server's dry run, no change)
     undo_file: str | None = None
     connection: object | None = None
+    undo: object | None = None  # the FixUndoFile of --undo
+    force: bool = False
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +84,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fix every owner listed in an `audit -o json` or `simulate -o json` report")
     parser.add_argument("-y", "--yes", action="store_true", help="apply the patches (server dry run first)")
     parser.add_argument("--undo-file", metavar="FILE", help="where to write the undo file of --yes")
+    parser.add_argument("--undo", metavar="FILE", help="restore what an earlier fix --yes changed (its undo file)")
+    parser.add_argument("--force", action="store_true",
+                        help="with --undo: restore objects changed since, or on another context or API server")
     add_dry_run_flag(parser, "client: the patches only, even with --yes; server: also the server's dry run of "
                              "each (dryRun=All), nothing changed")
     add_connection_flags(parser)
@@ -96,7 +107,30 @@ def _object_arg(text: str) -> tuple[str, str]:
     return kind, name
 
 
+def _complete_undo(args: argparse.Namespace) -> FixOptions:
+    from ..operations.fix_undo import read_fix_undo
+    from ..operations.undofile import UndoFileError
+
+    if args.objects or args.paths or args.from_audit_json or args.namespace or args.level or args.allow \
+            or args.in_place or args.policy_version != "latest":
+        raise UsageError("--undo restores the objects its file names: drop KIND/NAME, -f, -n, --from-audit-json, "
+                         "--level, --version, --allow and --in-place")
+    if args.output not in (None, *LIVE_OUTPUTS):
+        validate_output(args.output, LIVE_OUTPUTS)
+    try:
+        undo = read_fix_undo(args.undo)
+    except UndoFileError as exc:
+        raise UsageError(f"--undo: {exc}") from None
+    return FixOptions(paths=[], objects=[], from_audit_json=None, namespace=None, level=Level.RESTRICTED,
+                      output=args.output or "patch", yes=args.yes, dry_run=dry_run_arg(args.dry_run),
+                      undo_file=args.undo_file, connection=connection_args(args), undo=undo, force=args.force)
+
+
 def complete(args: argparse.Namespace) -> FixOptions:
+    if args.undo is not None:
+        return _complete_undo(args)
+    if args.force:
+        raise UsageError("--force only applies to --undo")
     if args.level is None:
         raise UsageError("--level is required: baseline or restricted")
     level = level_arg(args.level)
@@ -112,6 +146,8 @@ def complete(args: argparse.Namespace) -> FixOptions:
 
 
 def validate(options: FixOptions) -> None:
+    if options.undo is not None:
+        return
     live = bool(options.objects or options.from_audit_json)
     if live and options.paths:
         raise UsageError("fix either manifests (-f) or live objects (KIND/NAME or --from-audit-json), not both")
@@ -172,6 +208,10 @@ def _run_manifests(options: FixOptions) -> int:
 
 
 def run(options: FixOptions) -> int:
+    if options.undo is not None:
+        from ..operations.fix_undo import run_undo
+
+        return run_undo(options)
     if options.paths:
         return _run_manifests(options)
     from ..operations.fix_live import run_live

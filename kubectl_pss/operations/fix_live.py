@@ -141,8 +141,30 @@ def plan_object(cluster: Any, namespace: str, kind: str, name: str, options: Any
     return {**ref, "levelBefore": plan.level_before, "levelAfter": plan.level_after, "allowed": plan.allowed_after,
             "changes": plan.changes(), "needsDecision": plan.needs_decision, "patch": patch,
             "kubectlPatch": kubectl_patch_line(ref, patch) if patch else None,
-            "_path": path, "_undo": strategic_patch(obj, reverse_edits(plan.edits)) if patch else None,
+            "_path": path, "_undo": removing_created(strategic_patch(obj, reverse_edits(plan.edits)), obj) if patch else None,
             "_rv": (obj.get("metadata") or {}).get("resourceVersion")}
+
+
+def removing_created(undo: Any, original: Any) -> Any:
+    """The undo patch with every object the fix created (absent from ``original``) removed whole (null),
+    not left behind empty: the way back restores the object exactly."""
+    from ..fix.patch import MERGE_KEYS
+
+    if not isinstance(undo, dict):
+        return undo
+    original = original if isinstance(original, dict) else {}
+    out: dict[str, Any] = {}
+    for key, value in undo.items():
+        if isinstance(value, dict) and key not in original:
+            out[key] = None
+        elif isinstance(value, list) and key in MERGE_KEYS and isinstance(original.get(key), list):
+            merge_key = MERGE_KEYS[key]
+            out[key] = [removing_created(item, next((o for o in original[key] if isinstance(o, dict)
+                                                     and o.get(merge_key) == item.get(merge_key)), None))
+                        for item in value]
+        else:
+            out[key] = removing_created(value, original.get(key))
+    return out
 
 
 def dry_run(cluster: Any, entry: dict[str, Any]) -> str | None:

@@ -130,3 +130,121 @@ def test_an_unreadable_audit_json_is_one_line(run_cli, cluster, tmp_path, conten
         path.write_text(content)
     code, out, err = fix(run_cli, cluster, "--from-audit-json", path, "--level", "restricted")
     assert (code, out) == (2, "") and err.count("\n") == 1 and message in err.lower() and "--from-audit-json" in err
+
+
+def _fixed_with_undo(run_cli, cluster, tmp_path):
+    """fix --yes on deployment/web: (the stored object before, the undo file's path)."""
+    before = cluster.get_object("deployments", "shop", "web")
+    undo = tmp_path / "undo.json"
+    code, _, err = fix(run_cli, cluster, "deployment/web", "-n", "shop", "--level", "restricted", "--yes",
+                       "--undo-file", undo)
+    assert code == 0, err
+    return before, undo
+
+
+def _template(obj):
+    """The pod template, empty securityContext objects left by a removal dropped (as absent)."""
+    def prune(node):
+        if isinstance(node, dict):
+            return {k: prune(v) for k, v in node.items() if v != {}}
+        return [prune(v) for v in node] if isinstance(node, list) else node
+    return prune(obj["spec"]["template"])
+
+
+def test_undo_round_trip_restores_the_pod_template(run_cli, cluster, tmp_path):
+    before, undo = _fixed_with_undo(run_cli, cluster, tmp_path)
+    assert _template(cluster.get_object("deployments", "shop", "web")) != _template(before)
+    redo = tmp_path / "redo.json"
+    code, out, err = fix(run_cli, cluster, "--undo", undo, "--yes", "--undo-file", redo, "-o", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
+    [obj] = report["objects"]
+    assert obj["result"] == {"status": "applied"} and report["undoFile"] == str(redo)
+    assert obj["levelAfter"] == "baseline" and obj["levelBefore"] == "restricted"
+    assert {"path": "spec.template.spec.containers[name=nginx].securityContext.allowPrivilegeEscalation",
+            "from": False, "to": True} in obj["changes"]
+    assert _template(cluster.get_object("deployments", "shop", "web")) == _template(before)
+    containers = cluster.get_object("deployments", "shop", "web")["spec"]["template"]["spec"]["containers"]
+    assert containers == before["spec"]["template"]["spec"]["containers"]  # exact, not pruned
+    dry, real = cluster.requests_to(PATH, "PATCH")[-2:]
+    assert dry.query.get("dryRun") == "All" and "dryRun" not in real.query
+    assert json.loads(real.body) == obj["patch"] == json.loads(undo.read_text())["objects"][0]["undoPatch"]
+    # the redo file applies the fix again
+    [entry] = json.loads(redo.read_text())["objects"]
+    assert entry["state"] == "applied" and entry["undoPatch"] == json.loads(undo.read_text())["objects"][0]["patch"]
+    code, _, err = fix(run_cli, cluster, "--undo", redo, "--yes", "--undo-file", tmp_path / "again.json")
+    assert code == 0, err
+    code, out, _ = fix(run_cli, cluster, "deployment/web", "-n", "shop", "--level", "restricted")
+    assert (code, out) == (0, "")
+
+
+def test_undo_without_yes_sends_nothing(run_cli, cluster, tmp_path):
+    _, undo = _fixed_with_undo(run_cli, cluster, tmp_path)
+    sent = len(cluster.requests_to(PATH, "PATCH"))
+    code, out, err = fix(run_cli, cluster, "--undo", undo)
+    assert code == 0, err
+    assert "# Deployment/web -n shop" in out and "\nkubectl patch deployment web -n shop --type strategic" in out
+    assert "pass --yes" in err
+    assert len(cluster.requests_to(PATH, "PATCH")) == sent
+
+
+def test_undo_refuses_an_object_changed_since_unless_forced(run_cli, cluster, tmp_path):
+    _, undo = _fixed_with_undo(run_cli, cluster, tmp_path)
+    changed = cluster.get_object("deployments", "shop", "web")
+    changed["spec"]["template"]["spec"]["containers"][0]["securityContext"]["capabilities"] = {"drop": ["NET_RAW"]}
+    cluster.add(changed, "deployments")
+    sent = len(cluster.requests_to(PATH, "PATCH"))
+    code, out, err = fix(run_cli, cluster, "--undo", undo, "--yes", "--undo-file", tmp_path / "r.json", "-o", "json")
+    assert code == 1
+    [obj] = json.loads(out)["objects"]
+    assert obj["result"]["status"] == "refused" and "changed since" in obj["result"]["reason"]
+    assert "not restored" in err and len(cluster.requests_to(PATH, "PATCH")) == sent
+    assert not (tmp_path / "r.json").exists()
+    code, out, err = fix(run_cli, cluster, "--undo", undo, "--yes", "--force", "--undo-file", tmp_path / "r.json")
+    assert code == 0, err
+    assert cluster.get_object("deployments", "shop", "web")["spec"]["template"]["spec"]["containers"][0][
+        "securityContext"] == {"allowPrivilegeEscalation": True}
+
+
+def test_an_intended_entry_never_applied_is_nothing_to_do(run_cli, cluster, tmp_path):
+    before, undo = _fixed_with_undo(run_cli, cluster, tmp_path)
+    saved = json.loads(undo.read_text())
+    saved["objects"][0]["state"] = "intended"
+    undo.write_text(json.dumps(saved))
+    cluster.add(before, "deployments")  # the PATCH never happened
+    sent = len(cluster.requests_to(PATH, "PATCH"))
+    code, out, err = fix(run_cli, cluster, "--undo", undo, "--yes", "--undo-file", tmp_path / "r.json", "-o", "json")
+    assert code == 0, err
+    [obj] = json.loads(out)["objects"]
+    assert obj["patch"] is None and obj["result"] is None and "nothing to do" in obj["notes"][0]
+    assert len(cluster.requests_to(PATH, "PATCH")) == sent and not (tmp_path / "r.json").exists()
+    # the same entry when the PATCH did happen: restored
+    (tmp_path / "again").mkdir()
+    _fixed_with_undo(run_cli, cluster, tmp_path / "again")
+    code, out, err = fix(run_cli, cluster, "--undo", undo, "--yes", "--undo-file", tmp_path / "r2.json", "-o", "json")
+    [obj] = json.loads(out)["objects"]
+    assert code == 0 and obj["result"] == {"status": "applied"} and "show it was applied" in obj["notes"][0]
+
+
+@pytest.mark.parametrize("extra, message", [(["--level", "restricted"], "--undo restores"),
+                                            (["-n", "shop"], "--undo restores")])
+def test_undo_bad_input_is_one_line(run_cli, cluster, tmp_path, extra, message):
+    _, undo = _fixed_with_undo(run_cli, cluster, tmp_path)
+    code, out, err = fix(run_cli, cluster, "--undo", undo, *extra)
+    assert (code, out) == (2, "") and err.count("\n") == 1 and message in err
+    (tmp_path / "label.json").write_text('{"kind": "KubectlPssLabelUndo", "version": 1, "namespaces": []}')
+    code, out, err = fix(run_cli, cluster, "--undo", tmp_path / "label.json")
+    assert (code, out) == (2, "") and "not a kubectl-pss fix undo file" in err
+
+
+def test_undo_dry_run_server_sends_only_the_dry_run(run_cli, cluster, tmp_path):
+    before, undo = _fixed_with_undo(run_cli, cluster, tmp_path)
+    fixed = cluster.get_object("deployments", "shop", "web")
+    sent = len(cluster.requests_to(PATH, "PATCH"))
+    code, out, err = fix(run_cli, cluster, "--undo", undo, "--dry-run=server", "-o", "json")
+    assert code == 0, err
+    [obj] = json.loads(out)["objects"]
+    assert obj["result"]["status"] == "dry-run"
+    assert [r.query.get("dryRun") for r in cluster.requests_to(PATH, "PATCH")[sent:]] == ["All"]
+    assert cluster.get_object("deployments", "shop", "web")["spec"] == fixed["spec"]
