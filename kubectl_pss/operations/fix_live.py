@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
 from ..fix import ALLOW_NAMES, plan_fix
@@ -228,29 +228,9 @@ def run_live(options: Any) -> int:
                 writer = UndoWriter(undo_path, FixUndoFile(cluster.context, cluster.server,  # type: ignore[arg-type]
                                                            utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
                                                            "kubectl pss fix"))
-                try:
-                    writer.create()
-                except OSError as exc:
-                    raise FatalError(f"cannot write the undo file {undo_path}: {exc.strerror or exc}; nothing was "
-                                     "changed") from None
-                for entry in ready:
-                    ref = {k: entry[k] for k in ("kind", "namespace", "name")}
-                    record = FixUndoEntry(ref, entry["_undo"], entry["patch"], entry["_rv"])
-                    writer.intend(record)  # type: ignore[arg-type]
-                    try:
-                        response = cluster.request("PATCH", entry["_path"], [("fieldManager", "kubectl-pss")],
-                                                   entry["patch"], "application/strategic-merge-patch+json")
-                    except ClusterError as exc:
-                        writer.withdraw(record)  # type: ignore[arg-type]
-                        entry["result"] = {"status": "failed", "reason": str(exc)}
-                        if isinstance(exc, FATAL):
-                            raise
-                        continue
-                    writer.applied(record, entry["patch"],  # type: ignore[arg-type]
-                                   (response.data.get("metadata") or {}).get("resourceVersion"))
-                    entry["result"] = {"status": "applied"}
-                if not writer.undo.namespaces:
-                    writer.discard()
+                if not patch_written_ahead(cluster, writer, ready, lambda entry: FixUndoEntry(
+                        {k: entry[k] for k in ("kind", "namespace", "name")}, entry["_undo"], entry["patch"],
+                        entry["_rv"])):
                     undo_path = None
     for entry in objects:
         for key in ("_path", "_undo", "_rv"):
@@ -279,3 +259,34 @@ def run_live(options: Any) -> int:
     if errors or any((o.get("result") or {}).get("status") not in (None, "applied", "dry-run") for o in objects):
         return EXIT_ERROR if errors else EXIT_FINDINGS
     return EXIT_OK if all(o["allowed"] for o in objects) else EXIT_FINDINGS
+
+
+def patch_written_ahead(cluster: Any, writer: UndoWriter, ready: list[dict[str, Any]],
+                        record_of: Callable[[dict[str, Any]], FixUndoEntry]) -> bool:
+    """Create the undo file, then PATCH each object (``entry["_path"]``, ``entry["patch"]``) with its undo
+    record written ahead: intended before, applied after, withdrawn when the PATCH fails; the outcome goes
+    to ``entry["result"]``. Returns False (the file discarded) when nothing was applied."""
+    try:
+        writer.create()
+    except OSError as exc:
+        raise FatalError(f"cannot write the undo file {writer.path}: {exc.strerror or exc}; nothing was "
+                         "changed") from None
+    for entry in ready:
+        record = record_of(entry)
+        writer.intend(record)  # type: ignore[arg-type]
+        try:
+            response = cluster.request("PATCH", entry["_path"], [("fieldManager", "kubectl-pss")],
+                                       entry["patch"], "application/strategic-merge-patch+json")
+        except ClusterError as exc:
+            writer.withdraw(record)  # type: ignore[arg-type]
+            entry["result"] = {"status": "failed", "reason": str(exc)}
+            if isinstance(exc, FATAL):
+                raise
+            continue
+        writer.applied(record, entry["patch"],  # type: ignore[arg-type]
+                       (response.data.get("metadata") or {}).get("resourceVersion"))
+        entry["result"] = {"status": "applied"}
+    if not writer.undo.namespaces:
+        writer.discard()
+        return False
+    return True

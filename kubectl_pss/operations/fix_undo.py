@@ -10,10 +10,10 @@ import json
 import sys
 from typing import Any
 
-from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, FatalError, UsageError
+from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..fix.patch import MERGE_KEYS
 from ..policy import LATEST, apply_manifest_defaults, grade
-from .fix_live import UNDO_KIND, FixUndoEntry, FixUndoFile, kubectl_patch_line, resource_path
+from .fix_live import UNDO_KIND, FixUndoEntry, FixUndoFile, kubectl_patch_line, patch_written_ahead, resource_path
 from .undofile import APPLIED, INTENDED, STATES, UndoFileError, default_path, utc_now
 
 NOTHING = "recorded as intended, never applied (the live values are as before): nothing to do"
@@ -182,29 +182,8 @@ def run_undo(options: Any) -> int:
                 writer = UndoWriter(undo_path, FixUndoFile(cluster.context, cluster.server,  # type: ignore[arg-type]
                                                            utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
                                                            f"kubectl pss fix --undo {undo.path}"))
-                try:
-                    writer.create()
-                except OSError as exc:
-                    raise FatalError(f"cannot write the undo file {undo_path}: {exc.strerror or exc}; nothing was "
-                                     "changed") from None
-                for entry in ready:
-                    previous: FixUndoEntry = entry["_entry"]
-                    record = FixUndoEntry(previous.ref, previous.applied, entry["patch"])  # the redo
-                    writer.intend(record)  # type: ignore[arg-type]
-                    try:
-                        response = cluster.request("PATCH", entry["_path"], [("fieldManager", "kubectl-pss")],
-                                                   entry["patch"], "application/strategic-merge-patch+json")
-                    except ClusterError as exc:
-                        writer.withdraw(record)  # type: ignore[arg-type]
-                        entry["result"] = {"status": "failed", "reason": str(exc)}
-                        if isinstance(exc, FATAL):
-                            raise
-                        continue
-                    writer.applied(record, entry["patch"],  # type: ignore[arg-type]
-                                   (response.data.get("metadata") or {}).get("resourceVersion"))
-                    entry["result"] = {"status": "applied"}
-                if not writer.undo.namespaces:
-                    writer.discard()
+                if not patch_written_ahead(cluster, writer, ready, lambda entry: FixUndoEntry(  # the redo
+                        entry["_entry"].ref, entry["_entry"].applied, entry["patch"])):
                     undo_path = None
     for entry in objects:
         entry.pop("_path", None)
