@@ -207,6 +207,21 @@ def test_apparmor_table_shows_the_label_as_the_kernel_writes_it(run_cli, lab):
     assert "  unconfined  " in rows["legacy"] and "{" not in out
 
 
+def test_verify_and_nodes_server_version_that_fails_is_a_note(run_cli, lab):
+    """One GET /version for the envelope's server; when it fails the report still runs, server null, a note."""
+    for command, *argv in (("verify-apparmor", "web", "local"), ("verify-seccomp", "web", "local"), ("nodes",)):
+        code, report, _ = verify(run_cli, lab, command, *argv)
+        assert report["server"] == {"gitVersion": lab.version["gitVersion"], "minor": lab.minor}
+        assert [r.path for r in lab.requests].count("/version") == 1
+        lab.clear_requests()
+        lab.fail("/version", 404)
+        failed_code, failed, _ = verify(run_cli, lab, command, *argv)
+        assert failed["server"] is None and failed_code == code and failed["errors"] == []
+        assert failed["summary"] == report["summary"]
+        assert [n for n in failed["notes"] if n.startswith("the server's version could not be read (GET /version)")]
+        lab.clear_requests()
+
+
 def test_apparmor_all_match_exit_0(run_cli, lab):
     code, report, err = verify(run_cli, lab, "verify-apparmor", "web", "local", "crio-web")
     assert code == 0 and report["summary"]["match"] == 3 and report["errors"] == []
