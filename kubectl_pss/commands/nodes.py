@@ -86,7 +86,7 @@ def build(cluster: Any, options: NodesOptions) -> dict[str, Any]:
         notes.append("nodes of another OS have neither AppArmor nor seccomp and are left out: "
                      + ", ".join(sorted(n["metadata"]["name"] for n in others)))
     in_scope = {n["metadata"]["name"] for n in linux}
-    objects = read_workloads(cluster, errors)
+    objects, server = read_workloads(cluster, errors, notes)
     blocked = [b for obj in objects if obj.get("kind") == "Pod" for b in cn.blocked_containers(obj)
                if b.node in in_scope or (b.node is None and not options.nodes)]
     refs = [r for obj in objects if not (obj.get("kind") == "Pod" and is_finished(obj)) for r in cn.references(obj)]
@@ -110,7 +110,7 @@ def build(cluster: Any, options: NodesOptions) -> dict[str, Any]:
     return envelope("NodesReport", {
         "nodeInspect": options.node_inspect, "seccompRoot": seccomp_root, "nodes": nodes, "profiles": profiles,
         "blockedPods": [b.as_dict() for b in blocked], "summary": summary, "debugPods": debug_pods, "notes": notes,
-    }, context=cluster.context, errors=errors)
+    }, context=cluster.context, server=server, errors=errors)
 
 
 def run(options: NodesOptions) -> int:

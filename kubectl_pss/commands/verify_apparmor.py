@@ -17,7 +17,7 @@ import argparse
 from typing import Any
 
 from ..confinement import model
-from ..confinement.apparmor import expected_apparmor, judge_apparmor, read_apparmor_label
+from ..confinement.apparmor import expected_apparmor, judge_apparmor, parse_attr_current, read_apparmor_label
 from ..confinement.runtime import parse_runtime
 from ..operations.containers import ContainerReader, Scope, Target, Unverifiable
 from .flags import VerifyOptions, add_node_inspect_flags, add_verify_flags, validate_output, verify_args
@@ -68,8 +68,16 @@ def judge_read(target: Target, scope: Scope, run: Any, pid: str) -> model.Verdic
     return verdict
 
 
+def container_entry(target: Target, verdict: model.Verdict, **extra: Any) -> dict[str, Any]:
+    """The report's entry, ``actual`` as data: ``{profile, mode}`` parsed back from the label the verdict shows."""
+    from ..operations import containers
+
+    actual = parse_attr_current(verdict.actual).as_dict() if verdict.actual else None
+    return containers.container_entry(target, verdict, **extra, actual=actual)
+
+
 def verify_container(target: Target, scope: Scope, reader: ContainerReader) -> dict[str, Any]:
-    from ..operations.containers import container_entry, precheck, proc_pid
+    from ..operations.containers import precheck, proc_pid
 
     verdict = precheck(target, scope)
     if verdict is not None:
@@ -80,7 +88,7 @@ def verify_container(target: Target, scope: Scope, reader: ContainerReader) -> d
 
 def verify_on_node(target: Target, scope: Scope, outcome: Any) -> dict[str, Any]:
     """The node's truth: /proc/PID/attr of the container's process, and the runtime spec's profile."""
-    from ..operations.containers import container_entry, precheck
+    from ..operations.containers import precheck
     from ..operations.crictl import from_node
 
     verdict = precheck(target, scope)
@@ -95,7 +103,7 @@ def verify_on_node(target: Target, scope: Scope, outcome: Any) -> dict[str, Any]
             verdict = model.Verdict(model.MISMATCH, verdict.expected, verdict.actual, RUNTIME_NO_PROFILE,
                                     "the runtime set no AppArmor profile (.info.runtimeSpec.process.apparmorProfile "
                                     "is absent) where one was asked", notes=verdict.notes)
-        elif spec_profile and verdict.actual and spec_profile != verdict.actual.split(" (")[0]:
+        elif spec_profile and verdict.actual and spec_profile != parse_attr_current(verdict.actual).profile:
             verdict.notes.append(f"the runtime spec asks for {spec_profile}")
     return container_entry(target, verdict, actualSource="node")
 

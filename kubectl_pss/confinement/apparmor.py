@@ -71,6 +71,9 @@ class AppArmorLabel:
     def __str__(self) -> str:
         return self.profile if self.mode is None else f"{self.profile} ({self.mode})"
 
+    def as_dict(self) -> dict[str, str | None]:
+        return {"profile": self.profile, "mode": self.mode}
+
 
 PROFILE_MODE = re.compile(r"(?P<name>.+) \((?P<mode>[A-Za-z_-]+)\)")  # "NAME (MODE)", as the kernel writes it
 

@@ -49,3 +49,28 @@ class Connection:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def read_server(cluster: "Cluster", notes: list[str]) -> "dict[str, Any] | None":
+    """The API server as reports name it (``{gitVersion, minor}``) from one GET /version on the run's client;
+    a failure is a note, never fatal: the rest of the report does not depend on it."""
+    from ..cluster.errors import ClusterError
+
+    try:
+        version = cluster.server_version()
+    except ClusterError as exc:
+        notes.append(version_unread(str(exc)))
+        return None
+    return server_of(version)
+
+
+def server_of(version: "dict[str, Any] | None") -> "dict[str, Any] | None":
+    """/version's answer as the envelope's ``server``."""
+    from ..report.envelope import server_info
+    from .cluster_state import server_minor
+
+    return server_info(version, server_minor(version))
+
+
+def version_unread(why: str) -> str:
+    return f"the server's version could not be read (GET /version): {why}"

@@ -56,6 +56,7 @@ class Scope:
     nodes: dict[str, NodeFacts] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    server: dict[str, Any] | None = None  # the envelope's server, from GET /version
 
 
 def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, dict], Expected]) -> Scope:
@@ -63,7 +64,10 @@ def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, di
     from ..cluster.errors import ClusterError, NotFound
     from ..cluster.inventory import FATAL
 
+    from .connection import read_server
+
     scope = Scope(cluster.context)
+    scope.server = read_server(cluster, scope.notes)
     pods: list[dict] = []
     if options.pods:
         namespace = options.namespaces[0] if options.namespaces else cluster.namespace
@@ -265,4 +269,4 @@ def build_report(check: str, scope: Scope, containers: list[dict], nodes: list[d
         summary["execDisagrees"] = sum(1 for c in containers if "exec-disagrees" in c["flags"])
     body = {"check": check, "nodes": nodes, "containers": containers, "summary": summary, **extra,
             "notes": scope.notes}
-    return envelope(VERIFY_KINDS[check], body, context=scope.context, errors=scope.errors)
+    return envelope(VERIFY_KINDS[check], body, context=scope.context, server=scope.server, errors=scope.errors)

@@ -84,10 +84,13 @@ def node_facts_of(cluster: Any, names: list[str], notes: list[str]) -> dict[str,
     return {name: node_facts(nodes.found.get(name), name) for name in names}
 
 
-def read_workloads(cluster: Any, errors: list[dict[str, Any]]) -> list[dict]:
-    """Pods and workloads of every namespace, slimmed to what the cross-check reads."""
+def read_workloads(cluster: Any, errors: list[dict[str, Any]],
+                   notes: list[str]) -> tuple[list[dict], dict[str, Any] | None]:
+    """Pods and workloads of every namespace, slimmed to what the cross-check reads, and the envelope's
+    ``server`` from the same read's /version (its failure a note)."""
     from ..cluster.errors import ClusterError
     from ..cluster.inventory import FATAL, fetch_inventory
+    from .connection import server_of, version_unread
 
     try:
         inventory = fetch_inventory(cluster, None, transform=cn.placement_view)
@@ -95,12 +98,14 @@ def read_workloads(cluster: Any, errors: list[dict[str, Any]]) -> list[dict]:
         raise
     except ClusterError as exc:
         errors.append({"resource": "namespaces", "message": f"cannot read pods and workloads: {exc}"})
-        return []
+        return [], None
+    notes.extend(inventory.notes)
     for e in inventory.errors:
         if e.resource == "version":
+            notes.append(version_unread(e.message))
             continue
         errors.append({"namespace": e.namespace, "resource": e.resource, "message": e.message})
-    return [obj for objs in inventory.objects.values() for obj in objs]
+    return [obj for objs in inventory.objects.values() for obj in objs], server_of(inventory.server_version)
 
 
 # --- reading a node through its debug pod ----------------------------------------------------------

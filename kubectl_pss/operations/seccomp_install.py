@@ -95,8 +95,7 @@ class Profile:
     def as_dict(self, forced: bool) -> dict[str, Any]:
         findings = [f.as_dict() for f in self.lint.findings if f.severity != "note"]
         return {"source": self.source, "size": self.size, "sha256": self.sha256,
-                "lint": {"valid": self.lint.valid, "errors": len(self.lint.errors), "warnings": len(self.lint.warnings),
-                         "findings": findings},
+                "lint": {"valid": self.lint.valid, "summary": self.lint.summary, "findings": findings},
                 "forced": forced and not self.lint.valid}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
+from ..confinement.apparmor import AppArmorLabel
 from .color import Palette, color_enabled
 from .render import format_table, heading, write_notes
 
@@ -23,11 +24,13 @@ _MODE_NUMBERS = {"disabled": 0, "strict": 1, "filter": 2}
 
 
 def _actual(container: dict[str, Any]) -> str:
-    """What runs, for people: AppArmor's label as read; seccomp's ``{mode, filters}`` as /proc words it, or the
+    """What runs, for people: AppArmor's label as the kernel writes it; seccomp's ``{mode, filters}`` as /proc words it, or the
     runtime's filter (``filter``) when the node was inspected."""
     actual = container["actual"]
-    if not isinstance(actual, dict):
-        return actual or "-"
+    if actual is None:
+        return "-"
+    if "profile" in actual:
+        return str(AppArmorLabel(**actual))
     running = container.get("filter")
     if running:
         arches = ", ".join(running["architectures"]) or "no architectures"

@@ -66,11 +66,16 @@ class LintReport:
     def valid(self) -> bool:
         return not self.errors
 
+    @property
+    def summary(self) -> dict[str, int]:
+        """The counts of ``-o json`` (``seccomp lint``, and ``seccomp install``'s profile)."""
+        return {"errors": len(self.errors), "warnings": len(self.warnings)}
+
     def as_dict(self) -> dict[str, Any]:
         defaults = runtime_default()
         return {
             "format": self.kind, "valid": self.valid,
-            "summary": {"errors": len(self.errors), "warnings": len(self.warnings)},
+            "summary": self.summary,
             "findings": [f.as_dict() for f in self.findings],
             "architectures": self.architectures,
             "unconfinedComparison": {"note": self.effects_note, "architectures": [e.as_dict() for e in self.effects]},

@@ -163,27 +163,32 @@ def short(c):
     return (c["verdict"], c["reason"], c["actual"])
 
 
+def label(profile, mode=None):
+    """verify-apparmor's ``actual``: the label as data."""
+    return {"profile": profile, "mode": mode}
+
+
 # --- verify-apparmor -----------------------------------------------------------------------------
 def test_apparmor_every_verdict(run_cli, lab):
     code, report, err = verify(run_cli, lab, "verify-apparmor")
     assert code == 1 and err == ""
     c = by_pod(report)
-    assert short(c["web/nginx"]) == ("match", None, "cri-containerd.apparmor.d (enforce)")
-    assert short(c["crio-web"]) == ("match", None, "crio-default (enforce)")  # judged by node-b's runtime
-    assert short(c["local"]) == ("match", None, "k8s-nginx (enforce)")
-    assert short(c["drift"]) == ("mismatch", "profile", "cri-containerd.apparmor.d (enforce)")
+    assert short(c["web/nginx"]) == ("match", None, label("cri-containerd.apparmor.d", "enforce"))
+    assert short(c["crio-web"]) == ("match", None, label("crio-default", "enforce"))  # judged by node-b's runtime
+    assert short(c["local"]) == ("match", None, label("k8s-nginx", "enforce"))
+    assert short(c["drift"]) == ("mismatch", "profile", label("cri-containerd.apparmor.d", "enforce"))
     assert c["drift"]["detail"] == "runs cri-containerd.apparmor.d, expected profile k8s-nginx"
-    assert short(c["lax"]) == ("complain", "complain-mode", "k8s-nginx (complain)")
-    assert short(c["legacy"]) == ("mismatch", "unconfined", "unconfined")
+    assert short(c["lax"]) == ("complain", "complain-mode", label("k8s-nginx", "complain"))
+    assert short(c["legacy"]) == ("mismatch", "unconfined", label("unconfined"))
     assert c["legacy"]["expected"] == "RuntimeDefault" and c["legacy"]["expectedSource"] == "annotation"
-    assert short(c["plain"]) == ("match", None, "cri-containerd.apparmor.d (enforce)")
+    assert short(c["plain"]) == ("match", None, label("cri-containerd.apparmor.d", "enforce"))
     assert c["plain"]["expected"] is None
     assert short(c["distroless"]) == ("unverifiable", "no-cat", None)
     assert "--debug-image" in c["distroless"]["detail"]
-    assert short(c["shared"]) == ("match", None, "unconfined")  # /proc/self, not the pause process
+    assert short(c["shared"]) == ("match", None, label("unconfined"))  # /proc/self, not the pause process
     assert short(c["blocked"]) == ("unverifiable", "not-running", None)
     assert "Blocked" in c["blocked"]["detail"] and 'profile "k8s-missing" is not loaded' in c["blocked"]["detail"]
-    assert short(c["priv"]) == ("match", None, "unconfined")
+    assert short(c["priv"]) == ("match", None, label("unconfined"))
     assert report["summary"] == {"containers": 11, "match": 6, "mismatch": 2, "complain": 1, "unverifiable": 2}
     assert [(n["name"], n["runtime"], n["apparmor"]) for n in report["nodes"]] == [
         ("node-a", "containerd 1.7.13", "enabled"), ("node-b", "cri-o 1.28.1", "enabled")]
@@ -191,6 +196,30 @@ def test_apparmor_every_verdict(run_cli, lab):
     execs = lab.runtime.execs
     assert {tuple(e.argv) for e in execs} == {("cat", "/proc/1/attr/current"), ("cat", "/proc/self/attr/current")}
     assert not [e for e in execs if e.pod == "blocked"]
+
+
+def test_apparmor_table_shows_the_label_as_the_kernel_writes_it(run_cli, lab):
+    code, out, _ = run_cli("verify-apparmor", "--kubeconfig", str(lab.kubeconfig_path), "local", "lax", "legacy",
+                           "--no-color")
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("apps ")}
+    assert "  k8s-nginx (enforce)  " in rows["local"]
+    assert "  k8s-nginx (complain)  " in rows["lax"]
+    assert "  unconfined  " in rows["legacy"] and "{" not in out
+
+
+def test_verify_and_nodes_server_version_that_fails_is_a_note(run_cli, lab):
+    """One GET /version for the envelope's server; when it fails the report still runs, server null, a note."""
+    for command, *argv in (("verify-apparmor", "web", "local"), ("verify-seccomp", "web", "local"), ("nodes",)):
+        code, report, _ = verify(run_cli, lab, command, *argv)
+        assert report["server"] == {"gitVersion": lab.version["gitVersion"], "minor": lab.minor}
+        assert [r.path for r in lab.requests].count("/version") == 1
+        lab.clear_requests()
+        lab.fail("/version", 404)
+        failed_code, failed, _ = verify(run_cli, lab, command, *argv)
+        assert failed["server"] is None and failed_code == code and failed["errors"] == []
+        assert failed["summary"] == report["summary"]
+        assert [n for n in failed["notes"] if n.startswith("the server's version could not be read (GET /version)")]
+        lab.clear_requests()
 
 
 def test_apparmor_all_match_exit_0(run_cli, lab):
@@ -239,7 +268,7 @@ def test_apparmor_failed_read_on_an_apparmor_node_is_read_failed_not_apparmor_di
 def test_apparmor_debug_image_reads_through_an_ephemeral_container(run_cli, lab):
     code, report, _ = verify(run_cli, lab, "verify-apparmor", "distroless", "--debug-image", "busybox:1.36")
     [c] = report["containers"]
-    assert short(c) == ("match", None, "cri-containerd.apparmor.d (enforce)")
+    assert short(c) == ("match", None, label("cri-containerd.apparmor.d", "enforce"))
     [eph] = report["ephemeralContainers"]
     assert (eph["pod"], eph["target"]) == ("distroless", "app") and eph["name"].startswith("pss-probe-app-")
     spec = lab.get_object("pods", "apps", "distroless")["spec"]["ephemeralContainers"]

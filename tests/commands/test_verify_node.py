@@ -26,7 +26,7 @@ def test_apparmor_liar_is_judged_by_the_node(run_cli, lab):
     code, report, err = verify(run_cli, lab, "verify-apparmor", "web", "--node-inspect")
     [web] = report["containers"]
     assert code == 1 and web["actualSource"] == "node" and web["verdict"] == "mismatch", web
-    assert web["actual"] == "unconfined" and web["reason"] == "runtime-no-profile"
+    assert web["actual"] == {"profile": "unconfined", "mode": None} and web["reason"] == "runtime-no-profile"
     assert report["summary"]["execDisagrees"] == 0  # exec was not run (default)
     assert lab.runtime.pods_alive() == [] and [p["deleted"] for p in report["debugPods"]] == [True]
     # the same container through exec only: the forged answer

@@ -112,7 +112,8 @@ def test_live_reports_match_their_schemas(run_cli, cluster, fmt):
 
 def test_live_reports_name_the_server_when_they_read_it(run_cli, cluster):
     for argv in (["audit", "-A"], ["simulate", "baseline", "-A"], ["admission-config", "--from-cluster"],
-                 ["version"], ["audit-log", str(AUDIT_EVENTS), "--live"]):
+                 ["version"], ["audit-log", str(AUDIT_EVENTS), "--live"], ["verify-apparmor", "-A"],
+                 ["verify-seccomp", "-A"], ["nodes"]):
         _, report, _ = run_report(run_cli, argv + ["--kubeconfig", str(cluster.kubeconfig_path)])
         assert report["server"] == {"gitVersion": "v1.34.2", "minor": 34}, argv
 
