@@ -185,7 +185,6 @@ def run_live(options: Any) -> int:
     from ..cluster.errors import ClusterError
     from ..cluster.inventory import FATAL
     from ..report.fix import fix_report, print_decisions, write_json, write_patches
-    from .undofile import UndoWriter
 
     if options.from_audit_json:
         targets = owners_from_audit_json(options.from_audit_json)
@@ -218,20 +217,9 @@ def run_live(options: Any) -> int:
                         raise
                     entry["result"] = {"status": "failed", "reason": str(exc)}
             ready = [o for o in todo if o.get("result") is None]
-            if options.dry_run == "server":
-                for entry in ready:
-                    entry["result"] = {"status": "dry-run",
-                                       "reason": "--dry-run=server: the server's dry run passed; nothing was changed"}
-                ready = []
-            if ready:
-                undo_path = options.undo_file or default_path(cluster.context)
-                writer = UndoWriter(undo_path, FixUndoFile(cluster.context, cluster.server,  # type: ignore[arg-type]
-                                                           utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                                           "kubectl pss fix"))
-                if not patch_written_ahead(cluster, writer, ready, lambda entry: FixUndoEntry(
-                        {k: entry[k] for k in ("kind", "namespace", "name")}, entry["_undo"], entry["patch"],
-                        entry["_rv"])):
-                    undo_path = None
+            undo_path = patch_written_ahead(cluster, ready, options.undo_file, options.dry_run, "kubectl pss fix",
+                                            lambda entry: FixUndoEntry({k: entry[k] for k in ("kind", "namespace", "name")},
+                                                                       entry["_undo"], entry["patch"], entry["_rv"]))
     for entry in objects:
         for key in ("_path", "_undo", "_rv"):
             entry.pop(key, None)
@@ -261,11 +249,26 @@ def run_live(options: Any) -> int:
     return EXIT_OK if all(o["allowed"] for o in objects) else EXIT_FINDINGS
 
 
-def patch_written_ahead(cluster: Any, writer: UndoWriter, ready: list[dict[str, Any]],
-                        record_of: Callable[[dict[str, Any]], FixUndoEntry]) -> bool:
-    """Create the undo file, then PATCH each object (``entry["_path"]``, ``entry["patch"]``) with its undo
-    record written ahead: intended before, applied after, withdrawn when the PATCH fails; the outcome goes
-    to ``entry["result"]``. Returns False (the file discarded) when nothing was applied."""
+def patch_written_ahead(cluster: Any, ready: list[dict[str, Any]], undo_file: str | None, dry_run: str,
+                        command: str, record_of: Callable[[dict[str, Any]], FixUndoEntry]) -> str | None:
+    """PATCH each ready object (``entry["_path"]``, ``entry["patch"]``) with its undo record written ahead:
+    intended before, applied after, withdrawn when the PATCH fails; the outcome goes to ``entry["result"]``.
+    ``dry_run`` "server": nothing is patched (the server's dry run has passed). Returns the undo file's
+    path, or None when nothing was applied (no file left)."""
+    from ..cluster.errors import ClusterError
+    from ..cluster.inventory import FATAL
+    from .undofile import UndoWriter
+
+    if dry_run == "server":
+        for entry in ready:
+            entry["result"] = {"status": "dry-run",
+                               "reason": "--dry-run=server: the server's dry run passed; nothing was changed"}
+        return None
+    if not ready:
+        return None
+    writer = UndoWriter(undo_file or default_path(cluster.context),
+                        FixUndoFile(cluster.context, cluster.server,  # type: ignore[arg-type]
+                                    utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"), command))
     try:
         writer.create()
     except OSError as exc:
@@ -288,5 +291,5 @@ def patch_written_ahead(cluster: Any, writer: UndoWriter, ready: list[dict[str, 
         entry["result"] = {"status": "applied"}
     if not writer.undo.namespaces:
         writer.discard()
-        return False
-    return True
+        return None
+    return writer.path

@@ -14,7 +14,7 @@ from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..fix.patch import MERGE_KEYS
 from ..policy import LATEST, apply_manifest_defaults, grade
 from .fix_live import UNDO_KIND, FixUndoEntry, FixUndoFile, kubectl_patch_line, patch_written_ahead, resource_path
-from .undofile import APPLIED, INTENDED, STATES, UndoFileError, default_path, utc_now
+from .undofile import APPLIED, INTENDED, STATES, UndoFileError
 
 NOTHING = "recorded as intended, never applied (the live values are as before): nothing to do"
 
@@ -143,7 +143,6 @@ def run_undo(options: Any) -> int:
     from ..cluster.inventory import FATAL
     from ..report.fix import fix_report, write_json, write_patches
     from .labels import connect_for_undo
-    from .undofile import UndoWriter
 
     undo: FixUndoFile = options.undo
     errors: list[dict[str, Any]] = []
@@ -172,19 +171,9 @@ def run_undo(options: Any) -> int:
                         raise
                     entry["result"] = {"status": "failed", "reason": str(exc)}
             ready = [o for o in todo if o["result"] is None]
-            if options.dry_run == "server":
-                for entry in ready:
-                    entry["result"] = {"status": "dry-run",
-                                       "reason": "--dry-run=server: the server's dry run passed; nothing was changed"}
-                ready = []
-            if ready:
-                undo_path = options.undo_file or default_path(cluster.context)
-                writer = UndoWriter(undo_path, FixUndoFile(cluster.context, cluster.server,  # type: ignore[arg-type]
-                                                           utc_now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                                           f"kubectl pss fix --undo {undo.path}"))
-                if not patch_written_ahead(cluster, writer, ready, lambda entry: FixUndoEntry(  # the redo
-                        entry["_entry"].ref, entry["_entry"].applied, entry["patch"])):
-                    undo_path = None
+            undo_path = patch_written_ahead(cluster, ready, options.undo_file, options.dry_run,
+                                            f"kubectl pss fix --undo {undo.path}", lambda entry: FixUndoEntry(  # the redo
+                                                entry["_entry"].ref, entry["_entry"].applied, entry["patch"]))
     for entry in objects:
         entry.pop("_path", None)
         entry.pop("_entry", None)
