@@ -6,7 +6,6 @@ its own undo file (a redo) written ahead, then the PATCH."""
 from __future__ import annotations
 
 import copy
-import json
 import sys
 from typing import Any
 
@@ -14,24 +13,14 @@ from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..fix.patch import MERGE_KEYS
 from ..policy import LATEST, apply_manifest_defaults, grade
 from .fix_live import UNDO_KIND, FixUndoEntry, FixUndoFile, kubectl_patch_line, patch_written_ahead, resource_path
-from .undofile import APPLIED, INTENDED, STATES, UndoFileError
+from .undofile import APPLIED, INTENDED, STATES, UndoFileError, load_undo_json
 
 NOTHING = "recorded as intended, never applied (the live values are as before): nothing to do"
 
 
 def read_fix_undo(path: str) -> FixUndoFile:
     """A fix undo file, checked; UndoFileError (one line) when it cannot be used."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as exc:
-        raise UndoFileError(f"{path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UndoFileError(f"{path}: not a JSON undo file ({exc})") from None
-    if not isinstance(data, dict) or data.get("kind") != UNDO_KIND:
-        raise UndoFileError(f'{path}: not a kubectl-pss fix undo file (kind is not "{UNDO_KIND}")')
-    if data.get("version") != 1:
-        raise UndoFileError(f'{path}: undo file version {data.get("version")!r} is not supported (expected 1)')
+    data = load_undo_json(path, UNDO_KIND, "fix undo file")
     if not isinstance(data.get("objects"), list):
         raise UndoFileError(f"{path}: objects must be a list")
     undo = FixUndoFile(data.get("context"), data.get("server"), str(data.get("createdAt")), data.get("command"),

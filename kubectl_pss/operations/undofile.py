@@ -217,7 +217,8 @@ def _label_map(value: Any, where: str) -> dict[str, str | None]:
     return dict(value)
 
 
-def read_undo_file(path: str) -> UndoFile:
+def load_undo_json(path: str, kind: str, what: str = "undo file") -> dict[str, Any]:
+    """An undo file's JSON object of ``kind`` at FORMAT_VERSION; UndoFileError (one line) otherwise."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -227,10 +228,15 @@ def read_undo_file(path: str) -> UndoFile:
         raise UndoFileError(f"{path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise UndoFileError(f"{path}: not a JSON undo file ({exc})") from None
-    if not isinstance(data, dict) or data.get("kind") != KIND:
-        raise UndoFileError(f'{path}: not a kubectl-pss undo file (kind is not "{KIND}")')
+    if not isinstance(data, dict) or data.get("kind") != kind:
+        raise UndoFileError(f'{path}: not a kubectl-pss {what} (kind is not "{kind}")')
     if data.get("version") != FORMAT_VERSION:
         raise UndoFileError(f'{path}: undo file version {data.get("version")!r} is not supported (expected {FORMAT_VERSION})')
+    return data
+
+
+def read_undo_file(path: str) -> UndoFile:
+    data = load_undo_json(path, KIND)
     entries = data.get("namespaces")
     if not isinstance(entries, list):
         raise UndoFileError(f"{path}: namespaces must be a list")
