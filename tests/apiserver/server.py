@@ -1,7 +1,7 @@
 """FakeApiServer: a threaded HTTP(S) kube-apiserver double on 127.0.0.1 with state in Python dicts.
 
 Bodies, Status objects and headers are shaped like the recordings of a real v1.24 server in
-``recordings/`` (copied from /work/shared/apiserver). Fault injection: forbid(), fail_once(),
+``recordings/`` (copied from the shared/apiserver recordings beside the repository). Fault injection: forbid(), fail_once(),
 drop_once(), expire_continue_once(), and inject() for any of them plus non-JSON 200s, truncated bodies,
 resets, per page of a paged list; slow writes: hold(); every request is kept in ``requests``.
 """

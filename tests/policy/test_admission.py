@@ -119,7 +119,7 @@ def test_dry_run_warnings_match_recorded_server_output():
     priv["spec"]["containers"][0]["securityContext"] = {"privileged": True}
     pods = [_pod(f"priv-{i}", priv) for i in (2, 0, 1)]
     outcome = namespace_dry_run("rec-a", pods, Level.RESTRICTED, parse_version("latest"))
-    # /work/shared/apiserver/patch-ns-enforce-restricted-dryrun.json
+    # shared/apiserver/patch-ns-enforce-restricted-dryrun.json (the recordings beside the repository)
     assert outcome.warnings == [
         'existing pods in namespace "rec-a" violate the new PodSecurity enforce level "restricted:latest"',
         "priv-0 (and 2 other pods): host namespaces, privileged, allowPrivilegeEscalation != false, "
