@@ -16,8 +16,9 @@ from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from ..operations.cluster_state import ClusterState, Source, completeness, load_state
 from ..policy import Level
 from ..report.audit import print_read_errors, render_audit
-from ..report.render import write_report
-from .flags import add_state_flags, level_arg, scope_arg, source_args, validate_output
+from ..report.render import OUTPUT_FORMATS, write_report
+from .flags import (ReportOptions, add_report_flags, add_state_flags, level_arg, report_args, scope_arg, source_args,
+                    validate_output)
 
 EXAMPLES = """
 # Every namespace of the bundled kind snapshot (no cluster needed)
@@ -28,6 +29,10 @@ kubectl pss audit -A --fail-on baseline
 
 # Two namespaces, as JSON, with the API server's AdmissionConfiguration
 kubectl pss audit -n shop -n web --admission-config admission.yaml -o json
+
+# PolicyReports (wgpolicyk8s.io/v1alpha2) of every namespace: print them, then write them
+kubectl pss audit -A -o policyreport
+kubectl pss audit -A --write-reports --yes
 """
 EXIT_CODES = ((0, 'the audit ran (findings do not fail it without --fail-on)'), (1, 'with --fail-on LEVEL: some namespace cannot pass LEVEL'))
 
@@ -40,11 +45,13 @@ class AuditOptions:
     fail_on: Level | None
     output: str
     no_color: bool
+    reports: ReportOptions | None = None  # -o policyreport or --write-reports
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_flags(parser, all_by_default=False, own=lambda own: own.add_argument(
         "--fail-on", metavar="LEVEL", help="exit 1 when some namespace's pods or templates cannot pass LEVEL (for CI)"))
+    add_report_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> AuditOptions:
@@ -58,11 +65,12 @@ def complete(args: argparse.Namespace) -> AuditOptions:
         fail_on=None if args.fail_on is None else level_arg(args.fail_on, "--fail-on"),
         output=args.output,
         no_color=args.no_color,
+        reports=report_args(args),
     )
 
 
 def validate(options: AuditOptions) -> None:
-    validate_output(options.output)
+    validate_output(options.output, OUTPUT_FORMATS + ("policyreport",))
 
 
 def audit_entry(state: ClusterState, audit: Any) -> dict[str, Any]:
@@ -98,8 +106,30 @@ def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:
 
 
 def run(options: AuditOptions) -> int:
+    if options.reports is not None:
+        return run_reports(options, options.reports)
     with options.source:
         report = build_audit(load_state(options.source, options.namespaces, options.admission_config))
     write_report(report, options.output, sys.stdout, lambda r, out: render_audit(r, out, options.no_color))
     print_read_errors(report["errors"])
     return exit_code(report, options.fail_on)
+
+
+def run_reports(options: AuditOptions, reports: ReportOptions) -> int:
+    """-o policyreport prints the reports; --write-reports plans (and with --yes makes) their writes."""
+    from ..operations.policyreports import build_reports, write_reports
+    from ..report.policyreport import render_writes, write_report_list
+
+    with options.source:
+        state = load_state(options.source, options.namespaces, options.admission_config)
+        report = build_audit(state)
+        desired = build_reports(state, reports.api, reports.level)
+        if not reports.write:
+            write_report_list(desired, sys.stdout)
+        else:
+            written = write_reports(options.source.connection, state, desired, reports.api,
+                                    options.namespaces is None, reports.yes)
+            render_writes(written.actions, written.applied, sys.stdout)
+    print_read_errors(report["errors"])
+    code = exit_code(report, options.fail_on)
+    return EXIT_ERROR if reports.write and written.failed else code

@@ -380,3 +380,50 @@ def verify_args(args: argparse.Namespace) -> VerifyOptions:
     options.compare_exec = args.compare_exec
     options.node_inspect, options.debug = node_inspect_args(args)
     return options
+
+
+@dataclass
+class ReportOptions:
+    """``audit``'s PolicyReport flags: ``-o policyreport`` and ``--write-reports [--yes]``."""
+
+    api: str
+    level: Level | None  # None: each namespace at its own enforce, audit and warn levels
+    write: bool = False
+    yes: bool = False
+
+
+def add_report_flags(parser: argparse.ArgumentParser) -> None:
+    from ..analysis.policyreport import REPORT_APIS, WGPOLICY
+
+    group = parser.add_argument_group("policy reports (-o policyreport, --write-reports)")
+    group.add_argument("--report-api", default=WGPOLICY, metavar="API",
+                       help=f"the report API: {' or '.join(REPORT_APIS)} (default {WGPOLICY})")
+    group.add_argument("--level", metavar="LEVEL",
+                       help="judge every namespace at LEVEL (default: each at its own enforce, audit and warn levels)")
+    group.add_argument("--write-reports", action="store_true",
+                       help="write one report per audited namespace to the cluster: shows the plan, changes "
+                            "nothing without --yes")
+    group.add_argument("--yes", action="store_true", help="with --write-reports: create, update and delete the reports")
+
+
+def report_args(args: argparse.Namespace) -> ReportOptions | None:
+    """The report flags, checked against -o and --snapshot; None when no report is asked for."""
+    from ..analysis.policyreport import REPORT_APIS
+
+    wanted = args.output == "policyreport" or args.write_reports
+    if args.report_api not in REPORT_APIS:
+        raise UsageError(f'invalid --report-api "{args.report_api}": must be {" or ".join(REPORT_APIS)}')
+    if not wanted:
+        given = [flag for flag, value in (("--level", args.level), ("--yes", args.yes),
+                                          ("--report-api", args.report_api != REPORT_APIS[0])) if value]
+        if given:
+            raise UsageError(f"{given[0]} goes with -o policyreport or --write-reports")
+        return None
+    if args.yes and not args.write_reports:
+        raise UsageError("--yes goes with --write-reports")
+    if args.write_reports and args.snapshot:
+        raise UsageError("--write-reports writes to the cluster: it cannot go with --snapshot")
+    if args.write_reports and args.output != "table":
+        raise UsageError(f'--write-reports prints its plan: -o "{args.output}" cannot go with it')
+    return ReportOptions(api=args.report_api, level=None if args.level is None else level_arg(args.level),
+                         write=args.write_reports, yes=args.yes)
