@@ -35,8 +35,10 @@ def make_kubeconfig(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     """``run_cli(*argv) -> (exit code, stdout, stderr)``: the real CLI (``kubectl_pss.cli.main``) in process.
-    Every ``-o json|yaml`` report it prints is checked against its kind's schema (docs/schema/)."""
+    Every ``-o json|yaml`` report it prints is checked against its kind's schema (docs/schema/), every
+    ``-o policyreport`` report against its CRD (tests/data/crds)."""
     from kubectl_pss.cli import main
+    from tests.report.crds import crd_errors, policyreport_output
     from tests.report.schemas import API_VERSION, report_of, schema_errors
 
     def run(*argv: object) -> tuple[int, str, str]:
@@ -46,6 +48,9 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str,
         if isinstance(report, dict) and report.get("apiVersion") == API_VERSION:
             problems = schema_errors(report)
             assert not problems, f"{report.get('kind')} does not match its schema:\n" + "\n".join(problems[:20])
+        for item in policyreport_output(tuple(map(str, argv)), out) or ():  # -o policyreport: the CRDs' schemas
+            problems = crd_errors(item)
+            assert not problems, f"{item.get('kind')} does not match its CRD:\n" + "\n".join(problems[:20])
         return code, out, err
 
     return run

@@ -194,6 +194,10 @@ def namespace_results(namespace: dict, pods: Iterable[dict], workloads: Iterable
             results.append({**base, "result": "error", "resources": [namespace_ref(namespace)],
                             "message": "not read to the end, so not judged in full: " + "; ".join(incomplete),
                             "properties": _properties(judged, effective)})
+    if incomplete and not any(r["result"] == "error" for r in results):  # privileged: nothing judged, still unread
+        results.append({"source": SOURCE, "category": CATEGORY, "policy": CLUSTER_POLICY, "result": "error",
+                        "severity": "high", "timestamp": dict(timestamp), "resources": [namespace_ref(namespace)],
+                        "message": "not read to the end: " + "; ".join(incomplete)})
     return results
 
 

@@ -559,6 +559,16 @@ class FakeApiServer:
 
         return runtime_of(self)
 
+    @property
+    def reports(self):
+        """The report CRDs (PolicyReport, OpenReports): served once ``reports.install()``ed
+        (``tests/apiserver/reports.py``)."""
+        if getattr(self, "_reports", None) is None:
+            from .reports import ReportApis
+
+            self._reports = ReportApis(self)
+        return self._reports
+
     def clear_requests(self) -> None:
         with self._lock:
             self.requests.clear()
@@ -685,6 +695,9 @@ class FakeApiServer:
             if rec.method != "GET":
                 return self._method_not_allowed()
             return _Reply(200, self.version)
+        reply = self.reports.answer(rec)  # the report CRDs, once installed
+        if reply is not None:
+            return reply
         route = self._route(rec.path)
         if route is None:
             return _Reply(404, status_body(404, "NotFound", "the server could not find the requested resource",
