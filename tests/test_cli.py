@@ -145,7 +145,7 @@ def test_one_flag_word_for_one_meaning():
               for flag in ("--force", "--ignore-lint", "--yes", "--overwrite", "--dry-run")}
     assert having["--force"] == {"label", "fix"}  # act despite findings (both: --undo restores objects changed since); seccomp install's lint override is --ignore-lint
     assert having["--ignore-lint"] == {"seccomp install"}
-    assert having["--yes"] == {"label", "seccomp install", "fix"} == having["--dry-run"]
+    assert having["--yes"] == {"label", "seccomp install", "fix", "audit"} == having["--dry-run"]
     assert having["--overwrite"] == {"snapshot", "seccomp install"}
     for name, parser in PARSERS:
         flags = parser._option_string_actions

@@ -149,3 +149,17 @@ def test_the_containerfile_builds_from_the_wheel_and_runs_as_non_root():
     assert int(uid) == POD["securityContext"]["runAsUser"]
     assert ["ENTRYPOINT", '["kubectl-pss"]'] in instructions
     assert f"kubectl-pss:{__version__}" in text
+
+
+def test_the_readmes_continuous_audit_commands_are_ones_the_parser_takes():
+    from kubectl_pss.commands import command_parser
+    from tests.test_readme_examples import command_lines, section
+
+    text = section("\n## Continuous audit\n")
+    lines = command_lines(text)
+    assert len(lines) == 4
+    for argv in lines:
+        assert argv[:3] == ["kubectl", "pss", "audit"]
+        command_parser("audit").parse_args(argv[3:])
+    assert "kubectl-pss audit -A --write-reports --yes" in text
+    assert " ".join(POD["containers"][0]["args"]) == "audit -A --write-reports --yes"

@@ -128,8 +128,8 @@ def run_reports(options: AuditOptions, reports: ReportOptions) -> int:
             write_report_list(desired, sys.stdout)
         else:
             written = write_reports(options.source.connection, state, desired, reports.api,
-                                    options.namespaces is None, reports.yes)
-            render_writes(written.actions, written.applied, sys.stdout)
+                                    options.namespaces is None, reports.yes, reports.dry_run)
+            render_writes(written.actions, written.applied, sys.stdout, written.dry_run)
     print_read_errors(report["errors"])
     code = exit_code(report, options.fail_on)
     return EXIT_ERROR if reports.write and written.failed else code

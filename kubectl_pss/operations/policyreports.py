@@ -76,6 +76,7 @@ class Outcome:
 class WriteResult:
     actions: list[Outcome] = field(default_factory=list)
     applied: bool = False
+    dry_run: bool = False  # sent with dryRun=All: checked by the API server, nothing saved
 
     @property
     def failed(self) -> list[Outcome]:
@@ -123,15 +124,16 @@ def plan_writes(connection: Connection, state: ClusterState, desired: list[dict[
     return plan(desired, existing, set(audited))
 
 
-def apply(connection: Connection, api: str, actions: list[Action]) -> WriteResult:
-    """Each action in turn; a failure is that action's error, the rest carries on."""
+def apply(connection: Connection, api: str, actions: list[Action], dry_run: bool = False) -> WriteResult:
+    """Each action in turn (``dry_run``: with dryRun=All); a failure is that action's error, the rest carries on."""
     from ..cluster.errors import ClusterError
 
     cluster = connection.cluster()
-    result = WriteResult(applied=True)
+    result = WriteResult(applied=True, dry_run=dry_run)
     for action in actions:
         collection, _ = _paths(api, action.namespace)
-        query = [("fieldManager", "kubectl-pss")]
+        query = [("dryRun", "All")] if dry_run else []
+        query.append(("fieldManager", "kubectl-pss"))
         try:
             if action.verb == "create":
                 cluster.request("POST", collection, query, action.body, "application/json")
@@ -140,7 +142,7 @@ def apply(connection: Connection, api: str, actions: list[Action]) -> WriteResul
             else:
                 options = {"kind": "DeleteOptions", "apiVersion": "v1",
                            "preconditions": {"uid": action.uid, "resourceVersion": action.resource_version}}
-                cluster.request("DELETE", f"{collection}/{action.name}", None, options, "application/json")
+                cluster.request("DELETE", f"{collection}/{action.name}", query[:-1], options, "application/json")
             result.actions.append(Outcome(action))
         except ClusterError as exc:
             result.actions.append(Outcome(action, _why(action, exc)))
@@ -159,9 +161,12 @@ def _why(action: Action, exc: Any) -> str:
 
 
 def write_reports(connection: Connection, state: ClusterState, desired: list[dict[str, Any]], api: str,
-                  all_namespaces: bool, yes: bool) -> WriteResult:
-    """Plan the writes of one cluster and, with ``yes``, make them (the entry a fleet runs per context)."""
+                  all_namespaces: bool, yes: bool, dry_run: str = "none") -> WriteResult:
+    """Plan the writes of one cluster and, with ``yes``, make them; ``dry_run`` client: only the plan,
+    server: send them with dryRun=All (the entry a fleet runs per context)."""
     actions = plan_writes(connection, state, desired, api, all_namespaces)
-    if not yes:
+    if dry_run == "server":
+        return apply(connection, api, actions, dry_run=True)
+    if not yes or dry_run == "client":
         return WriteResult([Outcome(action) for action in actions])
     return apply(connection, api, actions)

@@ -30,10 +30,11 @@ def _counts(body: dict[str, Any] | None) -> str:
     return " (" + ", ".join(f"{counts.get(key, 0)} {key}" for key in ("fail", "error", "pass", "skip")) + ")"
 
 
-def render_writes(outcomes: list[Any], applied: bool, stream: TextIO) -> None:
+def render_writes(outcomes: list[Any], applied: bool, stream: TextIO, dry_run: bool = False) -> None:
     """Each planned write, done or failed (``--yes``), or only planned; failures again on stderr."""
     out = TerminalSafeStream(stream)
-    done = {"create": "created", "update": "updated", "delete": "deleted"}
+    suffix = " (server dry run)" if dry_run else ""
+    done = {verb: f"{verb}d{suffix}" for verb in ("create", "update", "delete")}
     if not applied:
         out.write("plan (nothing is changed without --yes):\n")
     for outcome in outcomes:

@@ -4,7 +4,7 @@ the fake API server, answering as a real one serving those CRDs does.
 A group that is not installed (``install()``) is not served: every path under it is the API server's
 plain 404. Installed, the served versions are those of the CRD files in tests/data/crds (wgpolicyk8s.io:
 v1alpha1, v1alpha2, v1beta1 over one storage; openreports.io: v1alpha1), and an object reads back in the
-version asked for. Create (POST) answers 409 AlreadyExists for a taken name; update (PUT) needs the
+version asked for. ``dryRun=All`` checks and answers, saves nothing. Create (POST) answers 409 AlreadyExists for a taken name; update (PUT) needs the
 object's resourceVersion (409 Conflict when it is not the current one); delete honours the uid and
 resourceVersion preconditions of its DeleteOptions (409 Conflict); a body that does not match the CRD's
 schema (tests/report/crds.py) is 422 Invalid. Lists take a labelSelector. RBAC's ``forbid()`` applies.
@@ -93,12 +93,20 @@ class ReportApis:
             if verb == "get":
                 obj = self.get(info.resource, namespace, name)
                 return _Reply(200, self._as(info, obj)) if obj else self._not_found(info, name)
+            dry_run = rec.query.get("dryRun")
+            if dry_run not in (None, "", "All"):
+                return _Reply(400, status_body(400, "BadRequest", f'Invalid dryRun parameter "{dry_run}"'))
+            saved = (dict(self.objects), self.server._rv)
             body = rec.json if verb != "delete" or rec.body else {}
             if verb == "create":
-                return self._create(rec, info, namespace, body)
-            if verb == "update":
-                return self._update(rec, info, namespace, name, body)
-            return self._delete(info, namespace, name, body)
+                reply = self._create(rec, info, namespace, body)
+            elif verb == "update":
+                reply = self._update(rec, info, namespace, name, body)
+            else:
+                reply = self._delete(info, namespace, name, body)
+            if dry_run == "All":  # admission and validation ran; nothing is saved
+                self.objects, self.server._rv = saved
+            return reply
 
     @staticmethod
     def _as(info: ResourceInfo, obj: dict) -> dict:

@@ -191,3 +191,22 @@ def test_openreports_are_written_as_reports(run_cli, cluster):
     assert post.path == "/apis/openreports.io/v1alpha1/namespaces/prod/reports"
     assert post.json["kind"] == "Report" and post.json["source"] == "kubectl-pss" and crd_errors(post.json) == []
     assert cluster.reports.of("policyreports") == []
+
+
+def test_server_dry_run_sends_every_write_with_dry_run_all_and_nothing_is_saved(run_cli, cluster):
+    cluster.reports.put("policyreports", report("prod", name="old-kubectl-pss"))
+    code, out, err = write(run_cli, cluster, "-A", "--dry-run=server")
+    assert (code, err) == (0, "")
+    sent = writes(cluster)
+    assert [r.method for r in sent] == ["POST"] * 6 + ["DELETE"]
+    assert all(r.query.get("dryRun") == "All" and r.reply.status in (200, 201) for r in sent)
+    assert [r["metadata"]["name"] for r in cluster.reports.of("policyreports")] == ["old-kubectl-pss"]
+    assert "policyreport kubectl-pss -n good: created (server dry run)" in out
+    assert "policyreport old-kubectl-pss -n prod: deleted (server dry run)" in out
+
+
+@pytest.mark.parametrize("flags", [["--dry-run=client", "--yes"], ["--dry-run", "--yes"]])
+def test_client_dry_run_is_the_plan_even_with_yes(run_cli, cluster, flags):
+    code, out, _ = write(run_cli, cluster, "-A", *flags)
+    assert code == 0 and writes(cluster) == []
+    assert out.startswith("plan (nothing is changed without --yes):")
