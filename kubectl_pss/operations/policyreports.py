@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.policyreport import (KINDS, MANAGED_BY, Action, cluster_results, namespace_results, plan,
                                      report)
@@ -19,6 +19,9 @@ from ..errors import FatalError
 from ..policy import Level
 from .cluster_state import ClusterState
 from .connection import Connection
+
+if TYPE_CHECKING:
+    from ..cluster.errors import ClusterError
 
 CRD_HINT = {
     "wgpolicyk8s.io": "kubectl apply -f https://raw.githubusercontent.com/kubernetes-sigs/wg-policy-prototypes/master/"
@@ -126,6 +129,7 @@ def plan_writes(connection: Connection, state: ClusterState, desired: list[dict[
 
 def apply(connection: Connection, api: str, actions: list[Action], dry_run: bool = False) -> WriteResult:
     """Each action in turn (``dry_run``: with dryRun=All); a failure is that action's error, the rest carries on."""
+    from ..cluster.client import FIELD_MANAGER
     from ..cluster.errors import ClusterError
 
     cluster = connection.cluster()
@@ -133,7 +137,7 @@ def apply(connection: Connection, api: str, actions: list[Action], dry_run: bool
     for action in actions:
         collection, _ = _paths(api, action.namespace)
         query = [("dryRun", "All")] if dry_run else []
-        query.append(("fieldManager", "kubectl-pss"))
+        query.append(("fieldManager", FIELD_MANAGER))
         try:
             if action.verb == "create":
                 cluster.request("POST", collection, query, action.body, "application/json")
@@ -143,20 +147,20 @@ def apply(connection: Connection, api: str, actions: list[Action], dry_run: bool
                 options = {"kind": "DeleteOptions", "apiVersion": "v1",
                            "preconditions": {"uid": action.uid, "resourceVersion": action.resource_version}}
                 cluster.request("DELETE", f"{collection}/{action.name}", query[:-1], options, "application/json")
-            result.actions.append(Outcome(action))
         except ClusterError as exc:
-            result.actions.append(Outcome(action, _why(action, exc)))
+            if not (exc.status == 404 and action.verb == "delete"):  # a 404: gone already, as the delete wanted
+                result.actions.append(Outcome(action, _why(action, exc)))
+                continue
+        result.actions.append(Outcome(action))
     return result
 
 
-def _why(action: Action, exc: Any) -> str:
+def _why(action: Action, exc: "ClusterError") -> str:
     if exc.status == 409 and action.verb == "create":
         return (f"{exc}: it is not labelled {MANAGED_BY[0]}={MANAGED_BY[1]}, so kubectl-pss leaves it alone "
                 "(delete it, or label it, to let kubectl-pss write it)")
     if exc.status == 409:
         return f"{exc}: changed since it was read, left as it is for the next run"
-    if exc.status == 404 and action.verb == "delete":
-        return None  # type: ignore[return-value]  # gone already: what the delete wanted
     return str(exc)
 
 

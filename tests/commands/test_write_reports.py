@@ -210,3 +210,21 @@ def test_client_dry_run_is_the_plan_even_with_yes(run_cli, cluster, flags):
     code, out, _ = write(run_cli, cluster, "-A", *flags)
     assert code == 0 and writes(cluster) == []
     assert out.startswith("plan (nothing is changed without --yes):")
+
+
+def test_a_stale_report_someone_else_deleted_meanwhile_is_not_an_error(run_cli, cluster):
+    cluster.reports.put("policyreports", report("prod", name="old-kubectl-pss"))
+    path = f"{WG}/namespaces/prod/policyreports/old-kubectl-pss"
+    held = cluster.hold("DELETE", path, 0.3)
+
+    def someone_else_deletes():
+        held.arrived.wait(10)
+        del cluster.reports.objects[("policyreports", "prod", "old-kubectl-pss")]
+
+    thread = threading.Thread(target=someone_else_deletes)
+    thread.start()
+    code, out, err = write(run_cli, cluster, "-n", "prod", "--yes")
+    thread.join()
+    assert (code, err) == (0, "")
+    assert [(r.method, r.reply.status) for r in writes(cluster)] == [("POST", 201), ("DELETE", 404)]
+    assert "policyreport old-kubectl-pss -n prod: deleted" in out
