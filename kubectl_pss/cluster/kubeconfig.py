@@ -165,6 +165,19 @@ def _choose(options: ConnectionOptions, files: list[str]) -> _KubeconfigChoice:
                              clusters[cluster_name], users.get(user_name, {}), cluster_name, user_name)
 
 
+def context_names(options: ConnectionOptions) -> list[str]:
+    """Every context of the kubeconfig kubectl would read (``KUBECONFIG`` merged), in file order, each once."""
+    files = _kubeconfig_files(options)
+    if not files:
+        raise ConfigError("no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config")
+    names: dict[str, None] = {}
+    for path in files:
+        for entry in (_read_kubeconfig(path) or {}).get("contexts") or []:
+            if entry.get("name"):
+                names.setdefault(entry["name"], None)
+    return list(names)
+
+
 class _CapturedLog(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..analysis.namespaces import audit_namespace, namespace_notes
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from ..operations.cluster_state import ClusterState, Source, completeness, load_state
 from ..policy import Level
-from ..report.audit import print_read_errors, render_audit
+from ..report.audit import print_read_errors, render_audit, roll_up
 from ..report.render import write_report
-from .flags import add_state_flags, level_arg, scope_arg, source_args, validate_output
+from .flags import (Fleet, add_fleet_flags, add_state_flags, fleet_args, level_arg, scope_arg, source_args,
+                    validate_output)
 
 EXAMPLES = """
 # Every namespace of the bundled kind snapshot (no cluster needed)
@@ -40,11 +41,13 @@ class AuditOptions:
     fail_on: Level | None
     output: str
     no_color: bool
+    fleet: Fleet | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_flags(parser, all_by_default=False, own=lambda own: own.add_argument(
         "--fail-on", metavar="LEVEL", help="exit 1 when some namespace's pods or templates cannot pass LEVEL (for CI)"))
+    add_fleet_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> AuditOptions:
@@ -58,6 +61,7 @@ def complete(args: argparse.Namespace) -> AuditOptions:
         fail_on=None if args.fail_on is None else level_arg(args.fail_on, "--fail-on"),
         output=args.output,
         no_color=args.no_color,
+        fleet=fleet_args(args, source.connection),
     )
 
 
@@ -97,9 +101,23 @@ def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:
     return EXIT_OK
 
 
+def audit_report(source: Source, options: AuditOptions) -> dict[str, Any]:
+    with source:
+        return build_audit(load_state(source, options.namespaces, options.admission_config))
+
+
 def run(options: AuditOptions) -> int:
-    with options.source:
-        report = build_audit(load_state(options.source, options.namespaces, options.admission_config))
+    if options.fleet is not None:
+        from ..operations.fleet import fleet_exit_code, run_fleet
+        from ..report.fleet import write_fleet
+
+        results = run_fleet(options.source.connection, options.fleet.contexts, options.fleet.parallel,
+                            lambda conn: audit_report(replace(options.source, connection=conn), options))
+        write_fleet(results, "AuditReport", options.output, sys.stdout,
+                    lambda r, out: render_audit(r, out, options.no_color), lambda r: roll_up(r["namespaces"]),
+                    lambda r: print_read_errors(r["errors"]))
+        return fleet_exit_code(results, lambda r: exit_code(r, options.fail_on))
+    report = audit_report(options.source, options)
     write_report(report, options.output, sys.stdout, lambda r, out: render_audit(r, out, options.no_color))
     print_read_errors(report["errors"])
     return exit_code(report, options.fail_on)
