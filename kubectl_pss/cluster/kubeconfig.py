@@ -296,6 +296,26 @@ def _bound_exec_plugins(merged: Any, timeout: float) -> None:
             user["exec"][_PLUGIN_TIMEOUT_KEY] = timeout
 
 
+def _thread_safe_temp_files() -> None:
+    """The client writes certificate data to temporary files, cached by content, and names a file in its
+    cache before writing it: two contexts connecting at once (a fleet) could load an empty CA file. Serialise it."""
+    import threading
+
+    from kubernetes.config import kube_config
+
+    original = kube_config._create_temp_file_with_content
+    if getattr(original, "serialised", False):
+        return
+    lock = threading.Lock()
+
+    def serialised(*args: Any, **kwargs: Any) -> str:
+        with lock:
+            return original(*args, **kwargs)
+
+    serialised.serialised = True  # type: ignore[attr-defined]
+    kube_config._create_temp_file_with_content = serialised
+
+
 def _proxy_for(config: Any, cluster_proxy: str | None) -> None:
     """Honour the cluster's proxy-url, else HTTPS_PROXY/HTTP_PROXY and NO_PROXY like kubectl."""
     scheme = "https" if config.host.startswith("https") else "http"
@@ -355,6 +375,7 @@ def connect(options: ConnectionOptions | None = None) -> "Cluster":
         if has_overrides(options):
             override_entries(merger.config, choice.cluster_name, user_name, options, choice.user_name)
         _bound_exec_plugins(merger.config, options.request_timeout or EXEC_PLUGIN_TIMEOUT)
+        _thread_safe_temp_files()
         loader = KubeConfigLoader(config_dict=merger.config, active_context=active, config_base_path=None)
         with _capture_root_errors() as captured:
             loader.load_and_set(config)

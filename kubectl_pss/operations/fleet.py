@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
-from ..errors import UsageError
+from ..errors import FatalError, UsageError
 from .connection import Connection
 from .progress import progress_to, terminal_stream
 
@@ -57,7 +57,8 @@ def run_fleet(connection: Connection, contexts: list[str], parallel: int,
               build: Callable[[Connection], T]) -> list[FleetResult[T]]:
     """``build`` for each context (in its own worker and Connection), results in the order of ``contexts``.
 
-    A ClusterError out of ``build`` fails that context only; anything else (a bad flag, a bug) stops the run.
+    A ClusterError or FatalError out of ``build`` fails that context only; a UsageError (bad input, the same
+    for every context) or a bug stops the run.
     On a terminal, stderr shows a line per context while it runs."""
     from ..cluster.errors import ClusterError
 
@@ -69,7 +70,9 @@ def run_fleet(connection: Connection, contexts: list[str], parallel: int,
         try:
             with progress_to(show), own:
                 result = build(own)
-        except ClusterError as exc:
+        except (ClusterError, FatalError) as exc:
+            if isinstance(exc, UsageError):  # bad input: the same for every context
+                raise
             if board is not None:
                 board.finish(name, f"failed: {exc}")
             return FleetResult(name, None, str(exc))
