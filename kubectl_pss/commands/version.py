@@ -130,7 +130,8 @@ def run(options: VersionOptions) -> int:
         from ..operations.fleet import run_fleet
         from ..report.fleet import write_fleet
 
-        results = run_fleet(options.connection, options.fleet.contexts, options.fleet.parallel, version_report)
+        results = run_fleet(options.connection, options.fleet.contexts, options.fleet.parallel,
+                            lambda conn: {**version_report(conn), "context": conn.options.context})
         client = version_report(None)
         write_fleet(results, "VersionReport", options.output, sys.stdout, None, server_line,
                     preamble=f"kubectl-pss {client['version']} (Pod Security policy versions v1.0 to "
