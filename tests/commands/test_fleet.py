@@ -206,3 +206,44 @@ def test_bad_fleet_flags_are_one_line(run_cli, fleet, argv, message):
     code, out, err = run_cli(*argv)
     assert (code, out, err) == (2, "", f"error: {message}\n")
     assert fleet.alpha.requests == [] and fleet.beta.requests == []
+
+
+class FakeTerminal:
+    """A stderr that is a terminal (progress lines are drawn on it)."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.written.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_is_a_line_per_context_on_a_terminal(fleet, monkeypatch, capsys):
+    from kubectl_pss.cli import main
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    monkeypatch.setenv("TERM", "xterm")
+    assert main(["audit", "-A", "--contexts", "alpha,gone", "--parallel-contexts", "1", "-o", "json"]) == 2
+    drawn = "".join(terminal.written)
+    frames = [w for w in terminal.written if "\x1b[K" in w]
+    last = frames[-1].split("\x1b[K")[1:]
+    assert last[0].split() == ["alpha", "done"] and last[1].startswith("gone   failed: cannot reach")
+    assert "\x1b[2F" in drawn  # redrawn in place: up two lines
+    assert any("alpha  namespaces: 2" in f for f in frames)  # what the worker read, on its own line
+    assert json.loads(capsys.readouterr().out)["kind"] == "List"
+
+
+def test_no_progress_off_a_terminal(run_cli, fleet):
+    code, out, err = run_cli("audit", "-A", "--contexts", "alpha,gone", "-o", "json")
+    assert code == 2
+    assert "\x1b" not in err and "\r" not in err
+    assert [line for line in err.splitlines() if not line.startswith("note: ")] == [
+        line for line in err.splitlines() if line.startswith("error: ")]
