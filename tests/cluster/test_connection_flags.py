@@ -175,3 +175,19 @@ def test_a_client_certificate_flag_with_certificate_data_in_the_kubeconfig(run_c
 def test_connection_flags_do_not_apply_to_a_snapshot(run_cli):
     code, out, err = run_cli("audit", "--snapshot", "examples/kind-cluster.json", "--as", "jane")
     assert (code, out, err) == (2, "", "error: --snapshot reads a dump: --as does not apply\n")
+
+
+def test_server_flag_clears_the_kubeconfigs_tls_server_name(run_cli, apiserver, tmp_path):
+    import yaml
+
+    config = yaml.safe_load(apiserver.kubeconfig_path.read_text())
+    config["clusters"][0]["cluster"]["tls-server-name"] = "api.example.com"  # not a name of the certificate
+    path = tmp_path / "kc"
+    path.write_text(yaml.safe_dump(config))
+    code, out, _ = run_cli("version", "-o", "json", "--kubeconfig", path)
+    assert server_state(out) == "unreachable"
+    code, out, err = run_cli("version", "-o", "json", "--kubeconfig", path, "-s", apiserver.url)
+    assert server_state(out) == "ok", err  # client-go: a --server given drops the kubeconfig's tls-server-name
+    code, out, err = run_cli("version", "-o", "json", "--kubeconfig", path, "-s", apiserver.url,
+                             "--tls-server-name", "api.example.com")
+    assert server_state(out) == "unreachable"
