@@ -6,7 +6,7 @@ added to every answer (a remote API server: network round trip plus the server's
 The kubeconfig is two files (KUBECONFIG merged). Then, each in a fresh process (so peak RSS is per run):
 every cluster alone (``--context``), and the fleet at each ``--parallel-contexts``:
 
-    python benchmarks/bench_fleet.py [--clusters 10] [--pods 2000] [--latency 0.05] [--parallel 4 10]
+    python benchmarks/bench_fleet.py [--clusters 10] [--pods 2000] [--latency 0.2] [--parallel 4 10]
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clusters", type=int, default=10)
     parser.add_argument("--pods", type=int, default=2000)
-    parser.add_argument("--latency", type=float, default=0.05, help="seconds added to each answer (default 0.05)")
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds added to each answer (default 0.2: a remote cluster)")
     parser.add_argument("--parallel", type=int, nargs="+", default=[4, 10])
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--serve", nargs=4, help=argparse.SUPPRESS)
