@@ -69,6 +69,7 @@ class _State:
     positionals: int = 0
     pending: argparse.Action | None = None
     after_dashdash: bool = False
+    switches: set[str] = field(default_factory=set)  # flags without a value given (--insecure-skip-tls-verify)
 
 
 def _describe(text: str | None) -> str:
@@ -115,17 +116,27 @@ def _scan(words: list[str], options: dict[str, argparse.Action]) -> _State:
                         state.values.setdefault(opt, []).append(value)
                 else:
                     state.pending = action
+            else:
+                state.switches.update(action.option_strings)
             continue
         state.positionals += 1
     return state
 
 
+# kubectl's connection flags, passed on to the kubectl that lists cluster values (it sees what the command would)
+_KUBECTL_FLAGS = ("--kubeconfig", "--context", "--cluster", "--user", "-s", "--server", "--certificate-authority",
+                  "--tls-server-name", "--token", "--client-certificate", "--client-key", "--as", "--as-uid")
+
+
 def _connection_args(state: _State) -> list[str]:
     args = []
-    for flag in ("--kubeconfig", "--context", "--cluster", "--user"):
+    for flag in _KUBECTL_FLAGS:
         values = state.values.get(flag)
         if values and values[-1]:
             args += [flag, values[-1]]
+    args += [f"--as-group={group}" for group in state.values.get("--as-group", []) if group]
+    if "--insecure-skip-tls-verify" in state.switches:
+        args.append("--insecure-skip-tls-verify")
     return args
 
 
@@ -226,6 +237,10 @@ def _values(action: argparse.Action, state: _State, current: str = "") -> Comple
         return Completion([(n, "") for n in _cluster_names("namespaces", state)])
     if "--context" in names:
         return Completion([(c, "") for c in _contexts(state)])
+    if "--contexts" in names:  # a comma-separated list: complete its last name, after the ones given
+        given, _, _last = current.rpartition(",")
+        head = f"{given}," if given else ""
+        return Completion([(head + c, "") for c in _contexts(state) if c not in given.split(",")], NO_FILE_COMP)
     if "--cluster" in names or "--user" in names:
         what = "clusters" if "--cluster" in names else "users"
         return Completion([(c, "") for c in _kubeconfig_names(state, what)])
@@ -233,7 +248,8 @@ def _values(action: argparse.Action, state: _State, current: str = "") -> Comple
         return Completion([(p, "") for p in _cluster_names("pods", state)])
     if dest == "nodes" or metavar.upper() == "NODE":
         return Completion([(n, "") for n in _cluster_names("nodes", state)])
-    if dest in ("request_timeout", "verbosity"):
+    if dest in ("request_timeout", "verbosity", "server", "token", "as_user", "as_group", "as_uid", "tls_server_name",
+                "parallel_contexts"):
         return Completion([], NO_FILE_COMP)
     return Completion([], DEFAULT)  # a path or something we know nothing of: the shell's file completion
 

@@ -43,9 +43,13 @@ def test_the_walk_reaches_the_sub_commands():
 
 # --- no abbreviated long flags ------------------------------------------------------------------------------------
 def test_server_is_not_server_version(run_cli):
+    # --server is kubectl's -s (the API server's address), never --server-version cut short
     code, out, err = run_cli("audit", "--server", "https://x", "--snapshot", KIND)
     assert (code, out) == (2, "")
-    assert err == "error: unrecognized arguments: --server https://x\n"
+    assert err == "error: --snapshot reads a dump: --server does not apply\n"
+    code, out, err = run_cli("audit", "--server-vers", "v1.30", "--snapshot", KIND)
+    assert (code, out) == (2, "")
+    assert err == "error: unrecognized arguments: --server-vers v1.30\n"
 
 
 @pytest.mark.parametrize("name, parser", PARSERS, ids=[name for name, _ in PARSERS])

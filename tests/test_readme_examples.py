@@ -183,3 +183,12 @@ def test_the_fix_section_shows_the_way_back_with_lines_fix_takes():
     assert any(argv[2:4] == ["fix", "--undo"] for argv in lines)
     for argv in lines:
         command_parser(argv[2]).parse_args(argv[3:])
+
+
+def test_the_fleet_examples_are_command_lines_their_parsers_take():
+    text = (ROOT / "README.md").read_text().split("\n### Fleets: every context at once\n", 1)[1].split("\n### ", 1)[0]
+    lines = command_lines(text)
+    assert [argv[2] for argv in lines] == ["audit", "simulate", "version", "nodes", "snapshot"]
+    for argv in lines:
+        args = command_parser(argv[2]).parse_args(argv[3:])
+        assert args.all_contexts or args.contexts, argv

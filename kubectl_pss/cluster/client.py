@@ -58,6 +58,29 @@ class ConnectionOptions:
     request_timeout: float | None = None  # seconds; None or 0: connect 10 s, read 120 s
     verbosity: int = 0  # kubectl's -v: 6 logs every request on stderr (logs.py)
     compression: bool = True  # Accept-Encoding: gzip (kubectl's --disable-compression turns it off)
+    # kubectl's overrides of the kubeconfig (client-go's ConfigOverrides): they win over the chosen entries
+    server: str | None = None  # -s/--server
+    certificate_authority: str | None = None
+    insecure_skip_tls_verify: bool = False
+    tls_server_name: str | None = None
+    token: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+    impersonate: "Impersonation | None" = None  # --as, --as-group, --as-uid
+
+
+@dataclass(frozen=True)
+class Impersonation:
+    """kubectl's ``--as``, ``--as-group`` (repeatable) and ``--as-uid``: sent as Impersonate-* headers."""
+
+    user: str
+    groups: tuple[str, ...] = ()
+    uid: str | None = None
+
+    def headers(self) -> list[tuple[str, str]]:
+        """One header line per group, as client-go sends them (the API server reads each line as one group)."""
+        return ([("Impersonate-User", self.user)] + [("Impersonate-Group", g) for g in self.groups]
+                + ([("Impersonate-Uid", self.uid)] if self.uid else []))
 
 
 @dataclass
@@ -128,13 +151,34 @@ class _BodyFailed(Exception):
         self.cause = cause
 
 
+def _send_headers_too(api_client: Any, extra: list[tuple[str, str]]) -> None:
+    """Every request of ``api_client`` also carries ``extra`` header lines (repeats kept: the client's own
+    header dicts cannot hold a name twice, and Impersonate-Group must be one line per group)."""
+    from urllib3 import HTTPHeaderDict
+
+    pool = api_client.rest_client.pool_manager
+    request = pool.request
+
+    def with_extra(method: str, url: str, *args: Any, headers: Any = None, **kwargs: Any) -> Any:
+        merged = HTTPHeaderDict(headers or {})
+        for name, value in extra:
+            merged.add(name, value)
+        return request(method, url, *args, headers=merged, **kwargs)
+
+    pool.request = with_extra
+
+
 class Cluster:
     """One API server, through the ``kubernetes`` client's ApiClient. Thread-safe for requests."""
 
     def __init__(self, api_client: Any, *, context: str, namespace: str, server: str,
                  request_timeout: float | None = None, reauthenticate: Callable[[], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, verbosity: int = 0, compression: bool = True):
+                 sleep: Callable[[float], None] = time.sleep, verbosity: int = 0, compression: bool = True,
+                 impersonate: "Impersonation | None" = None):
         self._api = api_client
+        self.impersonate = impersonate
+        if impersonate is not None:
+            _send_headers_too(api_client, impersonate.headers())
         self.compression = compression
         self.context = context
         self.namespace = namespace
@@ -193,6 +237,7 @@ class Cluster:
         if config.tls_server_name:
             sslopt["server_hostname"] = config.tls_server_name
         return {"url": config.host, "headers": headers, "sslopt": sslopt, "proxy": config.proxy,
+                "impersonate": self.impersonate.headers() if self.impersonate else [],
                 "no_proxy": config.no_proxy, "timeout": self._timeout, "reauthenticate": self._reauthenticate,
                 "verbosity": self.verbosity}
 
@@ -371,7 +416,7 @@ class Cluster:
         return self.server.rstrip("/") + path + (f"?{urlencode(list(query))}" if query else "")
 
     def _log_request(self, method: str, path: str, query: Any, headers: dict[str, str]) -> None:
-        sent = [*headers.items(), ("User-Agent", USER_AGENT)]
+        sent = [*headers.items(), ("User-Agent", USER_AGENT), *(self.impersonate.headers() if self.impersonate else [])]
         if "authorization" in (self._api.configuration.api_key or {}):
             sent.append(("Authorization", "Bearer <masked>"))
         logs.info(f"{method} {self._url(path, query)}\nRequest Headers:\n"

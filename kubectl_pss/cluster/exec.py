@@ -200,7 +200,7 @@ def exec_url(server: str, namespace: str, pod: str, container: str, argv: Sequen
 
 def _connect_options(settings: dict[str, Any], connect_timeout: float) -> dict[str, Any]:
     options: dict[str, Any] = {
-        "header": [f"{k}: {v}" for k, v in settings["headers"].items()],
+        "header": [f"{k}: {v}" for k, v in [*settings["headers"].items(), *settings.get("impersonate", ())]],
         "subprotocols": list(CHANNEL_PROTOCOLS),
         "timeout": connect_timeout,
     }

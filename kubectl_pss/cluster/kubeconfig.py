@@ -19,6 +19,7 @@ from .. import logs
 from ..jsontext import json_object
 from .client import USER_AGENT, Cluster, ConnectionOptions
 from .errors import ConfigError
+from .overrides import apply_overrides, has_overrides, in_cluster_overrides, override_entries
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 EXEC_PLUGIN_TIMEOUT = 60.0  # seconds an exec credential plugin may take when --request-timeout is 0 or unset
@@ -164,6 +165,19 @@ def _choose(options: ConnectionOptions, files: list[str]) -> _KubeconfigChoice:
                              clusters[cluster_name], users.get(user_name, {}), cluster_name, user_name)
 
 
+def context_names(options: ConnectionOptions) -> list[str]:
+    """Every context of the kubeconfig kubectl would read (``KUBECONFIG`` merged), in file order, each once."""
+    files = _kubeconfig_files(options)
+    if not files:
+        raise ConfigError("no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config")
+    names: dict[str, None] = {}
+    for path in files:
+        for entry in (_read_kubeconfig(path) or {}).get("contexts") or []:
+            if entry.get("name"):
+                names.setdefault(entry["name"], None)
+    return list(names)
+
+
 class _CapturedLog(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -282,6 +296,26 @@ def _bound_exec_plugins(merged: Any, timeout: float) -> None:
             user["exec"][_PLUGIN_TIMEOUT_KEY] = timeout
 
 
+def _thread_safe_temp_files() -> None:
+    """The client writes certificate data to temporary files, cached by content, and names a file in its
+    cache before writing it: two contexts connecting at once (a fleet) could load an empty CA file. Serialise it."""
+    import threading
+
+    from kubernetes.config import kube_config
+
+    original = kube_config._create_temp_file_with_content
+    if getattr(original, "serialised", False):
+        return
+    lock = threading.Lock()
+
+    def serialised(*args: Any, **kwargs: Any) -> str:
+        with lock:
+            return original(*args, **kwargs)
+
+    serialised.serialised = True  # type: ignore[attr-defined]
+    kube_config._create_temp_file_with_content = serialised
+
+
 def _proxy_for(config: Any, cluster_proxy: str | None) -> None:
     """Honour the cluster's proxy-url, else HTTPS_PROXY/HTTP_PROXY and NO_PROXY like kubectl."""
     scheme = "https" if config.host.startswith("https") else "http"
@@ -310,8 +344,10 @@ def connect(options: ConnectionOptions | None = None) -> "Cluster":
     files = _kubeconfig_files(options)
     if not files:
         if (os.environ.get("KUBERNETES_SERVICE_HOST") and not options.context and not options.kubeconfig
-                and not options.cluster and not options.user):
+                and not options.cluster and not options.user and not options.server):
             return _connect_in_cluster(options)
+        if options.server and not (options.context or options.cluster or options.user):
+            return _connect_to_server(options)  # kubectl -s URL without a kubeconfig: the flags are the config
         if os.environ.get("KUBECONFIG"):
             raise ConfigError(f"none of the files in KUBECONFIG exist ({os.environ['KUBECONFIG']})")
         raise ConfigError("no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config")
@@ -329,13 +365,17 @@ def connect(options: ConnectionOptions | None = None) -> "Cluster":
     try:
         merger = KubeConfigMerger(os.pathsep.join(choice.files))
         active = choice.context
-        if options.cluster or options.user or not choice.context:
+        user_name = choice.user_name or (_OVERRIDE_CONTEXT if has_overrides(options) else "")
+        if options.cluster or options.user or not choice.context or user_name != choice.user_name:
             # ConfigOverrides: a context naming the chosen cluster and user (their entries keep their
             # files' paths, so relative certificate paths still resolve)
             merger.config.value["contexts"].insert(0, {"name": _OVERRIDE_CONTEXT, "context": {
-                "cluster": choice.cluster_name, "user": choice.user_name, "namespace": choice.namespace}})
+                "cluster": choice.cluster_name, "user": user_name, "namespace": choice.namespace}})
             active = _OVERRIDE_CONTEXT
+        if has_overrides(options):
+            override_entries(merger.config, choice.cluster_name, user_name, options, choice.user_name)
         _bound_exec_plugins(merger.config, options.request_timeout or EXEC_PLUGIN_TIMEOUT)
+        _thread_safe_temp_files()
         loader = KubeConfigLoader(config_dict=merger.config, active_context=active, config_base_path=None)
         with _capture_root_errors() as captured:
             loader.load_and_set(config)
@@ -343,7 +383,7 @@ def connect(options: ConnectionOptions | None = None) -> "Cluster":
         raise ConfigError(f"kubeconfig {label}: {exc}") from None
     except (KeyError, TypeError, ValueError, OSError) as exc:
         raise ConfigError(f"kubeconfig {label} is incomplete: {exc}") from None
-    has_exec = "exec" in choice.user
+    has_exec = "exec" in choice.user and not options.token
     if has_exec and "authorization" not in config.api_key and not config.cert_file:
         detail = captured.messages[-1] if captured.messages else "no token or client certificate in its output"
         who = f'user "{choice.user_name}"' if options.user else label
@@ -361,7 +401,31 @@ def connect(options: ConnectionOptions | None = None) -> "Cluster":
     return Cluster(_new_api_client(ApiClient, config), context=choice.context or choice.cluster_name,
                    namespace=choice.namespace, server=config.host, request_timeout=options.request_timeout,
                    reauthenticate=reauthenticate if has_exec else None, verbosity=options.verbosity,
-                   compression=options.compression)
+                   compression=options.compression, impersonate=options.impersonate)
+
+
+def _connect_to_server(options: ConnectionOptions) -> "Cluster":
+    """No kubeconfig, but -s URL: the connection flags are the whole configuration (as kubectl's empty one)."""
+    from kubernetes.client import ApiClient, Configuration
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KubeConfigLoader
+
+    cluster: dict[str, Any] = {}
+    user: dict[str, Any] = {}
+    apply_overrides(cluster, user, options, "")
+    config = type.__call__(Configuration)
+    name = "\x00kubectl-pss flags"
+    try:
+        KubeConfigLoader(config_dict={
+            "clusters": [{"name": name, "cluster": cluster}], "users": [{"name": name, "user": user}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}]},
+            active_context=name).load_and_set(config)
+    except ConfigException as exc:
+        raise ConfigError(f"--server {options.server}: {exc}") from None
+    _proxy_for(config, None)
+    return Cluster(_new_api_client(ApiClient, config), context=options.server or "", namespace="default",
+                   server=config.host, request_timeout=options.request_timeout, verbosity=options.verbosity,
+                   compression=options.compression, impersonate=options.impersonate)
 
 
 def kubeconfig_present(options: ConnectionOptions | None = None) -> bool:
@@ -390,6 +454,7 @@ def _connect_in_cluster(options: ConnectionOptions) -> "Cluster":
                               cert_filename=os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt")).load_and_set(config)
     except ConfigException as exc:
         raise ConfigError(f"in-cluster configuration: {exc}") from None
+    in_cluster_overrides(config, options)
     namespace = os.environ.get("POD_NAMESPACE")
     if not namespace:
         try:
@@ -402,7 +467,7 @@ def _connect_in_cluster(options: ConnectionOptions) -> "Cluster":
         logs.info(f"Using the in-cluster configuration (service account of {SERVICE_ACCOUNT_DIR})")
     return Cluster(_new_api_client(ApiClient, config), context="in-cluster", namespace=namespace or "default",
                    server=config.host, request_timeout=options.request_timeout, verbosity=options.verbosity,
-                   compression=options.compression)
+                   compression=options.compression, impersonate=options.impersonate)
 
 
 def _new_api_client(api_client_cls: Any, config: Any) -> Any:

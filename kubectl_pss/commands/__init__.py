@@ -32,7 +32,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # Flags that take a value, so that flags given before the command name can be moved after it.
 VALUE_FLAGS = {"--kubeconfig", "--context", "--cluster", "--user", "--request-timeout", "-v", "--v", "-n", "--namespace",
-               "-o", "--output"}
+               "-o", "--output", "-s", "--server", "--certificate-authority", "--tls-server-name", "--token",
+               "--client-certificate", "--client-key", "--as", "--as-group", "--as-uid", "--contexts",
+               "--parallel-contexts"}
 
 # Every command's exit codes: its own 0 and 1 (see the module's EXIT_CODES), and these.
 COMMON_EXIT_CODES = (

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..analysis.namespaces import audit_namespace, namespace_notes
-from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..operations.cluster_state import ClusterState, Source, completeness, load_state
 from ..policy import Level
-from ..report.audit import print_read_errors, render_audit
+from ..report.audit import print_read_errors, render_audit, roll_up
 from ..report.render import OUTPUT_FORMATS, write_report
-from .flags import (ReportOptions, add_report_flags, add_state_flags, level_arg, report_args, scope_arg, source_args,
-                    validate_output)
+from .flags import (Fleet, ReportOptions, add_fleet_flags, add_report_flags, add_state_flags, fleet_args, level_arg,
+                    report_args, scope_arg, source_args, validate_output)
 
 EXAMPLES = """
 # Every namespace of the bundled kind snapshot (no cluster needed)
@@ -46,12 +46,14 @@ class AuditOptions:
     output: str
     no_color: bool
     reports: ReportOptions | None = None  # -o policyreport or --write-reports
+    fleet: Fleet | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_flags(parser, all_by_default=False, own=lambda own: own.add_argument(
         "--fail-on", metavar="LEVEL", help="exit 1 when some namespace's pods or templates cannot pass LEVEL (for CI)"))
     add_report_flags(parser)
+    add_fleet_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> AuditOptions:
@@ -66,11 +68,15 @@ def complete(args: argparse.Namespace) -> AuditOptions:
         output=args.output,
         no_color=args.no_color,
         reports=report_args(args),
+        fleet=fleet_args(args, source.connection),
     )
 
 
 def validate(options: AuditOptions) -> None:
     validate_output(options.output, OUTPUT_FORMATS + ("policyreport",))
+    if options.fleet is not None and options.reports is not None and not options.reports.write:
+        raise UsageError("-o policyreport prints one cluster's reports: for several contexts use --write-reports "
+                         "(each cluster gets its own) or one --context at a time")
 
 
 def audit_entry(state: ClusterState, audit: Any) -> dict[str, Any]:
@@ -105,31 +111,84 @@ def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:
     return EXIT_OK
 
 
+def audit_report(source: Source, options: AuditOptions) -> dict[str, Any]:
+    with source:
+        return build_audit(load_state(source, options.namespaces, options.admission_config))
+
+
 def run(options: AuditOptions) -> int:
     if options.reports is not None:
         return run_reports(options, options.reports)
-    with options.source:
-        report = build_audit(load_state(options.source, options.namespaces, options.admission_config))
+    if options.fleet is not None:
+        from ..operations.fleet import fleet_exit_code, run_fleet
+        from ..report.fleet import write_fleet
+
+        results = run_fleet(options.source.connection, options.fleet.contexts, options.fleet.parallel,
+                            lambda conn: audit_report(replace(options.source, connection=conn), options))
+        write_fleet(results, "AuditReport", options.output, sys.stdout,
+                    lambda r, out: render_audit(r, out, options.no_color), lambda r: roll_up(r["namespaces"]),
+                    lambda r: print_read_errors(r["errors"]))
+        return fleet_exit_code(results, lambda r: exit_code(r, options.fail_on))
+    report = audit_report(options.source, options)
     write_report(report, options.output, sys.stdout, lambda r, out: render_audit(r, out, options.no_color))
     print_read_errors(report["errors"])
     return exit_code(report, options.fail_on)
 
 
-def run_reports(options: AuditOptions, reports: ReportOptions) -> int:
-    """-o policyreport prints the reports; --write-reports plans (and with --yes makes) their writes."""
+@dataclass
+class ReportRun:
+    """One cluster's ``-o policyreport`` / ``--write-reports`` run: its audit, its reports, their writes."""
+
+    audit: dict[str, Any]
+    desired: list[dict[str, Any]]
+    written: Any = None  # operations.policyreports' outcome of the writes; None for -o policyreport
+
+
+def report_run(source: Source, options: AuditOptions, reports: ReportOptions) -> ReportRun:
     from ..operations.policyreports import build_reports, write_reports
+
+    with source:
+        state = load_state(source, options.namespaces, options.admission_config)
+        run = ReportRun(build_audit(state), build_reports(state, reports.api, reports.level))
+        if reports.write:
+            run.written = write_reports(source.connection, state, run.desired, reports.api,
+                                        options.namespaces is None, reports.yes, reports.dry_run)
+    return run
+
+
+def report_exit_code(run: ReportRun, fail_on: Level | None) -> int:
+    code = exit_code(run.audit, fail_on)
+    return EXIT_ERROR if run.written is not None and run.written.failed else code
+
+
+def run_reports(options: AuditOptions, reports: ReportOptions) -> int:
+    """-o policyreport prints the reports; --write-reports plans (and with --yes makes) their writes, in each
+    context of a fleet on its own cluster."""
     from ..report.policyreport import render_writes, write_report_list
 
-    with options.source:
-        state = load_state(options.source, options.namespaces, options.admission_config)
-        report = build_audit(state)
-        desired = build_reports(state, reports.api, reports.level)
-        if not reports.write:
-            write_report_list(desired, sys.stdout)
-        else:
-            written = write_reports(options.source.connection, state, desired, reports.api,
-                                    options.namespaces is None, reports.yes, reports.dry_run)
-            render_writes(written.actions, written.applied, sys.stdout, written.dry_run)
-    print_read_errors(report["errors"])
-    code = exit_code(report, options.fail_on)
-    return EXIT_ERROR if reports.write and written.failed else code
+    def show_writes(run: ReportRun, out: Any) -> None:
+        render_writes(run.written.actions, run.written.applied, out, run.written.dry_run)
+
+    if options.fleet is not None:
+        from ..operations.fleet import FleetResult, fleet_exit_code, run_fleet
+        from ..report.fleet import write_fleet
+        from ..report.render import heading
+
+        results = run_fleet(options.source.connection, options.fleet.contexts, options.fleet.parallel,
+                            lambda conn: report_run(replace(options.source, connection=conn), options, reports))
+        for result in results:
+            if result.result is not None:
+                sys.stdout.write(heading(f'Context "{result.context}":\n'))
+                show_writes(result.result, sys.stdout)
+                sys.stdout.write("\n")
+        write_fleet([FleetResult(r.context, None if r.result is None else r.result.audit, r.error) for r in results],
+                    "AuditReport", "table", sys.stdout, None, lambda r: roll_up(r["namespaces"]),
+                    lambda r: print_read_errors(r["errors"]))
+        return fleet_exit_code(results, lambda r: report_exit_code(r, options.fail_on))
+    run = report_run(options.source, options, reports)
+    if run.written is None:
+        write_report_list(run.desired, sys.stdout)
+    else:
+        show_writes(run, sys.stdout)
+    print_read_errors(run.audit["errors"])
+    return report_exit_code(run, options.fail_on)

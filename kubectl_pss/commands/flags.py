@@ -5,7 +5,7 @@ import argparse
 import re
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import UsageError
 from ..policy import LEVEL_ERROR, VERSION_ERROR, Level, PolicyValueError, Version, parse_level, parse_version
@@ -94,6 +94,19 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> None:
                             "(credentials masked), 8 response bodies")
     group.add_argument("--disable-compression", action="store_true",
                        help="do not ask the server to gzip its answers (faster on a local or very fast link)")
+    group.add_argument("-s", "--server", metavar="URL", help="the API server's address (instead of the kubeconfig's)")
+    group.add_argument("--certificate-authority", metavar="FILE", help="a CA certificate file for the server's "
+                       "certificate (instead of the kubeconfig's)")
+    group.add_argument("--insecure-skip-tls-verify", action="store_true",
+                       help="do not check the server's certificate (insecure)")
+    group.add_argument("--tls-server-name", metavar="NAME", help="the server name to check the certificate against")
+    group.add_argument("--token", metavar="TOKEN", help="a bearer token (instead of the kubeconfig user's credentials)")
+    group.add_argument("--client-certificate", metavar="FILE", help="a client certificate file for TLS")
+    group.add_argument("--client-key", metavar="FILE", help="a client key file for TLS")
+    group.add_argument("--as", dest="as_user", metavar="USER", help="impersonate this user (Impersonate-User)")
+    group.add_argument("--as-group", action="append", default=[], metavar="GROUP",
+                       help="impersonate this group too (repeatable; needs --as)")
+    group.add_argument("--as-uid", metavar="UID", help="impersonate this UID too (needs --as)")
 
 
 def _verbosity(text: str) -> int:
@@ -120,13 +133,57 @@ def connection_args(args: argparse.Namespace, default_timeout: float | None = No
     return Connection(ConnectionOptions(kubeconfig=args.kubeconfig or None, context=args.context or None,
                                         cluster=args.cluster or None, user=args.user or None,
                                         request_timeout=timeout, verbosity=args.verbosity,
-                                        compression=not args.disable_compression))
+                                        compression=not args.disable_compression, **override_args(args)))
+
+
+def override_args(args: argparse.Namespace) -> dict[str, Any]:
+    """kubectl's override flags as ConnectionOptions fields, with kubectl's refusals of what cannot work."""
+    from ..cluster.client import Impersonation
+
+    if (args.as_group or args.as_uid) and not args.as_user:
+        raise UsageError("requesting uid, groups or user-extra without impersonating a user: --as-group and "
+                         "--as-uid need --as")
+    if args.insecure_skip_tls_verify and args.certificate_authority:
+        raise UsageError("specifying a root certificates file with the insecure flag is not allowed "
+                         "(--certificate-authority with --insecure-skip-tls-verify)")
+    for flag, path, what in (("--certificate-authority", args.certificate_authority, "certificate-authority"),
+                             ("--client-certificate", args.client_certificate, "client-cert"),
+                             ("--client-key", args.client_key, "client-key")):
+        if path is not None:
+            _readable_file(path, what)
+    return {"server": args.server or None, "certificate_authority": args.certificate_authority or None,
+            "insecure_skip_tls_verify": args.insecure_skip_tls_verify, "tls_server_name": args.tls_server_name or None,
+            "token": args.token or None, "client_certificate": args.client_certificate or None,
+            "client_key": args.client_key or None,
+            "impersonate": Impersonation(args.as_user, tuple(args.as_group), args.as_uid or None)
+            if args.as_user else None}
+
+
+def _readable_file(path: str, what: str) -> None:
+    """kubectl's "unable to read" of a certificate or key file given on the command line."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise UsageError(f"unable to read {what} {path}: {reason}") from None
 
 
 def connection_flags_given(args: argparse.Namespace) -> list[str]:
     """The kubeconfig-choosing flags given (what --snapshot and --offline make meaningless)."""
     return [flag for flag, value in (("--kubeconfig", args.kubeconfig), ("--context", args.context),
-                                     ("--cluster", args.cluster), ("--user", args.user)) if value]
+                                     ("--cluster", args.cluster), ("--user", args.user)) if value] + \
+        [flag for flag, value in [*one_cluster_flags(args), ("--as", args.as_user)]
+         if value and flag not in ("--cluster", "--user")]
+
+
+def one_cluster_flags(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    """The connection flags that name one cluster's server or one user's credentials."""
+    return [("--cluster", args.cluster), ("--user", args.user), ("--server", args.server),
+            ("--certificate-authority", args.certificate_authority),
+            ("--insecure-skip-tls-verify", args.insecure_skip_tls_verify), ("--tls-server-name", args.tls_server_name),
+            ("--token", args.token), ("--client-certificate", args.client_certificate),
+            ("--client-key", args.client_key)]
 
 
 def add_snapshot_flags(parser: argparse.ArgumentParser) -> None:
@@ -433,3 +490,51 @@ def report_args(args: argparse.Namespace) -> ReportOptions | None:
         raise UsageError(f'--write-reports prints its plan: -o "{args.output}" cannot go with it')
     return ReportOptions(api=args.report_api, level=None if args.level is None else level_arg(args.level),
                          write=args.write_reports, yes=args.yes, dry_run=dry_run)
+@dataclass
+class Fleet:
+    """``--contexts``/``--all-contexts``: the contexts to run on, and how many at once."""
+
+    contexts: list[str]
+    parallel: int
+
+
+def add_fleet_flags(parser: argparse.ArgumentParser) -> None:
+    """``--contexts``, ``--all-contexts`` and ``--parallel-contexts``; read them with ``fleet_args``."""
+    from ..operations.fleet import DEFAULT_PARALLEL
+
+    group = parser.add_argument_group("fleet (several kubeconfig contexts, each with its own connection)")
+    group.add_argument("--contexts", action="append", default=[], metavar="A,B",
+                       help="these contexts (comma-separated or repeated); one context is a plain report")
+    group.add_argument("--all-contexts", action="store_true",
+                       help="every context of the kubeconfig (KUBECONFIG merged); always a List")
+    group.add_argument("--parallel-contexts", type=int, default=None, metavar="N",
+                       help=f"contexts read at once (default {DEFAULT_PARALLEL})")
+
+
+def fleet_args(args: argparse.Namespace, connection: "Connection | None") -> Fleet | None:
+    """The fleet, or None for one cluster (``--contexts X`` alone is ``--context X``)."""
+    from ..operations.fleet import DEFAULT_PARALLEL, fleet_contexts
+
+    named = list_arg(args.contexts)
+    if not named and not args.all_contexts:
+        if args.parallel_contexts is not None:
+            raise UsageError("--parallel-contexts goes with --contexts or --all-contexts")
+        return None
+    if named and args.all_contexts:
+        raise UsageError("--contexts and --all-contexts: give one of them")
+    if args.context:
+        raise UsageError("--context names one context: use --contexts A,B for several")
+    if getattr(args, "snapshot", None):
+        raise UsageError("--snapshot reads a dump: --contexts and --all-contexts do not apply")
+    assert connection is not None  # only --snapshot reads no cluster
+    given = [flag for flag, value in one_cluster_flags(args) if value]
+    if given:
+        raise UsageError(f"{given[0]} names one cluster or one user: it does not apply to several contexts "
+                         "(each uses its own kubeconfig entries)")
+    if args.parallel_contexts is not None and args.parallel_contexts < 1:
+        raise UsageError(f'invalid --parallel-contexts "{args.parallel_contexts}": it must be at least 1')
+    contexts = fleet_contexts(connection.options, None if args.all_contexts else named)
+    if len(contexts) == 1 and not args.all_contexts:
+        connection.with_context(contexts[0])
+        return None
+    return Fleet(contexts, args.parallel_contexts or DEFAULT_PARALLEL)

@@ -21,13 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..confinement import nodes as cn
+from ..errors import UsageError
 from ..operations.connection import Connection
 from ..operations.debugpods import DebugPodSettings
 from .flags import (
+    Fleet,
     add_connection_flags,
+    add_fleet_flags,
     add_node_inspect_flags,
     add_output_flags,
     connection_args,
+    fleet_args,
     node_inspect_args,
     validate_output,
 )
@@ -50,6 +54,7 @@ class NodesOptions:
     no_color: bool
     node_inspect: bool = False
     debug: DebugPodSettings = field(default_factory=DebugPodSettings)
+    fleet: Fleet | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,12 +62,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_node_inspect_flags(parser, "read each node's AppArmor profiles, seccomp root and kubelet SeccompDefault")
     add_output_flags(parser)
     add_connection_flags(parser)
+    add_fleet_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> NodesOptions:
     node_inspect, debug = node_inspect_args(args)
-    return NodesOptions(connection=connection_args(args), nodes=list(dict.fromkeys(args.nodes)), output=args.output,
-                        no_color=args.no_color, node_inspect=node_inspect, debug=debug)
+    connection = connection_args(args)
+    fleet = fleet_args(args, connection)
+    if fleet is not None and node_inspect:  # debug pods are deleted on a signal by the main thread, one cluster's
+        raise UsageError("--node-inspect runs debug pods on one cluster at a time: give one --context")
+    return NodesOptions(connection=connection, nodes=list(dict.fromkeys(args.nodes)), output=args.output,
+                        no_color=args.no_color, node_inspect=node_inspect, debug=debug, fleet=fleet)
 
 
 def validate(options: NodesOptions) -> None:
@@ -118,8 +128,23 @@ def run(options: NodesOptions) -> int:
     from ..report.nodes import render_nodes
     from ..report.render import write_report
 
+    if options.fleet is not None:
+        from ..operations.fleet import fleet_exit_code, run_fleet
+        from ..report.fleet import write_fleet
+
+        results = run_fleet(options.connection, options.fleet.contexts, options.fleet.parallel,
+                            lambda conn: build(conn.cluster(), options))
+        write_fleet(results, "NodesReport", options.output, sys.stdout,
+                    lambda r, out: render_nodes(r, out, options.no_color), summary_line, print_errors)
+        return fleet_exit_code(results, lambda r: cn.exit_code(r["summary"], len(r["errors"])))
     with options.connection:
         report = build(options.connection.cluster(), options)
     write_report(report, options.output, sys.stdout, lambda r, out: render_nodes(r, out, options.no_color))
     print_errors(report)
     return cn.exit_code(report["summary"], len(report["errors"]))
+
+
+def summary_line(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    return (f"{s['nodes']} node(s), {s['inspected']} inspected; {s['profiles']} profile(s) named, "
+            f"{s['profilesWithProblems']} with problems; {s['blockedPods']} blocked pod(s)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..analysis.namespaces import namespace_notes, policy_version, simulate_namespace
@@ -19,7 +19,8 @@ from ..policy.admission import MODES
 from ..report.audit import print_read_errors
 from ..report.render import write_report
 from ..report.simulate import render_simulation
-from .flags import add_state_flags, level_and_version_args, scope_arg, source_args, validate_output
+from .flags import (Fleet, add_fleet_flags, add_state_flags, fleet_args, level_and_version_args, scope_arg,
+                    source_args, validate_output)
 
 EXAMPLES = """
 # What enforcing restricted on every namespace of the kind snapshot would reject
@@ -42,6 +43,7 @@ class SimulateOptions:
     server_dry_run: bool
     output: str
     no_color: bool
+    fleet: Fleet | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,21 +54,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_flags(parser, all_by_default=True, own=lambda own: own.add_argument(
         "--server-dry-run", action="store_true",
         help="also ask the API server (label patch with dryRun=All, nothing changes) and compare"))
+    add_fleet_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> SimulateOptions:
     namespaces = scope_arg(args)
     level, version = level_and_version_args(args.level, args.policy_version, "level")
+    source = source_args(args)
     return SimulateOptions(
         level=level,
         version=version,
         mode=args.mode,
-        source=source_args(args),
+        source=source,
         namespaces=namespaces or None,
         admission_config=args.admission_config,
         server_dry_run=args.server_dry_run,
         output=args.output,
         no_color=args.no_color,
+        fleet=fleet_args(args, source.connection),
     )
 
 
@@ -116,27 +121,58 @@ def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dic
     return report, simulations
 
 
-def run(options: SimulateOptions) -> int:
-    with options.source:
-        state = load_state(options.source, options.namespaces, options.admission_config)
+def simulation_report(source: Source, options: SimulateOptions) -> dict[str, Any]:
+    with source:
+        state = load_state(source, options.namespaces, options.admission_config)
         report, _ = build_simulation(state, options)
         if options.server_dry_run:
             from ..operations.labels import dry_run_enforce
 
-            assert options.source.connection is not None
-            dry_run_enforce(options.source.connection.cluster(), state, options.level, options.version,
+            assert source.connection is not None
+            dry_run_enforce(source.connection.cluster(), state, options.level, options.version,
                             [ns for ns in report["namespaces"] if not ns["exempt"]])
             disagreements = [ns["name"] for ns in report["namespaces"] if ns.get("server", {}).get("agrees") is False]
             report["summary"]["serverDisagreements"] = len(disagreements)
-            for ns in report["namespaces"]:
-                if "error" in ns.get("server", {}):
-                    print(f'error: namespace "{ns["name"]}": the API server\'s dry run failed: {ns["server"]["error"]}',
-                          file=sys.stderr)
-            for name in disagreements:
-                print(f'error: namespace "{name}": the API server\'s dry run and kubectl-pss differ '
-                      "(a bug in one of the two; please report it with -o json)", file=sys.stderr)
-    write_report(report, options.output, sys.stdout, lambda r, out: render_simulation(r, out, options.no_color))
+    return report
+
+
+def print_errors(report: dict[str, Any]) -> None:
+    """The read errors, and each failed or disagreeing server dry run, on stderr."""
+    for ns in report["namespaces"]:
+        if "error" in ns.get("server", {}):
+            print(f'error: namespace "{ns["name"]}": the API server\'s dry run failed: {ns["server"]["error"]}',
+                  file=sys.stderr)
+    for ns in report["namespaces"]:
+        if ns.get("server", {}).get("agrees") is False:
+            print(f'error: namespace "{ns["name"]}": the API server\'s dry run and kubectl-pss differ '
+                  "(a bug in one of the two; please report it with -o json)", file=sys.stderr)
     print_read_errors(report["errors"])
+
+
+def summary_line(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    unread = sum(1 for ns in report["namespaces"] if not ns["complete"])
+    return (f"{s['namespacesAffected']} of {s['namespaces']} namespace(s) affected"
+            + (f", {unread} unknown" if unread else "") + f"; {s['podsRejected']} pod(s) rejected")
+
+
+def run(options: SimulateOptions) -> int:
+    if options.fleet is not None:
+        from ..operations.fleet import fleet_exit_code, run_fleet
+        from ..report.fleet import write_fleet
+
+        results = run_fleet(options.source.connection, options.fleet.contexts, options.fleet.parallel,
+                            lambda conn: simulation_report(replace(options.source, connection=conn), options))
+        write_fleet(results, "SimulateReport", options.output, sys.stdout,
+                    lambda r, out: render_simulation(r, out, options.no_color), summary_line, print_errors)
+        return fleet_exit_code(results, exit_code)
+    report = simulation_report(options.source, options)
+    write_report(report, options.output, sys.stdout, lambda r, out: render_simulation(r, out, options.no_color))
+    print_errors(report)
+    return exit_code(report)
+
+
+def exit_code(report: dict[str, Any]) -> int:
     servers = [ns.get("server") or {} for ns in report["namespaces"]]
     if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]) or any("error" in s for s in servers):
         return EXIT_ERROR  # (as label: a failed server dry run checked nothing)

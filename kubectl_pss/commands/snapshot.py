@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from ..errors import EXIT_ERROR, EXIT_OK, UsageError
 from ..operations.connection import Connection
-from .flags import add_connection_flags, add_scope_flags, connection_args, scope_arg
+from ..operations.fleet import output_file_for
+from .flags import Fleet, add_connection_flags, add_fleet_flags, add_scope_flags, connection_args, fleet_args, scope_arg
 
 EXAMPLES = """
 # Dump the cluster for offline use, then audit the dump
@@ -22,6 +23,9 @@ kubectl pss audit --snapshot cluster.json
 
 # Two namespaces, as YAML
 kubectl pss snapshot -n shop -n web --output-file shop.yaml
+
+# Every context of the kubeconfig, one file each (cluster-prod.json, cluster-staging.json, ...)
+kubectl pss snapshot --all-contexts --output-file 'cluster-{context}.json'
 """
 EXIT_CODES = ((0, 'the dump is complete'),)
 
@@ -33,41 +37,66 @@ FORMAT_WORDS = ("table", "json", "yaml", "wide", "name")
 class SnapshotOptions:
     connection: Connection
     namespaces: list[str] | None
-    path: str
+    path: str  # a file, or a pattern with {context}
     overwrite: bool
+    fleet: Fleet | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-file", "-o", dest="path", required=True, metavar="FILE",
                         help="where to write the dump (.json, .yaml/.yml, or - for stdout); -o FILE is the same, "
-                             "but never a format word")
+                             "but never a format word; {context} in it is the context's name (required with "
+                             "several contexts: one file each)")
     parser.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     add_scope_flags(parser, all_by_default=True)
     add_connection_flags(parser)
+    add_fleet_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> SnapshotOptions:
     namespaces = scope_arg(args)
-    return SnapshotOptions(connection_args(args), namespaces or None, args.path, args.overwrite)
+    connection = connection_args(args)
+    return SnapshotOptions(connection, namespaces or None, args.path, args.overwrite, fleet_args(args, connection))
 
 
 def validate(options: SnapshotOptions) -> None:
     if options.path in FORMAT_WORDS:  # -o json: another command's output format, not a file to create
         raise UsageError(f'-o "{options.path}": snapshot writes a dump to a file, not an output format: '
                          f"give --output-file FILE (.json or .yaml), or --output-file - for stdout")
-    if options.path != "-" and os.path.exists(options.path) and not options.overwrite:
-        raise UsageError(f"{options.path} exists: pass --overwrite to replace it")
-    if options.path != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(options.path))):
-        raise UsageError(f"{options.path}: no such directory")
+    paths = [options.path] if options.fleet is None else \
+        [output_file_for(options.path, name, several=True) for name in options.fleet.contexts]
+    if len(set(paths)) < len(paths):
+        raise UsageError(f'--output-file "{options.path}": two contexts would write the same file (their names '
+                         "differ only in characters made _)")
+    for path in paths:
+        if "{context}" in path:
+            continue  # known once connected
+        if path != "-" and os.path.exists(path) and not options.overwrite:
+            raise UsageError(f"{path} exists: pass --overwrite to replace it")
+        if path != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise UsageError(f"{path}: no such directory")
 
 
-def run(options: SnapshotOptions) -> int:
+@dataclass
+class Dumped:
+    path: str
+    counts: dict[str, int]
+    errors: list
+
+
+def dump_to(connection: Connection, options: SnapshotOptions, several: bool) -> Dumped:
+    """Read the cluster and write its dump where ``--output-file`` says (its {context} filled in)."""
     from ..operations.snapshot import dump_cluster
 
-    with options.connection:
-        document, errors = dump_cluster(options.connection.cluster(), options.namespaces)
-    yaml_out = options.path.lower().endswith((".yaml", ".yml"))
-    stream = sys.stdout if options.path == "-" else open(options.path, "w", encoding="utf-8")
+    with connection:
+        cluster = connection.cluster()
+        document, errors = dump_cluster(cluster, options.namespaces)
+    path = output_file_for(options.path, cluster.context, several)
+    yaml_out = path.lower().endswith((".yaml", ".yml"))
+    try:
+        stream = sys.stdout if path == "-" else open(path, "w" if options.overwrite else "x", encoding="utf-8")
+    except FileExistsError:
+        raise UsageError(f"{path} exists: pass --overwrite to replace it") from None
     try:
         if yaml_out:
             from ..goyaml import dump as dump_yaml  # read back (and by kubectl) as written
@@ -82,9 +111,29 @@ def run(options: SnapshotOptions) -> int:
     counts: dict[str, int] = {}
     for item in document["items"]:
         counts[item.get("kind", "Version")] = counts.get(item.get("kind", "Version"), 0) + 1
-    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-    print(f"wrote {options.path}: {summary}", file=sys.stderr)
-    for error in errors:
+    return Dumped(path, counts, errors)
+
+
+def _say(dumped: Dumped, prefix: str = "") -> None:
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(dumped.counts.items()))
+    print(f"{prefix}wrote {dumped.path}: {summary}", file=sys.stderr)
+    for error in dumped.errors:
         where = f'namespace "{error.namespace}"' if error.namespace else "cluster"
-        print(f"error: {where}: {error.resource}: {error.message}", file=sys.stderr)
-    return EXIT_ERROR if errors else EXIT_OK
+        print(f"error: {prefix}{where}: {error.resource}: {error.message}", file=sys.stderr)
+
+
+def run(options: SnapshotOptions) -> int:
+    if options.fleet is not None:
+        from ..operations.fleet import fleet_exit_code, run_fleet
+
+        results = run_fleet(options.connection, options.fleet.contexts, options.fleet.parallel,
+                            lambda conn: dump_to(conn, options, several=True))
+        for r in results:
+            if r.error is not None:
+                print(f'error: context "{r.context}": {r.error}', file=sys.stderr)
+            else:
+                _say(r.result, f'context "{r.context}": ')
+        return fleet_exit_code(results, lambda d: EXIT_ERROR if d.errors else EXIT_OK)
+    dumped = dump_to(options.connection, options, several=False)
+    _say(dumped)
+    return EXIT_ERROR if dumped.errors else EXIT_OK

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
+from ..errors import UsageError
 from ..report.envelope import envelope, server_info
 from ..report.render import write_report
 from ..operations.connection import Connection
 from ..report.version import render_version
-from .flags import add_connection_flags, connection_args, validate_output
+from .flags import Fleet, add_connection_flags, add_fleet_flags, connection_args, fleet_args, validate_output
 
 EXAMPLES = """
 # The plugin, the policy versions it knows, and the server's version
@@ -39,6 +40,7 @@ class VersionOptions:
     output: str
     client_only: bool = True
     connection: Connection | None = None
+    fleet: Fleet | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,11 +48,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the plugin's own versions only: never contact a server (as kubectl version --client)")
     parser.add_argument("-o", "--output", default="table", help="table, json or yaml")
     add_connection_flags(parser)
+    add_fleet_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> VersionOptions:
-    return VersionOptions(output=args.output, client_only=args.client,
-                          connection=connection_args(args, default_timeout=SERVER_TIMEOUT))
+    connection = connection_args(args, default_timeout=SERVER_TIMEOUT)
+    fleet = fleet_args(args, connection)
+    if fleet is not None and args.client:
+        raise UsageError("--client asks no server: --contexts and --all-contexts do not apply")
+    return VersionOptions(output=args.output, client_only=args.client, connection=connection, fleet=fleet)
 
 
 def validate(options: VersionOptions) -> None:
@@ -104,18 +110,42 @@ def ask_server(connection: Connection) -> ServerAnswer:
     return answer
 
 
-def run(options: VersionOptions) -> int:
+def version_report(connection: Connection | None) -> dict[str, Any]:
+    """The VersionReport; with a connection, what its server says (or why it does not)."""
     from ..policy.registry import NEWEST_MINOR
 
     body: dict[str, Any] = {"version": f"v{__version__}", "newestPolicyVersion": f"v1.{NEWEST_MINOR}",
                             "serverStatus": None}
     answer = None
-    if not options.client_only:
-        assert options.connection is not None
-        answer = ask_server(options.connection)
+    if connection is not None:
+        answer = ask_server(connection)
         body["serverStatus"] = answer.status
-    data = envelope("VersionReport", body, context=answer and answer.context,
+    return envelope("VersionReport", body, context=answer and answer.context,
                     server=answer and server_info(answer.version, answer.minor),
                     errors=[answer.error] if answer and answer.error else [])
-    write_report(data, options.output, sys.stdout, render_version)
+
+
+def run(options: VersionOptions) -> int:
+    if options.fleet is not None:
+        from ..operations.fleet import run_fleet
+        from ..report.fleet import write_fleet
+
+        results = run_fleet(options.connection, options.fleet.contexts, options.fleet.parallel,
+                            lambda conn: {**version_report(conn), "context": conn.options.context})
+        client = version_report(None)
+        write_fleet(results, "VersionReport", options.output, sys.stdout, None, server_line,
+                    preamble=f"kubectl-pss {client['version']} (Pod Security policy versions v1.0 to "
+                             f"{client['newestPolicyVersion']})\n")
+        return 0  # as for one server: an unreachable one is part of the output
+    write_report(version_report(None if options.client_only else options.connection), options.output, sys.stdout,
+                 render_version)
     return 0
+
+
+def server_line(report: dict[str, Any]) -> str:
+    """A context's server in a word or two, for the fleet's roll-up."""
+    status = report["serverStatus"]
+    error = report["errors"][0]["message"] if report["errors"] else ""
+    if status["state"] == OK:
+        return f"latest means {status['latest'] or 'unknown'}, evaluated as {status['latestEvaluatedAs']}"
+    return f"{status['state']}: {error}" if error else status["state"]

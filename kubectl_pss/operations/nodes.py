@@ -92,13 +92,19 @@ def read_workloads(cluster: Any, errors: list[dict[str, Any]],
     from ..cluster.inventory import FATAL, fetch_inventory
     from .connection import server_of, version_unread
 
+    from .progress import progress_printer
+
+    progress = progress_printer()
     try:
-        inventory = fetch_inventory(cluster, None, transform=cn.placement_view)
+        inventory = fetch_inventory(cluster, None, transform=cn.placement_view, progress=progress)
     except FATAL:
         raise
     except ClusterError as exc:
         errors.append({"resource": "namespaces", "message": f"cannot read pods and workloads: {exc}"})
         return [], None
+    finally:
+        if progress is not None:
+            progress("")
     notes.extend(inventory.notes)
     for e in inventory.errors:
         if e.resource == "version":

@@ -6,8 +6,10 @@ import re
 import shutil
 import sys
 import textwrap
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterator, TextIO
 
 OUTPUT_FORMATS = ("table", "json", "yaml", "wide")
 TABLE_FORMATS = ("table", "wide")
@@ -226,6 +228,19 @@ def _fit(natural: list[int], floors: list[int], columns: list[int], excess: int)
     return excess
 
 
+_CONTEXT_COLUMN: ContextVar[str | None] = ContextVar("kubectl-pss context column", default=None)
+
+
+@contextmanager
+def context_column(context: str) -> Iterator[None]:
+    """Inside, every ``format_table`` has a CONTEXT column first holding ``context`` (a fleet's report)."""
+    token = _CONTEXT_COLUMN.set(context)
+    try:
+        yield
+    finally:
+        _CONTEXT_COLUMN.reset(token)
+
+
 def format_table(rows: list[list[str]], headers: list[str], wrap: tuple[str, ...] = ()) -> str:
     """A plain kubectl-like table (tabulate's "plain" format, upper-case headers), every cell terminal-safe.
 
@@ -234,6 +249,9 @@ def format_table(rows: list[list[str]], headers: list[str], wrap: tuple[str, ...
     widest first (a name is wrapped at - . / :, never cut)."""
     if not rows:
         return ""
+    context = _CONTEXT_COLUMN.get()
+    if context is not None:  # a fleet: every table of a context's report says whose it is, first
+        rows, headers = [[context, *row] for row in rows], ["context", *headers]
     safe = [[terminal_safe(cell) if isinstance(cell, str) else str(cell) for cell in row] for row in rows]
     shown = None if _layout.no_headers else [h.upper() for h in headers]
     width = table_width()

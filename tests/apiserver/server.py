@@ -122,6 +122,7 @@ class RecordedRequest:
     body: bytes
     raw_query: str = ""
     reply: "_Reply | None" = None  # what the fake answered (None: not answered yet, or by the runtime)
+    header_lines: list[tuple[str, str]] = field(default_factory=list)  # every header line, repeats kept
 
     @property
     def read_to_the_end(self) -> bool:
@@ -133,6 +134,10 @@ class RecordedRequest:
     @property
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of a header sent on several lines (Impersonate-Group), in order."""
+        return [v for k, v in self.header_lines if k.lower() == name.lower()]
 
     def header(self, name: str) -> str | None:
         for k, v in self.headers.items():
@@ -584,7 +589,8 @@ class FakeApiServer:
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
-        rec = RecordedRequest(h.command, path, query, dict(h.headers.items()), body, split.query)
+        rec = RecordedRequest(h.command, path, query, dict(h.headers.items()), body, split.query,
+                              header_lines=list(h.headers.items()))
         with self._lock:
             self.requests.append(rec)
         held = self._take_hold(rec)

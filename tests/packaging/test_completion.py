@@ -345,3 +345,22 @@ def test_zsh_script_parses(tmp_path):
     path.write_text(script)
     proc = subprocess.run(["zsh", "-n", str(path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_fleet_and_connection_flags(fake_kubectl):
+    flags = values(["audit", "--"])
+    for flag in ("--contexts", "--all-contexts", "--parallel-contexts", "--as", "--as-group", "--as-uid", "--token",
+                 "--server", "--certificate-authority", "--client-certificate", "--client-key",
+                 "--insecure-skip-tls-verify", "--tls-server-name"):
+        assert flag in flags, flag
+    assert "-s" in values(["version", "-"])
+    assert values(["audit", "--contexts", ""]) == ["dev", "prod"]
+    assert values(["audit", "--contexts", "prod,"]) == ["prod,dev"]  # the names given are not offered again
+    assert values(["snapshot", "--contexts", "dev,p"]) == ["dev,prod"]
+    for flag in ("--as", "--as-group", "--token", "--server", "--tls-server-name", "--parallel-contexts"):
+        assert complete(["audit", flag, ""]).directive == completion.NO_FILE_COMP, flag
+    assert complete(["audit", "--certificate-authority", ""]).directive == completion.DEFAULT  # a file
+    # the kubectl that lists namespaces sees the same identity
+    assert values(["audit", "--as", "jane", "--as-group", "dev", "--insecure-skip-tls-verify", "-n", "s"]) == ["shop"]
+    calls = [line for line in fake_kubectl.read_text().splitlines() if not line.startswith("LD_")]
+    assert calls[-1].startswith("--as jane --as-group=dev --insecure-skip-tls-verify get namespaces")

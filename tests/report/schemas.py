@@ -26,8 +26,16 @@ def schema_errors(document: Any) -> list[str]:
     kind = document.get("kind")
     if not isinstance(kind, str) or not (SCHEMA_DIR / f"{kind}.json").is_file():
         return [f"no schema for kind {kind!r}"]
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
-            for e in validator(kind).iter_errors(document)]
+    problems = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+                for e in validator(kind).iter_errors(document)]
+    if kind == "List" and not problems:  # a fleet: each whole report against its own kind's schema
+        for i, item in enumerate(document["items"]):
+            if len(item) > len(ENVELOPE_KEYS):
+                problems += [f"items/{i}/{p}" for p in schema_errors(item)]
+    return problems
+
+
+ENVELOPE_KEYS = ("apiVersion", "kind", "context", "server", "errors")
 
 
 def report_of(argv: tuple[str, ...], out: str) -> Any:

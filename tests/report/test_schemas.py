@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from tests.apiserver import FakeApiServer, write_kubeconfig
 from tests.report.schemas import SCHEMA_DIR, schema_errors
 from tests.scenarios import ADMISSION_CONFIG, load_mixed_cluster
 
@@ -86,7 +87,7 @@ def assert_valid(kind, report, argv):
 
 
 def test_every_kind_has_one_valid_draft_2020_12_schema():
-    assert sorted(p.stem for p in SCHEMA_DIR.glob("*.json")) == sorted(KINDS)
+    assert sorted(p.stem for p in SCHEMA_DIR.glob("*.json")) == sorted(KINDS + ["List"])  # List: a fleet's
     for kind in KINDS:
         schema = json.loads((SCHEMA_DIR / f"{kind}.json").read_text())
         Draft202012Validator.check_schema(schema)
@@ -191,3 +192,25 @@ def test_check_results_are_either_judged_at_a_level_or_graded(run_cli):
     ungraded = copy.deepcopy(graded)
     del ungraded["results"][0]["nextLevel"]
     assert schema_errors(ungraded)
+
+
+def test_a_fleet_list_checks_each_item_against_its_kind(run_cli, cluster):
+    argv = ["audit", "-A", "--contexts", "fake,down", "--kubeconfig", str(cluster.kubeconfig_path), "-o", "json"]
+    down = FakeApiServer().start()
+    down.stop()
+    write_kubeconfig(cluster.kubeconfig_path, [cluster.context("fake"), down.context("down")], "fake")
+    code, out, _ = run_cli(*argv)
+    data = json.loads(out)
+    assert code == 2 and schema_errors(data) == []
+    Draft202012Validator.check_schema(json.loads((SCHEMA_DIR / "List.json").read_text()))
+    whole, failed = data["items"]
+    assert (whole["context"], failed["context"]) == ("fake", "down")
+    broken = copy.deepcopy(data)
+    broken["items"][0]["namespaces"][0]["strictest"] = broken["items"][0]["namespaces"][0].pop("strictestLevel")
+    assert any(p.startswith("items/0/namespaces/0") for p in schema_errors(broken))
+    claims = copy.deepcopy(data)
+    claims["items"][1]["namespaces"] = []  # a failed context makes no claims
+    assert schema_errors(claims) != []
+    unnamed = copy.deepcopy(data)
+    unnamed["items"][0]["context"] = None  # each report names its context
+    assert schema_errors(unnamed) != []
