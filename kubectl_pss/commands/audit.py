@@ -17,7 +17,8 @@ from ..operations.cluster_state import ClusterState, Source, completeness, load_
 from ..policy import Level
 from ..report.audit import print_read_errors, render_audit
 from ..report.render import write_report
-from .flags import add_state_flags, level_arg, scope_arg, source_args, validate_output
+from ..scope import NamespaceScope
+from .flags import add_state_flags, level_arg, namespace_scope_arg, source_args, validate_output
 
 EXAMPLES = """
 # Every namespace of the bundled kind snapshot (no cluster needed)
@@ -25,6 +26,9 @@ kubectl pss audit --snapshot examples/kind-cluster.json
 
 # Every namespace of the current cluster; exit 1 if one cannot pass baseline (for CI)
 kubectl pss audit -A --fail-on baseline
+
+# The namespaces labelled team=web, but none of kube-*
+kubectl pss audit -l team=web --exclude-namespace 'kube-*'
 
 # Two namespaces, as JSON, with the API server's AdmissionConfiguration
 kubectl pss audit -n shop -n web --admission-config admission.yaml -o json
@@ -35,7 +39,7 @@ EXIT_CODES = ((0, 'the audit ran (findings do not fail it without --fail-on)'), 
 @dataclass
 class AuditOptions:
     source: Source
-    namespaces: list[str] | None  # None: all namespaces; [] : the context's namespace
+    scope: NamespaceScope  # -n/-A/-l/--exclude-namespace (nothing: the context's namespace)
     admission_config: str | None
     fail_on: Level | None
     output: str
@@ -48,12 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def complete(args: argparse.Namespace) -> AuditOptions:
-    namespaces = scope_arg(args)
-    source = source_args(args)
     return AuditOptions(
-        source=source,
-        # a snapshot has no current namespace: all of it unless -n
-        namespaces=None if args.all_namespaces or (source.snapshot and not namespaces) else namespaces,
+        source=source_args(args),
+        scope=namespace_scope_arg(args),
         admission_config=args.admission_config,
         fail_on=None if args.fail_on is None else level_arg(args.fail_on, "--fail-on"),
         output=args.output,
@@ -99,7 +100,7 @@ def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:
 
 def run(options: AuditOptions) -> int:
     with options.source:
-        report = build_audit(load_state(options.source, options.namespaces, options.admission_config))
+        report = build_audit(load_state(options.source, options.scope, options.admission_config, "auditing"))
     write_report(report, options.output, sys.stdout, lambda r, out: render_audit(r, out, options.no_color))
     print_read_errors(report["errors"])
     return exit_code(report, options.fail_on)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..operations.connection import Connection
     from ..operations.containers import Selection
     from ..operations.debugpods import DebugPodSettings
+    from ..scope import LabelSelector, NamespaceScope
 
 
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
@@ -140,11 +141,70 @@ def add_snapshot_flags(parser: argparse.ArgumentParser) -> None:
                              "evaluates it (default), or the newest policy this tool knows")
 
 
-def add_scope_flags(parser: argparse.ArgumentParser, all_by_default: bool) -> None:
+def add_scope_flags(parser: argparse.ArgumentParser, all_by_default: bool = False,
+                    namespace_selector: bool = False) -> None:
     parser.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
     parser.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
                         help="a namespace (repeatable, or comma-separated)"
                         + ("" if all_by_default else "; default: the context's namespace"))
+    if namespace_selector:
+        add_namespace_selector_flags(parser)
+
+
+SELECTOR_SYNTAX = "k=v, k!=v, k, !k, k in (a,b), k notin (a,b); comma-separated, all must hold"
+
+
+def add_namespace_selector_flags(parser: argparse.ArgumentParser) -> None:
+    """``-l`` (namespaces by label) and ``--exclude-namespace``; read them with ``namespace_scope_arg``."""
+    parser.add_argument("-l", "--selector", metavar="SELECTOR",
+                        help=f"namespaces whose labels match ({SELECTOR_SYNTAX}); alone: across every namespace")
+    parser.add_argument("--exclude-namespace", action="append", default=[], metavar="NS",
+                        help='leave out these namespaces (repeatable, comma-separated, shell globs such as "kube-*")')
+
+
+def selector_arg(text: str | None, flag: str = "-l") -> "LabelSelector | None":
+    """A label selector in kubectl's syntax, parsed once (None when not given); bad syntax is a usage error."""
+    from ..scope import SelectorError, parse_selector
+
+    if text is None:
+        return None
+    if not text.strip():
+        raise UsageError(f"invalid {flag}: empty selector")
+    try:
+        return parse_selector(text)
+    except SelectorError as exc:
+        raise UsageError(f'invalid {flag} "{text}": {exc}') from None
+
+
+_GLOB = re.compile(r"[-a-z0-9*?\[\]!]+")
+
+
+def exclude_arg(values: list[str]) -> tuple[str, ...]:
+    """``--exclude-namespace`` values: namespace names or shell globs of them."""
+    patterns = list_arg(values)
+    for pattern in patterns:
+        if not _GLOB.fullmatch(pattern):
+            raise UsageError(f'invalid --exclude-namespace "{pattern}": a namespace or a shell pattern of names '
+                             '(e.g. "kube-*")')
+    return tuple(patterns)
+
+
+def namespace_scope_arg(args: argparse.Namespace) -> "NamespaceScope":
+    """-n, -A, -l and --exclude-namespace as one scope: -n names namespaces, -A or -l alone means every
+    namespace (narrowed by -l and the excludes), nothing the context's namespace."""
+    from ..scope import NamespaceScope
+
+    names = scope_arg(args)
+    selector = selector_arg(args.selector)
+    exclude = exclude_arg(args.exclude_namespace)
+    if names:
+        return NamespaceScope(tuple(names), selector, exclude)
+    if args.all_namespaces or selector is not None:
+        return NamespaceScope(None, selector, exclude)
+    if exclude:
+        raise UsageError("--exclude-namespace narrows -A or -l: add -A for every namespace but these")
+    return NamespaceScope((), None, ())
+
 
 
 def parse_duration(text: str) -> float | None:
@@ -190,9 +250,9 @@ def source_args(args: argparse.Namespace) -> "Source":
 def add_state_flags(parser: argparse.ArgumentParser, all_by_default: bool,
                     own: Callable[[argparse.ArgumentParser], None]) -> None:
     """``audit`` and ``simulate``: the scope, --admission-config, the command's ``own`` flags, the output,
-    and where the cluster is read (connection flags or --snapshot); read them with ``scope_arg`` and
-    ``source_args``."""
-    add_scope_flags(parser, all_by_default)
+    and where the cluster is read (connection flags or --snapshot); read them with ``namespace_scope_arg``
+    and ``source_args``."""
+    add_scope_flags(parser, all_by_default, namespace_selector=True)
     add_admission_config_flag(parser)
     own(parser)
     add_output_flags(parser)

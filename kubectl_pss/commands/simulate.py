@@ -19,10 +19,11 @@ from ..policy.admission import MODES
 from ..report.audit import print_read_errors
 from ..report.render import write_report
 from ..report.simulate import render_simulation
-from .flags import add_state_flags, level_and_version_args, scope_arg, source_args, validate_output
+from ..scope import NamespaceScope
+from .flags import add_state_flags, level_and_version_args, namespace_scope_arg, source_args, validate_output
 
 EXAMPLES = """
-# What enforcing restricted on every namespace of the kind snapshot would reject
+# What enforcing restricted on every namespace of the kind snapshot would reject (a snapshot: all of it)
 kubectl pss simulate restricted --snapshot examples/kind-cluster.json
 
 # baseline at policy v1.29 on one namespace, compared with the API server's own dry run
@@ -37,7 +38,7 @@ class SimulateOptions:
     version: Version
     mode: str
     source: Source
-    namespaces: list[str] | None  # None: all namespaces
+    scope: NamespaceScope  # -n/-A/-l/--exclude-namespace (nothing: the context's namespace)
     admission_config: str | None
     server_dry_run: bool
     output: str
@@ -49,20 +50,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", dest="policy_version", default="latest",
                         help='policy version "v1.N" or "latest" (the cluster\'s own version; default)')
     parser.add_argument("--mode", default="enforce", help="enforce (default), audit or warn")
-    add_state_flags(parser, all_by_default=True, own=lambda own: own.add_argument(
+    add_state_flags(parser, all_by_default=False, own=lambda own: own.add_argument(
         "--server-dry-run", action="store_true",
         help="also ask the API server (label patch with dryRun=All, nothing changes) and compare"))
 
 
 def complete(args: argparse.Namespace) -> SimulateOptions:
-    namespaces = scope_arg(args)
     level, version = level_and_version_args(args.level, args.policy_version, "level")
     return SimulateOptions(
         level=level,
         version=version,
         mode=args.mode,
         source=source_args(args),
-        namespaces=namespaces or None,
+        scope=namespace_scope_arg(args),
         admission_config=args.admission_config,
         server_dry_run=args.server_dry_run,
         output=args.output,
@@ -118,7 +118,7 @@ def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dic
 
 def run(options: SimulateOptions) -> int:
     with options.source:
-        state = load_state(options.source, options.namespaces, options.admission_config)
+        state = load_state(options.source, options.scope, options.admission_config, "simulating")
         report, _ = build_simulation(state, options)
         if options.server_dry_run:
             from ..operations.labels import dry_run_enforce

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from ..errors import EXIT_ERROR, EXIT_OK, UsageError
 from ..operations.connection import Connection
-from .flags import add_connection_flags, add_scope_flags, connection_args, scope_arg
+from ..scope import NamespaceScope
+from .flags import add_connection_flags, add_scope_flags, connection_args, namespace_scope_arg
 
 EXAMPLES = """
-# Dump the cluster for offline use, then audit the dump
-kubectl pss snapshot --output-file cluster.json
+# Dump the whole cluster for offline use, then audit the dump
+kubectl pss snapshot -A --output-file cluster.json
 kubectl pss audit --snapshot cluster.json
 
 # Two namespaces, as YAML
@@ -32,7 +33,7 @@ FORMAT_WORDS = ("table", "json", "yaml", "wide", "name")
 @dataclass
 class SnapshotOptions:
     connection: Connection
-    namespaces: list[str] | None
+    scope: NamespaceScope  # -n/-A/-l/--exclude-namespace (nothing: the context's namespace)
     path: str
     overwrite: bool
 
@@ -42,13 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where to write the dump (.json, .yaml/.yml, or - for stdout); -o FILE is the same, "
                              "but never a format word")
     parser.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
-    add_scope_flags(parser, all_by_default=True)
+    add_scope_flags(parser, namespace_selector=True)
     add_connection_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> SnapshotOptions:
-    namespaces = scope_arg(args)
-    return SnapshotOptions(connection_args(args), namespaces or None, args.path, args.overwrite)
+    return SnapshotOptions(connection_args(args), namespace_scope_arg(args), args.path, args.overwrite)
 
 
 def validate(options: SnapshotOptions) -> None:
@@ -63,9 +63,14 @@ def validate(options: SnapshotOptions) -> None:
 
 def run(options: SnapshotOptions) -> int:
     from ..operations.snapshot import dump_cluster
+    from ..scope import default_scope_note
 
     with options.connection:
-        document, errors = dump_cluster(options.connection.cluster(), options.namespaces)
+        cluster = options.connection.cluster()
+        scope = options.scope.named([cluster.namespace]) if options.scope.is_default else options.scope
+        document, errors = dump_cluster(cluster, scope)
+    if options.scope.is_default:
+        print(default_scope_note("dumping", cluster.namespace), file=sys.stderr)
     yaml_out = options.path.lower().endswith((".yaml", ".yml"))
     stream = sys.stdout if options.path == "-" else open(options.path, "w", encoding="utf-8")
     try:
