@@ -176,6 +176,21 @@ def selector_arg(text: str | None, flag: str = "-l") -> "LabelSelector | None":
         raise UsageError(f'invalid {flag} "{text}": {exc}') from None
 
 
+_FIELD_REQUIREMENT = re.compile(r"\s*([A-Za-z0-9.]+)\s*(==|=|!=)\s*([^,=!\s]*)\s*")
+
+
+def field_selector_arg(text: str | None) -> str | None:
+    """``--field-selector``: ``field=value``, ``==`` or ``!=`` requirements, comma-separated (which fields a
+    resource knows is the server's to say)."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    if not text.strip() or not all(_FIELD_REQUIREMENT.fullmatch(part) for part in parts):
+        raise UsageError(f'invalid --field-selector "{text}": field=value, field==value or field!=value, '
+                         "comma-separated (e.g. spec.nodeName=node-1,status.phase=Running)")
+    return ",".join(part.strip().replace(" ", "") for part in parts)
+
+
 _GLOB = re.compile(r"[-a-z0-9*?\[\]!]+")
 
 
@@ -405,6 +420,11 @@ class VerifyOptions:
 def add_verify_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pods", nargs="*", metavar="POD", help="pods to verify (default: every pod in scope)")
     add_scope_flags(parser, all_by_default=False)
+    parser.add_argument("-l", "--selector", metavar="SELECTOR",
+                        help=f"only pods whose labels match ({SELECTOR_SYNTAX}); sent to the server")
+    parser.add_argument("--field-selector", metavar="SELECTOR",
+                        help="only pods whose fields match, sent to the server (e.g. spec.nodeName=node-1, "
+                             "status.phase=Running; =, == and != only)")
     parser.add_argument("-c", "--container", metavar="NAME", help="only this container of each pod")
     parser.add_argument("--debug-image", metavar="IMAGE",
                         help="where an image has no cat: read the container's /proc through an ephemeral debug "
@@ -428,10 +448,15 @@ def verify_args(args: argparse.Namespace) -> VerifyOptions:
         raise UsageError("a resource cannot be retrieved by name across all namespaces")
     if args.pods and len(namespaces) > 1:
         raise UsageError("pods named on the command line need one namespace: give -n once")
+    selector = selector_arg(args.selector)
+    field_selector = field_selector_arg(args.field_selector)
+    if args.pods and (selector is not None or field_selector is not None):
+        raise UsageError("name cannot be provided when a selector is specified")
     if args.parallel is not None and args.parallel < 1:
         raise UsageError(f'invalid --parallel "{args.parallel}": it must be at least 1')
     selection = Selection(pods=list(dict.fromkeys(args.pods)), namespaces=None if args.all_namespaces else namespaces,
-                          container=args.container)
+                          container=args.container, label_selector=None if selector is None else str(selector),
+                          field_selector=field_selector)
     if args.compare_exec and not args.node_inspect:
         raise UsageError("--compare-exec needs --node-inspect")
     options = VerifyOptions(connection=connection_args(args), selection=selection, output=args.output,

@@ -4,6 +4,7 @@ their nodes' facts, reading files in containers (exec, or an ephemeral debug con
 """
 from __future__ import annotations
 
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from ..confinement.pods import (
     pod_containers,
     shares_process_namespace,
 )
+from ..scope import default_scope_note
 from .nodes import node_facts_of
 
 T = TypeVar("T")
@@ -33,6 +35,8 @@ class Selection:
     pods: list[str]
     namespaces: list[str] | None  # None: all namespaces; []: the context's namespace
     container: str | None = None
+    label_selector: str | None = None  # -l and --field-selector, sent with each list of pods
+    field_selector: str | None = None
 
 
 # --- scope --------------------------------------------------------------------------------------
@@ -81,10 +85,13 @@ def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, di
     else:
         namespaces = options.namespaces if options.namespaces else ([cluster.namespace] if options.namespaces == []
                                                                     else None)
+        if options.namespaces == []:
+            print(default_scope_note("verifying", cluster.namespace), file=sys.stderr)
         paths = ["/api/v1/pods"] if namespaces is None else [f"/api/v1/namespaces/{ns}/pods" for ns in namespaces]
         for ns, path in zip(namespaces or [None], paths):
             try:
-                found = list(cluster.list_items(path))
+                found = list(cluster.list_items(path, label_selector=options.label_selector,
+                                                field_selector=options.field_selector))
             except FATAL:  # no point going on (the command reports it)
                 raise
             except ClusterError as exc:  # 403, or a 5xx after the retries: reported, the report still printed
