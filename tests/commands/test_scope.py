@@ -3,7 +3,11 @@
 --node/-l on nodes. Checked against the requests the fake API server recorded, through the real client."""
 from __future__ import annotations
 
+import importlib
 import json
+import re
+import shlex
+from pathlib import Path
 
 import pytest
 
@@ -255,3 +259,23 @@ def test_nodes_by_label_selector_and_by_name(lab, run_cli):  # noqa: F811
     code, out, _ = run_cli("nodes", "--node", "node-c", "--node", "node-b", "-o", "json",
                            "--kubeconfig", str(lab.kubeconfig_path))
     assert [n["name"] for n in json.loads(out)["nodes"]] == ["node-c", "node-b"]
+
+
+# --- the README's examples ---------------------------------------------------------------------------
+def readme_scope_lines() -> list[list[str]]:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    scope = text.split("\n### Scope: which namespaces, pods and nodes\n", 1)[1].split("\n### ", 1)[0]
+    return [shlex.split(line) for block in re.findall(r"```sh\n(.*?)```", scope, re.S) for line in block.split("\n")
+            if line.startswith("kubectl pss ")]
+
+
+@pytest.mark.parametrize("argv", readme_scope_lines(), ids=lambda argv: " ".join(argv[2:4]))
+def test_the_readme_scope_examples_are_taken_as_written(argv):
+    from kubectl_pss.commands import COMMANDS, command_parser
+
+    module = importlib.import_module(f"kubectl_pss.commands.{COMMANDS[argv[2]][0]}")
+    module.validate(module.complete(command_parser(argv[2]).parse_args(argv[3:])))  # UsageError if not
+
+
+def test_the_readme_has_scope_examples():
+    assert [argv[2] for argv in readme_scope_lines()] == ["audit", "simulate", "verify-seccomp", "nodes"]
