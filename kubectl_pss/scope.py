@@ -212,6 +212,18 @@ class NamespaceScope:
         return {"namespaces": None if self.namespaces is None else list(self.namespaces),
                 "namespace_selector": None if self.selector is None else str(self.selector), "exclude": self.exclude}
 
+    @staticmethod
+    def describe(recorded: dict) -> str:
+        """A recorded scope (``as_dict``) as the flags that make it: ``-n a,b -l team --exclude-namespace x``,
+        "" for every namespace."""
+        words = []
+        if recorded.get("namespaces") is not None:
+            words.append("-n " + ",".join(map(str, recorded["namespaces"])))
+        if recorded.get("selector"):
+            words.append(f"-l '{recorded['selector']}'")
+        words += [f"--exclude-namespace '{pattern}'" for pattern in recorded.get("excludeNamespaces") or []]
+        return " ".join(words)
+
     def as_dict(self) -> dict:
         """The report's ``scope``: what was asked for, so a reader knows what was (not) audited."""
         return {"namespaces": None if self.namespaces is None else list(self.namespaces),

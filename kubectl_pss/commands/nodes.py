@@ -125,6 +125,7 @@ def build(cluster: Any, options: NodesOptions) -> dict[str, Any]:
         notes.append("no pod or workload template names an AppArmor or seccomp Localhost profile")
     summary = cn.summarize(profiles, blocked, len(node_objects), sum(1 for i in inspections.values() if not i.failed))
     return envelope("NodesReport", {
+        "selection": {"nodes": options.nodes or None, "labelSelector": options.selector},
         "nodeInspect": options.node_inspect, "seccompRoot": seccomp_root, "nodes": nodes, "profiles": profiles,
         "blockedPods": [b.as_dict() for b in blocked], "summary": summary, "debugPods": debug_pods, "notes": notes,
     }, context=cluster.context, server=server, errors=errors)

@@ -215,6 +215,8 @@ def load_snapshot_state(paths: list[str], scope: NamespaceScope, config_path: st
                           f"evaluated as v1.{NEWEST_MINOR}, the newest policy this tool knows")
     if config.source is None:
         state.notes.append("no --admission-config: assuming Kubernetes' defaults (privileged:latest, no exemptions)")
+    for dumped in filter(None, map(NamespaceScope.describe, snapshot.scopes)):
+        state.notes.append(f"the snapshot holds part of the cluster: it was dumped with {dumped}")
     if snapshot.ignored:
         ignored = ", ".join(f"{count} {kind}" for kind, count in sorted(snapshot.ignored.items()))
         state.notes.append(f"ignored objects of other kinds: {ignored}")

@@ -61,6 +61,7 @@ class Scope:
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     server: dict[str, Any] | None = None  # the envelope's server, from GET /version
+    selection: dict[str, Any] = field(default_factory=dict)  # the report's: what was asked for
 
 
 def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, dict], Expected]) -> Scope:
@@ -75,6 +76,8 @@ def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, di
     pods: list[dict] = []
     if options.pods:
         namespace = options.namespaces[0] if options.namespaces else cluster.namespace
+        scope.selection = {"namespaces": [namespace], "pods": options.pods, "labelSelector": None,
+                           "fieldSelector": None}
         for name in options.pods:
             try:
                 pods.append(cluster.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}").data or {})
@@ -87,6 +90,8 @@ def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, di
                                                                     else None)
         if options.namespaces == []:
             print(default_scope_note("verifying", cluster.namespace), file=sys.stderr)
+        scope.selection = {"namespaces": namespaces, "pods": [], "labelSelector": options.label_selector,
+                           "fieldSelector": options.field_selector}
         paths = ["/api/v1/pods"] if namespaces is None else [f"/api/v1/namespaces/{ns}/pods" for ns in namespaces]
         for ns, path in zip(namespaces or [None], paths):
             try:
@@ -274,6 +279,6 @@ def build_report(check: str, scope: Scope, containers: list[dict], nodes: list[d
     summary = model.summarize([c["verdict"] for c in containers])
     if extra.get("nodeInspect"):  # the node's truth, and the containers that said otherwise through exec
         summary["execDisagrees"] = sum(1 for c in containers if "exec-disagrees" in c["flags"])
-    body = {"check": check, "nodes": nodes, "containers": containers, "summary": summary, **extra,
+    body = {"check": check, "selection": scope.selection, "nodes": nodes, "containers": containers, "summary": summary, **extra,
             "notes": scope.notes}
     return envelope(VERIFY_KINDS[check], body, context=scope.context, server=scope.server, errors=scope.errors)

@@ -41,6 +41,7 @@ class Snapshot:
     ignored: Counter = field(default_factory=Counter)
     lists: list[str] | None = None  # resources dumped, from the ClusterInfo item (None: no such item)
     read_errors: list[dict[str, Any]] = field(default_factory=list)
+    scopes: list[dict[str, Any]] = field(default_factory=list)  # ClusterInfo's scope: the namespaces dumped
 
     def unread(self) -> list[dict[str, Any]]:
         """What the snapshot did not read, as ClusterState errors (``namespace`` None: cluster-wide)."""
@@ -121,6 +122,8 @@ def read_snapshot(paths: list[str]) -> Snapshot:
                 if lists is not None:
                     snapshot.lists = (snapshot.lists or []) + lists
                 snapshot.read_errors += read_errors
+                if isinstance(obj.get("scope"), dict):
+                    snapshot.scopes.append(obj["scope"])
                 continue
             kind = obj.get("kind")
             if kind not in SNAPSHOT_KINDS:

@@ -154,7 +154,10 @@ def test_snapshot_with_a_selector_and_excludes_then_audited(cluster, run_cli, tm
     assert code == 0 and listed(cluster, "namespaces") == {"/api/v1/namespaces": "tier"}
     assert touched_namespaces(cluster) == {"shop"}
     code, out, _ = run_cli("audit", "--snapshot", dump, "-o", "json")
-    assert names(json.loads(out)) == ["shop"]
+    report = json.loads(out)
+    assert names(report) == ["shop"]
+    assert ("the snapshot holds part of the cluster: it was dumped with -l 'tier' --exclude-namespace 'web'"
+            in report["notes"])
 
 
 def test_snapshot_files_are_narrowed_client_side(cluster, run_cli, tmp_path):
@@ -163,7 +166,7 @@ def test_snapshot_files_are_narrowed_client_side(cluster, run_cli, tmp_path):
     code, out, _ = run_cli("audit", "--snapshot", dump, "-l", "team in (blue,red)", "--exclude-namespace", "o*",
                            "-o", "json")
     report = json.loads(out)
-    assert names(report) == ["shop", "web"]
+    assert names(report) == ["shop", "web"] and not any("holds part" in note for note in report["notes"])
     assert report["cluster"]["scope"] == {"namespaces": None, "selector": "team in (blue,red)",
                                           "excludeNamespaces": ["o*"]}
 
@@ -238,6 +241,8 @@ def test_verify_sends_the_pod_selectors_and_checks_only_what_they_pick(lab, run_
     assert [(r.path, r.query.get("fieldSelector"), r.query.get("labelSelector")) for r in pod_lists] == [
         ("/api/v1/namespaces/apps/pods", "spec.nodeName=node-b", "!skip")]
     assert report["containers"] and {c["node"] for c in report["containers"]} == {"node-b"}
+    assert report["selection"] == {"namespaces": ["apps"], "pods": [], "labelSelector": "!skip",
+                                   "fieldSelector": "spec.nodeName=node-b"}
 
 
 def test_verify_label_selector_that_picks_nothing_checks_nothing(lab, run_cli):  # noqa: F811
@@ -245,6 +250,7 @@ def test_verify_label_selector_that_picks_nothing_checks_nothing(lab, run_cli): 
                            "--kubeconfig", str(lab.kubeconfig_path))
     report = json.loads(out)
     assert code == 0 and report["containers"] == [] and "no containers in scope" in report["notes"]
+    assert report["selection"] == {"namespaces": None, "pods": [], "labelSelector": "app=none", "fieldSelector": None}
     assert [r.query.get("labelSelector") for r in lab.requests if r.path == "/api/v1/pods"] == ["app=none"]
 
 
@@ -253,12 +259,16 @@ def test_nodes_by_label_selector_and_by_name(lab, run_cli):  # noqa: F811
     lab.clear_requests()
     code, out, _ = run_cli("nodes", "-l", "kubernetes.io/hostname in (node-a,node-c)", "-o", "json",
                            "--kubeconfig", str(lab.kubeconfig_path))
-    assert [n["name"] for n in json.loads(out)["nodes"]] == ["node-a", "node-c"]
+    report = json.loads(out)
+    assert [n["name"] for n in report["nodes"]] == ["node-a", "node-c"]
+    assert report["selection"] == {"nodes": None, "labelSelector": "kubernetes.io/hostname in (node-a,node-c)"}
     assert [r.query.get("labelSelector") for r in lab.requests if r.path == "/api/v1/nodes"] == [
         "kubernetes.io/hostname in (node-a,node-c)"]
     code, out, _ = run_cli("nodes", "--node", "node-c", "--node", "node-b", "-o", "json",
                            "--kubeconfig", str(lab.kubeconfig_path))
-    assert [n["name"] for n in json.loads(out)["nodes"]] == ["node-c", "node-b"]
+    report = json.loads(out)
+    assert [n["name"] for n in report["nodes"]] == ["node-c", "node-b"]
+    assert report["selection"] == {"nodes": ["node-c", "node-b"], "labelSelector": None}
 
 
 # --- the README's examples ---------------------------------------------------------------------------
