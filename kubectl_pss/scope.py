@@ -179,6 +179,21 @@ def parse_selector(text: str) -> LabelSelector:
     return LabelSelector(tuple(requirements))
 
 
+_FIELD_REQUIREMENT = re.compile(r"\s*([A-Za-z0-9.]+)\s*(==|=|!=)\s*([^,=!\s]*)\s*")
+
+
+def parse_field_selector(text: str) -> str:
+    """A field selector (``field=value``, ``==``, ``!=``, comma-separated) in canonical form; SelectorError if not."""
+    parts = text.split(",")
+    if not text.strip() or not all(_FIELD_REQUIREMENT.fullmatch(part) for part in parts):
+        raise SelectorError("field=value, field==value or field!=value, comma-separated (e.g. "
+                            "spec.nodeName=node-1,status.phase=Running)")
+    return ",".join(part.strip().replace(" ", "") for part in parts)
+
+
+NAMESPACE_GLOB = re.compile(r"[-a-z0-9*?\[\]!]+")  # a namespace name, or a shell pattern of names
+
+
 def excluded(name: str, patterns: tuple[str, ...]) -> bool:
     """Whether a namespace matches one of the ``--exclude-namespace`` shell globs (``kube-*``)."""
     return any(fnmatchcase(name, pattern) for pattern in patterns)

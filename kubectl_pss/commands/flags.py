@@ -176,29 +176,23 @@ def selector_arg(text: str | None, flag: str = "-l") -> "LabelSelector | None":
         raise UsageError(f'invalid {flag} "{text}": {exc}') from None
 
 
-_FIELD_REQUIREMENT = re.compile(r"\s*([A-Za-z0-9.]+)\s*(==|=|!=)\s*([^,=!\s]*)\s*")
-
-
 def field_selector_arg(text: str | None) -> str | None:
-    """``--field-selector``: ``field=value``, ``==`` or ``!=`` requirements, comma-separated (which fields a
-    resource knows is the server's to say)."""
-    if text is None:
-        return None
-    parts = text.split(",")
-    if not text.strip() or not all(_FIELD_REQUIREMENT.fullmatch(part) for part in parts):
-        raise UsageError(f'invalid --field-selector "{text}": field=value, field==value or field!=value, '
-                         "comma-separated (e.g. spec.nodeName=node-1,status.phase=Running)")
-    return ",".join(part.strip().replace(" ", "") for part in parts)
+    """``--field-selector`` checked and made canonical (which fields a resource knows is the server's to say)."""
+    from ..scope import SelectorError, parse_field_selector
 
-
-_GLOB = re.compile(r"[-a-z0-9*?\[\]!]+")
+    try:
+        return None if text is None else parse_field_selector(text)
+    except SelectorError as exc:
+        raise UsageError(f'invalid --field-selector "{text}": {exc}') from None
 
 
 def exclude_arg(values: list[str]) -> tuple[str, ...]:
-    """``--exclude-namespace`` values: namespace names or shell globs of them."""
+    """``--exclude-namespace`` values (repeatable, comma-separated): namespace names or shell globs of them."""
+    from ..scope import NAMESPACE_GLOB
+
     patterns = list_arg(values)
     for pattern in patterns:
-        if not _GLOB.fullmatch(pattern):
+        if not NAMESPACE_GLOB.fullmatch(pattern):
             raise UsageError(f'invalid --exclude-namespace "{pattern}": a namespace or a shell pattern of names '
                              '(e.g. "kube-*")')
     return tuple(patterns)
@@ -219,7 +213,6 @@ def namespace_scope_arg(args: argparse.Namespace) -> "NamespaceScope":
     if exclude:
         raise UsageError("--exclude-namespace narrows -A or -l: add -A for every namespace but these")
     return NamespaceScope((), None, ())
-
 
 
 def parse_duration(text: str) -> float | None:
