@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from kubectl_pss.scope import NamespaceScope, SelectorError, excluded, parse_selector
+from kubectl_pss.scope import NamespaceScope, SelectorError, excluded, parse_field_selector, parse_selector
 from tests.apiserver.selectors import label_matcher
 
 
@@ -53,3 +53,18 @@ def test_a_scope_covers_named_selected_and_not_excluded():
     assert not scope.covers(ns("web"))
     assert not NamespaceScope(("a",)).covers(ns("b")) and NamespaceScope(("a",)).covers(ns("a"))
     assert scope.as_dict() == {"namespaces": None, "selector": "team", "excludeNamespaces": ["kube-*"]}
+
+
+@pytest.mark.parametrize("text, canonical", [
+    ("spec.nodeName=node-1", "spec.nodeName=node-1"),
+    ("status.phase!=Failed, spec.nodeName == n", "status.phase!=Failed,spec.nodeName==n"),
+    ("metadata.name=", "metadata.name="),
+])
+def test_field_selectors_are_made_canonical(text, canonical):
+    assert parse_field_selector(text) == canonical
+
+
+@pytest.mark.parametrize("text", ["", "spec.nodeName", "a=b=c", "a in (b)", "a=b,", "a>1"])
+def test_bad_field_selectors_are_refused(text):
+    with pytest.raises(SelectorError):
+        parse_field_selector(text)
