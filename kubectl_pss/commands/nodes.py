@@ -62,7 +62,7 @@ class NodesOptions:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("nodes", nargs="*", metavar="NODE", help="nodes to look at (default: every node)")
-    parser.add_argument("--node", action="append", default=[], metavar="NAME",
+    parser.add_argument("--node", action="append", default=[], metavar="NODE",
                         help="a node to look at, like NODE (repeatable, or comma-separated)")
     parser.add_argument("-l", "--selector", metavar="SELECTOR",
                         help=f"the nodes whose labels match ({SELECTOR_SYNTAX}); sent to the server")
