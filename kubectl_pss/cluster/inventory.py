@@ -13,13 +13,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from ..scope import excluded, parse_selector
 from .errors import ClusterError, ClusterUnreachable, ConfigError, Forbidden, Unauthorized, UnexpectedAnswer
 
 if TYPE_CHECKING:
     from .client import Cluster
 
 FATAL = (Unauthorized, ClusterUnreachable, ConfigError)  # no point going on
-PER_NAMESPACE_THRESHOLD = 10  # up to this many named namespaces: list per namespace directly
+# Up to this many namespaces in a narrowed scope: one list per namespace, else cluster-wide. Measured
+# (benchmarks/bench_scope.py, 1,000 namespaces): cluster-wide wins from ~100 namespaces at 2 pods each,
+# from ~350 at 20 pods each. 50 namespaces listed one by one take ~0.5 s: little where the cluster is small,
+# far less than reading a large cluster whole.
+PER_NAMESPACE_THRESHOLD = 50
 WORKERS = 8  # concurrent per-namespace lists
 PAGE_SIZE = 500
 
@@ -86,13 +91,16 @@ def _noop(_: str) -> None:
 
 def fetch_inventory(cluster: "Cluster", namespaces: list[str] | None, label_selector: str | None = None,
                     progress: Progress | None = None, *, namespace_selector: str | None = None,
-                    resources: Iterable[Resource] = RESOURCES, workers: int = WORKERS,
+                    exclude: tuple[str, ...] = (), resources: Iterable[Resource] = RESOURCES, workers: int = WORKERS,
                     keep_managed_fields: bool = False,
                     transform: Callable[[dict], dict] | None = None,
                     on_version: Callable[[dict | None], None] | None = None) -> Inventory:
     """Read namespaces + pods + workloads. ``namespaces=None`` means all namespaces.
 
-    ``label_selector`` filters pods and workloads; ``namespace_selector`` filters namespaces.
+    ``label_selector`` filters pods and workloads; ``namespace_selector`` filters namespaces (sent to the
+    server) and ``exclude`` (shell globs) leaves namespaces out: nothing of theirs is listed per namespace,
+    and what a cluster-wide list brings of them is dropped. A narrowed scope (named, selected or excluded)
+    of up to PER_NAMESPACE_THRESHOLD namespaces is listed per namespace, a larger one cluster-wide.
     ``metadata.managedFields`` is dropped from pods and workloads (PSA never reads it; it is 15-40%
     of an object's memory) unless ``keep_managed_fields``. ``transform`` (e.g. a view that keeps
     only what admission reads) is applied to each pod and workload as it arrives, so that a
@@ -114,12 +122,16 @@ def fetch_inventory(cluster: "Cluster", namespaces: list[str] | None, label_sele
     if on_version is not None:
         on_version(inv.server_version)
 
-    _read_namespaces(cluster, inv, namespaces, namespace_selector, say)
+    named = None if namespaces is None else [ns for ns in namespaces if not excluded(ns, exclude)]
+    _read_namespaces(cluster, inv, named, namespace_selector, say)
+    listed = len(inv.namespaces)
+    inv.namespaces = {name: ns for name, ns in inv.namespaces.items() if not excluded(name, exclude)}
     scope = list(inv.namespaces)
     if not scope:
         say("no namespaces in scope")
         return inv
-    per_namespace_first = namespaces is not None and len(scope) <= PER_NAMESPACE_THRESHOLD
+    narrowed = namespaces is not None or namespace_selector is not None or len(scope) < listed
+    per_namespace_first = narrowed and len(scope) <= PER_NAMESPACE_THRESHOLD
     for res in resources:
         shape = _shaper(res, keep_managed_fields, transform)
         if per_namespace_first:
@@ -184,7 +196,7 @@ def _read_namespaces(cluster: "Cluster", inv: Inventory, named: list[str] | None
                 inv.errors.append(InventoryError(name, NAMESPACES.name, f"{NAMESPACES.path()}/{name}: "
                                                  f"{_identity_problem(ns) if isinstance(ns.get('metadata'), dict) else 'metadata is not an object'}"))
                 continue
-            if selector is None or _selects(selector, ns):
+            if selector is None or parse_selector(selector).selects(ns):
                 inv.namespaces[name] = ns
         return
     if wanted is None:
@@ -198,38 +210,6 @@ def _read_namespaces(cluster: "Cluster", inv: Inventory, named: list[str] | None
             else:
                 inv.errors.append(InventoryError(name, NAMESPACES.name, f'namespaces "{name}" not found', 404))
     say(f"namespaces: {len(inv.namespaces)}")
-
-
-def _selects(selector: str, obj: dict) -> bool:
-    """Client-side check for namespaces read one by one (GET takes no selector): ``k=v``, ``k!=v``,
-    ``k``, ``!k``; set-based requirements (``in``/``notin``) are not checked here (they match)."""
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    depth, parts, cur = 0, [], ""
-    for ch in selector:
-        depth += (ch == "(") - (ch == ")")
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur)
-    for req in (p.strip() for p in parts):
-        if not req or "(" in req:
-            continue
-        if "!=" in req:
-            k, v = (x.strip() for x in req.split("!=", 1))
-            if labels.get(k) == v:
-                return False
-        elif "=" in req:
-            k, v = (x.strip() for x in req.replace("==", "=").split("=", 1))
-            if labels.get(k) != v:
-                return False
-        elif req.startswith("!"):
-            if req[1:].strip() in labels:
-                return False
-        elif req not in labels:
-            return False
-    return True
 
 
 def _cluster_wide(cluster: "Cluster", inv: Inventory, res: Resource, scope: list[str], selector: str | None,

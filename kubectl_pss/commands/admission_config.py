@@ -26,7 +26,17 @@ from ..report.admission_config import admission_configuration, configuration_yam
 from ..report.audit import print_read_errors
 from ..report.envelope import envelope, server_info
 from ..report.render import write_json, write_yaml
-from .flags import add_connection_flags, add_no_headers_flag, connection_args, level_version_arg, list_arg
+from .flags import (
+    add_connection_flags,
+    add_namespace_selector_flags,
+    add_no_headers_flag,
+    connection_args,
+    exclude_arg,
+    level_version_arg,
+    list_arg,
+    selector_arg,
+)
+from ..scope import ALL_NAMESPACES, NamespaceScope
 
 EXAMPLES = """
 # An AdmissionConfiguration with the tutorial's defaults
@@ -34,6 +44,9 @@ kubectl pss admission-config
 
 # One proposed from what runs in the cluster
 kubectl pss admission-config --from-cluster
+
+# One proposed from the namespaces labelled tier=apps only, none of kube-*
+kubectl pss admission-config --from-cluster -l tier=apps --exclude-namespace 'kube-*'
 
 # Check a file the API server is given
 kubectl pss admission-config --check admission.yaml --offline
@@ -61,6 +74,7 @@ class AdmissionConfigOptions:
     output: str
     no_color: bool
     levels_given: list[str] = field(default_factory=list)
+    scope: NamespaceScope = ALL_NAMESPACES  # --from-cluster: -l and --exclude-namespace narrow what is read
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from-cluster", action="store_true",
                         help="propose the strictest defaults the cluster passes and the exemptions it needs, with reasons")
     parser.add_argument("--check", metavar="FILE", help="validate an existing AdmissionConfiguration file")
+    add_namespace_selector_flags(parser)
     parser.add_argument("--offline", action="store_true",
                         help="with --check: do not ask the cluster which namespaces exist and which version it runs")
     parser.add_argument("-o", "--output", default=None,
@@ -108,8 +123,11 @@ def complete(args: argparse.Namespace) -> AdmissionConfigOptions:
     if output not in allowed:
         raise UsageError(f'unable to match a printer suitable for the output format "{output}", '
                          f"allowed formats are: {', '.join(allowed)}")
+    scope = NamespaceScope(None, selector_arg(args.selector), exclude_arg(args.exclude_namespace))
+    if scope != ALL_NAMESPACES and action != "from-cluster":
+        raise UsageError("-l and --exclude-namespace choose the namespaces --from-cluster reads")
     return AdmissionConfigOptions(
-        action=action, defaults=defaults,
+        action=action, defaults=defaults, scope=scope,
         namespaces=None if args.exempt_namespace is None else list_arg(args.exempt_namespace),
         runtime_classes=list_arg(args.exempt_runtime_class),
         usernames=list(dict.fromkeys(u.strip() for u in args.exempt_username if u.strip())),
@@ -169,7 +187,7 @@ def run_from_cluster(options: AdmissionConfigOptions) -> int:
     from ..operations.undofile import utc_now
 
     with options.connection:
-        state = load_live_state(options.connection, None, None)
+        state = load_live_state(options.connection, options.scope, None)
     version = LATEST if state.server_minor is None else Version(min(state.server_minor, state.registry.max_minor))
     exemptions = Exemptions(frozenset(options.usernames), frozenset(options.runtime_classes), frozenset())
     proposal = propose_config(state.namespaces, state.pods, state.workloads, state.registry, version, exemptions,
@@ -178,6 +196,9 @@ def run_from_cluster(options: AdmissionConfigOptions) -> int:
     doc = admission_configuration(_text_defaults(defaults), options.usernames, options.runtime_classes,
                                   proposal.exempt_namespaces(), options.api_version)
     notes = [n for n in state.notes if not n.startswith("no --admission-config")] + proposal.notes
+    if options.scope != ALL_NAMESPACES:  # the configuration is cluster-wide; what was not read is not covered
+        notes.append("only the namespaces in scope were read (-l/--exclude-namespace): the proposal may reject "
+                     "pods of the others")
     if options.output == "json":
         write_json(state.report("AdmissionConfigProposal", {
             "config": doc,

@@ -17,8 +17,9 @@ from ..operations.cluster_state import ClusterState, Source, completeness, load_
 from ..policy import Level
 from ..report.audit import print_read_errors, render_audit, roll_up
 from ..report.render import OUTPUT_FORMATS, write_report
+from ..scope import NamespaceScope
 from .flags import (Fleet, ReportOptions, add_fleet_flags, add_report_flags, add_state_flags, fleet_args, level_arg,
-                    report_args, scope_arg, source_args, validate_output)
+                    namespace_scope_arg, report_args, source_args, validate_output)
 
 EXAMPLES = """
 # Every namespace of the bundled kind snapshot (no cluster needed)
@@ -26,6 +27,9 @@ kubectl pss audit --snapshot examples/kind-cluster.json
 
 # Every namespace of the current cluster; exit 1 if one cannot pass baseline (for CI)
 kubectl pss audit -A --fail-on baseline
+
+# The namespaces labelled team=web, but none of kube-*
+kubectl pss audit -l team=web --exclude-namespace 'kube-*'
 
 # Two namespaces, as JSON, with the API server's AdmissionConfiguration
 kubectl pss audit -n shop -n web --admission-config admission.yaml -o json
@@ -40,7 +44,7 @@ EXIT_CODES = ((0, 'the audit ran (findings do not fail it without --fail-on)'), 
 @dataclass
 class AuditOptions:
     source: Source
-    namespaces: list[str] | None  # None: all namespaces; [] : the context's namespace
+    scope: NamespaceScope  # -n/-A/-l/--exclude-namespace (nothing: the context's namespace)
     admission_config: str | None
     fail_on: Level | None
     output: str
@@ -57,12 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def complete(args: argparse.Namespace) -> AuditOptions:
-    namespaces = scope_arg(args)
     source = source_args(args)
     return AuditOptions(
         source=source,
-        # a snapshot has no current namespace: all of it unless -n
-        namespaces=None if args.all_namespaces or (source.snapshot and not namespaces) else namespaces,
+        scope=namespace_scope_arg(args),
         admission_config=args.admission_config,
         fail_on=None if args.fail_on is None else level_arg(args.fail_on, "--fail-on"),
         output=args.output,
@@ -113,7 +115,7 @@ def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:
 
 def audit_report(source: Source, options: AuditOptions) -> dict[str, Any]:
     with source:
-        return build_audit(load_state(source, options.namespaces, options.admission_config))
+        return build_audit(load_state(source, options.scope, options.admission_config, "auditing"))
 
 
 def run(options: AuditOptions) -> int:
@@ -148,11 +150,11 @@ def report_run(source: Source, options: AuditOptions, reports: ReportOptions) ->
     from ..operations.policyreports import build_reports, write_reports
 
     with source:
-        state = load_state(source, options.namespaces, options.admission_config)
+        state = load_state(source, options.scope, options.admission_config, "auditing")
         run = ReportRun(build_audit(state), build_reports(state, reports.api, reports.level))
         if reports.write:
             run.written = write_reports(source.connection, state, run.desired, reports.api,
-                                        options.namespaces is None, reports.yes, reports.dry_run)
+                                        options.scope.namespaces is None, reports.yes, reports.dry_run)
     return run
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..operations.connection import Connection
     from ..operations.containers import Selection
     from ..operations.debugpods import DebugPodSettings
+    from ..scope import LabelSelector, NamespaceScope
 
 
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
@@ -197,11 +198,78 @@ def add_snapshot_flags(parser: argparse.ArgumentParser) -> None:
                              "evaluates it (default), or the newest policy this tool knows")
 
 
-def add_scope_flags(parser: argparse.ArgumentParser, all_by_default: bool) -> None:
+def add_scope_flags(parser: argparse.ArgumentParser, all_by_default: bool = False,
+                    namespace_selector: bool = False) -> None:
     parser.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
     parser.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
                         help="a namespace (repeatable, or comma-separated)"
                         + ("" if all_by_default else "; default: the context's namespace"))
+    if namespace_selector:
+        add_namespace_selector_flags(parser)
+
+
+SELECTOR_SYNTAX = "k=v, k!=v, k, !k, k in (a,b), k notin (a,b); comma-separated, all must hold"
+
+
+def add_namespace_selector_flags(parser: argparse.ArgumentParser) -> None:
+    """``-l`` (namespaces by label) and ``--exclude-namespace``; read them with ``namespace_scope_arg``."""
+    parser.add_argument("-l", "--selector", metavar="SELECTOR",
+                        help=f"namespaces whose labels match ({SELECTOR_SYNTAX}); alone: across every namespace")
+    parser.add_argument("--exclude-namespace", action="append", default=[], metavar="NS",
+                        help='leave out these namespaces (repeatable, comma-separated, shell globs such as "kube-*")')
+
+
+def selector_arg(text: str | None, flag: str = "-l") -> "LabelSelector | None":
+    """A label selector in kubectl's syntax, parsed once (None when not given); bad syntax is a usage error."""
+    from ..scope import SelectorError, parse_selector
+
+    if text is None:
+        return None
+    if not text.strip():
+        raise UsageError(f"invalid {flag}: empty selector")
+    try:
+        return parse_selector(text)
+    except SelectorError as exc:
+        raise UsageError(f'invalid {flag} "{text}": {exc}') from None
+
+
+def field_selector_arg(text: str | None) -> str | None:
+    """``--field-selector`` checked and made canonical (which fields a resource knows is the server's to say)."""
+    from ..scope import SelectorError, parse_field_selector
+
+    try:
+        return None if text is None else parse_field_selector(text)
+    except SelectorError as exc:
+        raise UsageError(f'invalid --field-selector "{text}": {exc}') from None
+
+
+def exclude_arg(values: list[str]) -> tuple[str, ...]:
+    """``--exclude-namespace`` values (repeatable, comma-separated): namespace names or shell globs of them."""
+    from ..scope import NAMESPACE_GLOB
+
+    patterns = list_arg(values)
+    for pattern in patterns:
+        if not NAMESPACE_GLOB.fullmatch(pattern):
+            raise UsageError(f'invalid --exclude-namespace "{pattern}": a namespace or a shell pattern of names '
+                             '(e.g. "kube-*")')
+    return tuple(patterns)
+
+
+def namespace_scope_arg(args: argparse.Namespace) -> "NamespaceScope":
+    """-n, -A, -l and --exclude-namespace as one scope: -n names namespaces, -A or -l alone means every
+    namespace (narrowed by -l and the excludes), nothing the context's namespace."""
+    from ..scope import NamespaceScope
+
+    names = scope_arg(args)
+    selector = selector_arg(args.selector)
+    exclude = exclude_arg(args.exclude_namespace)
+    if names:
+        return NamespaceScope(tuple(names), selector, exclude)
+    if args.all_namespaces or selector is not None:
+        return NamespaceScope(None, selector, exclude)
+    if exclude:
+        raise UsageError("--exclude-namespace narrows -A or -l: add -A for every namespace but these")
+    return NamespaceScope((), None, ())
 
 
 def parse_duration(text: str) -> float | None:
@@ -247,9 +315,9 @@ def source_args(args: argparse.Namespace) -> "Source":
 def add_state_flags(parser: argparse.ArgumentParser, all_by_default: bool,
                     own: Callable[[argparse.ArgumentParser], None]) -> None:
     """``audit`` and ``simulate``: the scope, --admission-config, the command's ``own`` flags, the output,
-    and where the cluster is read (connection flags or --snapshot); read them with ``scope_arg`` and
-    ``source_args``."""
-    add_scope_flags(parser, all_by_default)
+    and where the cluster is read (connection flags or --snapshot); read them with ``namespace_scope_arg``
+    and ``source_args``."""
+    add_scope_flags(parser, all_by_default, namespace_selector=True)
     add_admission_config_flag(parser)
     own(parser)
     add_output_flags(parser)
@@ -402,6 +470,11 @@ class VerifyOptions:
 def add_verify_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pods", nargs="*", metavar="POD", help="pods to verify (default: every pod in scope)")
     add_scope_flags(parser, all_by_default=False)
+    parser.add_argument("-l", "--selector", metavar="SELECTOR",
+                        help=f"only pods whose labels match ({SELECTOR_SYNTAX}); sent to the server")
+    parser.add_argument("--field-selector", metavar="SELECTOR",
+                        help="only pods whose fields match, sent to the server (e.g. spec.nodeName=node-1, "
+                             "status.phase=Running; =, == and != only)")
     parser.add_argument("-c", "--container", metavar="NAME", help="only this container of each pod")
     parser.add_argument("--debug-image", metavar="IMAGE",
                         help="where an image has no cat: read the container's /proc through an ephemeral debug "
@@ -425,10 +498,15 @@ def verify_args(args: argparse.Namespace) -> VerifyOptions:
         raise UsageError("a resource cannot be retrieved by name across all namespaces")
     if args.pods and len(namespaces) > 1:
         raise UsageError("pods named on the command line need one namespace: give -n once")
+    selector = selector_arg(args.selector)
+    field_selector = field_selector_arg(args.field_selector)
+    if args.pods and (selector is not None or field_selector is not None):
+        raise UsageError("name cannot be provided when a selector is specified")
     if args.parallel is not None and args.parallel < 1:
         raise UsageError(f'invalid --parallel "{args.parallel}": it must be at least 1')
     selection = Selection(pods=list(dict.fromkeys(args.pods)), namespaces=None if args.all_namespaces else namespaces,
-                          container=args.container)
+                          container=args.container, label_selector=None if selector is None else str(selector),
+                          field_selector=field_selector)
     if args.compare_exec and not args.node_inspect:
         raise UsageError("--compare-exec needs --node-inspect")
     options = VerifyOptions(connection=connection_args(args), selection=selection, output=args.output,

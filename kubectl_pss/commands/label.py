@@ -24,14 +24,18 @@ from ..operations.undofile import UndoFile, UndoFileError, read_undo_file
 from ..policy.admission import MODES
 from ..report.label import print_label_diagnostics, render_label, render_plan, render_result
 from ..report.render import TABLE_FORMATS, write_report
+from ..scope import LabelSelector, NamespaceScope
 from .flags import (
     add_connection_flags,
     add_dry_run_flag,
+    add_namespace_selector_flags,
     add_output_flags,
     connection_args,
     dry_run_arg,
+    exclude_arg,
     level_version_arg,
     namespaces_arg,
+    selector_arg,
     validate_output,
 )
 
@@ -45,6 +49,9 @@ kubectl pss label shop --stage --enforce restricted --yes
 # Enforce restricted:v1.29 on the namespaces labelled team=web (asks before applying)
 kubectl pss label -l team=web --enforce restricted:v1.29
 
+# Warn at restricted everywhere but kube-* and the namespaces labelled legacy
+kubectl pss label -l '!legacy' --exclude-namespace 'kube-*' --warn restricted --yes
+
 # Restore what an earlier run changed
 kubectl pss label --undo kubectl-pss-undo-kind-20261207T181133Z.json --yes
 """
@@ -56,9 +63,10 @@ class LabelOptions:
     connection: Connection
     namespaces: list[str]
     all_namespaces: bool
-    selector: str | None
+    selector: LabelSelector | None
     request: LabelRequest | None  # None with --undo
     undo: UndoFile | None
+    exclude: tuple[str, ...]
     force: bool
     yes: bool
     dry_run: str  # none, client or server
@@ -73,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
                         help="a namespace to label, like NS (repeatable, or comma-separated)")
     parser.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
-    parser.add_argument("-l", "--selector", metavar="SELECTOR", help="namespaces with these labels (k=v,k!=v,...)")
+    add_namespace_selector_flags(parser)
     for mode in MODES:
         parser.add_argument(f"--{mode}", metavar="L[:V]",
                             help=f"set the {mode} level (privileged, baseline, restricted) and optionally its "
@@ -104,8 +112,9 @@ def complete(args: argparse.Namespace) -> LabelOptions:
     if args.undo is not None:
         if given or args.stage:
             raise UsageError("--undo restores an undo file: --enforce, --audit, --warn and --stage do not apply")
-        if args.namespaces or args.namespace or args.all_namespaces or args.selector:
-            raise UsageError("--undo restores the namespaces its file names: drop NS, -n, -A and -l")
+        if args.namespaces or args.namespace or args.all_namespaces or args.selector or args.exclude_namespace:
+            raise UsageError("--undo restores the namespaces its file names: drop NS, -n, -A, -l and "
+                             "--exclude-namespace")
         try:
             undo = read_undo_file(args.undo)
         except UndoFileError as exc:
@@ -126,11 +135,14 @@ def complete(args: argparse.Namespace) -> LabelOptions:
         raise UsageError("no namespaces: name them, or use -A (all) or -l SELECTOR")
     if scopes > 1:
         raise UsageError("choose one of NS ..., -A and -l SELECTOR")
-    if args.selector is not None and not args.selector.strip():
-        raise UsageError("invalid -l: empty selector")
+    selector = selector_arg(args.selector)
+    exclude = exclude_arg(args.exclude_namespace)
+    if exclude and namespaces:
+        raise UsageError("--exclude-namespace narrows -A or -l, not namespaces named")
     return LabelOptions(
         connection=connection_args(args),
-        namespaces=namespaces, all_namespaces=args.all_namespaces, selector=args.selector, request=request, undo=undo,
+        namespaces=namespaces, all_namespaces=args.all_namespaces, selector=selector, request=request, undo=undo,
+        exclude=exclude,
         force=args.force, yes=args.yes, dry_run=dry_run, undo_file=args.undo_file,
         admission_config=args.admission_config, output=args.output, no_color=args.no_color,
     )
@@ -154,7 +166,8 @@ def _describe(options: LabelOptions) -> str:
         words += ["--undo", options.undo.path or ""]
     else:
         words += options.namespaces + (["-A"] if options.all_namespaces else [])
-        words += ["-l", options.selector] if options.selector is not None else []
+        words += ["-l", str(options.selector)] if options.selector is not None else []
+        words += [word for pattern in options.exclude for word in ("--exclude-namespace", pattern)]
         assert options.request is not None
         for mode, value in options.request.as_dict().items():
             if mode in MODES and value is not None:
@@ -233,20 +246,26 @@ def run(options: LabelOptions) -> int:
     from ..operations import labels
     from ..operations.cluster_state import load_live_state
     from ..operations.undofile import UndoWriter, default_path, utc_now
+    from ..scope import excluded
 
     with options.connection as connection:
         if options.undo is not None:
             labels.connect_for_undo(connection, options.undo, options.force)
             names: list[str] | None = [entry.name for entry in options.undo.namespaces]
         elif options.selector is not None:
-            names = labels.selected_namespaces(connection.cluster(), options.selector)
+            names = [name for name in labels.selected_namespaces(connection.cluster(), str(options.selector))
+                     if not excluded(name, options.exclude)]
         else:
             names = None if options.all_namespaces else options.namespaces
+        # read again with the selector: a namespace relabelled since is out of scope, never patched
+        scope = NamespaceScope(None if names is None else tuple(names), options.selector, options.exclude)
         if names == []:
             state = labels.empty_state(connection.cluster(), options.admission_config,
-                                       f'no namespace matches -l "{options.selector}"')
+                                       f'no namespace matches -l "{options.selector}"'
+                                       + (" outside --exclude-namespace" if options.exclude else ""))
+            state.scope = scope
         else:
-            state = load_live_state(connection, names, options.admission_config)
+            state = load_live_state(connection, scope, options.admission_config)
         if options.undo is not None:
             plans = labels.plan_undo(state, options.undo, options.force)
         else:

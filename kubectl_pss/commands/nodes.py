@@ -29,10 +29,13 @@ from .flags import (
     add_connection_flags,
     add_fleet_flags,
     add_node_inspect_flags,
+    SELECTOR_SYNTAX,
     add_output_flags,
     connection_args,
     fleet_args,
+    list_arg,
     node_inspect_args,
+    selector_arg,
     validate_output,
 )
 
@@ -42,6 +45,9 @@ kubectl pss nodes
 
 # Two nodes, with their loaded profiles and seccomp root (debug pods)
 kubectl pss nodes node-a node-b --node-inspect
+
+# The nodes of one pool (a node label selector, sent to the server)
+kubectl pss nodes -l pool=gpu
 """
 EXIT_CODES = ((0, 'every profile pods name is where they could land'), (1, 'a profile missing, invalid or different where it could land, or a blocked pod'))
 
@@ -50,6 +56,7 @@ EXIT_CODES = ((0, 'every profile pods name is where they could land'), (1, 'a pr
 class NodesOptions:
     connection: Connection
     nodes: list[str]
+    selector: str | None  # -l: the nodes whose labels match (with no NODE named)
     output: str
     no_color: bool
     node_inspect: bool = False
@@ -59,6 +66,10 @@ class NodesOptions:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("nodes", nargs="*", metavar="NODE", help="nodes to look at (default: every node)")
+    parser.add_argument("--node", action="append", default=[], metavar="NODE",
+                        help="a node to look at, like NODE (repeatable, or comma-separated)")
+    parser.add_argument("-l", "--selector", metavar="SELECTOR",
+                        help=f"the nodes whose labels match ({SELECTOR_SYNTAX}); sent to the server")
     add_node_inspect_flags(parser, "read each node's AppArmor profiles, seccomp root and kubelet SeccompDefault")
     add_output_flags(parser)
     add_connection_flags(parser)
@@ -71,8 +82,13 @@ def complete(args: argparse.Namespace) -> NodesOptions:
     fleet = fleet_args(args, connection)
     if fleet is not None and node_inspect:  # debug pods are deleted on a signal by the main thread, one cluster's
         raise UsageError("--node-inspect runs debug pods on one cluster at a time: give one --context")
-    return NodesOptions(connection=connection, nodes=list(dict.fromkeys(args.nodes)), output=args.output,
-                        no_color=args.no_color, node_inspect=node_inspect, debug=debug, fleet=fleet)
+    names = list_arg(args.nodes + args.node)
+    selector = selector_arg(args.selector)
+    if names and selector is not None:
+        raise UsageError("name cannot be provided when a selector is specified")
+    return NodesOptions(connection=connection, nodes=names, selector=None if selector is None else str(selector),
+                        output=args.output, no_color=args.no_color, node_inspect=node_inspect, debug=debug,
+                        fleet=fleet)
 
 
 def validate(options: NodesOptions) -> None:
@@ -89,7 +105,7 @@ def build(cluster: Any, options: NodesOptions) -> dict[str, Any]:
     from ..confinement.model import DEFAULT_SECCOMP_ROOT
 
     seccomp_root = options.debug.seccomp_root or DEFAULT_SECCOMP_ROOT  # each inspected node says its own
-    node_objects = read_nodes(cluster, options.nodes, errors)
+    node_objects = read_nodes(cluster, options.nodes, errors, options.selector)
     linux = [n for n in node_objects if cn.node_os(n) == "linux"]
     others = [n for n in node_objects if cn.node_os(n) != "linux"]
     if others:
@@ -98,7 +114,7 @@ def build(cluster: Any, options: NodesOptions) -> dict[str, Any]:
     in_scope = {n["metadata"]["name"] for n in linux}
     objects, server = read_workloads(cluster, errors, notes)
     blocked = [b for obj in objects if obj.get("kind") == "Pod" for b in cn.blocked_containers(obj)
-               if b.node in in_scope or (b.node is None and not options.nodes)]
+               if b.node in in_scope or (b.node is None and not options.nodes and options.selector is None)]
     refs = [r for obj in objects if not (obj.get("kind") == "Pod" and is_finished(obj)) for r in cn.references(obj)]
     inspections: dict[str, cn.NodeInspection] = {}
     debug_pods: list[dict[str, Any]] = []
@@ -118,6 +134,7 @@ def build(cluster: Any, options: NodesOptions) -> dict[str, Any]:
         notes.append("no pod or workload template names an AppArmor or seccomp Localhost profile")
     summary = cn.summarize(profiles, blocked, len(node_objects), sum(1 for i in inspections.values() if not i.failed))
     return envelope("NodesReport", {
+        "selection": {"nodes": options.nodes or None, "labelSelector": options.selector},
         "nodeInspect": options.node_inspect, "seccompRoot": seccomp_root, "nodes": nodes, "profiles": profiles,
         "blockedPods": [b.as_dict() for b in blocked], "summary": summary, "debugPods": debug_pods, "notes": notes,
     }, context=cluster.context, server=server, errors=errors)

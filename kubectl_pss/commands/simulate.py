@@ -19,11 +19,12 @@ from ..policy.admission import MODES
 from ..report.audit import print_read_errors
 from ..report.render import write_report
 from ..report.simulate import render_simulation
-from .flags import (Fleet, add_fleet_flags, add_state_flags, fleet_args, level_and_version_args, scope_arg,
+from ..scope import NamespaceScope
+from .flags import (Fleet, add_fleet_flags, add_state_flags, fleet_args, level_and_version_args, namespace_scope_arg,
                     source_args, validate_output)
 
 EXAMPLES = """
-# What enforcing restricted on every namespace of the kind snapshot would reject
+# What enforcing restricted on every namespace of the kind snapshot would reject (a snapshot: all of it)
 kubectl pss simulate restricted --snapshot examples/kind-cluster.json
 
 # baseline at policy v1.29 on one namespace, compared with the API server's own dry run
@@ -38,7 +39,7 @@ class SimulateOptions:
     version: Version
     mode: str
     source: Source
-    namespaces: list[str] | None  # None: all namespaces
+    scope: NamespaceScope  # -n/-A/-l/--exclude-namespace (nothing: the context's namespace)
     admission_config: str | None
     server_dry_run: bool
     output: str
@@ -51,14 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", dest="policy_version", default="latest",
                         help='policy version "v1.N" or "latest" (the cluster\'s own version; default)')
     parser.add_argument("--mode", default="enforce", help="enforce (default), audit or warn")
-    add_state_flags(parser, all_by_default=True, own=lambda own: own.add_argument(
+    add_state_flags(parser, all_by_default=False, own=lambda own: own.add_argument(
         "--server-dry-run", action="store_true",
         help="also ask the API server (label patch with dryRun=All, nothing changes) and compare"))
     add_fleet_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> SimulateOptions:
-    namespaces = scope_arg(args)
     level, version = level_and_version_args(args.level, args.policy_version, "level")
     source = source_args(args)
     return SimulateOptions(
@@ -66,7 +66,7 @@ def complete(args: argparse.Namespace) -> SimulateOptions:
         version=version,
         mode=args.mode,
         source=source,
-        namespaces=namespaces or None,
+        scope=namespace_scope_arg(args),
         admission_config=args.admission_config,
         server_dry_run=args.server_dry_run,
         output=args.output,
@@ -123,7 +123,7 @@ def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dic
 
 def simulation_report(source: Source, options: SimulateOptions) -> dict[str, Any]:
     with source:
-        state = load_state(source, options.namespaces, options.admission_config)
+        state = load_state(source, options.scope, options.admission_config, "simulating")
         report, _ = build_simulation(state, options)
         if options.server_dry_run:
             from ..operations.labels import dry_run_enforce

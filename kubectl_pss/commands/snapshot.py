@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from ..errors import EXIT_ERROR, EXIT_OK, UsageError
 from ..operations.connection import Connection
 from ..operations.fleet import output_file_for
-from .flags import Fleet, add_connection_flags, add_fleet_flags, add_scope_flags, connection_args, fleet_args, scope_arg
+from ..scope import NamespaceScope
+from .flags import (Fleet, add_connection_flags, add_fleet_flags, add_scope_flags, connection_args, fleet_args,
+                    namespace_scope_arg)
 
 EXAMPLES = """
-# Dump the cluster for offline use, then audit the dump
-kubectl pss snapshot --output-file cluster.json
+# Dump the whole cluster for offline use, then audit the dump
+kubectl pss snapshot -A --output-file cluster.json
 kubectl pss audit --snapshot cluster.json
 
 # Two namespaces, as YAML
@@ -36,7 +38,7 @@ FORMAT_WORDS = ("table", "json", "yaml", "wide", "name")
 @dataclass
 class SnapshotOptions:
     connection: Connection
-    namespaces: list[str] | None
+    scope: NamespaceScope  # -n/-A/-l/--exclude-namespace (nothing: the context's namespace)
     path: str  # a file, or a pattern with {context}
     overwrite: bool
     fleet: Fleet | None = None
@@ -48,15 +50,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "but never a format word; {context} in it is the context's name (required with "
                              "several contexts: one file each)")
     parser.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
-    add_scope_flags(parser, all_by_default=True)
+    add_scope_flags(parser, namespace_selector=True)
     add_connection_flags(parser)
     add_fleet_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> SnapshotOptions:
-    namespaces = scope_arg(args)
     connection = connection_args(args)
-    return SnapshotOptions(connection, namespaces or None, args.path, args.overwrite, fleet_args(args, connection))
+    return SnapshotOptions(connection, namespace_scope_arg(args), args.path, args.overwrite,
+                           fleet_args(args, connection))
 
 
 def validate(options: SnapshotOptions) -> None:
@@ -87,10 +89,14 @@ class Dumped:
 def dump_to(connection: Connection, options: SnapshotOptions, several: bool) -> Dumped:
     """Read the cluster and write its dump where ``--output-file`` says (its {context} filled in)."""
     from ..operations.snapshot import dump_cluster
+    from ..scope import default_scope_note
 
     with connection:
         cluster = connection.cluster()
-        document, errors = dump_cluster(cluster, options.namespaces)
+        scope = options.scope.named([cluster.namespace]) if options.scope.is_default else options.scope
+        document, errors = dump_cluster(cluster, scope)
+    if options.scope.is_default:
+        print(default_scope_note("dumping", cluster.namespace), file=sys.stderr)
     path = output_file_for(options.path, cluster.context, several)
     yaml_out = path.lower().endswith((".yaml", ".yml"))
     try:

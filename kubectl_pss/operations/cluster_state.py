@@ -21,6 +21,7 @@ from ..policy.registry import NEWEST_MINOR, Registry, registry_for
 from .connection import Connection
 from .progress import progress_printer
 from ..policy.schema import describe, type_errors
+from ..scope import ALL_NAMESPACES, NamespaceScope, default_scope_note, excluded
 
 
 @dataclass
@@ -38,6 +39,7 @@ class ClusterState:
     snapshot: list[str] | None = None  # the files read instead of a cluster
     verdicts: VerdictCache | None = None  # one per run, for the registry above (made on first use)
     verbosity: int = 0  # kubectl's -v: 4 prints the verdict cache's hit rate
+    scope: NamespaceScope = ALL_NAMESPACES  # what was asked for (-n, -A, -l, --exclude-namespace)
 
     def __post_init__(self) -> None:
         if self.verdicts is None:
@@ -68,6 +70,7 @@ class ClusterState:
             "snapshot": self.snapshot,
             "policyLatest": f"v1.{self.registry.max_minor}",
             "admissionConfig": self.config.source,
+            "scope": self.scope.as_dict(),
         }
 
     def report(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -119,16 +122,22 @@ def _config_with_warnings(config_path: str | None) -> AdmissionConfig:
     return config
 
 
-def load_state(source: "Source", namespaces: list[str] | None, config_path: str | None) -> ClusterState:
+def load_state(source: "Source", scope: NamespaceScope, config_path: str | None, doing: str) -> ClusterState:
     """The cluster from the API server or from a snapshot file: the one entry of audit and simulate.
 
-    ``namespaces`` None is every namespace, [] the context's namespace."""
+    The default scope is the context's namespace, said on stderr (``doing``: "auditing"); a snapshot has
+    no context: all of it."""
     if source.snapshot is not None:
-        return load_snapshot_state(source.snapshot, namespaces, config_path, source.server_version,
-                                   source.latest_is_cluster)
-    if namespaces == []:
-        namespaces = [source.connection.cluster().namespace]
-    return load_live_state(source.connection, namespaces, config_path, source.latest_is_cluster)
+        return load_snapshot_state(source.snapshot, NamespaceScope(scope.namespaces or None, scope.selector,
+                                                                   scope.exclude),
+                                   config_path, source.server_version, source.latest_is_cluster)
+    assert source.connection is not None
+    if not scope.is_default:
+        return load_live_state(source.connection, scope, config_path, source.latest_is_cluster)
+    namespace = source.connection.cluster().namespace
+    state = load_live_state(source.connection, scope.named([namespace]), config_path, source.latest_is_cluster)
+    print(default_scope_note(doing, namespace), file=sys.stderr)  # after the read: its bad input comes first
+    return state
 
 
 @dataclass
@@ -181,7 +190,7 @@ def _resource_names() -> dict[str, str]:
     return {resource.kind: resource.name for resource in RESOURCES}
 
 
-def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_path: str | None,
+def load_snapshot_state(paths: list[str], scope: NamespaceScope, config_path: str | None,
                         server_version: str | None, latest_is_cluster: bool = True) -> ClusterState:
     """A snapshot read as a cluster; the same state a live cluster gives, so the same audit runs on it."""
     from .snapshot import SnapshotError, read_snapshot
@@ -199,20 +208,27 @@ def load_snapshot_state(paths: list[str], namespaces: list[str] | None, config_p
     minor = server_minor(version)
     state = ClusterState(context=None, server_version=version, server_minor=minor,
                        registry=registry_for(minor if latest_is_cluster else None), config=config, namespaces=[],
-                       snapshot=list(paths))
+                       snapshot=list(paths), scope=scope)
     _note_latest(state, latest_is_cluster)
     if minor is None:
         state.notes.append(f"the snapshot names no server version (use --server-version v1.N): latest is "
                           f"evaluated as v1.{NEWEST_MINOR}, the newest policy this tool knows")
     if config.source is None:
         state.notes.append("no --admission-config: assuming Kubernetes' defaults (privileged:latest, no exemptions)")
+    for dumped in filter(None, map(NamespaceScope.describe, snapshot.scopes)):
+        state.notes.append(f"the snapshot holds part of the cluster: it was dumped with {dumped}")
     if snapshot.ignored:
         ignored = ", ".join(f"{count} {kind}" for kind, count in sorted(snapshot.ignored.items()))
         state.notes.append(f"ignored objects of other kinds: {ignored}")
-    wanted = None if namespaces is None else set(namespaces)
+    namespaces = None if scope.namespaces is None else list(scope.namespaces)
+    wanted = {name for name, ns in snapshot.namespaces.items() if scope.covers(ns)}
+    if namespaces is None and wanted == set(snapshot.namespaces):
+        wanted = None  # every namespace: errors of namespaces the dump lacks too
+    elif namespaces is not None and scope.selector is None:  # named ones the dump lacks: errors, below
+        wanted |= {name for name in namespaces if not excluded(name, scope.exclude)}
     state.errors += [e for e in snapshot.unread() if wanted is None or e["namespace"] in (None, *wanted)]
     for name in (namespaces or []):
-        if name not in snapshot.namespaces:
+        if name not in snapshot.namespaces and not excluded(name, scope.exclude) and scope.selector is None:
             state.errors.append({"namespace": name, "resource": "namespaces",
                                  "message": f'namespaces "{name}" not found'})
     state.namespaces = sorted((ns for name, ns in snapshot.namespaces.items() if wanted is None or name in wanted),
@@ -246,9 +262,9 @@ def _note_latest(state: ClusterState, latest_is_cluster: bool) -> None:
                           f"v1.{NEWEST_MINOR}, not as the cluster's v1.{state.server_minor} its API server uses")
 
 
-def load_live_state(connection: Connection, namespaces: list[str] | None, config_path: str | None,
+def load_live_state(connection: Connection, scope: NamespaceScope, config_path: str | None,
                     lower_latest_to_cluster: bool = True) -> ClusterState:
-    """Read /version and every namespace, pod and workload in scope (None: all namespaces)."""
+    """Read /version and every namespace, pod and workload in ``scope`` (its namespaces None: all)."""
     from ..cluster.inventory import InventoryError, fetch_inventory
     from ..cluster.jsonbody import gc_paused
 
@@ -275,8 +291,8 @@ def load_live_state(connection: Connection, namespaces: list[str] | None, config
     try:
         cluster = connection.cluster()
         with gc_paused():  # a cluster's objects are acyclic trees: collecting while they pile up is ~30% of the CPU
-            inventory = fetch_inventory(cluster, namespaces, progress=progress, transform=view,
-                                        on_version=know_version)
+            inventory = fetch_inventory(cluster, progress=progress, transform=view, on_version=know_version,
+                                        **scope.inventory_args())
         version = inventory.server_version
     finally:
         if progress is not None:
@@ -286,7 +302,7 @@ def load_live_state(connection: Connection, namespaces: list[str] | None, config
     state = ClusterState(
         context=cluster.context, server_version=version, server_minor=minor, registry=registry, config=config,
         namespaces=sorted(inventory.namespaces.values(), key=lambda ns: ns["metadata"]["name"]),
-        verbosity=connection.options.verbosity, verdicts=verdicts[0] if verdicts else None,
+        verbosity=connection.options.verbosity, verdicts=verdicts[0] if verdicts else None, scope=scope,
     )
     _note_latest(state, lower_latest_to_cluster)
     if minor is not None and minor > NEWEST_MINOR:

@@ -4,6 +4,7 @@ their nodes' facts, reading files in containers (exec, or an ephemeral debug con
 """
 from __future__ import annotations
 
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from ..confinement.pods import (
     pod_containers,
     shares_process_namespace,
 )
+from ..scope import default_scope_note
 from .nodes import node_facts_of
 from .progress import progress_printer
 
@@ -34,6 +36,8 @@ class Selection:
     pods: list[str]
     namespaces: list[str] | None  # None: all namespaces; []: the context's namespace
     container: str | None = None
+    label_selector: str | None = None  # -l and --field-selector, sent with each list of pods
+    field_selector: str | None = None
 
 
 # --- scope --------------------------------------------------------------------------------------
@@ -58,6 +62,7 @@ class Scope:
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     server: dict[str, Any] | None = None  # the envelope's server, from GET /version
+    selection: dict[str, Any] = field(default_factory=dict)  # the report's: what was asked for
 
 
 def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, dict], Expected]) -> Scope:
@@ -72,6 +77,8 @@ def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, di
     pods: list[dict] = []
     if options.pods:
         namespace = options.namespaces[0] if options.namespaces else cluster.namespace
+        scope.selection = {"namespaces": [namespace], "pods": options.pods, "labelSelector": None,
+                           "fieldSelector": None}
         for name in options.pods:
             try:
                 pods.append(cluster.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}").data or {})
@@ -82,10 +89,15 @@ def load_scope(cluster: Any, options: Selection, expected_of: Callable[[dict, di
     else:
         namespaces = options.namespaces if options.namespaces else ([cluster.namespace] if options.namespaces == []
                                                                     else None)
+        if options.namespaces == []:
+            print(default_scope_note("verifying", cluster.namespace), file=sys.stderr)
+        scope.selection = {"namespaces": namespaces, "pods": [], "labelSelector": options.label_selector,
+                           "fieldSelector": options.field_selector}
         paths = ["/api/v1/pods"] if namespaces is None else [f"/api/v1/namespaces/{ns}/pods" for ns in namespaces]
         for ns, path in zip(namespaces or [None], paths):
             try:
-                found = list(cluster.list_items(path))
+                found = list(cluster.list_items(path, label_selector=options.label_selector,
+                                                field_selector=options.field_selector))
             except FATAL:  # no point going on (the command reports it)
                 raise
             except ClusterError as exc:  # 403, or a 5xx after the retries: reported, the report still printed
@@ -293,6 +305,6 @@ def build_report(check: str, scope: Scope, containers: list[dict], nodes: list[d
     summary = model.summarize([c["verdict"] for c in containers])
     if extra.get("nodeInspect"):  # the node's truth, and the containers that said otherwise through exec
         summary["execDisagrees"] = sum(1 for c in containers if "exec-disagrees" in c["flags"])
-    body = {"check": check, "nodes": nodes, "containers": containers, "summary": summary, **extra,
+    body = {"check": check, "selection": scope.selection, "nodes": nodes, "containers": containers, "summary": summary, **extra,
             "notes": scope.notes}
     return envelope(VERIFY_KINDS[check], body, context=scope.context, server=scope.server, errors=scope.errors)

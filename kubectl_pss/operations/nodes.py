@@ -30,14 +30,16 @@ class NodeList:
     failed: dict[str, Exception] = field(default_factory=dict)
 
 
-def fetch_nodes(cluster: Any, names: list[str]) -> NodeList:
-    """Every node (``names`` empty) or the named ones: one list, or a GET each when listing nodes is
-    forbidden. A failed list (a forbidden one with no names to GET) raises ClusterError."""
+def fetch_nodes(cluster: Any, names: list[str], selector: str | None = None) -> NodeList:
+    """Every node (``names`` empty; those ``selector`` picks, asked of the server) or the named ones: one
+    list, or a GET each when listing nodes is forbidden. A failed list (a forbidden one with no names to
+    GET) raises ClusterError."""
     from ..cluster.errors import ClusterError, Forbidden, NotFound
 
     nodes = NodeList()
     try:
-        nodes.found = {(n.get("metadata") or {}).get("name"): n for n in cluster.list_items("/api/v1/nodes")}
+        nodes.found = {(n.get("metadata") or {}).get("name"): n
+                       for n in cluster.list_items("/api/v1/nodes", label_selector=selector)}
     except Forbidden:
         if not names:
             raise
@@ -51,12 +53,14 @@ def fetch_nodes(cluster: Any, names: list[str]) -> NodeList:
     return nodes
 
 
-def read_nodes(cluster: Any, names: list[str], errors: list[dict[str, Any]]) -> list[dict]:
-    """Every node by name, or the named ones in their order; a named node missing or unreadable is an error."""
+def read_nodes(cluster: Any, names: list[str], errors: list[dict[str, Any]],
+               selector: str | None = None) -> list[dict]:
+    """Every node (those ``selector`` picks) by name, or the named ones in their order; a named node missing
+    or unreadable is an error."""
     from ..cluster.errors import ClusterError
 
     try:
-        nodes = fetch_nodes(cluster, names)
+        nodes = fetch_nodes(cluster, names, selector)
     except ClusterError as exc:
         raise FatalError(f"cannot list nodes: {exc}") from None
     errors += [{"node": name, "message": str(err)} for name, err in nodes.failed.items()]

@@ -24,6 +24,7 @@ from typing import Any
 from ..manifests import load_documents
 from ..policy.objects import TEMPLATE_PATHS, iter_items
 from ..report.envelope import API_VERSION
+from ..scope import NamespaceScope
 
 SNAPSHOT_KINDS = ("Namespace",) + tuple(TEMPLATE_PATHS)
 
@@ -40,6 +41,7 @@ class Snapshot:
     ignored: Counter = field(default_factory=Counter)
     lists: list[str] | None = None  # resources dumped, from the ClusterInfo item (None: no such item)
     read_errors: list[dict[str, Any]] = field(default_factory=list)
+    scopes: list[dict[str, Any]] = field(default_factory=list)  # ClusterInfo's scope: the namespaces dumped
 
     def unread(self) -> list[dict[str, Any]]:
         """What the snapshot did not read, as ClusterState errors (``namespace`` None: cluster-wide)."""
@@ -78,13 +80,13 @@ CLUSTER_INFO = "ClusterInfo"
 
 
 def cluster_info(server_version: dict[str, Any] | None, lists: list[str],
-                 read_errors: list[dict[str, Any]]) -> dict[str, Any]:
+                 read_errors: list[dict[str, Any]], scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """The snapshot's item that carries the server's /version answer (when there was one), the lists
-    dumped and what could not be read."""
+    dumped, what could not be read and the namespaces asked for (``scope``, as reports record it)."""
     info: dict[str, Any] = {"apiVersion": API_VERSION, "kind": CLUSTER_INFO, "metadata": {"name": "cluster"}}
     if server_version:
         info["serverVersion"] = server_version
-    return {**info, "lists": lists, "readErrors": read_errors}
+    return {**info, "lists": lists, "readErrors": read_errors, **({"scope": scope} if scope is not None else {})}
 
 
 def is_cluster_info(obj: dict) -> bool:
@@ -120,6 +122,8 @@ def read_snapshot(paths: list[str]) -> Snapshot:
                 if lists is not None:
                     snapshot.lists = (snapshot.lists or []) + lists
                 snapshot.read_errors += read_errors
+                if isinstance(obj.get("scope"), dict):
+                    snapshot.scopes.append(obj["scope"])
                 continue
             kind = obj.get("kind")
             if kind not in SNAPSHOT_KINDS:
@@ -150,7 +154,7 @@ def read_snapshot(paths: list[str]) -> Snapshot:
     return snapshot
 
 
-def dump_cluster(cluster: Any, namespaces: list[str] | None) -> tuple[dict[str, Any], list[Any]]:
+def dump_cluster(cluster: Any, scope: NamespaceScope) -> tuple[dict[str, Any], list[Any]]:
     """A snapshot of the cluster (a ``v1`` ``List``: its ClusterInfo, namespaces, pods and workloads) and what could
     not be read (InventoryErrors)."""
     from ..cluster.inventory import RESOURCES, fetch_inventory
@@ -158,13 +162,13 @@ def dump_cluster(cluster: Any, namespaces: list[str] | None) -> tuple[dict[str, 
 
     progress = progress_printer()
     try:
-        inventory = fetch_inventory(cluster, namespaces, progress=progress)
+        inventory = fetch_inventory(cluster, progress=progress, **scope.inventory_args())
     finally:
         if progress is not None:
             progress("")
     items: list[Any] = [cluster_info(inventory.server_version, ["namespaces"] + [r.name for r in RESOURCES],
                                      [{"namespace": e.namespace, "resource": e.resource, "message": e.message,
-                                       "status": e.status} for e in inventory.errors])]
+                                       "status": e.status} for e in inventory.errors], scope.as_dict())]
     items.extend(inventory.namespaces[name] for name in sorted(inventory.namespaces))
     for kind in sorted(inventory.objects):
         items.extend(inventory.objects[kind])

@@ -74,6 +74,8 @@ def test_per_namespace_fallback_after_a_403_keeps_the_label_selector(filled, clu
     ("!team", ["c"]),
     ("team", ["a", "b"]),
     ("team!=blue,team", ["b"]),
+    ("team in (red,green)", ["b"]),  # set-based requirements hold one by one too
+    ("team notin (blue)", ["b", "c"]),
 ])
 def test_named_namespaces_with_a_namespace_selector(filled, cluster, list_forbidden, selector, selected):
     if list_forbidden:
@@ -82,3 +84,12 @@ def test_named_namespaces_with_a_namespace_selector(filled, cluster, list_forbid
     assert list(inv.namespaces) == selected
     assert inv.errors == []  # named but not selected: out of scope, not an error
     assert sorted({o["metadata"]["namespace"] for o in inv.pods}) == selected
+
+
+@pytest.mark.parametrize("list_forbidden", [False, True], ids=["listed", "read one by one"])
+def test_excluded_namespaces_are_never_read(filled, cluster, list_forbidden):
+    if list_forbidden:
+        filled.forbid("namespaces", verbs=["list"])
+    inv = fetch_inventory(cluster, ["a", "b", "c"], exclude=("b*", "c"))
+    assert list(inv.namespaces) == ["a"] and inv.errors == []
+    assert {r.path for r in filled.requests if "/namespaces/b" in r.path or "/namespaces/c" in r.path} == set()

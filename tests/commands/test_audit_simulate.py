@@ -30,7 +30,8 @@ def test_audit_all_namespaces(run_cli, cluster):
     assert code == 0 and err == ""
     assert report["apiVersion"] == "kubectl-pss/v1" and report["kind"] == "AuditReport"
     assert report["context"] == "fake" and report["server"] == {"gitVersion": "v1.34.2", "minor": 34}
-    assert report["cluster"] == {"snapshot": None, "policyLatest": "v1.34", "admissionConfig": None}
+    assert report["cluster"] == {"snapshot": None, "policyLatest": "v1.34", "admissionConfig": None,
+                                 "scope": {"namespaces": None, "selector": None, "excludeNamespaces": []}}
     assert any("no --admission-config" in note for note in report["notes"])
     ns = by_name(report)
     assert list(ns) == ["batch", "default", "good", "kube-system", "prod", "sandbox"]
@@ -117,7 +118,8 @@ def test_unknown_context_is_one_line_exit_2(run_cli, cluster):
 
 
 def simulate(run_cli, cluster, *extra):
-    code, out, err = run_cli("simulate", "restricted", "--kubeconfig", str(cluster.kubeconfig_path),
+    scope = [] if "-n" in extra else ["-A"]
+    code, out, err = run_cli("simulate", "restricted", *scope, "--kubeconfig", str(cluster.kubeconfig_path),
                              "-o", "json", *extra)
     return code, json.loads(out), err
 

@@ -102,7 +102,7 @@ def check_case(capsys, tmp_path, seed: int, stats: dict) -> None:
         names = random_cluster(rng, server)
         plan = [] if seed == 0 else random_plan(rng, names, FAULTS[(seed - 1) % len(FAULTS)])  # every kind
         why = f"seed {seed}, plan {plan}"
-        for argv in (["audit", "-A"], ["simulate", "restricted"]):
+        for argv in (["audit", "-A"], ["simulate", "restricted", "-A"]):
             install(server, plan)
             code, report = run(capsys, kubeconfig, *argv)
             read = fully_read(server, names)

@@ -132,13 +132,13 @@ def test_a_non_json_namespace_list_is_a_one_line_error(run_cli, cluster):
 
 def test_simulate_with_a_non_json_pod_list_does_not_say_ok(run_cli, cluster):
     cluster.inject("/api/v1/pods", "html", times=FOREVER, exact=True)
-    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "--no-color")
+    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "-A", "--no-color")
     assert code == 2
     table = out.split("\n\n")[1].splitlines()[1:]  # the verdict table, without its header
     assert [row.split()[0] for row in table] == NAMESPACES
     assert all(row.rstrip().endswith("? (not fully read)") for row in table)
     assert "of 6 namespace(s) affected, 6 unknown (not fully read)" in out
-    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "-o", "json")
+    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "-A", "-o", "json")
     report = json.loads(out)
     assert code == 2 and {ns["verdict"] for ns in report["namespaces"]} == {"unknown"}
     assert all(ns["wouldReject"] in (True, None) for ns in report["namespaces"])
@@ -194,12 +194,12 @@ def test_per_namespace_403_is_incomplete_in_audit(run_cli, cluster):
 def test_per_namespace_403_is_unknown_in_simulate(run_cli, cluster):
     cluster.forbid("pods")
     cluster.forbid("pods", namespace="good")
-    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "-o", "json")
+    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "-A", "-o", "json")
     ns = by_name(json.loads(out))
     assert code == 2
     assert ns["good"]["verdict"] == "unknown" and ns["good"]["complete"] is False and ns["good"]["wouldReject"] is None
     assert ns["default"]["verdict"] == "affected" and ns["kube-system"]["complete"] is True
-    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "--no-color")
+    code, out, _ = run_on(run_cli, cluster, "simulate", "restricted", "-A", "--no-color")
     row = next(line for line in out.splitlines() if line.startswith("good "))
     assert "? (not fully read)" in row and not row.rstrip().endswith("ok")
 

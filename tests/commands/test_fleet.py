@@ -72,7 +72,7 @@ def test_all_contexts_of_a_merged_kubeconfig(run_cli, fleet):
 
 
 def test_latest_is_each_clusters_own_minor(run_cli, fleet):
-    code, out, err = run_cli("simulate", "restricted", "--contexts", "alpha,beta", "-o", "json")
+    code, out, err = run_cli("simulate", "restricted", "-A", "--contexts", "alpha,beta", "-o", "json")
     assert code == 1, err  # alpha's privileged pod would be rejected
     by = items(out)
     assert (by["alpha"]["policyVersion"], by["alpha"]["server"]["minor"]) == ("v1.24", 24)
@@ -136,7 +136,7 @@ def test_nodes_over_contexts(run_cli, fleet):
 
 
 def test_snapshot_writes_one_file_per_context(run_cli, fleet, tmp_path):
-    code, out, err = run_cli("snapshot", "--all-contexts", "--output-file", tmp_path / "dump-{context}.json")
+    code, out, err = run_cli("snapshot", "-A", "--all-contexts", "--output-file", tmp_path / "dump-{context}.json")
     assert code == 2  # bad and gone
     assert sorted(p.name for p in tmp_path.glob("dump-*")) == ["dump-alpha.json", "dump-beta.json"]
     alpha = json.loads((tmp_path / "dump-alpha.json").read_text())
@@ -155,7 +155,7 @@ def test_snapshot_of_several_contexts_needs_a_pattern(run_cli, fleet, tmp_path):
         assert err.startswith(f'error: --output-file "{target}": with several contexts, give a pattern with '
                               "{context}")
     (tmp_path / "d-beta.json").write_text("{}")
-    code, out, err = run_cli("snapshot", "--contexts", "alpha,beta", "--output-file", tmp_path / "d-{context}.json")
+    code, out, err = run_cli("snapshot", "-A", "--contexts", "alpha,beta", "--output-file", tmp_path / "d-{context}.json")
     assert (code, err) == (2, f"error: {tmp_path / 'd-beta.json'} exists: pass --overwrite to replace it\n")
     assert not (tmp_path / "d-alpha.json").exists() and fleet.alpha.requests == []
 

@@ -379,7 +379,7 @@ def test_yaml_written_by_the_tool_reads_back_as_written(apiserver, tmp_path, run
     apiserver._stores["pods"].get("apps", "n")["metadata"]["annotations"] = {
         "container.apparmor.security.beta.kubernetes.io/1e3": "0o17"}
     dump = tmp_path / "snapshot.yaml"
-    code, _, err = run_cli("snapshot", "-o", dump, "--kubeconfig", apiserver.kubeconfig_path)
+    code, _, err = run_cli("snapshot", "-A", "-o", dump, "--kubeconfig", apiserver.kubeconfig_path)
     assert code == 0, err
     text = dump.read_text()
     assert "team: 'y'" in text and "name: '1e3'" in text and ": '0o17'" in text

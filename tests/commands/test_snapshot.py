@@ -136,7 +136,7 @@ def test_snapshot_flag_errors(run_cli, argv, message):
 def test_snapshot_round_trip_gives_the_same_audit(apiserver, tmp_path, run_cli):
     load_mixed_cluster(apiserver)
     dump = tmp_path / "dump.json"
-    code, _, err = run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    code, _, err = run_cli("snapshot", "-A", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
     assert code == 0 and err.startswith(f"wrote {dump}: ")
     snapshot = json.loads(dump.read_text())
     assert (snapshot["apiVersion"], snapshot["kind"]) == ("v1", "List")
@@ -156,7 +156,7 @@ def test_snapshot_round_trip_gives_the_same_audit(apiserver, tmp_path, run_cli):
     code, out, _ = run_cli("check", "-f", str(dump), "-o", "json")
     assert not any(s["kind"] == "ClusterInfo" for s in json.loads(out)["skipped"])
     assert offline["cluster"]["policyLatest"] == live["cluster"]["policyLatest"] == "v1.34"
-    code, _, err = run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    code, _, err = run_cli("snapshot", "-A", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
     assert code == 2 and "exists: pass --overwrite" in err
 
 
@@ -185,7 +185,7 @@ def test_snapshot_o_refuses_a_format_word(run_cli, tmp_path, monkeypatch, word):
 def test_snapshot_output_file(apiserver, tmp_path, run_cli):
     load_mixed_cluster(apiserver)
     dump = tmp_path / "json"  # a file that happens to be named like a format: fine with --output-file
-    code, _, err = run_cli("snapshot", "--output-file", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    code, _, err = run_cli("snapshot", "-A", "--output-file", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
     assert code == 0 and err.startswith(f"wrote {dump}: ")
     assert json.loads(dump.read_text())["kind"] == "List"
 
@@ -196,7 +196,7 @@ def test_partly_read_snapshot_audits_the_unread_namespace_as_incomplete(apiserve
     apiserver.forbid("pods")
     apiserver.forbid("pods", namespace="prod")  # the per-namespace fallback fails for prod only
     dump = tmp_path / "dump.json"
-    code, _, err = run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    code, _, err = run_cli("snapshot", "-A", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
     assert code == 2 and 'error: namespace "prod": pods: ' in err
     code, out, _ = run_cli("audit", "--snapshot", str(dump), "-o", "json")
     report = namespaces(json.loads(out))
@@ -232,7 +232,7 @@ def test_namespaces_only_dump_is_not_no_pods(tmp_path, run_cli):
 def test_kubectl_pss_snapshot_missing_a_list_is_incomplete(apiserver, tmp_path, run_cli):
     load_mixed_cluster(apiserver)
     dump = tmp_path / "dump.json"
-    run_cli("snapshot", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
+    run_cli("snapshot", "-A", "-o", str(dump), "--kubeconfig", str(apiserver.kubeconfig_path))
     doc = json.loads(dump.read_text())
     [info] = [i for i in doc["items"] if i.get("kind") == "ClusterInfo"]
     assert info["apiVersion"] == "kubectl-pss/v1" and info["readErrors"] == [] and "deployments" in info["lists"]

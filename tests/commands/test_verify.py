@@ -171,7 +171,7 @@ def label(profile, mode=None):
 # --- verify-apparmor -----------------------------------------------------------------------------
 def test_apparmor_every_verdict(run_cli, lab):
     code, report, err = verify(run_cli, lab, "verify-apparmor")
-    assert code == 1 and err == ""
+    assert code == 1 and err == 'verifying namespace "apps" only: -A for every namespace\n'
     c = by_pod(report)
     assert short(c["web/nginx"]) == ("match", None, label("cri-containerd.apparmor.d", "enforce"))
     assert short(c["crio-web"]) == ("match", None, label("crio-default", "enforce"))  # judged by node-b's runtime
@@ -333,7 +333,8 @@ def test_usage_errors(run_cli, argv, message):
 # --- verify-seccomp ----------------------------------------------------------------------------------
 def test_seccomp_quick(run_cli, lab):
     code, report, err = verify(run_cli, lab, "verify-seccomp")
-    assert code == 1 and err == "" and report["debugPods"] == [] and lab.runtime.created == []
+    assert code == 1 and err == 'verifying namespace "apps" only: -A for every namespace\n'
+    assert report["debugPods"] == [] and lab.runtime.created == []
     c = by_pod(report)
     assert short(c["web/nginx"]) == ("match", None, {"mode": "filter", "filters": 1})
     assert (c["crio-web"]["verdict"], c["crio-web"]["flags"]) == ("match", ["seccompDefault"])

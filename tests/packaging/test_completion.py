@@ -225,6 +225,11 @@ def test_namespaces_from_kubectl(fake_kubectl):
     assert calls[1].startswith("--kubeconfig /k --context prod get namespaces")
 
 
+def test_excluded_namespaces_complete_as_namespaces(fake_kubectl):
+    assert values(["simulate", "baseline", "-A", "--exclude-namespace", "k"]) == ["kube-system"]
+    assert values(["label", "-A", "--exclude-namespace", ""]) == ["default", "kube-system", "shop"]
+
+
 def test_pods_and_contexts_from_kubectl(fake_kubectl):
     state = completion._State(values={"-n": ["shop"], "--context": ["prod"]})
     assert completion._cluster_names("pods", state) == ["web-0", "web-1"]

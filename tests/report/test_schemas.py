@@ -135,7 +135,7 @@ def test_offline_reports_match_their_schemas(run_cli, tmp_path):
 
 def test_reports_from_a_fresh_snapshot_match_their_schemas(run_cli, cluster, tmp_path):
     dump = tmp_path / "snap.json"
-    code, _, _ = run_cli("snapshot", "-o", dump, "--kubeconfig", cluster.kubeconfig_path)
+    code, _, _ = run_cli("snapshot", "-A", "-o", dump, "--kubeconfig", cluster.kubeconfig_path)
     assert code == 0
     for kind, argv in (("AuditReport", ["audit"]), ("SimulateReport", ["simulate", "restricted"])):
         _, report, _ = run_report(run_cli, argv + ["--snapshot", str(dump)])
