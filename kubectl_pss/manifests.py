@@ -21,13 +21,20 @@ from .goyaml import GoYamlLoader, check_json_value
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+# Where each node of a document is: path (keys and list indexes from the document's root) -> (line,
+# column), both from 1; a mapping entry is where its key is written.
+Positions = dict[tuple[Any, ...], tuple[int, int]]
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One parsed document of a source; ``index`` counts from 0 within the source."""
+    """One parsed document of a source; ``index`` counts from 0 within the source; ``positions`` only when
+    read with ``track_lines`` (and the text could be placed)."""
 
     source: str
     index: int
     data: Any
+    positions: Positions | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +174,47 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _json_documents(source: str, text: str, declared_json: bool) -> Iterator[Document | LoadError] | None:
+def node_positions(node: Any, line_offset: int = 0) -> Positions:
+    """Every node's place in a composed YAML node tree (marks kept by PyYAML's composer), by path.
+
+    An alias is placed where it is written; what it points to is walked once (no blow-up on
+    repeated aliases)."""
+    positions: Positions = {}
+    seen: set[int] = set()
+    stack: list[tuple[tuple[Any, ...], Any, Any]] = [((), node, node)]
+    while stack:
+        path, value_node, mark_node = stack.pop()
+        mark = mark_node.start_mark
+        positions[path] = (mark.line + 1 + line_offset, mark.column + 1)
+        if id(value_node) in seen:
+            continue
+        seen.add(id(value_node))
+        if isinstance(value_node, yaml.MappingNode):
+            for key_node, child in value_node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    stack.append((path + (key_node.value,), child, key_node))
+        elif isinstance(value_node, yaml.SequenceNode):
+            stack.extend((path + (i,), child, child) for i, child in enumerate(value_node.value))
+    return positions
+
+
+def _json_positions(text: str, start: int, end: int) -> Positions | None:
+    """Positions of the JSON value text[start:end], composed as YAML (JSON is YAML's flow style); None
+    when PyYAML cannot compose it."""
+    try:
+        node = yaml.compose(text[start:end], Loader=GoYamlLoader)
+    except yaml.YAMLError:
+        return None
+    if node is None:
+        return None
+    offset = text.count("\n", 0, start)
+    column = start - (text.rfind("\n", 0, start) + 1)  # the value may start mid-line: its first line shifts
+    return {path: (line, col + column if line == offset + 1 else col)
+            for path, (line, col) in node_positions(node, offset).items()}
+
+
+def _json_documents(source: str, text: str, declared_json: bool,
+                    track_lines: bool = False) -> Iterator[Document | LoadError] | None:
     """A JSON document, or a stream of concatenated JSON documents (as kubectl accepts).
 
     Returns None when the text is no JSON (and not declared JSON): it is read as YAML then.
@@ -182,6 +229,7 @@ def _json_documents(source: str, text: str, declared_json: bool) -> Iterator[Doc
         if pos >= length:
             return iter(items)
         index = len(items)
+        start = pos
         try:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
@@ -197,7 +245,7 @@ def _json_documents(source: str, text: str, declared_json: bool) -> Iterator[Doc
             items.append(LoadError(source, index, f"invalid JSON: {message}"))
             pos = max(_skip_json_value(text, pos), pos + 1)
         else:
-            items.append(Document(source, index, value))
+            items.append(Document(source, index, value, _json_positions(text, start, pos) if track_lines else None))
 
 
 _DOCUMENT_START = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
@@ -210,7 +258,7 @@ def _yaml_error(exc: yaml.YAMLError, line_offset: int) -> str:
     return f"invalid YAML: {problem}{where}"
 
 
-def _yaml_documents(source: str, text: str) -> Iterator[Document | LoadError]:
+def _yaml_documents(source: str, text: str, track_lines: bool = False) -> Iterator[Document | LoadError]:
     """The documents of a YAML stream, read as kubectl reads them; a bad document is an error of its own.
 
     After a syntax error the stream resumes at the next ``---`` line (kubectl splits streams there too).
@@ -245,7 +293,7 @@ def _yaml_documents(source: str, text: str) -> Iterator[Document | LoadError]:
                     yield LoadError(source, index, message)
                 else:
                     if data is not None:
-                        yield Document(source, index, data)
+                        yield Document(source, index, data, node_positions(node, line_offset) if track_lines else None)
                 index += 1
         finally:
             loader.dispose()
@@ -265,20 +313,20 @@ def _line_start(text: str, line: int) -> int:
     return pos
 
 
-def _parse(source: str, text: str) -> Iterator[Document | LoadError]:
+def _parse(source: str, text: str, track_lines: bool = False) -> Iterator[Document | LoadError]:
     """JSON (a document or a stream) for *.json; YAML otherwise (JSON-looking text tried as JSON first)."""
     declared_json = source.lower().endswith(".json")
     if declared_json or text.lstrip()[:1] in ("{", "["):
-        items = _json_documents(source, text, declared_json)
+        items = _json_documents(source, text, declared_json, track_lines)
         if items is not None:
             yield from items
             return
-    yield from _yaml_documents(source, text)
+    yield from _yaml_documents(source, text, track_lines)
 
 
-def parse_text(source: str, text: str) -> list[Document | LoadError]:
+def parse_text(source: str, text: str, track_lines: bool = False) -> list[Document | LoadError]:
     """The documents of one text (named ``source``), read as ``load_documents`` reads a file."""
-    return list(_parse(source, text))
+    return list(_parse(source, text, track_lines))
 
 
 def read_sources(paths: list[str]) -> Iterator[LoadError | tuple[str, str]]:
@@ -294,8 +342,9 @@ def read_sources(paths: list[str]) -> Iterator[LoadError | tuple[str, str]]:
             yield LoadError(source, None, exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc))
 
 
-def load_documents(paths: list[str]) -> tuple[list[Document], list[LoadError]]:
-    """Every document of every path; unreadable sources and bad documents become errors."""
+def load_documents(paths: list[str], track_lines: bool = False) -> tuple[list[Document], list[LoadError]]:
+    """Every document of every path; unreadable sources and bad documents become errors. With
+    ``track_lines`` each document keeps where its nodes are written (``Document.positions``)."""
     errors: list[LoadError] = []
     documents: list[Document] = []
     for read in read_sources(paths):
@@ -303,7 +352,7 @@ def load_documents(paths: list[str]) -> tuple[list[Document], list[LoadError]]:
             errors.append(read)
             continue
         source, text = read
-        for item in _parse(source, text):
+        for item in _parse(source, text, track_lines):
             (documents if isinstance(item, Document) else errors).append(item)
     return documents, errors
 

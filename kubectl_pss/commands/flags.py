@@ -13,6 +13,7 @@ from ..confinement.model import DEFAULT_SECCOMP_ROOT
 from ..report.render import OUTPUT_FORMATS
 
 if TYPE_CHECKING:
+    from ..analysis.gate import FailOn
     from ..operations.cluster_state import Source
     from ..operations.connection import Connection
     from ..operations.containers import Selection
@@ -70,6 +71,16 @@ def level_arg(text: str, flag: str = "--level") -> Level:
         return parse_level(text)
     except PolicyValueError:
         raise UsageError(f'invalid {flag} "{text}": {LEVEL_ERROR}') from None
+
+
+def fail_on_arg(text: str) -> "FailOn":
+    """``--fail-on`` of check, audit and simulate: a mode or a level (analysis.gate, one meaning for all three)."""
+    from ..analysis.gate import parse_fail_on
+
+    try:
+        return parse_fail_on(text)
+    except ValueError as exc:
+        raise UsageError(f'invalid --fail-on "{text}": {exc}') from None
 
 
 def version_arg(text: str, flag: str = "--version") -> Version:
