@@ -103,6 +103,7 @@ class Baseline:
     entries: dict[tuple[str, ...], BaselineEntry] = field(default_factory=dict)
     today: datetime.date = field(default_factory=datetime.date.today)
     matched: set[tuple[str, ...]] = field(default_factory=set)
+    source: str | None = None  # the file it was read from
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -138,7 +139,7 @@ def parse_baseline(doc: Any, target: str, source: str, today: datetime.date | No
     entries = doc.get("entries")
     if not isinstance(entries, list):
         raise fail("entries must be a list")
-    baseline = Baseline(target, today=today or datetime.date.today())
+    baseline = Baseline(target, today=today or datetime.date.today(), source=source)
     for i, raw in enumerate(entries):
         if not isinstance(raw, dict):
             raise fail(f"entries[{i}]: not an object")
@@ -172,3 +173,38 @@ def baseline_document(target: str, keys: Iterable[tuple[str, ...]], previous: Ba
         old = previous.entries.get(key) if previous is not None else None
         entries.append((old or BaselineEntry(key)).as_dict(names))
     return {"apiVersion": "kubectl-pss/v1", "kind": BASELINE_KIND, "target": target, "entries": entries}
+
+
+def live_gate(namespaces: Iterable[dict], pods: dict[str, list[dict]], workloads: dict[str, list[dict]],
+              config: AdmissionConfig, registry: Registry, fail_on: FailOn, baseline: Baseline | None = None,
+              version: Version | None = None, verdicts: VerdictCache | None = None,
+              simulated: tuple[str, Level, Version] | None = None) -> dict[str, Any]:
+    """The ``gate`` of an audit or simulate report: per namespace, what fails ``fail_on`` by owner and check
+    (``baselined`` when ``baseline`` knows namespace + owner + check), and how many namespaces fail."""
+    failing: list[dict[str, Any]] = []
+    failed: set[str] = set()
+    for namespace in namespaces:
+        name = str((namespace.get("metadata") or {}).get("name"))
+        for finding in gate_findings(namespace, pods.get(name, []), workloads.get(name, []), config, registry,
+                                     fail_on, version, verdicts, simulated):
+            for check in dict.fromkeys(v.check for v in finding.violations):
+                key = (name, finding.owner.kind, finding.owner.name, check)
+                known = baseline is not None and baseline.status(key) == "unchanged"
+                if not known:
+                    failed.add(name)
+                failing.append({"namespace": name, "owner": {"kind": finding.owner.kind, "name": finding.owner.name},
+                                "check": check, "baselined": known})
+    return {"failOn": str(fail_on), "failedNamespaces": sorted(failed), "findings": failing,
+            "baseline": None if baseline is None else {"file": baseline.source, "fixed": baseline.fixed(),
+                                                       "expired": baseline.expired()}}
+
+
+def audit_keys(gate: dict[str, Any], namespaces: Iterable[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """Baseline identities (namespace, owner kind, owner name, check) of a gate's findings and of the report's
+    own findings (``namespaces[].findings``)."""
+    keys = [(f["namespace"], f["owner"]["kind"], f["owner"]["name"], f["check"]) for f in gate["findings"]]
+    for namespace in namespaces:
+        for finding in namespace.get("findings") or ():
+            keys += [(namespace["name"], finding["owner"]["kind"], finding["owner"]["name"], v["check"])
+                     for v in finding["violations"]]
+    return keys

@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.namespaces import audit_namespace, namespace_notes
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from ..operations.cluster_state import ClusterState, Source, completeness, load_state
-from ..policy import Level
+from ..operations.gate import read_baseline, run_gate
 from ..report.audit import print_read_errors, render_audit
 from ..report.render import write_report
-from .flags import add_state_flags, level_arg, scope_arg, source_args, validate_output
+from .flags import add_gate_flags, add_state_flags, fail_on_arg, scope_arg, source_args, validate_output
+
+if TYPE_CHECKING:
+    from ..analysis.gate import FailOn
 
 EXAMPLES = """
 # Every namespace of the bundled kind snapshot (no cluster needed)
@@ -29,7 +32,8 @@ kubectl pss audit -A --fail-on baseline
 # Two namespaces, as JSON, with the API server's AdmissionConfiguration
 kubectl pss audit -n shop -n web --admission-config admission.yaml -o json
 """
-EXIT_CODES = ((0, 'the audit ran (findings do not fail it without --fail-on)'), (1, 'with --fail-on LEVEL: some namespace cannot pass LEVEL'))
+EXIT_CODES = ((0, 'the audit ran (findings do not fail it without --fail-on)'),
+              (1, 'with --fail-on: some namespace has a new violation of its own MODE, or cannot pass LEVEL'))
 
 
 @dataclass
@@ -37,14 +41,15 @@ class AuditOptions:
     source: Source
     namespaces: list[str] | None  # None: all namespaces; [] : the context's namespace
     admission_config: str | None
-    fail_on: Level | None
+    fail_on: "FailOn | None"
     output: str
     no_color: bool
+    baseline: str | None = None
+    write_baseline: str | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_state_flags(parser, all_by_default=False, own=lambda own: own.add_argument(
-        "--fail-on", metavar="LEVEL", help="exit 1 when some namespace's pods or templates cannot pass LEVEL (for CI)"))
+    add_state_flags(parser, all_by_default=False, own=add_gate_flags)
 
 
 def complete(args: argparse.Namespace) -> AuditOptions:
@@ -55,9 +60,11 @@ def complete(args: argparse.Namespace) -> AuditOptions:
         # a snapshot has no current namespace: all of it unless -n
         namespaces=None if args.all_namespaces or (source.snapshot and not namespaces) else namespaces,
         admission_config=args.admission_config,
-        fail_on=None if args.fail_on is None else level_arg(args.fail_on, "--fail-on"),
+        fail_on=None if args.fail_on is None else fail_on_arg(args.fail_on),
         output=args.output,
         no_color=args.no_color,
+        baseline=args.baseline,
+        write_baseline=args.write_baseline,
     )
 
 
@@ -89,17 +96,20 @@ def build_audit(state: ClusterState) -> dict[str, Any]:
     })
 
 
-def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:
+def exit_code(report: dict[str, Any]) -> int:
     if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]):
         return EXIT_ERROR
-    if fail_on is not None and any(Level(ns["strictestLevel"]) < fail_on for ns in report["namespaces"]):
+    if report.get("gate") and report["gate"]["failedNamespaces"]:
         return EXIT_FINDINGS
     return EXIT_OK
 
 
 def run(options: AuditOptions) -> int:
+    baseline = read_baseline(options.baseline, "audit") if options.baseline else None
     with options.source:
-        report = build_audit(load_state(options.source, options.namespaces, options.admission_config))
+        state = load_state(options.source, options.namespaces, options.admission_config)
+        report = build_audit(state)
+        run_gate(state, report, options.fail_on, baseline, options.write_baseline)
     write_report(report, options.output, sys.stdout, lambda r, out: render_audit(r, out, options.no_color))
     print_read_errors(report["errors"])
-    return exit_code(report, options.fail_on)
+    return exit_code(report)

@@ -9,17 +9,22 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.namespaces import namespace_notes, policy_version, simulate_namespace
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
+from ..operations.gate import read_baseline, run_gate
 from ..operations.cluster_state import ClusterState, Source, completeness, load_state
 from ..policy import Level, Version
 from ..policy.admission import MODES
 from ..report.audit import print_read_errors
 from ..report.render import write_report
 from ..report.simulate import render_simulation
-from .flags import add_state_flags, level_and_version_args, scope_arg, source_args, validate_output
+from .flags import (add_gate_flags, add_state_flags, fail_on_arg, level_and_version_args, scope_arg, source_args,
+                    validate_output)
+
+if TYPE_CHECKING:
+    from ..analysis.gate import FailOn
 
 EXAMPLES = """
 # What enforcing restricted on every namespace of the kind snapshot would reject
@@ -28,7 +33,9 @@ kubectl pss simulate restricted --snapshot examples/kind-cluster.json
 # baseline at policy v1.29 on one namespace, compared with the API server's own dry run
 kubectl pss simulate baseline --version v1.29 -n shop --server-dry-run
 """
-EXIT_CODES = ((0, 'nothing would be rejected'), (1, 'something would be rejected'))
+EXIT_CODES = ((0, 'nothing would be rejected (with --fail-on: nothing fails the gate)'),
+              (1, 'something would be rejected; with --fail-on MODE|LEVEL: a new violation of that mode (with the '
+                  'simulated label set) or level'))
 
 
 @dataclass
@@ -42,6 +49,9 @@ class SimulateOptions:
     server_dry_run: bool
     output: str
     no_color: bool
+    fail_on: "FailOn | None" = None
+    baseline: str | None = None
+    write_baseline: str | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,9 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", dest="policy_version", default="latest",
                         help='policy version "v1.N" or "latest" (the cluster\'s own version; default)')
     parser.add_argument("--mode", default="enforce", help="enforce (default), audit or warn")
-    add_state_flags(parser, all_by_default=True, own=lambda own: own.add_argument(
-        "--server-dry-run", action="store_true",
-        help="also ask the API server (label patch with dryRun=All, nothing changes) and compare"))
+    def own(group: argparse.ArgumentParser) -> None:
+        group.add_argument("--server-dry-run", action="store_true",
+                           help="also ask the API server (label patch with dryRun=All, nothing changes) and compare")
+        add_gate_flags(group)
+
+    add_state_flags(parser, all_by_default=True, own=own)
 
 
 def complete(args: argparse.Namespace) -> SimulateOptions:
@@ -67,6 +80,9 @@ def complete(args: argparse.Namespace) -> SimulateOptions:
         server_dry_run=args.server_dry_run,
         output=args.output,
         no_color=args.no_color,
+        fail_on=None if args.fail_on is None else fail_on_arg(args.fail_on),
+        baseline=args.baseline,
+        write_baseline=args.write_baseline,
     )
 
 
@@ -117,9 +133,12 @@ def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dic
 
 
 def run(options: SimulateOptions) -> int:
+    baseline = read_baseline(options.baseline, "audit") if options.baseline else None
     with options.source:
         state = load_state(options.source, options.namespaces, options.admission_config)
         report, _ = build_simulation(state, options)
+        run_gate(state, report, options.fail_on, baseline, options.write_baseline, options.version,
+                 (options.mode, options.level, options.version))
         if options.server_dry_run:
             from ..operations.labels import dry_run_enforce
 
@@ -141,4 +160,5 @@ def run(options: SimulateOptions) -> int:
     if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]) or any("error" in s for s in servers):
         return EXIT_ERROR  # (as label: a failed server dry run checked nothing)
     disagrees = any(server.get("agrees") is False for server in servers)
-    return EXIT_FINDINGS if report["summary"]["namespacesAffected"] or disagrees else EXIT_OK
+    failing = report["gate"]["failedNamespaces"] if "gate" in report else report["summary"]["namespacesAffected"]
+    return EXIT_FINDINGS if failing or disagrees else EXIT_OK

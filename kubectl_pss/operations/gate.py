@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import subprocess
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.gate import Baseline, BaselineError, parse_baseline
 from ..errors import FatalError, UsageError
 from ..manifests import load_documents
+
+if TYPE_CHECKING:
+    from ..analysis.gate import FailOn
 
 KUSTOMIZE_TIMEOUT = 300.0
 
@@ -95,3 +99,38 @@ def live_namespace_labels(connection: Any) -> tuple[dict[str, dict[str, Any]], d
     except ClusterError:
         version = None
     return labels, version
+
+
+def run_gate(state: Any, report: dict[str, Any], fail_on: "FailOn | None", baseline: Baseline | None,
+             write_path: str | None, version: Any = None, simulated: Any = None) -> None:
+    """audit's and simulate's ``--fail-on``/``--baseline``/``--write-baseline`` on a read cluster state: the
+    report's ``gate``; a written baseline is in force for this run (what it holds is not new)."""
+    from ..analysis.gate import audit_keys, baseline_document, live_gate
+
+    def judge(known: Baseline | None) -> dict[str, Any] | None:
+        if fail_on is None:
+            return None
+        for key in audit_keys({"findings": []}, report["namespaces"]) if known is not None else ():
+            known.status(key)  # what the report shows still matches: not fixed
+        return live_gate(state.namespaces, state.pods, state.workloads, state.config, state.registry, fail_on,
+                         known, version, state.verdicts, simulated)
+
+    gate = judge(baseline)
+    if write_path:
+        document = baseline_document("audit", audit_keys(gate or {"findings": []}, report["namespaces"]), baseline)
+        write_baseline(write_path, document)
+        print(f"baseline written: {write_path}", file=sys.stderr)
+        gate = judge(parse_baseline(document, "audit", write_path))
+    if gate is not None:
+        report["gate"] = gate
+        failed = gate["failedNamespaces"]
+        if failed:
+            print(f"--fail-on {gate['failOn']}: {len(failed)} namespace(s) fail: {', '.join(failed)}", file=sys.stderr)
+        for entry in (gate["baseline"] or {}).get("fixed", []):
+            print(f"note: baseline entry fixed (no longer matches): {_audit_entry(entry)}", file=sys.stderr)
+        for entry in (gate["baseline"] or {}).get("expired", []):
+            print(f"warning: baseline entry expired on {entry['expires']}: {_audit_entry(entry)}", file=sys.stderr)
+
+
+def _audit_entry(entry: dict[str, Any]) -> str:
+    return f"namespace {entry['namespace']} {entry['ownerKind']}/{entry['ownerName']} {entry['check']}"
