@@ -2,7 +2,7 @@
 
 The check's detail names the containers or volumes it blames (``container "app" must ...``); the field is
 the first of the check's fields present in them (then at pod level). A field that must be set but is
-missing has no place of its own: the container's, the pod spec's, or None (the caller uses ``kind:``).
+missing has no place of its own: None (the caller shows the object's ``kind:`` line).
 """
 from __future__ import annotations
 
@@ -73,10 +73,11 @@ def field_path(obj: dict, check: str, detail: str) -> tuple[Any, ...] | None:
         return None
     if check == "appArmorProfile":
         for key in (_get(obj, base + ("metadata", "annotations")) or {}):
-            if key.startswith("container.apparmor.security.beta.kubernetes.io/") and key.split("/", 1)[1] in names:
+            if key.startswith("container.apparmor.security.beta.kubernetes.io/") and key in detail:
                 return base + ("metadata", "annotations", key)
     in_container, in_pod = FIELDS.get(check, ((), ()))
-    blamed: tuple[Any, ...] | None = None
+    if check == "capabilities_restricted" and "capabilities.drop" in detail:  # a drop that is missing or short
+        in_container = ((SC, "capabilities", "drop"), (SC, "capabilities"))
     for list_name in CONTAINER_LISTS:
         for i, container in enumerate(spec.get(list_name) or ()):
             if not isinstance(container, dict) or container.get("name") not in names:
@@ -85,9 +86,8 @@ def field_path(obj: dict, check: str, detail: str) -> tuple[Any, ...] | None:
             for path in in_container:
                 if _get(container, path) is not None:
                     return here + path
-            blamed = blamed or here
     for path in in_pod:
         value = _get(spec, path)
         if value is not None and (value is not False or check != "hostNamespaces"):
             return spec_path + path
-    return blamed if blamed is not None else (spec_path if in_pod else None)
+    return None
