@@ -38,7 +38,7 @@ from ..report.check import render_check
 from ..report.ci import CI_FORMATS, LocatedResult, write_ci_report
 from ..report.envelope import envelope
 from ..report.render import OUTPUT_FORMATS, TABLE_FORMATS, write_report
-from .flags import (add_admission_config_flag, add_connection_flags, add_output_flags, connection_args,
+from .flags import (add_admission_config_flag, add_connection_flags, add_gate_flags, add_output_flags, connection_args,
                     fail_on_arg, level_and_version_args, validate_output, version_arg)
 
 EXAMPLES = """
@@ -102,11 +102,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster-labels", action="store_true",
                         help="the live namespaces' pod-security labels (and the server's version for latest) "
                              "instead of the input's Namespace objects")
-    parser.add_argument("--fail-on", metavar="MODE|LEVEL",
-                        help="exit 1 when an object violates its namespace's MODE (enforce, audit, warn) or cannot "
-                             "pass LEVEL (baseline, restricted); default with --level: that level")
-    parser.add_argument("--baseline", metavar="FILE", help="known violations: they are reported, but do not fail")
-    parser.add_argument("--write-baseline", metavar="FILE", help="write today's violations as a baseline file")
+    add_gate_flags(parser, "; default with --level: that level")
     add_output_flags(parser)
     parser._option_string_actions["-o"].help = "output format: table, wide, json, yaml, sarif, junit or github"
     add_connection_flags(parser)

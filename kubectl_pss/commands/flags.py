@@ -211,13 +211,13 @@ def add_state_flags(parser: argparse.ArgumentParser, all_by_default: bool,
     add_snapshot_flags(parser)
 
 
-def add_gate_flags(parser: argparse.ArgumentParser) -> None:
-    """``--fail-on``, ``--baseline`` and ``--write-baseline`` of audit and simulate (check has its own words)."""
+def add_gate_flags(parser: argparse.ArgumentParser, default: str = "") -> None:
+    """``--fail-on``, ``--baseline`` and ``--write-baseline`` of check, audit and simulate (analysis.gate)."""
     parser.add_argument("--fail-on", metavar="MODE|LEVEL",
                         help="exit 1 when something violates its namespace's MODE (enforce, audit, warn) or cannot "
-                             "pass LEVEL (baseline, restricted), unless --baseline knows it (for CI)")
+                             "pass LEVEL (baseline, restricted), unless --baseline knows it (for CI)" + default)
     parser.add_argument("--baseline", metavar="FILE",
-                        help="known violations (namespace, owner, check): reported, but they do not fail")
+                        help="known violations (identities, never file positions): reported, but they do not fail")
     parser.add_argument("--write-baseline", metavar="FILE", help="write today's findings as a baseline file")
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.scenarios import ADMISSION_CONFIG
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 PSA = "pod-security.kubernetes.io/"
 
@@ -41,17 +43,8 @@ spec:
   - {name: c, image: busybox, securityContext: {privileged: true}}
 """
 
-ADMISSION = """\
-apiVersion: apiserver.config.k8s.io/v1
-kind: AdmissionConfiguration
-plugins:
-- name: PodSecurity
-  configuration:
-    apiVersion: pod-security.admission.config.k8s.io/v1
-    kind: PodSecurityConfiguration
-    defaults: {enforce: baseline, enforce-version: latest, warn: restricted}
-    exemptions: {namespaces: [kube-system], runtimeClasses: [kata], usernames: ["system:serviceaccount:ci:deployer"]}
-"""
+# the scenarios' defaults (enforce baseline, audit and warn restricted) and exemptions, with a username
+ADMISSION = ADMISSION_CONFIG.replace("usernames: []", 'usernames: ["system:serviceaccount:ci:deployer"]')
 
 
 def check_json(run_cli, *argv):
@@ -125,7 +118,7 @@ spec:
     nons = results["nons"]["admission"]
     assert nons["namespace"] == "team" and nons["labels"] == "defaults"
     assert nons["enforce"]["level"] == "baseline" and not nons["enforce"]["allowed"]
-    assert nons["warn"]["level"] == "restricted" and nons["audit"]["level"] == "privileged"
+    assert nons["warn"]["level"] == "restricted" and nons["audit"]["level"] == "restricted"
     assert results["sys"]["admission"]["exempt"].startswith('namespace "kube-system" is exempt')
     assert results["sys"]["admission"]["enforce"]["allowed"] is True
     assert results["vm"]["admission"]["exempt"].startswith('runtimeClassName "kata" is exempt')

@@ -7,15 +7,8 @@ import json
 import pytest
 import yaml
 
-from tests.scenarios import ADMISSION_CONFIG, BASELINE_SPEC, PRIVILEGED_SPEC, load_mixed_cluster
-
-
-@pytest.fixture
-def cluster(apiserver, tmp_path):
-    load_mixed_cluster(apiserver)
-    apiserver.admission_config = tmp_path / "admission.yaml"
-    apiserver.admission_config.write_text(ADMISSION_CONFIG)
-    return apiserver
+from tests.commands.test_audit_simulate import cluster  # noqa: F401 (the mixed cluster, a fixture)
+from tests.scenarios import BASELINE_SPEC, PRIVILEGED_SPEC
 
 
 def gate_of(run_cli, cluster, *argv):
