@@ -104,7 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "instead of the input's Namespace objects")
     add_gate_flags(parser, "; default with --level: that level")
     add_output_flags(parser)
-    parser._option_string_actions["-o"].help = "output format: table, wide, json, yaml, sarif, junit or github"
+    output = parser._option_string_actions["-o"]
+    output.help = "output format: table, wide, json, yaml, sarif, junit or github"
+    output.formats = CHECK_OUTPUTS  # type: ignore[attr-defined]  # what completion offers
     add_connection_flags(parser)
 
 
