@@ -39,7 +39,8 @@ from ..report.ci import CI_FORMATS, LocatedResult, write_ci_report
 from ..report.envelope import envelope
 from ..report.render import OUTPUT_FORMATS, TABLE_FORMATS, write_report
 from .flags import (add_admission_config_flag, add_connection_flags, add_gate_flags, add_output_flags, connection_args,
-                    fail_on_arg, level_and_version_args, validate_output, version_arg)
+                    connection_flags_given, fail_on_arg, level_and_version_args, namespaces_arg, validate_output,
+                    version_arg)
 
 EXAMPLES = """
 # Every manifest under a directory: each object's strictest level
@@ -113,11 +114,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def complete(args: argparse.Namespace) -> CheckOptions:
     level, version = (None, version_arg(args.policy_version)) if args.level is None else \
         level_and_version_args(args.level, args.policy_version)
+    if not args.cluster_labels and connection_flags_given(args):
+        raise UsageError(f"{connection_flags_given(args)[0]} needs --cluster-labels (check reads no cluster without it)")
+    namespace = namespaces_arg([args.namespace])
+    if len(namespace) != 1:
+        raise UsageError(f'invalid --namespace "{args.namespace}": give one namespace')
     fail_on = fail_on_arg(args.fail_on) if args.fail_on is not None else (
         None if level is None or level is Level.PRIVILEGED else FailOn(level=level))
     return CheckOptions(
         paths=args.paths, level=level, version=version, output=args.output, no_color=args.no_color,
-        kustomize=args.kustomize, admission_config=args.admission_config, namespace=args.namespace,
+        kustomize=args.kustomize, admission_config=args.admission_config, namespace=namespace[0],
         cluster_labels=args.cluster_labels, connection=connection_args(args) if args.cluster_labels else None,
         fail_on=fail_on, baseline=args.baseline, write_baseline=args.write_baseline,
     )

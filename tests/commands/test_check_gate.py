@@ -303,3 +303,13 @@ def test_cluster_labels_read_the_live_namespaces(tmp_path, run_cli, apiserver):
     assert code == 1 and report["gate"]["failed"] == 1
     lists = apiserver.requests_to("/api/v1/namespaces")
     assert lists and all(r.query.get("limit") == "500" for r in lists)  # paged, as every list
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--namespace", "Bad_NS"], 'invalid namespace "Bad_NS"'),
+    (["--context", "prod"], "--context needs --cluster-labels"),
+])
+def test_bad_check_flags_are_one_line(tmp_path, run_cli, argv, message):
+    path = write(tmp_path, "bundle.yaml", BUNDLE)
+    code, out, err = run_cli("check", "-f", path, *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1 and message in err
