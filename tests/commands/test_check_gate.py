@@ -313,3 +313,18 @@ def test_bad_check_flags_are_one_line(tmp_path, run_cli, argv, message):
     path = write(tmp_path, "bundle.yaml", BUNDLE)
     code, out, err = run_cli("check", "-f", path, *argv)
     assert code == 2 and out == "" and err.count("\n") == 1 and message in err
+
+
+def test_a_level_gate_baselines_by_the_level(tmp_path, run_cli):
+    """--fail-on restricted records its violations with mode "restricted" (not a namespace mode: the default
+    namespace judges nothing here), so a later run at that level knows them."""
+    path = write(tmp_path, "bundle.yaml", BUNDLE)
+    baseline = tmp_path / "baseline.yaml"
+    check_json(run_cli, "-f", path, "--fail-on", "restricted", "--write-baseline", baseline)
+    entries = yaml.safe_load(baseline.read_text())["entries"]
+    assert {"kind": "Pod", "namespace": "default", "name": "loose", "check": "privileged", "mode": "restricted"} in entries
+    code, report, _ = check_json(run_cli, "-f", path, "--fail-on", "restricted", "--baseline", baseline)
+    assert code == 0 and report["gate"]["failed"] == 0
+    # identities carry the level: what was recorded at restricted is not known to a gate at baseline
+    code, report, _ = check_json(run_cli, "-f", path, "--fail-on", "baseline", "--baseline", baseline)
+    assert code == 1 and report["gate"]["failed"] == 1
