@@ -29,7 +29,7 @@ from ..policy import (
     is_evaluated_kind,
     object_ref,
 )
-from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, MODES, resolve_policy
+from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, LABEL_PREFIX, MODES, resolve_policy
 from ..policy.objects import InvalidObjectError, iter_item_paths
 from ..policy.registry import NEWEST_MINOR, Registry, registry_for
 from ..policy.schema import describe, type_errors
@@ -196,10 +196,18 @@ def _landing(documents: list[Document], options: CheckOptions, report: CheckRepo
         minor = server_minor(version)
         report.server = server_info(version, minor)
         landing.registry = registry_for(minor)
-        for name in [n for n in landing.namespaces if n not in live]:
-            report.notes.append(f'namespace "{name}" does not exist in the cluster: judged at the input\'s labels')
+        for name, known in landing.namespaces.items():
+            if name not in live:
+                report.notes.append(f'namespace "{name}" does not exist in the cluster: judged at the input\'s labels')
+            elif _pod_security(known.labels) != _pod_security(live[name]):
+                report.notes.append(f'namespace "{name}": the input sets other pod-security labels than the '
+                                    "cluster has: judged at the cluster's (--cluster-labels)")
         landing.namespaces.update({name: NamespaceLabels(labels, "cluster") for name, labels in live.items()})
     return landing
+
+
+def _pod_security(labels: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in labels.items() if key.startswith(LABEL_PREFIX)}
 
 
 def build_report(options: CheckOptions) -> CheckReport:

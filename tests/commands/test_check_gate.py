@@ -301,6 +301,8 @@ def test_cluster_labels_read_the_live_namespaces(tmp_path, run_cli, apiserver):
     assert loose["labels"] == "cluster" and loose["enforce"]["level"] == "baseline" and not loose["enforce"]["allowed"]
     assert loose["warn"]["level"] == "restricted"
     assert code == 1 and report["gate"]["failed"] == 1
+    assert report["notes"] == ['namespace "shop": the input sets other pod-security labels than the cluster has: '
+                               "judged at the cluster's (--cluster-labels)"]
     lists = apiserver.requests_to("/api/v1/namespaces")
     assert lists and all(r.query.get("limit") == "500" for r in lists)  # paged, as every list
 
@@ -328,3 +330,16 @@ def test_a_level_gate_baselines_by_the_level(tmp_path, run_cli):
     # identities carry the level: what was recorded at restricted is not known to a gate at baseline
     code, report, _ = check_json(run_cli, "-f", path, "--fail-on", "baseline", "--baseline", baseline)
     assert code == 1 and report["gate"]["failed"] == 1
+
+
+def test_cluster_labels_for_a_namespace_the_cluster_lacks_and_a_forbidden_list(tmp_path, run_cli, apiserver):
+    apiserver.add_namespace("default")
+    path = write(tmp_path, "bundle.yaml", BUNDLE)
+    code, report, _ = check_json(run_cli, "-f", path, "--cluster-labels", "--fail-on", "enforce",
+                                 "--kubeconfig", apiserver.kubeconfig_path)
+    web = by_name(report)["web"]["admission"]
+    assert web["labels"] == "manifest" and not web["enforce"]["allowed"] and code == 1
+    assert report["notes"] == ['namespace "shop" does not exist in the cluster: judged at the input\'s labels']
+    apiserver.forbid("namespaces")
+    code, out, err = run_cli("check", "-f", path, "--cluster-labels", "--kubeconfig", apiserver.kubeconfig_path)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "forbidden" in err
