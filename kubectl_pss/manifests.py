@@ -6,6 +6,7 @@ document that cannot be read is an error of its own and the next documents are s
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,9 +22,45 @@ from .goyaml import GoYamlLoader, check_json_value
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-# Where each node of a document is: path (keys and list indexes from the document's root) -> (line,
-# column), both from 1; a mapping entry is where its key is written.
-Positions = dict[tuple[Any, ...], tuple[int, int]]
+class Positions:
+    """Where a document's nodes are written: ``positions[path]`` is (line, column), both from 1, of the node at
+    ``path`` (keys and list indexes from the document's root; a mapping entry is where its key is written).
+
+    It holds the composed node tree (PyYAML's composer keeps every node's mark) and walks it only for the
+    paths asked: a report asks for a few per object, so nothing is paid for the rest of the document."""
+
+    __slots__ = ("_root", "_line_offset", "_first_column")
+
+    def __init__(self, root: Any, line_offset: int = 0, first_column: int = 0) -> None:
+        self._root = root
+        self._line_offset = line_offset
+        self._first_column = first_column  # a JSON value may start mid-line: its first line shifts
+
+    def get(self, path: tuple[Any, ...], default: tuple[int, int] | None = None) -> tuple[int, int] | None:
+        node, mark_node = self._root, self._root
+        for step in path:
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+                found = next(((k, v) for k, v in reversed(node.value)  # the last of a repeated key, as kubectl
+                              if isinstance(k, yaml.ScalarNode) and k.value == step), None)
+                if found is None:
+                    return default
+                mark_node, node = found
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+                node = mark_node = node.value[step]
+            else:
+                return default
+        mark = mark_node.start_mark
+        column = mark.column + 1 + (self._first_column if mark.line == 0 else 0)
+        return mark.line + 1 + self._line_offset, column
+
+    def __contains__(self, path: tuple[Any, ...]) -> bool:
+        return self.get(path) is not None
+
+    def __getitem__(self, path: tuple[Any, ...]) -> tuple[int, int]:
+        place = self.get(path)
+        if place is None:
+            raise KeyError(path)
+        return place
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,43 +211,16 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def node_positions(node: Any, line_offset: int = 0) -> Positions:
-    """Every node's place in a composed YAML node tree (marks kept by PyYAML's composer), by path.
-
-    An alias is placed where it is written; what it points to is walked once (no blow-up on
-    repeated aliases)."""
-    positions: Positions = {}
-    seen: set[int] = set()
-    stack: list[tuple[tuple[Any, ...], Any, Any]] = [((), node, node)]
-    while stack:
-        path, value_node, mark_node = stack.pop()
-        mark = mark_node.start_mark
-        positions[path] = (mark.line + 1 + line_offset, mark.column + 1)
-        if id(value_node) in seen:
-            continue
-        seen.add(id(value_node))
-        if isinstance(value_node, yaml.MappingNode):
-            for key_node, child in value_node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    stack.append((path + (key_node.value,), child, key_node))
-        elif isinstance(value_node, yaml.SequenceNode):
-            stack.extend((path + (i,), child, child) for i, child in enumerate(value_node.value))
-    return positions
-
-
 def _json_positions(text: str, start: int, end: int) -> Positions | None:
     """Positions of the JSON value text[start:end], composed as YAML (JSON is YAML's flow style); None
     when PyYAML cannot compose it."""
     try:
-        node = yaml.compose(text[start:end], Loader=GoYamlLoader)
+        node = yaml.compose(text[start:end], Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))  # marks only
     except yaml.YAMLError:
         return None
     if node is None:
         return None
-    offset = text.count("\n", 0, start)
-    column = start - (text.rfind("\n", 0, start) + 1)  # the value may start mid-line: its first line shifts
-    return {path: (line, col + column if line == offset + 1 else col)
-            for path, (line, col) in node_positions(node, offset).items()}
+    return Positions(node, text.count("\n", 0, start), start - (text.rfind("\n", 0, start) + 1))
 
 
 def _json_documents(source: str, text: str, declared_json: bool,
@@ -293,7 +303,7 @@ def _yaml_documents(source: str, text: str, track_lines: bool = False) -> Iterat
                     yield LoadError(source, index, message)
                 else:
                     if data is not None:
-                        yield Document(source, index, data, node_positions(node, line_offset) if track_lines else None)
+                        yield Document(source, index, data, Positions(node, line_offset) if track_lines else None)
                 index += 1
         finally:
             loader.dispose()
@@ -347,13 +357,18 @@ def load_documents(paths: list[str], track_lines: bool = False) -> tuple[list[Do
     ``track_lines`` each document keeps where its nodes are written (``Document.positions``)."""
     errors: list[LoadError] = []
     documents: list[Document] = []
-    for read in read_sources(paths):
-        if isinstance(read, LoadError):
-            errors.append(read)
-            continue
-        source, text = read
-        for item in _parse(source, text, track_lines):
-            (documents if isinstance(item, Document) else errors).append(item)
+    # Kept node trees are many small acyclic objects: the cyclic collector would scan them again and again
+    # (3x the read's time) while they pile up; they are freed by reference counts.
+    from .cluster.jsonbody import gc_paused  # here: the plain path does not import the cluster package
+
+    with gc_paused() if track_lines else contextlib.nullcontext():
+        for read in read_sources(paths):
+            if isinstance(read, LoadError):
+                errors.append(read)
+                continue
+            source, text = read
+            for item in _parse(source, text, track_lines):
+                (documents if isinstance(item, Document) else errors).append(item)
     return documents, errors
 
 

@@ -10,6 +10,7 @@ Exit 0 nothing fails the gate, 1 something does (``--fail-on``; ``--level`` alon
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from ..analysis.gate import Baseline, FailOn, baseline_document, parse_fail_on
 from ..analysis.landing import Landing, NamespaceLabels, violated_modes
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
-from ..manifests import Document, LoadError, Positions, load_documents, parse_text
+from ..manifests import Document, LoadError, load_documents, parse_text
 from ..policy import (
     LATEST,
     Level,
@@ -315,9 +316,19 @@ def report_data(report: CheckReport) -> dict[str, Any]:
 
 
 def run(options: CheckOptions) -> int:
-    from ..operations.gate import read_baseline, write_baseline
+    from ..cluster.jsonbody import gc_paused
+    from ..operations.gate import read_baseline
 
     baseline = read_baseline(options.baseline, "check") if options.baseline else None
+    # the CI formats keep each document's node tree (its lines) until they are written: collecting while
+    # they are alive costs more than the whole read (benchmarks/bench_lines.py); they are acyclic
+    with gc_paused() if options.output in CI_FORMATS else contextlib.nullcontext():
+        return _run(options, baseline)
+
+
+def _run(options: CheckOptions, baseline: Baseline | None) -> int:
+    from ..operations.gate import write_baseline
+
     try:
         report = build_report(options)
     finally:
