@@ -100,7 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f'policy version "v1.N" or "latest" (= v1.{NEWEST_MINOR}; default latest)')
     parser.add_argument("-n", "--namespace", default="default", metavar="NS",
                         help="where objects without metadata.namespace land (default: default)")
-    add_admission_config_flag(parser, " for the namespaces' defaults and exemptions")
+    add_admission_config_flag(parser, ": the defaults of namespaces without labels")
     parser.add_argument("--cluster-labels", action="store_true",
                         help="the live namespaces' pod-security labels (and the server's version for latest) "
                              "instead of the input's Namespace objects")
