@@ -2,6 +2,7 @@
 and baselines by namespace + owner + check, through the real client and the fake API server."""
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -102,3 +103,20 @@ def test_simulate_baseline(run_cli, cluster, tmp_path):
 def test_bad_fail_on_is_one_line(run_cli, cluster, command):
     code, out, err = run_cli(*command, "--fail-on", "privileged", "--kubeconfig", cluster.kubeconfig_path)
     assert code == 2 and out == "" and err.startswith('error: invalid --fail-on "privileged": must be one of enforce')
+
+
+def test_audit_expired_entry_fails_again(run_cli, cluster, tmp_path):
+    baseline = tmp_path / "b.yaml"
+    gate_of(run_cli, cluster, "audit", "-A", "--fail-on", "enforce", "--write-baseline", baseline)
+    document = yaml.safe_load(baseline.read_text())
+    yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
+    for entry in document["entries"]:
+        if entry["namespace"] == "prod":
+            entry.update(expires=yesterday, reason="API-7: root until the base image moves")
+    baseline.write_text(yaml.safe_dump(document))
+    code, report, err = gate_of(run_cli, cluster, "audit", "-A", "--fail-on", "enforce", "--baseline", baseline)
+    assert code == 1 and report["gate"]["failedNamespaces"] == ["prod"]
+    assert report["gate"]["baseline"]["expired"] == [{"namespace": "prod", "ownerKind": "Deployment", "ownerName": "api",
+                                                      "check": "runAsUser", "reason": "API-7: root until the base image moves",
+                                                      "expires": yesterday}]
+    assert f"warning: baseline entry expired on {yesterday}: namespace prod Deployment/api runAsUser" in err

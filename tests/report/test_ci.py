@@ -200,3 +200,17 @@ def test_github_annotations(bundle, run_cli):
             "baseline:latest, warn restricted:latest)") in lines
     assert any(l.startswith("::warning file=deploy/pods.yaml,") and "title=PodSecurity runAsNonRoot" in l for l in lines)
     assert code == 0  # no --fail-on: annotations only
+
+
+def test_junit_known_violations_pass_and_exempt_objects_are_skipped(bundle, run_cli):
+    config = bundle / "admission.yaml"
+    config.write_text("apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\n"
+                      "exemptions: {namespaces: [other]}\n")
+    (bundle / "deploy" / "other.yaml").write_text(JSON_POD.replace('"shop"', '"other"'))
+    run_cli("check", "-f", "deploy/pods.yaml", "--write-baseline", "baseline.yaml")
+    code, out, _ = run_cli("check", "-f", "deploy/pods.yaml", "-f", "deploy/other.yaml", "--baseline", "baseline.yaml",
+                           "--admission-config", config, "--fail-on", "enforce", "-o", "junit")
+    root = ET.fromstring(out)
+    assert code == 0 and root.get("failures") == "0" and root.get("skipped") == "1" and root.get("tests") == "3"
+    skipped = root.find("testsuite[@name='deploy/other.yaml']/testcase/skipped")
+    assert skipped.get("message").startswith('exempt: namespace "other" is exempt')
