@@ -213,6 +213,10 @@ def _values(action: argparse.Action, state: _State, current: str = "") -> Comple
         return Completion([(name, _describe(helps.get(name))) for name in action.choices], NO_FILE_COMP | KEEP_ORDER)
     if action.choices:
         return Completion([(str(c), "") for c in action.choices])
+    if dest == "fail_on" and metavar == "MODE|LEVEL":  # check, audit, simulate (analysis.gate)
+        from .analysis.gate import FAIL_ON_VALUES
+
+        return Completion([(v, "") for v in FAIL_ON_VALUES], NO_FILE_COMP | KEEP_ORDER)
     if "|" in metavar and " " not in metavar:  # metavar="none|client|server"
         return Completion([(v, "") for v in metavar.split("|") if v], NO_FILE_COMP | KEEP_ORDER)
     if names & _MANIFEST_FLAGS:
@@ -226,7 +230,8 @@ def _values(action: argparse.Action, state: _State, current: str = "") -> Comple
     if names & _OUTPUT_FLAGS and dest == "output":
         from .report.render import OUTPUT_FORMATS
 
-        return Completion([(f, "") for f in OUTPUT_FORMATS], NO_FILE_COMP | KEEP_ORDER)
+        formats = getattr(action, "formats", OUTPUT_FORMATS)  # a command's own list (check's CI formats)
+        return Completion([(f, "") for f in formats], NO_FILE_COMP | KEEP_ORDER)
     if dest == "policy_version":
         return Completion(_policy_versions(), NO_FILE_COMP | KEEP_ORDER)
     if dest == "mode":

@@ -6,6 +6,7 @@ document that cannot be read is an error of its own and the next documents are s
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,13 +22,56 @@ from .goyaml import GoYamlLoader, check_json_value
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+class Positions:
+    """Where a document's nodes are written: ``positions[path]`` is (line, column), both from 1, of the node at
+    ``path`` (keys and list indexes from the document's root; a mapping entry is where its key is written).
+
+    It holds the composed node tree (PyYAML's composer keeps every node's mark) and walks it only for the
+    paths asked: a report asks for a few per object, so nothing is paid for the rest of the document."""
+
+    __slots__ = ("_root", "_line_offset", "_first_column")
+
+    def __init__(self, root: Any, line_offset: int = 0, first_column: int = 0) -> None:
+        self._root = root
+        self._line_offset = line_offset
+        self._first_column = first_column  # a JSON value may start mid-line: its first line shifts
+
+    def get(self, path: tuple[Any, ...], default: tuple[int, int] | None = None) -> tuple[int, int] | None:
+        node, mark_node = self._root, self._root
+        for step in path:
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+                found = next(((k, v) for k, v in reversed(node.value)  # the last of a repeated key, as kubectl
+                              if isinstance(k, yaml.ScalarNode) and k.value == step), None)
+                if found is None:
+                    return default
+                mark_node, node = found
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+                node = mark_node = node.value[step]
+            else:
+                return default
+        mark = mark_node.start_mark
+        column = mark.column + 1 + (self._first_column if mark.line == 0 else 0)
+        return mark.line + 1 + self._line_offset, column
+
+    def __contains__(self, path: tuple[Any, ...]) -> bool:
+        return self.get(path) is not None
+
+    def __getitem__(self, path: tuple[Any, ...]) -> tuple[int, int]:
+        place = self.get(path)
+        if place is None:
+            raise KeyError(path)
+        return place
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One parsed document of a source; ``index`` counts from 0 within the source."""
+    """One parsed document of a source; ``index`` counts from 0 within the source; ``positions`` only when
+    read with ``track_lines`` (and the text could be placed)."""
 
     source: str
     index: int
     data: Any
+    positions: Positions | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +211,20 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _json_documents(source: str, text: str, declared_json: bool) -> Iterator[Document | LoadError] | None:
+def _json_positions(text: str, start: int, end: int) -> Positions | None:
+    """Positions of the JSON value text[start:end], composed as YAML (JSON is YAML's flow style); None
+    when PyYAML cannot compose it."""
+    try:
+        node = yaml.compose(text[start:end], Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))  # marks only
+    except yaml.YAMLError:
+        return None
+    if node is None:
+        return None
+    return Positions(node, text.count("\n", 0, start), start - (text.rfind("\n", 0, start) + 1))
+
+
+def _json_documents(source: str, text: str, declared_json: bool,
+                    track_lines: bool = False) -> Iterator[Document | LoadError] | None:
     """A JSON document, or a stream of concatenated JSON documents (as kubectl accepts).
 
     Returns None when the text is no JSON (and not declared JSON): it is read as YAML then.
@@ -182,6 +239,7 @@ def _json_documents(source: str, text: str, declared_json: bool) -> Iterator[Doc
         if pos >= length:
             return iter(items)
         index = len(items)
+        start = pos
         try:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
@@ -197,7 +255,7 @@ def _json_documents(source: str, text: str, declared_json: bool) -> Iterator[Doc
             items.append(LoadError(source, index, f"invalid JSON: {message}"))
             pos = max(_skip_json_value(text, pos), pos + 1)
         else:
-            items.append(Document(source, index, value))
+            items.append(Document(source, index, value, _json_positions(text, start, pos) if track_lines else None))
 
 
 _DOCUMENT_START = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
@@ -210,7 +268,7 @@ def _yaml_error(exc: yaml.YAMLError, line_offset: int) -> str:
     return f"invalid YAML: {problem}{where}"
 
 
-def _yaml_documents(source: str, text: str) -> Iterator[Document | LoadError]:
+def _yaml_documents(source: str, text: str, track_lines: bool = False) -> Iterator[Document | LoadError]:
     """The documents of a YAML stream, read as kubectl reads them; a bad document is an error of its own.
 
     After a syntax error the stream resumes at the next ``---`` line (kubectl splits streams there too).
@@ -245,7 +303,7 @@ def _yaml_documents(source: str, text: str) -> Iterator[Document | LoadError]:
                     yield LoadError(source, index, message)
                 else:
                     if data is not None:
-                        yield Document(source, index, data)
+                        yield Document(source, index, data, Positions(node, line_offset) if track_lines else None)
                 index += 1
         finally:
             loader.dispose()
@@ -265,20 +323,20 @@ def _line_start(text: str, line: int) -> int:
     return pos
 
 
-def _parse(source: str, text: str) -> Iterator[Document | LoadError]:
+def _parse(source: str, text: str, track_lines: bool = False) -> Iterator[Document | LoadError]:
     """JSON (a document or a stream) for *.json; YAML otherwise (JSON-looking text tried as JSON first)."""
     declared_json = source.lower().endswith(".json")
     if declared_json or text.lstrip()[:1] in ("{", "["):
-        items = _json_documents(source, text, declared_json)
+        items = _json_documents(source, text, declared_json, track_lines)
         if items is not None:
             yield from items
             return
-    yield from _yaml_documents(source, text)
+    yield from _yaml_documents(source, text, track_lines)
 
 
-def parse_text(source: str, text: str) -> list[Document | LoadError]:
+def parse_text(source: str, text: str, track_lines: bool = False) -> list[Document | LoadError]:
     """The documents of one text (named ``source``), read as ``load_documents`` reads a file."""
-    return list(_parse(source, text))
+    return list(_parse(source, text, track_lines))
 
 
 def read_sources(paths: list[str]) -> Iterator[LoadError | tuple[str, str]]:
@@ -294,17 +352,23 @@ def read_sources(paths: list[str]) -> Iterator[LoadError | tuple[str, str]]:
             yield LoadError(source, None, exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc))
 
 
-def load_documents(paths: list[str]) -> tuple[list[Document], list[LoadError]]:
-    """Every document of every path; unreadable sources and bad documents become errors."""
+def load_documents(paths: list[str], track_lines: bool = False) -> tuple[list[Document], list[LoadError]]:
+    """Every document of every path; unreadable sources and bad documents become errors. With
+    ``track_lines`` each document keeps where its nodes are written (``Document.positions``)."""
     errors: list[LoadError] = []
     documents: list[Document] = []
-    for read in read_sources(paths):
-        if isinstance(read, LoadError):
-            errors.append(read)
-            continue
-        source, text = read
-        for item in _parse(source, text):
-            (documents if isinstance(item, Document) else errors).append(item)
+    # Kept node trees are many small acyclic objects: the cyclic collector would scan them again and again
+    # (3x the read's time) while they pile up; they are freed by reference counts.
+    from .cluster.jsonbody import gc_paused  # here: the plain path does not import the cluster package
+
+    with gc_paused() if track_lines else contextlib.nullcontext():
+        for read in read_sources(paths):
+            if isinstance(read, LoadError):
+                errors.append(read)
+                continue
+            source, text = read
+            for item in _parse(source, text, track_lines):
+                (documents if isinstance(item, Document) else errors).append(item)
     return documents, errors
 
 

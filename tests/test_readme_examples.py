@@ -192,3 +192,40 @@ def test_the_fleet_examples_are_command_lines_their_parsers_take():
     for argv in lines:
         args = command_parser(argv[2]).parse_args(argv[3:])
         assert args.all_contexts or args.contexts, argv
+
+
+IN_CI = "\n## In CI\n"
+
+
+def test_the_in_ci_example_is_the_real_output(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    [block] = re.findall(r"```text\n(.*?)```", section(IN_CI), re.S)
+    lines = block.rstrip("\n").split("\n")
+    code = main(shlex.split(lines[0])[3:])
+    real = capsys.readouterr().out.rstrip("\n").split("\n")
+    shown = [line for line in lines[1:] if line != "..."]
+    assert code == 1 and real[:len(shown)] == shown and len(real) > len(shown)
+
+
+def test_the_in_ci_jobs_run_command_lines_check_takes():
+    """Every ``kubectl pss``/``kubectl-pss`` line of the section's sh and yaml blocks parses, with -o sarif in the
+    GitHub job and -o junit in the GitLab job; the baseline shown is one check reads."""
+    from kubectl_pss.analysis.gate import parse_baseline
+    from kubectl_pss.goyaml import load
+
+    text = section(IN_CI)
+    blocks = re.findall(r"```(?:sh|yaml)\n(.*?)```", text, re.S)
+    found = []
+    for block in blocks:
+        for line in block.split("\n"):
+            line = line.split("run: ", 1)[-1].lstrip(" -").split(" > ")[0]
+            if line.startswith(("kubectl pss ", "kubectl-pss ")):
+                argv = shlex.split(line)[2 if line.startswith("kubectl pss") else 1:]
+                command_parser(argv[0]).parse_args(argv[1:])
+                found.append(argv)
+    assert [a for a in found if "sarif" in a] and [a for a in found if "junit" in a]
+    assert all(a[0] == "check" and "--fail-on" in a for a in found)
+    baseline = next(load(b) for b in blocks if b.startswith("apiVersion: kubectl-pss/v1"))
+    assert parse_baseline(baseline, "check", "README").entries
+    helm = re.search(r"`(helm template [^`]*)`", text).group(1).split(" | ")[1].split()
+    command_parser(helm[1]).parse_args(helm[2:])

@@ -9,17 +9,21 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.namespaces import audit_namespace, namespace_notes
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..operations.cluster_state import ClusterState, Source, completeness, load_state
-from ..policy import Level
+from ..operations.gate import read_baseline, run_gate
 from ..report.audit import print_read_errors, render_audit, roll_up
 from ..report.render import OUTPUT_FORMATS, write_report
 from ..scope import NamespaceScope
-from .flags import (Fleet, ReportOptions, add_fleet_flags, add_report_flags, add_state_flags, fleet_args, level_arg,
-                    namespace_scope_arg, report_args, source_args, validate_output)
+from .flags import add_gate_flags, add_state_flags, fail_on_arg, namespace_scope_arg, source_args, validate_output
+from .flags.fleet import add_fleet_flags, Fleet, fleet_args
+from .flags.reports import add_report_flags, report_args, ReportOptions
+
+if TYPE_CHECKING:
+    from ..analysis.gate import Baseline, FailOn
 
 EXAMPLES = """
 # Every namespace of the bundled kind snapshot (no cluster needed)
@@ -38,7 +42,8 @@ kubectl pss audit -n shop -n web --admission-config admission.yaml -o json
 kubectl pss audit -A -o policyreport
 kubectl pss audit -A --write-reports --yes
 """
-EXIT_CODES = ((0, 'the audit ran (findings do not fail it without --fail-on)'), (1, 'with --fail-on LEVEL: some namespace cannot pass LEVEL'))
+EXIT_CODES = ((0, 'the audit ran (findings do not fail it without --fail-on)'),
+              (1, 'with --fail-on: some namespace has a new violation of its own MODE, or cannot pass LEVEL'))
 
 
 @dataclass
@@ -46,16 +51,17 @@ class AuditOptions:
     source: Source
     scope: NamespaceScope  # -n/-A/-l/--exclude-namespace (nothing: the context's namespace)
     admission_config: str | None
-    fail_on: Level | None
+    fail_on: "FailOn | None"
     output: str
     no_color: bool
     reports: ReportOptions | None = None  # -o policyreport or --write-reports
     fleet: Fleet | None = None
+    baseline: str | None = None
+    write_baseline: str | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_state_flags(parser, all_by_default=False, own=lambda own: own.add_argument(
-        "--fail-on", metavar="LEVEL", help="exit 1 when some namespace's pods or templates cannot pass LEVEL (for CI)"))
+    add_state_flags(parser, all_by_default=False, own=add_gate_flags)
     add_report_flags(parser)
     add_fleet_flags(parser)
 
@@ -66,11 +72,13 @@ def complete(args: argparse.Namespace) -> AuditOptions:
         source=source,
         scope=namespace_scope_arg(args),
         admission_config=args.admission_config,
-        fail_on=None if args.fail_on is None else level_arg(args.fail_on, "--fail-on"),
+        fail_on=None if args.fail_on is None else fail_on_arg(args.fail_on),
         output=args.output,
         no_color=args.no_color,
         reports=report_args(args),
         fleet=fleet_args(args, source.connection),
+        baseline=args.baseline,
+        write_baseline=args.write_baseline,
     )
 
 
@@ -79,6 +87,8 @@ def validate(options: AuditOptions) -> None:
     if options.fleet is not None and options.reports is not None and not options.reports.write:
         raise UsageError("-o policyreport prints one cluster's reports: for several contexts use --write-reports "
                          "(each cluster gets its own) or one --context at a time")
+    if options.fleet is not None and options.write_baseline:
+        raise UsageError("--write-baseline records one cluster's violations: give one --context")
 
 
 def audit_entry(state: ClusterState, audit: Any) -> dict[str, Any]:
@@ -105,36 +115,44 @@ def build_audit(state: ClusterState) -> dict[str, Any]:
     })
 
 
-def exit_code(report: dict[str, Any], fail_on: Level | None) -> int:
+def exit_code(report: dict[str, Any]) -> int:
     if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]):
         return EXIT_ERROR
-    if fail_on is not None and any(Level(ns["strictestLevel"]) < fail_on for ns in report["namespaces"]):
+    if report.get("gate") and report["gate"]["failedNamespaces"]:
         return EXIT_FINDINGS
     return EXIT_OK
 
 
-def audit_report(source: Source, options: AuditOptions) -> dict[str, Any]:
+def gated_audit(state: ClusterState, options: AuditOptions, baseline: "Baseline | None") -> dict[str, Any]:
+    """The audit report with its ``--fail-on`` gate (and ``--write-baseline`` written)."""
+    report = build_audit(state)
+    run_gate(state, report, options.fail_on, baseline, options.write_baseline)
+    return report
+
+
+def audit_report(source: Source, options: AuditOptions, baseline: "Baseline | None") -> dict[str, Any]:
     with source:
-        return build_audit(load_state(source, options.scope, options.admission_config, "auditing"))
+        return gated_audit(load_state(source, options.scope, options.admission_config, "auditing"), options, baseline)
 
 
 def run(options: AuditOptions) -> int:
+    baseline = read_baseline(options.baseline, "audit") if options.baseline else None
     if options.reports is not None:
-        return run_reports(options, options.reports)
+        return run_reports(options, options.reports, baseline)
     if options.fleet is not None:
         from ..operations.fleet import fleet_exit_code, run_fleet
         from ..report.fleet import write_fleet
 
         results = run_fleet(options.source.connection, options.fleet.contexts, options.fleet.parallel,
-                            lambda conn: audit_report(replace(options.source, connection=conn), options))
+                            lambda conn: audit_report(replace(options.source, connection=conn), options, baseline))
         write_fleet(results, "AuditReport", options.output, sys.stdout,
                     lambda r, out: render_audit(r, out, options.no_color), lambda r: roll_up(r["namespaces"]),
                     lambda r: print_read_errors(r["errors"]))
-        return fleet_exit_code(results, lambda r: exit_code(r, options.fail_on))
-    report = audit_report(options.source, options)
+        return fleet_exit_code(results, exit_code)
+    report = audit_report(options.source, options, baseline)
     write_report(report, options.output, sys.stdout, lambda r, out: render_audit(r, out, options.no_color))
     print_read_errors(report["errors"])
-    return exit_code(report, options.fail_on)
+    return exit_code(report)
 
 
 @dataclass
@@ -146,24 +164,24 @@ class ReportRun:
     written: Any = None  # operations.policyreports' outcome of the writes; None for -o policyreport
 
 
-def report_run(source: Source, options: AuditOptions, reports: ReportOptions) -> ReportRun:
+def report_run(source: Source, options: AuditOptions, reports: ReportOptions, baseline: "Baseline | None") -> ReportRun:
     from ..operations.policyreports import build_reports, write_reports
 
     with source:
         state = load_state(source, options.scope, options.admission_config, "auditing")
-        run = ReportRun(build_audit(state), build_reports(state, reports.api, reports.level))
+        run = ReportRun(gated_audit(state, options, baseline), build_reports(state, reports.api, reports.level))
         if reports.write:
             run.written = write_reports(source.connection, state, run.desired, reports.api,
                                         options.scope.namespaces is None, reports.yes, reports.dry_run)
     return run
 
 
-def report_exit_code(run: ReportRun, fail_on: Level | None) -> int:
-    code = exit_code(run.audit, fail_on)
+def report_exit_code(run: ReportRun) -> int:
+    code = exit_code(run.audit)
     return EXIT_ERROR if run.written is not None and run.written.failed else code
 
 
-def run_reports(options: AuditOptions, reports: ReportOptions) -> int:
+def run_reports(options: AuditOptions, reports: ReportOptions, baseline: "Baseline | None") -> int:
     """-o policyreport prints the reports; --write-reports plans (and with --yes makes) their writes, in each
     context of a fleet on its own cluster."""
     from ..report.policyreport import render_writes, write_report_list
@@ -177,7 +195,7 @@ def run_reports(options: AuditOptions, reports: ReportOptions) -> int:
         from ..report.render import heading
 
         results = run_fleet(options.source.connection, options.fleet.contexts, options.fleet.parallel,
-                            lambda conn: report_run(replace(options.source, connection=conn), options, reports))
+                            lambda conn: report_run(replace(options.source, connection=conn), options, reports, baseline))
         for result in results:
             if result.result is not None:
                 sys.stdout.write(heading(f'Context "{result.context}":\n'))
@@ -186,11 +204,11 @@ def run_reports(options: AuditOptions, reports: ReportOptions) -> int:
         write_fleet([FleetResult(r.context, None if r.result is None else r.result.audit, r.error) for r in results],
                     "AuditReport", "table", sys.stdout, None, lambda r: roll_up(r["namespaces"]),
                     lambda r: print_read_errors(r["errors"]))
-        return fleet_exit_code(results, lambda r: report_exit_code(r, options.fail_on))
-    run = report_run(options.source, options, reports)
+        return fleet_exit_code(results, report_exit_code)
+    run = report_run(options.source, options, reports, baseline)
     if run.written is None:
         write_report_list(run.desired, sys.stdout)
     else:
         show_writes(run, sys.stdout)
     print_read_errors(run.audit["errors"])
-    return report_exit_code(run, options.fail_on)
+    return report_exit_code(run)

@@ -1,18 +1,24 @@
 """``kubectl pss check -f PATH``: the Pod Security engine offline on manifests, for CI.
 
-With ``--level`` each object is allowed or denied at that level; without it each object
-gets its strictest passing level and the violations that keep it from the next one.
-Exit 0 all allowed, 1 some object denied, 2 bad input (valid objects are still reported).
+Each object is judged where it will land: its namespace's enforce/audit/warn level:version (from a
+Namespace object of the input, the live cluster with ``--cluster-labels``, else the ``--admission-config``
+defaults), with its exemptions. With ``--level`` each object is also allowed or denied at that level;
+without it each object gets its strictest passing level and the violations that keep it from the next one.
+Exit 0 nothing fails the gate, 1 something does (``--fail-on``; ``--level`` alone: some object is denied),
+2 bad input (valid objects are still reported).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..analysis.gate import Baseline, FailOn, baseline_document
+from ..analysis.landing import Landing, NamespaceLabels
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
-from ..manifests import LoadError, load_documents
+from ..manifests import Document, LoadError, load_documents, parse_text
 from ..policy import (
     LATEST,
     Level,
@@ -22,17 +28,20 @@ from ..policy import (
     evaluate,
     grade,
     is_evaluated_kind,
-    iter_items,
     object_ref,
 )
-from ..policy.objects import InvalidObjectError
+from ..policy.admission import KUBERNETES_DEFAULT_CONFIG, LABEL_PREFIX, MODES, resolve_policy
+from ..policy.objects import InvalidObjectError, iter_item_paths
+from ..policy.registry import NEWEST_MINOR, Registry, registry_for
 from ..policy.schema import describe, type_errors
-from ..policy.registry import NEWEST_MINOR
 from ..operations.snapshot import is_cluster_info
 from ..report.check import render_check
+from ..report.ci import CI_FORMATS, LocatedResult, write_ci_report
 from ..report.envelope import envelope
-from ..report.render import TABLE_FORMATS, write_report
-from .flags import add_output_flags, level_and_version_args, validate_output, version_arg
+from ..report.render import OUTPUT_FORMATS, TABLE_FORMATS, write_report
+from .flags import (add_admission_config_flag, add_connection_flags, add_gate_flags, add_output_flags, connection_args,
+                    connection_flags_given, fail_on_arg, level_and_version_args, namespaces_arg, validate_output,
+                    version_arg)
 
 EXAMPLES = """
 # Every manifest under a directory: each object's strictest level
@@ -41,10 +50,15 @@ kubectl pss check -f examples/manifests/
 # Would restricted admit them? (exit 1 if not)
 kubectl pss check -f examples/manifests/restricted-deployment.yaml --level restricted
 
+# As the cluster will judge them: the bundle's Namespace labels, the cluster defaults; exit 1 on a denial
+kubectl pss check -f deploy/ --admission-config admission.yaml --fail-on enforce -o sarif
+
 # From stdin, at policy v1.29
 helm template ./chart | kubectl pss check -f - --level baseline --version v1.29
 """
-EXIT_CODES = ((0, 'every object allowed (or, without --level, evaluated)'), (1, 'with --level: some object is denied'))
+EXIT_CODES = ((0, 'nothing fails the gate (--fail-on; --level alone: every object allowed)'),
+              (1, 'something fails the gate: a new violation of the --fail-on mode or level'))
+CHECK_OUTPUTS = OUTPUT_FORMATS + CI_FORMATS
 
 
 @dataclass
@@ -54,6 +68,14 @@ class CheckOptions:
     version: Version = LATEST
     output: str = "table"
     no_color: bool = False
+    kustomize: list[str] = field(default_factory=list)
+    admission_config: str | None = None
+    namespace: str = "default"
+    cluster_labels: bool = False
+    connection: Any = None
+    fail_on: FailOn | None = None
+    baseline: str | None = None
+    write_baseline: str | None = None
 
 
 @dataclass
@@ -61,35 +83,59 @@ class CheckReport:
     results: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    located: list[LocatedResult] = field(default_factory=list)  # each result with its object and positions
+    gate: dict[str, Any] | None = None
+    server: dict[str, Any] | None = None
+    context: str | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--filename", action="append", dest="paths", default=[], metavar="PATH",
                         help="manifest file, directory (recursive *.yaml, *.yml, *.json) or - for stdin; repeatable")
+    parser.add_argument("-k", "--kustomize", action="append", default=[], metavar="DIR",
+                        help="render a kustomization with `kubectl kustomize DIR` (the kubectl on PATH); repeatable")
     parser.add_argument("--level", help="privileged, baseline or restricted: judge every object at this level")
     parser.add_argument("--version", dest="policy_version", default="latest",
                         help=f'policy version "v1.N" or "latest" (= v1.{NEWEST_MINOR}; default latest)')
+    parser.add_argument("-n", "--namespace", default="default", metavar="NS",
+                        help="where objects without metadata.namespace land (default: default)")
+    add_admission_config_flag(parser, ": the defaults of namespaces without labels")
+    parser.add_argument("--cluster-labels", action="store_true",
+                        help="the live namespaces' pod-security labels (and the server's version for latest) "
+                             "instead of the input's Namespace objects")
+    add_gate_flags(parser, "; default with --level: that level")
     add_output_flags(parser)
+    output = parser._option_string_actions["-o"]
+    output.help = "output format: table, wide, json, yaml, sarif, junit or github"
+    output.formats = CHECK_OUTPUTS  # type: ignore[attr-defined]  # what completion offers
+    add_connection_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> CheckOptions:
     level, version = (None, version_arg(args.policy_version)) if args.level is None else \
         level_and_version_args(args.level, args.policy_version)
+    if not args.cluster_labels and connection_flags_given(args):
+        raise UsageError(f"{connection_flags_given(args)[0]} needs --cluster-labels (check reads no cluster without it)")
+    namespace = namespaces_arg([args.namespace])
+    if len(namespace) != 1:
+        raise UsageError(f'invalid --namespace "{args.namespace}": give one namespace')
+    fail_on = fail_on_arg(args.fail_on) if args.fail_on is not None else (
+        None if level is None or level is Level.PRIVILEGED else FailOn(level=level))
     return CheckOptions(
-        paths=args.paths,
-        level=level,
-        version=version,
-        output=args.output,
-        no_color=args.no_color,
+        paths=args.paths, level=level, version=version, output=args.output, no_color=args.no_color,
+        kustomize=args.kustomize, admission_config=args.admission_config, namespace=namespace[0],
+        cluster_labels=args.cluster_labels, connection=connection_args(args) if args.cluster_labels else None,
+        fail_on=fail_on, baseline=args.baseline, write_baseline=args.write_baseline,
     )
 
 
 def validate(options: CheckOptions) -> None:
-    if not options.paths:
-        raise UsageError("must specify -f PATH (a file, a directory or - for stdin)")
+    if not options.paths and not options.kustomize:
+        raise UsageError("must specify -f PATH (a file, a directory or - for stdin) or -k DIR")
     if options.paths.count("-") > 1:
         raise UsageError("stdin (-) can only be read once")
-    validate_output(options.output)
+    validate_output(options.output, CHECK_OUTPUTS)
 
 
 def _violations(result: Result | None) -> list[dict[str, str]]:
@@ -108,14 +154,73 @@ def _judge(obj: dict, options: CheckOptions) -> dict[str, Any]:
             "version": str(options.version), "violations": _violations(graded.blocking)}
 
 
+def _documents(options: CheckOptions, track_lines: bool) -> tuple[list[Document], list[LoadError]]:
+    """-f's documents, then each -k's rendering (named by its kustomization file, no lines: they are the
+    rendering's, not the file's)."""
+    from ..operations.gate import kustomization_file, kustomize
+
+    documents, errors = load_documents(options.paths, track_lines) if options.paths else ([], [])
+    for directory in options.kustomize:
+        for item in parse_text(kustomization_file(directory), kustomize(directory)):
+            (documents if isinstance(item, Document) else errors).append(item)
+    return documents, errors
+
+
+def _landing(documents: list[Document], options: CheckOptions, report: CheckReport) -> Landing:
+    """The namespaces' labels (the input's Namespace objects, or the live cluster's), the admission config."""
+    from ..operations.cluster_state import admission_config, server_minor
+    from ..report.envelope import server_info
+
+    config, warnings = admission_config(options.admission_config) if options.admission_config else \
+        (KUBERNETES_DEFAULT_CONFIG, [])
+    for warning in warnings:
+        print(f"warning: --admission-config {options.admission_config}: {warning}", file=sys.stderr)
+    if config.exemptions.usernames:
+        report.notes.append("the admission configuration's exemptions.usernames cannot apply to manifests (who will "
+                            "apply them is not known): objects are judged as for a user who is not exempt")
+    registry: Registry = registry_for(None)
+    landing = Landing(config, registry, options.namespace)
+    for doc in documents:
+        for _, obj in iter_item_paths(doc.data):
+            if isinstance(obj, dict) and obj.get("kind") == "Namespace" and isinstance(obj.get("metadata"), dict):
+                name, labels = obj["metadata"].get("name"), obj["metadata"].get("labels")
+                if isinstance(name, str) and name:
+                    labels = labels if isinstance(labels, dict) else {}
+                    landing.namespaces[name] = NamespaceLabels(labels, "manifest")
+                    for error in resolve_policy(labels).errors:  # the API server refuses the Namespace
+                        report.errors.append(LoadError(doc.source, doc.index, f"Namespace {name}: {error}"))
+    if options.cluster_labels:
+        from ..operations.gate import live_namespace_labels
+
+        live, version = live_namespace_labels(options.connection)
+        report.context = options.connection.cluster().context
+        minor = server_minor(version)
+        report.server = server_info(version, minor)
+        landing.registry = registry_for(minor)
+        for name, known in landing.namespaces.items():
+            if name not in live:
+                report.notes.append(f'namespace "{name}" does not exist in the cluster: judged at the input\'s labels')
+            elif _pod_security(known.labels) != _pod_security(live[name]):
+                report.notes.append(f'namespace "{name}": the input sets other pod-security labels than the '
+                                    "cluster has: judged at the cluster's (--cluster-labels)")
+        landing.namespaces.update({name: NamespaceLabels(labels, "cluster") for name, labels in live.items()})
+    return landing
+
+
+def _pod_security(labels: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in labels.items() if key.startswith(LABEL_PREFIX)}
+
+
 def build_report(options: CheckOptions) -> CheckReport:
-    documents, errors = load_documents(options.paths)
+    track_lines = options.output in CI_FORMATS
+    documents, errors = _documents(options, track_lines)
     report = CheckReport(errors=errors)
+    landing = _landing(documents, options, report)
     for doc in documents:
         if not isinstance(doc.data, dict):
             report.errors.append(LoadError(doc.source, doc.index, "document is not a mapping (a Kubernetes object)"))
             continue
-        for obj in iter_items(doc.data):
+        for path, obj in iter_item_paths(doc.data):
             if not isinstance(obj, dict):
                 report.errors.append(LoadError(doc.source, doc.index, "list item is not a mapping (a Kubernetes object)"))
                 continue
@@ -135,7 +240,10 @@ def build_report(options: CheckOptions) -> CheckReport:
                 report.errors.append(LoadError(doc.source, doc.index, f"{kind} {name}: {describe(wrong_types)}"))
                 continue
             try:
-                entry.update(_judge(apply_manifest_defaults(obj), options))
+                defaulted = apply_manifest_defaults(obj)
+                entry.update(_judge(defaulted, options))
+                entry["admission"] = landing.judge(defaulted)
+                gate = _gate_violations(defaulted, entry, options)
             except InvalidObjectError as exc:
                 report.errors.append(LoadError(doc.source, doc.index, f"{kind} {name}: {exc}"))
                 continue
@@ -143,25 +251,118 @@ def build_report(options: CheckOptions) -> CheckReport:
                 report.errors.append(LoadError(doc.source, doc.index, f"{kind} {name}: nested too deeply"))
                 continue
             report.results.append(entry)
+            report.located.append(LocatedResult(entry, obj, doc.positions, path, gate))
     if not documents and not report.errors:  # as kubectl: an empty file or directory is a mistake, not a pass
-        report.errors.append(LoadError(", ".join(options.paths), None, "no Kubernetes objects found"))
+        report.errors.append(LoadError(", ".join(options.paths + options.kustomize), None, "no Kubernetes objects found"))
     return report
 
 
+def _gate_violations(obj: dict, entry: dict[str, Any], options: CheckOptions) -> list[dict[str, str]]:
+    """The violations ``--fail-on`` judges: its mode's (in the object's namespace), or those of its level at
+    ``--version`` (none for an exempt object: admission never judges it)."""
+    fail_on = options.fail_on
+    if fail_on is None:
+        return []
+    if fail_on.mode is not None:
+        return entry["admission"][fail_on.mode]["violations"]
+    if entry["admission"]["exempt"] is not None:
+        return []
+    if options.level is fail_on.level:
+        return [dict(v) for v in entry["violations"]]
+    return _violations(evaluate(obj, fail_on.level, options.version))  # type: ignore[arg-type]
+
+
+def identities(report: CheckReport, fail_on: FailOn | None) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Every (baseline identity, violation) of the report: per result, per violated mode (and the --fail-on
+    level's), kind/namespace/name + check + mode; the namespace is where the object lands."""
+    out = []
+    for located in report.located:
+        entry = located.entry
+        ref = (entry["kind"], entry["admission"]["namespace"], entry["name"] or "")
+        for mode in MODES:
+            for violation in entry["admission"][mode]["violations"]:
+                out.append((ref + (violation["check"], mode), violation))
+        if fail_on is not None and fail_on.level is not None:
+            for violation in located.gate:
+                out.append((ref + (violation["check"], fail_on.level.value), violation))
+    return out
+
+
+def apply_baseline(report: CheckReport, options: CheckOptions, baseline: Baseline | None) -> int:
+    """Mark every violation ``baselined`` and every result; the number of results that fail the gate."""
+    statuses: dict[tuple[str, ...], str] = {}
+    for key, violation in identities(report, options.fail_on):
+        status = statuses[key] = baseline.status(key) if baseline is not None else "new"
+        violation["baselined"] = status == "unchanged"
+    failed = 0
+    gate_mode = None if options.fail_on is None else str(options.fail_on)
+    for located in report.located:
+        entry = located.entry
+        marks = [v["baselined"] for mode in MODES for v in entry["admission"][mode]["violations"]]
+        entry["baselined"] = bool(marks) and all(marks)
+        ref = (entry["kind"], entry["admission"]["namespace"], entry["name"] or "")
+        located.failing = [v for v in located.gate if statuses.get(ref + (v["check"], gate_mode or "")) != "unchanged"]
+        failed += bool(located.failing)
+    return failed
+
+
 def report_data(report: CheckReport) -> dict[str, Any]:
-    """The ``-o json`` document: offline, so no context and no server."""
-    return envelope("CheckReport", {"results": report.results, "skipped": report.skipped},
+    """The ``-o json`` document (offline: no context and no server, unless --cluster-labels read them)."""
+    body: dict[str, Any] = {"results": report.results, "skipped": report.skipped, "notes": report.notes}
+    if report.gate is not None:
+        body["gate"] = report.gate
+    return envelope("CheckReport", body, context=report.context, server=report.server,
                     errors=[{"message": e.message, "source": e.source, "document": e.index} for e in report.errors])
 
 
 def run(options: CheckOptions) -> int:
-    report = build_report(options)
-    write_report(report_data(report) if options.output not in TABLE_FORMATS else report, options.output, sys.stdout,
-                 lambda r, out: render_check(r, options.level, options.version, options.no_color, out))
+    from ..cluster.jsonbody import gc_paused
+    from ..operations.gate import read_baseline
+
+    baseline = read_baseline(options.baseline, "check") if options.baseline else None
+    # the CI formats keep each document's node tree (its lines) until they are written: collecting while
+    # they are alive costs more than the whole read (benchmarks/bench_lines.py); they are acyclic
+    with gc_paused() if options.output in CI_FORMATS else contextlib.nullcontext():
+        return _run(options, baseline)
+
+
+def _run(options: CheckOptions, baseline: Baseline | None) -> int:
+    from ..operations.gate import write_baseline
+
+    try:
+        report = build_report(options)
+    finally:
+        if options.connection is not None:
+            options.connection.close()
+    failed = apply_baseline(report, options, baseline)
+    if options.write_baseline:
+        write_baseline(options.write_baseline,
+                       baseline_document("check", [key for key, _ in identities(report, options.fail_on)], baseline))
+        print(f"baseline written: {options.write_baseline}", file=sys.stderr)
+        failed = 0  # what was just written is known: nothing is new
+        for located in report.located:
+            located.failing = []
+    report.gate = {"failOn": None if options.fail_on is None else str(options.fail_on), "failed": failed,
+                   "baseline": None if baseline is None else {"file": options.baseline, "fixed": baseline.fixed(),
+                                                              "expired": baseline.expired()}}
+    if options.output in CI_FORMATS:
+        write_ci_report(report, options.output, sys.stdout, baseline is not None)
+    else:
+        write_report(report_data(report) if options.output not in TABLE_FORMATS else report, options.output,
+                     sys.stdout, lambda r, out: render_check(r, options.level, options.version, options.no_color, out))
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if baseline is not None:
+        for entry in baseline.fixed():
+            print(f"note: baseline entry fixed (no longer matches): {_entry_text(entry)}", file=sys.stderr)
+        for entry in baseline.expired():
+            print(f"warning: baseline entry expired on {entry['expires']}: {_entry_text(entry)}", file=sys.stderr)
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)
     if report.errors:
         return EXIT_ERROR
-    if options.level is not None and any(not r["allowed"] for r in report.results):
-        return EXIT_FINDINGS
-    return EXIT_OK
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _entry_text(entry: dict[str, Any]) -> str:
+    return f"{entry['kind']} {entry['namespace']}/{entry['name']} {entry['check']} ({entry['mode']})"

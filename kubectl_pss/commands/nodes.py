@@ -24,20 +24,10 @@ from ..confinement import nodes as cn
 from ..errors import UsageError
 from ..operations.connection import Connection
 from ..operations.debugpods import DebugPodSettings
-from .flags import (
-    Fleet,
-    add_connection_flags,
-    add_fleet_flags,
-    add_node_inspect_flags,
-    SELECTOR_SYNTAX,
-    add_output_flags,
-    connection_args,
-    fleet_args,
-    list_arg,
-    node_inspect_args,
-    selector_arg,
-    validate_output,
-)
+from .flags import (SELECTOR_SYNTAX, add_connection_flags, add_output_flags, connection_args, list_arg, selector_arg,
+                    validate_output)
+from .flags.fleet import add_fleet_flags, Fleet, fleet_args
+from .flags.runtime import add_node_inspect_flags, node_inspect_args
 
 EXAMPLES = """
 # Every node: kubelet, runtime, AppArmor, and the Localhost profiles pods name

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.namespaces import namespace_notes, policy_version, simulate_namespace
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
+from ..operations.gate import read_baseline, run_gate
 from ..operations.cluster_state import ClusterState, Source, completeness, load_state
 from ..policy import Level, Version
 from ..policy.admission import MODES
@@ -20,8 +21,12 @@ from ..report.audit import print_read_errors
 from ..report.render import write_report
 from ..report.simulate import render_simulation
 from ..scope import NamespaceScope
-from .flags import (Fleet, add_fleet_flags, add_state_flags, fleet_args, level_and_version_args, namespace_scope_arg,
+from .flags import (add_gate_flags, add_state_flags, fail_on_arg, level_and_version_args, namespace_scope_arg,
                     source_args, validate_output)
+from .flags.fleet import add_fleet_flags, Fleet, fleet_args
+
+if TYPE_CHECKING:
+    from ..analysis.gate import Baseline, FailOn
 
 EXAMPLES = """
 # What enforcing restricted on every namespace of the kind snapshot would reject (a snapshot: all of it)
@@ -30,7 +35,9 @@ kubectl pss simulate restricted --snapshot examples/kind-cluster.json
 # baseline at policy v1.29 on one namespace, compared with the API server's own dry run
 kubectl pss simulate baseline --version v1.29 -n shop --server-dry-run
 """
-EXIT_CODES = ((0, 'nothing would be rejected'), (1, 'something would be rejected'))
+EXIT_CODES = ((0, 'nothing would be rejected (with --fail-on: nothing fails the gate)'),
+              (1, 'something would be rejected; with --fail-on MODE|LEVEL: a new violation of that mode (with the '
+                  'simulated label set) or level'))
 
 
 @dataclass
@@ -45,6 +52,9 @@ class SimulateOptions:
     output: str
     no_color: bool
     fleet: Fleet | None = None
+    fail_on: "FailOn | None" = None
+    baseline: str | None = None
+    write_baseline: str | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,9 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", dest="policy_version", default="latest",
                         help='policy version "v1.N" or "latest" (the cluster\'s own version; default)')
     parser.add_argument("--mode", default="enforce", help="enforce (default), audit or warn")
-    add_state_flags(parser, all_by_default=False, own=lambda own: own.add_argument(
-        "--server-dry-run", action="store_true",
-        help="also ask the API server (label patch with dryRun=All, nothing changes) and compare"))
+    def own(group: argparse.ArgumentParser) -> None:
+        group.add_argument("--server-dry-run", action="store_true",
+                           help="also ask the API server (label patch with dryRun=All, nothing changes) and compare")
+        add_gate_flags(group)
+
+    add_state_flags(parser, all_by_default=False, own=own)
     add_fleet_flags(parser)
 
 
@@ -72,6 +85,9 @@ def complete(args: argparse.Namespace) -> SimulateOptions:
         output=args.output,
         no_color=args.no_color,
         fleet=fleet_args(args, source.connection),
+        fail_on=None if args.fail_on is None else fail_on_arg(args.fail_on),
+        baseline=args.baseline,
+        write_baseline=args.write_baseline,
     )
 
 
@@ -83,6 +99,8 @@ def validate(options: SimulateOptions) -> None:
     if options.server_dry_run and options.mode != "enforce":
         raise UsageError("--server-dry-run needs --mode enforce: the API server only dry-runs enforce label changes")
     validate_output(options.output)
+    if options.fleet is not None and options.write_baseline:
+        raise UsageError("--write-baseline records one cluster's violations: give one --context")
 
 
 def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dict[str, Any], list]:
@@ -121,10 +139,12 @@ def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dic
     return report, simulations
 
 
-def simulation_report(source: Source, options: SimulateOptions) -> dict[str, Any]:
+def simulation_report(source: Source, options: SimulateOptions, baseline: "Baseline | None") -> dict[str, Any]:
     with source:
         state = load_state(source, options.scope, options.admission_config, "simulating")
         report, _ = build_simulation(state, options)
+        run_gate(state, report, options.fail_on, baseline, options.write_baseline, options.version,
+                 (options.mode, options.level, options.version))
         if options.server_dry_run:
             from ..operations.labels import dry_run_enforce
 
@@ -157,16 +177,17 @@ def summary_line(report: dict[str, Any]) -> str:
 
 
 def run(options: SimulateOptions) -> int:
+    baseline = read_baseline(options.baseline, "audit") if options.baseline else None
     if options.fleet is not None:
         from ..operations.fleet import fleet_exit_code, run_fleet
         from ..report.fleet import write_fleet
 
         results = run_fleet(options.source.connection, options.fleet.contexts, options.fleet.parallel,
-                            lambda conn: simulation_report(replace(options.source, connection=conn), options))
+                            lambda conn: simulation_report(replace(options.source, connection=conn), options, baseline))
         write_fleet(results, "SimulateReport", options.output, sys.stdout,
                     lambda r, out: render_simulation(r, out, options.no_color), summary_line, print_errors)
         return fleet_exit_code(results, exit_code)
-    report = simulation_report(options.source, options)
+    report = simulation_report(options.source, options, baseline)
     write_report(report, options.output, sys.stdout, lambda r, out: render_simulation(r, out, options.no_color))
     print_errors(report)
     return exit_code(report)
@@ -177,4 +198,5 @@ def exit_code(report: dict[str, Any]) -> int:
     if report["errors"] or not all(ns["complete"] for ns in report["namespaces"]) or any("error" in s for s in servers):
         return EXIT_ERROR  # (as label: a failed server dry run checked nothing)
     disagrees = any(server.get("agrees") is False for server in servers)
-    return EXIT_FINDINGS if report["summary"]["namespacesAffected"] or disagrees else EXIT_OK
+    failing = report["gate"]["failedNamespaces"] if "gate" in report else report["summary"]["namespacesAffected"]
+    return EXIT_FINDINGS if failing or disagrees else EXIT_OK

@@ -15,8 +15,8 @@ from ..errors import EXIT_ERROR, EXIT_OK, UsageError
 from ..operations.connection import Connection
 from ..operations.fleet import output_file_for
 from ..scope import NamespaceScope
-from .flags import (Fleet, add_connection_flags, add_fleet_flags, add_scope_flags, connection_args, fleet_args,
-                    namespace_scope_arg)
+from .flags import add_connection_flags, add_scope_flags, connection_args, namespace_scope_arg
+from .flags.fleet import add_fleet_flags, Fleet, fleet_args
 
 EXAMPLES = """
 # Dump the whole cluster for offline use, then audit the dump

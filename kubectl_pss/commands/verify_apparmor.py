@@ -20,7 +20,8 @@ from ..confinement import model
 from ..confinement.apparmor import expected_apparmor, judge_apparmor, parse_attr_current, read_apparmor_label
 from ..confinement.runtime import parse_runtime
 from ..operations.containers import ContainerReader, Scope, Target, Unverifiable
-from .flags import VerifyOptions, add_node_inspect_flags, add_verify_flags, validate_output, verify_args
+from .flags import validate_output
+from .flags.runtime import add_node_inspect_flags, add_verify_flags, verify_args, VerifyOptions
 
 EXAMPLES = """
 # Every running container in the context's namespace

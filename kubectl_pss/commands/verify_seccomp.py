@@ -32,7 +32,8 @@ from ..confinement.seccomp import (
     running_as_dict,
 )
 from ..operations.containers import ContainerReader, Scope, Target, Unverifiable
-from .flags import VerifyOptions, add_node_inspect_flags, add_verify_flags, validate_output, verify_args
+from .flags import validate_output
+from .flags.runtime import add_node_inspect_flags, add_verify_flags, verify_args, VerifyOptions
 
 EXAMPLES = """
 # Every running container in the context's namespace

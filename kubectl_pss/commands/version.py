@@ -20,7 +20,8 @@ from ..report.envelope import envelope, server_info
 from ..report.render import write_report
 from ..operations.connection import Connection
 from ..report.version import render_version
-from .flags import Fleet, add_connection_flags, add_fleet_flags, connection_args, fleet_args, validate_output
+from .flags import add_connection_flags, connection_args, validate_output
+from .flags.fleet import add_fleet_flags, Fleet, fleet_args
 
 EXAMPLES = """
 # The plugin, the policy versions it knows, and the server's version

@@ -57,14 +57,20 @@ def pod_template(obj: dict) -> tuple[dict, dict] | None:
 
 def iter_items(doc: Any) -> Iterator[Any]:
     """The objects of a document: a ``List``/``*List`` is flattened (recursively), anything else is itself."""
+    for _, item in iter_item_paths(doc):
+        yield item
+
+
+def iter_item_paths(doc: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """``iter_items`` with each object's path in the document (``("items", 2)``; ``()`` for the document)."""
     if isinstance(doc, dict):
         kind = doc.get("kind")
         items = doc.get("items")
         if isinstance(kind, str) and kind.endswith("List") and (isinstance(items, list) or items is None):
-            for item in items or ():
-                yield from iter_items(item)
+            for i, item in enumerate(items or ()):
+                yield from iter_item_paths(item, path + ("items", i))
             return
-    yield doc
+    yield path, doc
 
 
 def object_ref(obj: dict) -> tuple[str, str | None, str | None]:

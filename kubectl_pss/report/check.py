@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from ..policy import Level, Version
+from ..policy.admission import MODES
 from ..policy.registry import NEWEST_MINOR
 from .color import Palette, color_enabled
 from .render import format_table, heading
@@ -23,15 +24,29 @@ def render_check(report: Any, level: Level | None, version: Version, no_color: b
         for i, violation in enumerate(violations):
             first = i == 0
             message = violation["reason"] + (f": {violation['detail']}" if violation["detail"] else "")
-            rows.append([entry["source"] if first else "", ref if first else "", entry["namespace"] or "" if first else "",
+            rows.append([entry["source"] if first else "", ref if first else "",
+                         entry["admission"]["namespace"] if first else "",
+                         _admission(entry["admission"], palette) if first else "",
                          verdict if first else "", violation["check"], message])
     third = "verdict" if level is not None else "strictest"
     check_header = "check" if level is not None else "blocks next level"
-    table = format_table(rows, ["source", "object", "namespace", third, check_header, "reason: detail"],
-                         wrap=("reason: detail", "source", check_header))
+    table = format_table(rows, ["source", "object", "namespace", "admission", third, check_header, "reason: detail"],
+                         wrap=("reason: detail", "source", check_header, "admission"))
     if table:
         stream.write(table + "\n")
     stream.write(heading(_summary(report, level, version) + "\n"))
+
+
+def _admission(admission: dict[str, Any], palette: Palette) -> str:
+    """What PodSecurity does to the object in its namespace: ``exempt``, ``ok``, or the modes it violates
+    with their levels (``enforce restricted:latest, warn ...``)."""
+    if admission["exempt"] is not None:
+        return "exempt"
+    violated = [f"{mode} {admission[mode]['level']}:{admission[mode]['version']}" for mode in MODES
+                if not admission[mode]["allowed"]]
+    if not violated:
+        return palette.paint("ok", "good")
+    return palette.paint("violates " + ", ".join(violated), "error" if "enforce" in violated[0] else "warning")
 
 
 def _summary(report: Any, level: Level | None, version: Version) -> str:
@@ -46,6 +61,10 @@ def _summary(report: Any, level: Level | None, version: Version) -> str:
         for name in ("restricted", "baseline", "privileged"):
             count = sum(1 for r in report.results if r["strictestLevel"] == name)
             parts.append(f"{count} {name}")
+    denied = sum(1 for r in report.results if not r["admission"]["enforce"]["allowed"])
+    parts.append(f"{denied} violate their namespace's enforce level")
+    if report.gate is not None and report.gate["failOn"] is not None:
+        parts.append(f"{report.gate['failed']} fail --fail-on {report.gate['failOn']}")
     if report.skipped:
         parts.append(f"{len(report.skipped)} skipped (kinds without a pod template)")
     return ", ".join(parts)

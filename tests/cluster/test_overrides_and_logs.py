@@ -250,4 +250,4 @@ def test_no_module_outside_the_cluster_layer_builds_connection_options():
     root = Path(__file__).resolve().parents[2] / "kubectl_pss"
     builders = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
                       if "ConnectionOptions(" in p.read_text() and p.parent.name != "cluster")
-    assert builders == ["commands/flags.py"]
+    assert builders == ["commands/flags/__init__.py"]

@@ -36,8 +36,13 @@ def test_json_contract_with_level(tmp_path, run_cli):
         "level": "baseline", "version": "latest", "allowed": False,
         "violations": [{"check": "privileged", "reason": "privileged",
                         "detail": 'container "c" must not set securityContext.privileged=true'}],
+        "admission": {"namespace": "ns1", "labels": "defaults", "exempt": None,
+                      **{mode: {"level": "privileged", "version": "latest", "allowed": True, "violations": []}
+                         for mode in ("enforce", "audit", "warn")}},
+        "baselined": False,
     }]
     assert data["errors"] == [] and data["skipped"] == []
+    assert data["gate"] == {"failOn": "baseline", "failed": 1, "baseline": None}
 
 
 def test_without_level_reports_strictest_and_next_level_violations(run_cli):

@@ -89,13 +89,16 @@ def test_flags_after_a_complete_command():
 
 
 @pytest.mark.parametrize(("words", "expected"), [
-    (["audit", "--fail-on", ""], ["privileged", "baseline", "restricted"]),
+    (["audit", "--fail-on", ""], ["enforce", "audit", "warn", "baseline", "restricted"]),
     (["audit", "--fail-on", "b"], ["baseline"]),
     (["audit", "--fail-on=r"], ["--fail-on=restricted"]),
+    (["check", "--fail-on", "w"], ["warn"]),
+    (["simulate", "restricted", "--fail-on", "e"], ["enforce"]),
     (["check", "--level", ""], ["privileged", "baseline", "restricted"]),
     (["simulate", ""], ["privileged", "baseline", "restricted"]),
     (["simulate", "-A", "re"], ["restricted"]),
-    (["check", "-o", ""], ["table", "json", "yaml", "wide"]),
+    (["check", "-o", ""], ["table", "json", "yaml", "wide", "sarif", "junit", "github"]),
+    (["audit", "-o", ""], ["table", "json", "yaml", "wide"]),
     (["audit", "--output", "j"], ["json"]),
     (["version", "-o="], ["-o=table", "-o=json", "-o=yaml", "-o=wide"]),
     (["simulate", "restricted", "--mode", ""], ["enforce", "audit", "warn"]),
@@ -323,7 +326,7 @@ def test_bash_script():
     assert _bash_complete("kubectl-pss ") == list(cli.COMMANDS) + ["help"]
     assert _bash_complete("kubectl-pss sim") == ["simulate"]
     assert _bash_complete("kubectl-pss simulate ") == ["privileged", "baseline", "restricted"]
-    assert _bash_complete("kubectl-pss check -o j") == ["json"]
+    assert _bash_complete("kubectl-pss check -o j") == ["json", "junit"]  # check also prints JUnit
     # After "=", bash replaces only what follows it.
     assert _bash_complete("kubectl-pss check --output=y") == ["yaml"]
     # -f: manifests and directories only.

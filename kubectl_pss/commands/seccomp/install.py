@@ -34,14 +34,8 @@ from dataclasses import dataclass
 from ...errors import EXIT_FINDINGS, UsageError
 from ...operations.connection import Connection
 from ...operations.seccomp_install import InstallRequest
-from ..flags import (
-    add_connection_flags,
-    add_dry_run_flag,
-    add_node_inspect_flags,
-    connection_args,
-    dry_run_arg,
-    node_inspect_args,
-)
+from ..flags import add_connection_flags, add_dry_run_flag, connection_args, dry_run_arg
+from ..flags.runtime import add_node_inspect_flags, node_inspect_args
 
 EXAMPLES = """
 # The plan: the node list is read; no debug pod, nothing written

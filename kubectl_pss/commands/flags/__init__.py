@@ -4,20 +4,17 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import UsageError
-from ..policy import LEVEL_ERROR, VERSION_ERROR, Level, PolicyValueError, Version, parse_level, parse_version
-from ..confinement.model import DEFAULT_SECCOMP_ROOT
-from ..report.render import OUTPUT_FORMATS
+from ...errors import UsageError
+from ...policy import LEVEL_ERROR, VERSION_ERROR, Level, PolicyValueError, Version, parse_level, parse_version
+from ...report.render import OUTPUT_FORMATS
 
 if TYPE_CHECKING:
-    from ..operations.cluster_state import Source
-    from ..operations.connection import Connection
-    from ..operations.containers import Selection
-    from ..operations.debugpods import DebugPodSettings
-    from ..scope import LabelSelector, NamespaceScope
+    from ...analysis.gate import FailOn
+    from ...operations.cluster_state import Source
+    from ...operations.connection import Connection
+    from ...scope import LabelSelector, NamespaceScope
 
 
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +70,16 @@ def level_arg(text: str, flag: str = "--level") -> Level:
         raise UsageError(f'invalid {flag} "{text}": {LEVEL_ERROR}') from None
 
 
+def fail_on_arg(text: str) -> "FailOn":
+    """``--fail-on`` of check, audit and simulate: a mode or a level (analysis.gate, one meaning for all three)."""
+    from ...analysis.gate import parse_fail_on
+
+    try:
+        return parse_fail_on(text)
+    except ValueError as exc:
+        raise UsageError(f'invalid --fail-on "{text}": {exc}') from None
+
+
 def version_arg(text: str, flag: str = "--version") -> Version:
     try:
         return parse_version(text)
@@ -125,8 +132,8 @@ def connection_args(args: argparse.Namespace, default_timeout: float | None = No
     (it connects when first used).
 
     ``default_timeout`` (seconds) applies when ``--request-timeout`` is not given (``version``)."""
-    from ..cluster.client import ConnectionOptions
-    from ..operations.connection import Connection
+    from ...cluster.client import ConnectionOptions
+    from ...operations.connection import Connection
 
     timeout = parse_duration(args.request_timeout)
     if default_timeout is not None and args.request_timeout == "0":
@@ -139,7 +146,7 @@ def connection_args(args: argparse.Namespace, default_timeout: float | None = No
 
 def override_args(args: argparse.Namespace) -> dict[str, Any]:
     """kubectl's override flags as ConnectionOptions fields, with kubectl's refusals of what cannot work."""
-    from ..cluster.client import Impersonation
+    from ...cluster.client import Impersonation
 
     if (args.as_group or args.as_uid) and not args.as_user:
         raise UsageError("requesting uid, groups or user-extra without impersonating a user: --as-group and "
@@ -221,7 +228,7 @@ def add_namespace_selector_flags(parser: argparse.ArgumentParser) -> None:
 
 def selector_arg(text: str | None, flag: str = "-l") -> "LabelSelector | None":
     """A label selector in kubectl's syntax, parsed once (None when not given); bad syntax is a usage error."""
-    from ..scope import SelectorError, parse_selector
+    from ...scope import SelectorError, parse_selector
 
     if text is None:
         return None
@@ -235,7 +242,7 @@ def selector_arg(text: str | None, flag: str = "-l") -> "LabelSelector | None":
 
 def field_selector_arg(text: str | None) -> str | None:
     """``--field-selector`` checked and made canonical (which fields a resource knows is the server's to say)."""
-    from ..scope import SelectorError, parse_field_selector
+    from ...scope import SelectorError, parse_field_selector
 
     try:
         return None if text is None else parse_field_selector(text)
@@ -245,7 +252,7 @@ def field_selector_arg(text: str | None) -> str | None:
 
 def exclude_arg(values: list[str]) -> tuple[str, ...]:
     """``--exclude-namespace`` values (repeatable, comma-separated): namespace names or shell globs of them."""
-    from ..scope import NAMESPACE_GLOB
+    from ...scope import NAMESPACE_GLOB
 
     patterns = list_arg(values)
     for pattern in patterns:
@@ -258,7 +265,7 @@ def exclude_arg(values: list[str]) -> tuple[str, ...]:
 def namespace_scope_arg(args: argparse.Namespace) -> "NamespaceScope":
     """-n, -A, -l and --exclude-namespace as one scope: -n names namespaces, -A or -l alone means every
     namespace (narrowed by -l and the excludes), nothing the context's namespace."""
-    from ..scope import NamespaceScope
+    from ...scope import NamespaceScope
 
     names = scope_arg(args)
     selector = selector_arg(args.selector)
@@ -294,7 +301,7 @@ MAX_DURATION_SECONDS = (2**63 - 1) / 1e9  # the longest Go duration, ~292 years
 
 def source_args(args: argparse.Namespace) -> "Source":
     """Where to read the cluster: the API server (connection flags) or --snapshot."""
-    from ..operations.cluster_state import Source
+    from ...operations.cluster_state import Source
 
     if args.server_version is not None:
         if not args.snapshot:
@@ -323,6 +330,16 @@ def add_state_flags(parser: argparse.ArgumentParser, all_by_default: bool,
     add_output_flags(parser)
     add_connection_flags(parser)
     add_snapshot_flags(parser)
+
+
+def add_gate_flags(parser: argparse.ArgumentParser, default: str = "") -> None:
+    """``--fail-on``, ``--baseline`` and ``--write-baseline`` of check, audit and simulate (analysis.gate)."""
+    parser.add_argument("--fail-on", metavar="MODE|LEVEL",
+                        help="exit 1 when something violates its namespace's MODE (enforce, audit, warn) or cannot "
+                             "pass LEVEL (baseline, restricted), unless --baseline knows it (for CI)" + default)
+    parser.add_argument("--baseline", metavar="FILE",
+                        help="known violations (identities, never file positions): reported, but they do not fail")
+    parser.add_argument("--write-baseline", metavar="FILE", help="write today's findings as a baseline file")
 
 
 def add_admission_config_flag(parser: argparse.ArgumentParser, note: str = "") -> None:
@@ -393,226 +410,3 @@ def level_and_version_args(text: str, version_text: str, flag: str = "--level") 
 
 
 
-def add_node_inspect_flags(parser: argparse.ArgumentParser, what: str, switch: bool = True) -> None:
-    """``--node-inspect`` (unless ``switch`` is False: a command that always uses debug pods) and the
-    debug pods' flags; read them with ``node_inspect_args``."""
-    from ..cluster.debugpod import DEFAULT_IMAGE
-
-    group = parser.add_argument_group("node inspection (creates a privileged pod on each node involved)")
-    if switch:
-        group.add_argument("--node-inspect", action="store_true",
-                           help=f"{what}, from a short-lived privileged debug pod per node (always deleted)")
-    group.add_argument("--image", metavar="IMAGE", help=f"the debug pods' image (default {DEFAULT_IMAGE})")
-    group.add_argument("--debug-namespace", metavar="NS",
-                       help="where the debug pods go (default: the context's namespace); it must allow privileged pods")
-    group.add_argument("--seccomp-root", metavar="DIR",
-                       help="the kubelet's seccomp root, for Localhost profiles (default: <the kubelet's --root-dir>"
-                            f"/seccomp, read on each node; {DEFAULT_SECCOMP_ROOT} without it)")
-    if "--parallel" not in parser._option_string_actions:  # verify-* have it already (execs and nodes)
-        group.add_argument("--parallel", type=int, default=None, metavar="N",
-                           help=f"nodes done at once (default {DEFAULT_NODE_PARALLEL})")
-    group.add_argument("--pod-timeout", metavar="DURATION", default="2m",
-                       help='how long a debug pod may take to start (default "2m")')
-
-
-def duration_arg(text: str, flag: str) -> float:
-    """A positive duration flag ("30s", "2m")."""
-    try:
-        seconds = parse_duration(text)
-    except UsageError:
-        raise UsageError(f'invalid {flag} "{text}": use a duration such as "30s" or "2m"') from None
-    if seconds is None:
-        raise UsageError(f'invalid {flag} "{text}": it must be more than 0')
-    return seconds
-
-
-def node_inspect_args(args: argparse.Namespace) -> "tuple[bool, DebugPodSettings]":
-    """Whether ``--node-inspect`` was given (always, for a command without the switch), and the debug pods' settings."""
-    from ..operations.debugpods import DebugPodSettings
-
-    enabled = getattr(args, "node_inspect", True)  # no --node-inspect flag: always on
-    if not enabled:
-        for flag, value in (("--image", args.image), ("--debug-namespace", args.debug_namespace)):
-            if value:
-                raise UsageError(f"{flag} needs --node-inspect")
-    if args.seccomp_root is not None and not args.seccomp_root.startswith("/"):
-        raise UsageError(f'invalid --seccomp-root "{args.seccomp_root}": it must be an absolute path')
-    if args.parallel is not None and args.parallel < 1:
-        raise UsageError(f'invalid --parallel "{args.parallel}": it must be at least 1')
-    settings = DebugPodSettings(namespace=args.debug_namespace,
-                                seccomp_root=None if args.seccomp_root is None else args.seccomp_root.rstrip("/") or "/",
-                                pod_timeout=duration_arg(args.pod_timeout, "--pod-timeout"),
-                                parallel=args.parallel or DEFAULT_NODE_PARALLEL)
-    if args.image:
-        settings.image = args.image
-    return enabled, settings
-
-
-DEFAULT_WORKERS = 8  # verify-*: execs in flight at once
-DEFAULT_NODE_PARALLEL = 4  # debug pods alive at once
-
-
-@dataclass
-class VerifyOptions:
-    """``verify-apparmor`` and ``verify-seccomp``: which containers, how to read them, the output."""
-
-    connection: "Connection"
-    selection: "Selection"
-    output: str
-    no_color: bool
-    debug_image: str | None
-    workers: int = DEFAULT_WORKERS
-    node_inspect: bool = False  # --node-inspect, with the debug pods' settings
-    debug: "DebugPodSettings | None" = None
-    compare_exec: bool = False  # with --node-inspect: also exec in the containers, to catch one that lies
-
-
-def add_verify_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("pods", nargs="*", metavar="POD", help="pods to verify (default: every pod in scope)")
-    add_scope_flags(parser, all_by_default=False)
-    parser.add_argument("-l", "--selector", metavar="SELECTOR",
-                        help=f"only pods whose labels match ({SELECTOR_SYNTAX}); sent to the server")
-    parser.add_argument("--field-selector", metavar="SELECTOR",
-                        help="only pods whose fields match, sent to the server (e.g. spec.nodeName=node-1, "
-                             "status.phase=Running; =, == and != only)")
-    parser.add_argument("-c", "--container", metavar="NAME", help="only this container of each pod")
-    parser.add_argument("--debug-image", metavar="IMAGE",
-                        help="where an image has no cat: read the container's /proc through an ephemeral debug "
-                             "container of IMAGE that targets it (it cannot be removed afterwards)")
-    parser.add_argument("--compare-exec", action="store_true",
-                        help="with --node-inspect: also read each container's /proc through exec, and flag "
-                             "exec-disagrees where the container says something else than its node")
-    parser.add_argument("--parallel", type=int, default=None, metavar="N",
-                        help=f"execs in flight at once (default {DEFAULT_WORKERS}), and nodes inspected at once "
-                             f"(default {DEFAULT_NODE_PARALLEL})")
-    add_output_flags(parser)
-    add_connection_flags(parser)
-
-
-def verify_args(args: argparse.Namespace) -> VerifyOptions:
-    """The options of verify-apparmor and verify-seccomp (add_verify_flags and add_node_inspect_flags)."""
-    from ..operations.containers import Selection
-
-    namespaces = scope_arg(args)
-    if args.all_namespaces and args.pods:
-        raise UsageError("a resource cannot be retrieved by name across all namespaces")
-    if args.pods and len(namespaces) > 1:
-        raise UsageError("pods named on the command line need one namespace: give -n once")
-    selector = selector_arg(args.selector)
-    field_selector = field_selector_arg(args.field_selector)
-    if args.pods and (selector is not None or field_selector is not None):
-        raise UsageError("name cannot be provided when a selector is specified")
-    if args.parallel is not None and args.parallel < 1:
-        raise UsageError(f'invalid --parallel "{args.parallel}": it must be at least 1')
-    selection = Selection(pods=list(dict.fromkeys(args.pods)), namespaces=None if args.all_namespaces else namespaces,
-                          container=args.container, label_selector=None if selector is None else str(selector),
-                          field_selector=field_selector)
-    if args.compare_exec and not args.node_inspect:
-        raise UsageError("--compare-exec needs --node-inspect")
-    options = VerifyOptions(connection=connection_args(args), selection=selection, output=args.output,
-                            no_color=args.no_color, debug_image=args.debug_image,
-                            workers=args.parallel or DEFAULT_WORKERS)
-    options.compare_exec = args.compare_exec
-    options.node_inspect, options.debug = node_inspect_args(args)
-    return options
-
-
-@dataclass
-class ReportOptions:
-    """``audit``'s PolicyReport flags: ``-o policyreport`` and ``--write-reports [--yes]``."""
-
-    api: str
-    level: Level | None  # None: each namespace at its own enforce, audit and warn levels
-    write: bool = False
-    yes: bool = False
-    dry_run: str = "none"  # client: the plan only, even with --yes; server: the writes sent with dryRun=All
-
-
-def add_report_flags(parser: argparse.ArgumentParser) -> None:
-    from ..analysis.policyreport import REPORT_APIS, WGPOLICY
-
-    group = parser.add_argument_group("policy reports (-o policyreport, --write-reports)")
-    group.add_argument("--report-api", default=WGPOLICY, metavar="API",
-                       help=f"the report API: {' or '.join(REPORT_APIS)} (default {WGPOLICY})")
-    group.add_argument("--level", metavar="LEVEL",
-                       help="judge every namespace at LEVEL (default: each at its own enforce, audit and warn levels)")
-    group.add_argument("--write-reports", action="store_true",
-                       help="write one report per audited namespace to the cluster: shows the plan, changes "
-                            "nothing without --yes")
-    group.add_argument("-y", "--yes", action="store_true",
-                       help="with --write-reports: create, update and delete the reports")
-    add_dry_run_flag(parser, "with --write-reports: client (or --dry-run alone): the plan only, even with --yes; "
-                            "server: each write sent with dryRun=All (the API server checks it, nothing is saved)")
-
-
-def report_args(args: argparse.Namespace) -> ReportOptions | None:
-    """The report flags, checked against -o and --snapshot; None when no report is asked for."""
-    from ..analysis.policyreport import REPORT_APIS
-
-    wanted = args.output == "policyreport" or args.write_reports
-    if args.report_api not in REPORT_APIS:
-        raise UsageError(f'invalid --report-api "{args.report_api}": must be {" or ".join(REPORT_APIS)}')
-    if not wanted:
-        given = [flag for flag, value in (("--level", args.level), ("--yes", args.yes),
-                                          ("--report-api", args.report_api != REPORT_APIS[0]),
-                                          ("--dry-run", args.dry_run != "none")) if value]
-        if given:
-            raise UsageError(f"{given[0]} goes with -o policyreport or --write-reports")
-        return None
-    dry_run = dry_run_arg(args.dry_run)
-    if (args.yes or dry_run != "none") and not args.write_reports:
-        raise UsageError(f"{'--yes' if args.yes else '--dry-run'} goes with --write-reports")
-    if args.write_reports and args.snapshot:
-        raise UsageError("--write-reports writes to the cluster: it cannot go with --snapshot")
-    if args.write_reports and args.output != "table":
-        raise UsageError(f'--write-reports prints its plan: -o "{args.output}" cannot go with it')
-    return ReportOptions(api=args.report_api, level=None if args.level is None else level_arg(args.level),
-                         write=args.write_reports, yes=args.yes, dry_run=dry_run)
-@dataclass
-class Fleet:
-    """``--contexts``/``--all-contexts``: the contexts to run on, and how many at once."""
-
-    contexts: list[str]
-    parallel: int
-
-
-def add_fleet_flags(parser: argparse.ArgumentParser) -> None:
-    """``--contexts``, ``--all-contexts`` and ``--parallel-contexts``; read them with ``fleet_args``."""
-    from ..operations.fleet import DEFAULT_PARALLEL
-
-    group = parser.add_argument_group("fleet (several kubeconfig contexts, each with its own connection)")
-    group.add_argument("--contexts", action="append", default=[], metavar="A,B",
-                       help="these contexts (comma-separated or repeated); one context is a plain report")
-    group.add_argument("--all-contexts", action="store_true",
-                       help="every context of the kubeconfig (KUBECONFIG merged); always a List")
-    group.add_argument("--parallel-contexts", type=int, default=None, metavar="N",
-                       help=f"contexts read at once (default {DEFAULT_PARALLEL})")
-
-
-def fleet_args(args: argparse.Namespace, connection: "Connection | None") -> Fleet | None:
-    """The fleet, or None for one cluster (``--contexts X`` alone is ``--context X``)."""
-    from ..operations.fleet import DEFAULT_PARALLEL, fleet_contexts
-
-    named = list_arg(args.contexts)
-    if not named and not args.all_contexts:
-        if args.parallel_contexts is not None:
-            raise UsageError("--parallel-contexts goes with --contexts or --all-contexts")
-        return None
-    if named and args.all_contexts:
-        raise UsageError("--contexts and --all-contexts: give one of them")
-    if args.context:
-        raise UsageError("--context names one context: use --contexts A,B for several")
-    if getattr(args, "snapshot", None):
-        raise UsageError("--snapshot reads a dump: --contexts and --all-contexts do not apply")
-    assert connection is not None  # only --snapshot reads no cluster
-    given = [flag for flag, value in one_cluster_flags(args) if value]
-    if given:
-        raise UsageError(f"{given[0]} names one cluster or one user: it does not apply to several contexts "
-                         "(each uses its own kubeconfig entries)")
-    if args.parallel_contexts is not None and args.parallel_contexts < 1:
-        raise UsageError(f'invalid --parallel-contexts "{args.parallel_contexts}": it must be at least 1')
-    contexts = fleet_contexts(connection.options, None if args.all_contexts else named)
-    if len(contexts) == 1 and not args.all_contexts:
-        connection.with_context(contexts[0])
-        return None
-    return Fleet(contexts, args.parallel_contexts or DEFAULT_PARALLEL)
