@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..analysis.gate import Baseline, FailOn, baseline_document
@@ -42,6 +42,7 @@ from ..report.render import OUTPUT_FORMATS, TABLE_FORMATS, write_report
 from .flags import (add_admission_config_flag, add_connection_flags, add_gate_flags, add_output_flags, connection_args,
                     connection_flags_given, fail_on_arg, level_and_version_args, namespaces_arg, validate_output,
                     version_arg)
+from .flags.fleet import Fleet, add_fleet_flags, fleet_args
 
 EXAMPLES = """
 # Every manifest under a directory: each object's strictest level
@@ -52,6 +53,9 @@ kubectl pss check -f examples/manifests/restricted-deployment.yaml --level restr
 
 # As the cluster will judge them: the bundle's Namespace labels, the cluster defaults; exit 1 on a denial
 kubectl pss check -f deploy/ --admission-config admission.yaml --fail-on enforce -o sarif
+
+# Will this bundle be admitted by each production cluster? (their live namespace labels)
+kubectl pss check -f deploy/ --cluster-labels --contexts prod-eu,prod-us --fail-on enforce
 
 # From stdin, at policy v1.29
 helm template ./chart | kubectl pss check -f - --level baseline --version v1.29
@@ -76,6 +80,7 @@ class CheckOptions:
     fail_on: FailOn | None = None
     baseline: str | None = None
     write_baseline: str | None = None
+    fleet: Fleet | None = None  # --cluster-labels of several contexts
 
 
 @dataclass
@@ -110,6 +115,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     output.help = "output format: table, wide, json, yaml, sarif, junit or github"
     output.formats = CHECK_OUTPUTS  # type: ignore[attr-defined]  # what completion offers
     add_connection_flags(parser)
+    add_fleet_flags(parser)
 
 
 def complete(args: argparse.Namespace) -> CheckOptions:
@@ -117,16 +123,21 @@ def complete(args: argparse.Namespace) -> CheckOptions:
         level_and_version_args(args.level, args.policy_version)
     if not args.cluster_labels and connection_flags_given(args):
         raise UsageError(f"{connection_flags_given(args)[0]} needs --cluster-labels (check reads no cluster without it)")
+    if not args.cluster_labels and (args.contexts or args.all_contexts):
+        raise UsageError(f"{'--contexts' if args.contexts else '--all-contexts'} needs --cluster-labels "
+                         "(check reads no cluster without it)")
     namespace = namespaces_arg([args.namespace])
     if len(namespace) != 1:
         raise UsageError(f'invalid --namespace "{args.namespace}": give one namespace')
     fail_on = fail_on_arg(args.fail_on) if args.fail_on is not None else (
         None if level is None or level is Level.PRIVILEGED else FailOn(level=level))
+    connection = connection_args(args) if args.cluster_labels else None
     return CheckOptions(
         paths=args.paths, level=level, version=version, output=args.output, no_color=args.no_color,
         kustomize=args.kustomize, admission_config=args.admission_config, namespace=namespace[0],
-        cluster_labels=args.cluster_labels, connection=connection_args(args) if args.cluster_labels else None,
+        cluster_labels=args.cluster_labels, connection=connection,
         fail_on=fail_on, baseline=args.baseline, write_baseline=args.write_baseline,
+        fleet=fleet_args(args, connection) if connection is not None else None,
     )
 
 
@@ -136,6 +147,8 @@ def validate(options: CheckOptions) -> None:
     if options.paths.count("-") > 1:
         raise UsageError("stdin (-) can only be read once")
     validate_output(options.output, CHECK_OUTPUTS)
+    if options.fleet is not None and options.write_baseline:
+        raise UsageError("--write-baseline records one cluster's violations: give one --context")
 
 
 def _violations(result: Result | None) -> list[dict[str, str]]:
@@ -211,10 +224,9 @@ def _pod_security(labels: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in labels.items() if key.startswith(LABEL_PREFIX)}
 
 
-def build_report(options: CheckOptions) -> CheckReport:
-    track_lines = options.output in CI_FORMATS
-    documents, errors = _documents(options, track_lines)
-    report = CheckReport(errors=errors)
+def build_report(options: CheckOptions, documents: list[Document], errors: list[LoadError]) -> CheckReport:
+    """The report of ``documents`` (read once: a fleet judges them against each cluster)."""
+    report = CheckReport(errors=list(errors))
     landing = _landing(documents, options, report)
     for doc in documents:
         if not isinstance(doc.data, dict):
@@ -323,17 +335,30 @@ def run(options: CheckOptions) -> int:
     # the CI formats keep each document's node tree (its lines) until they are written: collecting while
     # they are alive costs more than the whole read (benchmarks/bench_lines.py); they are acyclic
     with gc_paused() if options.output in CI_FORMATS else contextlib.nullcontext():
-        return _run(options, baseline)
+        documents, errors = _documents(options, options.output in CI_FORMATS)
+        if options.fleet is not None:
+            return _run_fleet(options, documents, errors)
+        try:
+            report = judge(options, baseline, documents, errors)
+        finally:
+            if options.connection is not None:
+                options.connection.close()
+        if options.output in CI_FORMATS:
+            write_ci_report([report], options.output, sys.stdout, baseline is not None)
+        else:
+            write_report(report_data(report) if options.output not in TABLE_FORMATS else report, options.output,
+                         sys.stdout, lambda r, out: render_check(r, options.level, options.version, options.no_color,
+                                                                 out))
+        _diagnose(report, baseline)
+        return exit_code(report)
 
 
-def _run(options: CheckOptions, baseline: Baseline | None) -> int:
+def judge(options: CheckOptions, baseline: Baseline | None, documents: list[Document],
+          errors: list[LoadError]) -> CheckReport:
+    """The report with its gate: baselined violations marked, ``--write-baseline`` written."""
     from ..operations.gate import write_baseline
 
-    try:
-        report = build_report(options)
-    finally:
-        if options.connection is not None:
-            options.connection.close()
+    report = build_report(options, documents, errors)
     failed = apply_baseline(report, options, baseline)
     if options.write_baseline:
         write_baseline(options.write_baseline,
@@ -345,23 +370,61 @@ def _run(options: CheckOptions, baseline: Baseline | None) -> int:
     report.gate = {"failOn": None if options.fail_on is None else str(options.fail_on), "failed": failed,
                    "baseline": None if baseline is None else {"file": options.baseline, "fixed": baseline.fixed(),
                                                               "expired": baseline.expired()}}
-    if options.output in CI_FORMATS:
-        write_ci_report(report, options.output, sys.stdout, baseline is not None)
-    else:
-        write_report(report_data(report) if options.output not in TABLE_FORMATS else report, options.output,
-                     sys.stdout, lambda r, out: render_check(r, options.level, options.version, options.no_color, out))
-    for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if baseline is not None:
-        for entry in baseline.fixed():
-            print(f"note: baseline entry fixed (no longer matches): {_entry_text(entry)}", file=sys.stderr)
-        for entry in baseline.expired():
-            print(f"warning: baseline entry expired on {entry['expires']}: {_entry_text(entry)}", file=sys.stderr)
-    for error in report.errors:
-        print(f"error: {error}", file=sys.stderr)
+    return report
+
+
+def exit_code(report: CheckReport) -> int:
     if report.errors:
         return EXIT_ERROR
-    return EXIT_FINDINGS if failed else EXIT_OK
+    return EXIT_FINDINGS if report.gate and report.gate["failed"] else EXIT_OK
+
+
+def _diagnose(report: CheckReport, baseline: Baseline | None, prefix: str = "") -> None:
+    """Notes, baseline entries fixed or expired and errors on stderr (``prefix``: a fleet's context)."""
+    for note in report.notes:
+        print(f"note: {prefix}{note}", file=sys.stderr)
+    if baseline is not None:
+        for entry in baseline.fixed():
+            print(f"note: {prefix}baseline entry fixed (no longer matches): {_entry_text(entry)}", file=sys.stderr)
+        for entry in baseline.expired():
+            print(f"warning: {prefix}baseline entry expired on {entry['expires']}: {_entry_text(entry)}",
+                  file=sys.stderr)
+    for error in report.errors:
+        print(f"error: {prefix}{error}", file=sys.stderr)
+
+
+def _run_fleet(options: CheckOptions, documents: list[Document], errors: list[LoadError]) -> int:
+    """The same documents judged against each context's live namespace labels (each its own baseline
+    reading: which entries are fixed is a cluster's own)."""
+    from ..operations.fleet import fleet_exit_code, run_fleet
+    from ..operations.gate import read_baseline
+    from ..report.fleet import write_fleet
+
+    assert options.fleet is not None and options.connection is not None
+
+    def one(connection: Any) -> tuple[CheckReport, Baseline | None]:
+        baseline = read_baseline(options.baseline, "check") if options.baseline else None
+        return judge(replace(options, connection=connection), baseline, documents, errors), baseline
+
+    results = run_fleet(options.connection, options.fleet.contexts, options.fleet.parallel, one)
+    if options.output in CI_FORMATS:
+        reports = [r.result[0] if r.result is not None else
+                   CheckReport(errors=[LoadError(f'context "{r.context}"', None, r.error or "")], context=r.context)
+                   for r in results]
+        write_ci_report(reports, options.output, sys.stdout, options.baseline is not None)
+    else:
+        by_context = {r.context: r.result[0] for r in results if r.result is not None}
+        outcomes = [replace(r, result=None if r.result is None else report_data(r.result[0])) for r in results]
+        write_fleet(outcomes, "CheckReport", options.output, sys.stdout,
+                    lambda data, out: render_check(by_context[data["context"]], options.level, options.version,
+                                                   options.no_color, out),
+                    lambda data: f"{len(data['results'])} object(s), {data['gate']['failed']} failing the gate")
+    for r in results:
+        if r.result is not None:
+            _diagnose(r.result[0], r.result[1], f'context "{r.context}": ')
+        elif options.output in CI_FORMATS:
+            print(f'error: context "{r.context}": {r.error}', file=sys.stderr)
+    return fleet_exit_code(results, lambda result: exit_code(result[0]))
 
 
 def _entry_text(entry: dict[str, Any]) -> str:

@@ -11,7 +11,6 @@ from typing import Any, Iterator, TextIO
 from ..analysis.landing import violated_modes
 from ..analysis.locate import field_path
 from ..manifests import Positions
-from ..policy.admission import MODES
 from ..policy.registry import DEFAULT_REGISTRY
 
 CI_FORMATS = ("sarif", "junit", "github")
@@ -113,7 +112,15 @@ def _object_name(entry: dict[str, Any]) -> str:
     return f"{entry['kind']} {entry['admission']['namespace']}/{entry['name'] or '-'}"
 
 
-def sarif(report: Any, with_baseline: bool) -> dict[str, Any]:
+def sarif(reports: list[Any], with_baseline: bool) -> dict[str, Any]:
+    """One SARIF log; one run per report (a fleet's contexts: each run's ``automationDetails.id`` names its
+    context, so code scanning keeps them as separate analyses)."""
+    several = len(reports) > 1
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0",
+            "runs": [_sarif_run(report, with_baseline, report.context if several else None) for report in reports]}
+
+
+def _sarif_run(report: Any, with_baseline: bool, context: str | None) -> dict[str, Any]:
     from .. import __version__
 
     rules, index = sarif_rules()
@@ -148,50 +155,27 @@ def sarif(report: Any, with_baseline: bool) -> dict[str, Any]:
                 result["baselineState"] = "unchanged" if found.baselined else "new"
             results.append(result)
     notifications = [{"level": "error", "message": {"text": str(error)}} for error in report.errors]
-    return {
-        "$schema": SARIF_SCHEMA, "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "kubectl-pss", "version": __version__, "informationUri": PSS_PAGE,
-                                "rules": rules}},
-            "invocations": [{"executionSuccessful": not report.errors, "toolExecutionNotifications": notifications}],
-            "results": results,
-        }],
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "kubectl-pss", "version": __version__, "informationUri": PSS_PAGE,
+                            "rules": rules}},
+        "invocations": [{"executionSuccessful": not report.errors, "toolExecutionNotifications": notifications}],
+        "results": results,
     }
+    if context is not None:
+        run["automationDetails"] = {"id": f"kubectl-pss/{context}/"}
+    return run
 
 
-def junit(report: Any) -> str:
+def junit(reports: list[Any]) -> str:
     """One testsuite per file, one testcase per object, a failure per mode it violates (baselined violations
-    do not fail); exempt objects are skipped, unreadable documents are errors."""
+    do not fail); exempt objects are skipped, unreadable documents are errors. A fleet's contexts: a suite per
+    context and file, named ``context: file``."""
     import xml.etree.ElementTree as ET
 
     suites: dict[str, ET.Element] = {}
-
-    def suite(source: str) -> ET.Element:
-        if source not in suites:
-            suites[source] = ET.Element("testsuite", name=source)
-        return suites[source]
-
-    for located in report.located:
-        entry = located.entry
-        case = ET.SubElement(suite(entry["source"]), "testcase", classname=entry["source"], name=_object_name(entry))
-        if entry["admission"]["exempt"] is not None:
-            ET.SubElement(case, "skipped", message=f"exempt: {entry['admission']['exempt']}")
-            continue
-        for mode in violated_modes(entry["admission"]):
-            verdict = entry["admission"][mode]
-            new = [v for v in verdict["violations"] if not v.get("baselined")]
-            if not new:
-                continue
-            policy = f"{verdict['level']}:{verdict['version']}"
-            failure = ET.SubElement(case, "failure", type=mode,
-                                    message=f'{mode}: violates PodSecurity "{policy}": '
-                                            + ", ".join(f"{v['reason']} ({v['detail']})" if v["detail"] else v["reason"]
-                                                        for v in new))
-            failure.text = "\n".join(f"{v['check']}: {v['reason']}: {v['detail']}" for v in new)
-    for error in report.errors:
-        case = ET.SubElement(suite(error.source), "testcase", classname=error.source,
-                             name="(the whole file)" if error.index is None else f"document {error.index}")
-        ET.SubElement(case, "error", message=error.message)
+    several = len(reports) > 1
+    for report in reports:
+        _junit_cases(report, suites, f"{report.context}: " if several else "")
     root = ET.Element("testsuites", name="kubectl pss check")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for element in suites.values():
@@ -207,15 +191,55 @@ def junit(report: Any) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def _junit_cases(report: Any, suites: dict[str, Any], prefix: str) -> None:
+    """``report``'s testcases into ``suites`` (by suite name: ``prefix`` + file)."""
+    import xml.etree.ElementTree as ET
+
+    def suite(source: str) -> ET.Element:
+        name = prefix + source
+        if name not in suites:
+            suites[name] = ET.Element("testsuite", name=name)
+        return suites[name]
+
+    for located in report.located:
+        entry = located.entry
+        case = ET.SubElement(suite(entry["source"]), "testcase", classname=prefix + entry["source"],
+                             name=_object_name(entry))
+        if entry["admission"]["exempt"] is not None:
+            ET.SubElement(case, "skipped", message=f"exempt: {entry['admission']['exempt']}")
+            continue
+        for mode in violated_modes(entry["admission"]):
+            verdict = entry["admission"][mode]
+            new = [v for v in verdict["violations"] if not v.get("baselined")]
+            if not new:
+                continue
+            policy = f"{verdict['level']}:{verdict['version']}"
+            failure = ET.SubElement(case, "failure", type=mode,
+                                    message=f'{mode}: violates PodSecurity "{policy}": '
+                                            + ", ".join(f"{v['reason']} ({v['detail']})" if v["detail"] else v["reason"]
+                                                        for v in new))
+            failure.text = "\n".join(f"{v['check']}: {v['reason']}: {v['detail']}" for v in new)
+    for error in report.errors:
+        case = ET.SubElement(suite(error.source), "testcase", classname=prefix + error.source,
+                             name="(the whole file)" if error.index is None else f"document {error.index}")
+        ET.SubElement(case, "error", message=error.message)
+
+
 def _escape(text: str, property_value: bool = False) -> str:
     """GitHub's workflow-command escaping (data; property values also ``:`` and ``,``)."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
 
-def github(report: Any) -> str:
+def github(reports: list[Any]) -> str:
     """``::error file=...,line=...,col=...,title=...::message`` per finding (warning for audit/warn only;
-    notice for a baselined one); errors reading the input as errors without a place."""
+    notice for a baselined one); errors reading the input as errors without a place. A fleet's contexts:
+    each title names its context."""
+    several = len(reports) > 1
+    return "".join(_github_lines(report, f" ({report.context})" if several else "") for report in reports)
+
+
+def _github_lines(report: Any, suffix: str) -> str:
     lines = []
     for located in report.located:
         for found in findings(located):
@@ -227,21 +251,22 @@ def github(report: Any) -> str:
                 place = located.place(found.check, found.detail)
                 if place is not None:
                     props.append(f"line={place[0]},col={place[1]}")
-            props.append(f"title={_escape(f'PodSecurity {found.check}', True)}")
+            props.append(f"title={_escape(f'PodSecurity {found.check}{suffix}', True)}")
             modes = ", ".join(f"{m} {located.entry['admission'][m]['level']}:{located.entry['admission'][m]['version']}"
                               for m in found.modes) or "--fail-on"
             lines.append(f"::{command} {','.join(props)}::"
                          + _escape(f"{found.message} ({_object_name(located.entry)}; violates {modes})"))
     for error in report.errors:
-        lines.append(f"::error title=kubectl-pss::{_escape(str(error))}")
+        lines.append(f"::error title={_escape(f'kubectl-pss{suffix}', True)}::{_escape(str(error))}")
     return "".join(line + "\n" for line in lines)
 
 
-def write_ci_report(report: Any, output: str, stream: TextIO, with_baseline: bool) -> None:
+def write_ci_report(reports: list[Any], output: str, stream: TextIO, with_baseline: bool) -> None:
+    """``check``'s reports (one; a fleet's: one per context) as SARIF, JUnit or GitHub annotations."""
     if output == "sarif":
-        json.dump(sarif(report, with_baseline), stream, indent=2, ensure_ascii=False)
+        json.dump(sarif(reports, with_baseline), stream, indent=2, ensure_ascii=False)
         stream.write("\n")
     elif output == "junit":
-        stream.write(junit(report))
+        stream.write(junit(reports))
     else:
-        stream.write(github(report))
+        stream.write(github(reports))

@@ -277,3 +277,15 @@ def test_policyreport_output_is_one_clusters(run_cli, fleet):
     code, out, err = run_cli("audit", "-A", "--contexts", "alpha,beta", "-o", "policyreport")
     assert (code, out) == (2, "")
     assert err.startswith("error: -o policyreport prints one cluster's reports") and err.count("\n") == 1
+
+
+def test_the_gate_is_judged_in_each_context(run_cli, fleet, tmp_path):
+    code, out, err = run_cli("audit", "-A", "--contexts", "alpha,beta", "--fail-on", "baseline", "-o", "json")
+    assert code == 1, err  # alpha's privileged pod cannot pass baseline; beta is clean
+    by = items(out)
+    assert by["alpha"]["gate"]["failedNamespaces"] == ["shop"] and by["beta"]["gate"]["failedNamespaces"] == []
+    for command in (["audit", "-A"], ["simulate", "restricted", "-A"]):
+        code, out, err = run_cli(*command, "--contexts", "alpha,beta", "--write-baseline", tmp_path / "b.yaml")
+        assert (code, out) == (2, "")
+        assert err == "error: --write-baseline records one cluster's violations: give one --context\n"
+        assert not (tmp_path / "b.yaml").exists()
