@@ -39,6 +39,13 @@ BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds before attempt 2, 3, ... (jitter
 RELIST_ATTEMPTS = 2  # restarts of a paginated list after 410 Gone
 READ_AHEAD_PAGES = 2  # pages of a list fetched (by a reader thread) ahead of their use
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def _may_repeat(method: str, status: int, headers: list[tuple[str, str]]) -> bool:
+    """Whether a failed request may be sent again. A GET always (bounded); a write only when the server
+    says it did not act on it (as client-go): 429, or a 5xx with Retry-After. A bare 500 to a POST may
+    have come after the object was created; repeating it would answer AlreadyExists for our own object."""
+    return method == "GET" or status == 429 or any(k.lower() == "retry-after" for k, _ in headers)
 USER_AGENT = f"kubectl-pss/{__version__} ({sys.platform}) kubernetes-python/35.0.0"
 FIELD_MANAGER = "kubectl-pss"
 
@@ -387,7 +394,7 @@ class Cluster:
                     log.debug("re-running the exec plugin failed: %s", exc)
                 else:
                     continue
-            if status in RETRY_STATUSES and attempts < MAX_ATTEMPTS:
+            if status in RETRY_STATUSES and attempts < MAX_ATTEMPTS and _may_repeat(method, status, resp_headers):
                 self._sleep(self._retry_wait(status, resp_headers, attempts))
                 continue
             raise self._error(method, path, status, resp_headers, payload)

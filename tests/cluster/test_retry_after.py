@@ -36,3 +36,27 @@ def test_a_server_that_keeps_asking_for_an_hour_is_given_up_on(apiserver, cluste
         cluster.server_version()
     assert err.value.status == 429
     assert len(apiserver.requests_to("/version")) == client_mod.MAX_ATTEMPTS
+
+
+@pytest.mark.timeout(10)
+def test_a_write_answered_500_is_not_sent_again(apiserver, cluster):
+    """A 500 to a POST may come after the object was made: sending it again would answer AlreadyExists for
+    our own object. Only the server's word that it did not act (429, a 5xx with Retry-After) repeats a write."""
+    apiserver.add_namespace("shop")
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
+    apiserver.fail("/api/v1/namespaces/shop", status=500, methods=["PATCH"])
+    with pytest.raises(ClusterError) as err:
+        cluster.request("PATCH", "/api/v1/namespaces/shop", body=body, content_type="application/merge-patch+json")
+    assert err.value.status == 500
+    assert [r.method for r in apiserver.requests_to("/api/v1/namespaces/shop")] == ["PATCH"]
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("status, retry_after", [(429, None), (503, 1)])
+def test_a_write_the_server_did_not_act_on_is_sent_again(apiserver, cluster, monkeypatch, status, retry_after):
+    monkeypatch.setattr(client_mod, "MAX_RETRY_AFTER", 0.05)
+    apiserver.add_namespace("shop")
+    apiserver.fail("/api/v1/namespaces/shop", status=status, retry_after=retry_after, methods=["PATCH"])
+    cluster.request("PATCH", "/api/v1/namespaces/shop", body={"metadata": {"labels": {"a": "b"}}},
+                    content_type="application/merge-patch+json")
+    assert [r.method for r in apiserver.requests_to("/api/v1/namespaces/shop")] == ["PATCH", "PATCH"]
