@@ -9,6 +9,7 @@ run by a Deployment is covered by the Deployment's template and its own pods.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -19,6 +20,9 @@ from ..policy.evaluate import Result, Violation, evaluate
 from ..policy.levels import LEVELS, Level, Version
 from ..policy.objects import TEMPLATE_PATHS, InvalidObjectError, pod_template
 from ..policy.registry import DEFAULT_REGISTRY, Registry
+from ..policy.schema import identity_clean, type_errors
+
+_REF_FIELDS = ("apiVersion", "kind", "name", "uid", "controller")  # of a controller reference, what is read
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -199,15 +203,17 @@ class VerdictCache:
     def __init__(self, registry: Registry = DEFAULT_REGISTRY) -> None:
         self.registry = registry
         self._results: dict[tuple[str, Level, Version], Result] = {}
-        self._specs: dict[str, dict] = {}
-        self._keys: dict[int, tuple[dict, str | None]] = {}
+        self._templates: dict[str, tuple[Any, dict]] = {}  # key -> the first (annotations, spec) with it
+        self._keys: dict[tuple[int, int], tuple[Any, dict, str | None]] = {}
+        self._clean: set[str] = set()  # keys whose annotations and spec have the right types
+        self._owners: dict[str, list[dict]] = {}  # controller uid -> [its controller reference], shared
         self.hits = 0
         self.misses = 0
         self.seconds = 0.0  # spent evaluating (misses)
 
     def result(self, obj: dict, level: Level, version: Version, key: str | None = None) -> Result:
         """``obj``'s verdict; ``key`` its ``view_key`` when already known."""
-        key = key or self._key(obj)
+        key = key or self.key(obj)
         if key is None:
             return evaluate(obj, level, version, self.registry)
         cached = self._results.get((key, level, version))
@@ -220,19 +226,76 @@ class VerdictCache:
             self.hits += 1
         return cached
 
-    def _key(self, obj: dict) -> str | None:
-        """``view_key(obj)``, computed once per object (grading ahead, then audit, ask for it again)."""
-        known = self._keys.get(id(obj))
-        if known is not None and known[0] is obj:
-            return known[1]
+    def key(self, obj: dict) -> str | None:
+        """``view_key(obj)``, computed once per pod template (annotations and spec objects): grading ahead,
+        then audit, ask for it again, and stand-ins (``stand_in``) share their template's."""
+        try:
+            template = pod_template(obj)
+        except (InvalidObjectError, KeyError):
+            return None
+        if template is None:
+            return None
+        annotations, spec = template[0].get("annotations"), template[1]
+        known = self._keys.get((id(annotations), id(spec)))
+        if known is not None and known[0] is annotations and known[1] is spec:
+            return known[2]
         key = view_key(obj)
-        self._keys[id(obj)] = (obj, key)  # holding obj keeps its id from being reused
+        self._keys[(id(annotations), id(spec))] = (annotations, spec, key)  # held: their ids are not reused
         return key
+
+    def wrong_types(self, obj: dict, key: str | None) -> list[str]:
+        """``policy.schema.type_errors(obj)``; ``key`` its ``view_key``. The annotations and spec of a key
+        are checked once (equal keys have equal JSON values, so equal types); the names of its metadata
+        and its template's each time."""
+        if key is not None and key in self._clean and identity_clean(obj):
+            return []
+        errors = type_errors(obj)
+        if not errors and key is not None:
+            self._clean.add(key)
+        return errors
+
+    def _first(self, obj: dict, key: str) -> tuple[Any, dict]:
+        """The annotations and spec of the first template with ``key`` (``obj``'s, if it is the first)."""
+        metadata, spec = pod_template(obj) or ({}, {})
+        first = self._templates.setdefault(key, (metadata.get("annotations"), spec))
+        self._keys.setdefault((id(first[0]), id(first[1])), (*first, key))
+        return first
+
+    def stand_in(self, obj: dict, key: str | None) -> dict:
+        """What audit, simulate and label read of a listed pod or workload (``key`` its ``view_key``): its
+        kind, name, namespace, uid (workloads) and controller reference, and the pod template (annotations
+        and spec) of the first object with its key, shared. Evaluating it gives ``obj``'s verdict; holding
+        it costs a few hundred bytes, whatever the pod's size. Without a key, ``obj`` itself."""
+        if key is None:
+            return obj
+        annotations, spec = self._first(obj, key)
+        kind = obj["kind"]
+        meta = obj["metadata"]
+        slim: dict[str, Any] = {"name": meta.get("name"), "namespace": sys.intern(meta.get("namespace") or "")}
+        if kind != "Pod" and meta.get("uid") is not None:
+            slim["uid"] = meta["uid"]
+        ref = controller_ref(obj)
+        if ref is not None:
+            uid = str(ref.get("uid") or "")
+            slim["ownerReferences"] = self._owners.setdefault(uid, [{key_: ref.get(key_) for key_ in _REF_FIELDS}])
+        template: dict[str, Any] = {} if annotations is None else {"annotations": annotations}
+        out: dict[str, Any] = {"apiVersion": obj.get("apiVersion"), "kind": kind}
+        path = TEMPLATE_PATHS[kind]
+        if path is None:
+            out["metadata"] = {**slim, **template}
+            out["spec"] = spec
+            return out
+        out["metadata"] = slim
+        node = out
+        for step in path[:-1]:
+            node = node.setdefault(step, {})
+        node[path[-1]] = {"metadata": template, "spec": spec}
+        return out
 
     def grade(self, obj: dict, version: Version) -> None:
         """Evaluate ahead what grading ``obj`` at ``version`` asks (baseline, then restricted if it passes),
         while the next page is read; an object evaluation refuses is left to the type check that follows."""
-        key = self._key(obj)
+        key = self.key(obj)
         try:
             if self.result(obj, Level.BASELINE, version, key).allowed:
                 self.result(obj, Level.RESTRICTED, version, key)
@@ -244,7 +307,7 @@ class VerdictCache:
         """Let a pod's (or a workload template's) spec hold the very containers (and the rest) of the first
         one with its key, which are equal (the key says so; only the volumes, whose names it leaves out,
         stay its own): 100,000 pods of 500 templates hold 500 container lists, not 100,000."""
-        key = self._key(obj)
+        key = self.key(obj)
         if key is None:
             return
         holder: Any = obj
@@ -253,7 +316,7 @@ class VerdictCache:
         spec = holder.get("spec")
         if not isinstance(spec, dict):
             return
-        first = self._specs.setdefault(key, spec)
+        first = self._first(obj, key)[1]
         if first is not spec:
             holder["spec"] = {field: (value if field == "volumes" else first[field]) for field, value in spec.items()}
 
@@ -282,8 +345,9 @@ def view_key(obj: dict) -> str | None:
 
 def _volume_key(volume: object) -> object:
     """A volume without its name when no check can name it: an allowed type and no hostPath (the
-    per-pod ``kube-api-access-xxxxx`` would otherwise make every pod of a template distinct)."""
-    if (isinstance(volume, dict) and volume.get("hostPath") is None
+    per-pod ``kube-api-access-xxxxx`` would otherwise make every pod of a template distinct). A name
+    that is not a string stays: equal keys mean equal types (``VerdictCache.wrong_types``)."""
+    if (isinstance(volume, dict) and volume.get("hostPath") is None and isinstance(volume.get("name"), str)
             and any(volume.get(source) is not None for source in ALLOWED_SOURCES)):
         return {key: value for key, value in volume.items() if key != "name"}
     return volume

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import logs
-from ..analysis.findings import VerdictCache
+from ..analysis.findings import VerdictCache, view_key
 from ..errors import UsageError
 from ..report.envelope import envelope, server_info
 from ..manifests import load_admission_config
@@ -263,14 +263,21 @@ def load_live_state(connection: Connection, namespaces: list[str] | None, config
         verdicts.append(VerdictCache(registry_for(minor if lower_latest_to_cluster else None)))
 
     def view(obj: dict) -> dict:
-        """Each pod and workload cut down as it arrives; a pod also graded (at latest, as most namespaces
-        are) while the reader thread fetches the next page: what audit asks next is in the cache."""
+        """Each pod and workload, as it arrives, cut down to its stand-in (``VerdictCache.stand_in``: its
+        identity and its template's shared annotations and spec; the page it came in is then dropped),
+        and a pod graded (at latest, as most namespaces are) while the reader thread fetches the next
+        page: what audit asks next is in the cache. One with wrong types is kept whole: the check
+        below makes it an error of its namespace."""
         cut = admission_view(obj)
-        if verdicts and cut.get("kind") == "Pod":
-            verdicts[0].grade(cut, LATEST)
-        elif verdicts:
-            verdicts[0].share(cut)
-        return cut
+        if not verdicts:
+            return cut
+        key = view_key(cut)
+        if verdicts[0].wrong_types(cut, key):
+            return cut
+        slim = verdicts[0].stand_in(cut, key)
+        if slim.get("kind") == "Pod":
+            verdicts[0].grade(slim, LATEST)
+        return slim
 
     try:
         cluster = connection.cluster()
@@ -296,11 +303,13 @@ def load_live_state(connection: Connection, namespaces: list[str] | None, config
         state.notes.append("no --admission-config: assuming Kubernetes' defaults (privileged:latest, no exemptions)")
     pods: dict[str, list[dict]] = defaultdict(list)
     workloads: dict[str, list[dict]] = defaultdict(list)
+    cache = state.verdicts
+    assert cache is not None
     for kind, objects in inventory.objects.items():
         target = pods if kind == "Pod" else workloads
         for obj in objects:
             namespace = (obj.get("metadata") or {}).get("namespace", "")
-            wrong_types = type_errors(obj)
+            wrong_types = cache.wrong_types(obj, cache.key(obj))
             if wrong_types:  # no verdict for what the API server would refuse; the namespace is not fully read
                 name = (obj.get("metadata") or {}).get("name")
                 inventory.errors.append(InventoryError(namespace, resource_names.get(kind, kind),
