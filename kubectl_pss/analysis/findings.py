@@ -193,6 +193,43 @@ def _template_spec(workload: dict) -> dict | None:
     return node if isinstance(node, dict) else None
 
 
+@dataclass(slots=True)
+class StandIn:
+    """A listed pod or workload as held until its namespace is reported (~100 bytes and its name): kind,
+    name, namespace, uid (workloads), its controller reference and its pod template (annotations, spec),
+    both shared with the other objects that have them. ``as_object`` is what the checks and the owner
+    grouping read; evaluating it gives the listed object's verdict (its template has the same key)."""
+
+    kind: str
+    api_version: Any
+    name: Any
+    namespace: str
+    uid: Any
+    owners: list[dict] | None  # [its controller reference]
+    template: tuple[Any, dict]  # (annotations, spec)
+
+    def as_object(self) -> dict:
+        annotations, spec = self.template
+        metadata: dict[str, Any] = {"name": self.name, "namespace": self.namespace}
+        if self.uid is not None:
+            metadata["uid"] = self.uid
+        if self.owners is not None:
+            metadata["ownerReferences"] = self.owners
+        template: dict[str, Any] = {} if annotations is None else {"annotations": annotations}
+        obj: dict[str, Any] = {"apiVersion": self.api_version, "kind": self.kind}
+        path = TEMPLATE_PATHS[self.kind]
+        if path is None:
+            obj["metadata"] = {**metadata, **template}
+            obj["spec"] = spec
+            return obj
+        obj["metadata"] = metadata
+        node = obj
+        for step in path[:-1]:
+            node = node.setdefault(step, {})
+        node[path[-1]] = {"metadata": template, "spec": spec}
+        return obj
+
+
 class VerdictCache:
     """Verdicts by what the checks read (the pod's or template's annotations and spec, canonical JSON),
     per (level, version): the pods of one ReplicaSet, DaemonSet or Job are evaluated once per run.
@@ -207,6 +244,7 @@ class VerdictCache:
         self._keys: dict[tuple[int, int], tuple[Any, dict, str | None]] = {}
         self._clean: set[str] = set()  # keys whose annotations and spec have the right types
         self._owners: dict[str, list[dict]] = {}  # controller uid -> [its controller reference], shared
+        self._others: dict[Registry, VerdictCache] = {}
         self.hits = 0
         self.misses = 0
         self.seconds = 0.0  # spent evaluating (misses)
@@ -261,36 +299,20 @@ class VerdictCache:
         self._keys.setdefault((id(first[0]), id(first[1])), (*first, key))
         return first
 
-    def stand_in(self, obj: dict, key: str | None) -> dict:
-        """What audit, simulate and label read of a listed pod or workload (``key`` its ``view_key``): its
-        kind, name, namespace, uid (workloads) and controller reference, and the pod template (annotations
-        and spec) of the first object with its key, shared. Evaluating it gives ``obj``'s verdict; holding
-        it costs a few hundred bytes, whatever the pod's size. Without a key, ``obj`` itself."""
+    def stand_in(self, obj: dict, key: str | None) -> "StandIn | dict":
+        """What audit, simulate and label keep of a listed pod or workload (``key`` its ``view_key``) until
+        its namespace is reported: a ``StandIn``, whose template is the first one with its key, shared.
+        Without a key, ``obj`` itself."""
         if key is None:
             return obj
-        annotations, spec = self._first(obj, key)
-        kind = obj["kind"]
         meta = obj["metadata"]
-        slim: dict[str, Any] = {"name": meta.get("name"), "namespace": sys.intern(meta.get("namespace") or "")}
-        if kind != "Pod" and meta.get("uid") is not None:
-            slim["uid"] = meta["uid"]
         ref = controller_ref(obj)
+        owners = None
         if ref is not None:
-            uid = str(ref.get("uid") or "")
-            slim["ownerReferences"] = self._owners.setdefault(uid, [{key_: ref.get(key_) for key_ in _REF_FIELDS}])
-        template: dict[str, Any] = {} if annotations is None else {"annotations": annotations}
-        out: dict[str, Any] = {"apiVersion": obj.get("apiVersion"), "kind": kind}
-        path = TEMPLATE_PATHS[kind]
-        if path is None:
-            out["metadata"] = {**slim, **template}
-            out["spec"] = spec
-            return out
-        out["metadata"] = slim
-        node = out
-        for step in path[:-1]:
-            node = node.setdefault(step, {})
-        node[path[-1]] = {"metadata": template, "spec": spec}
-        return out
+            owners = self._owners.setdefault(str(ref.get("uid") or ""), [{f: ref.get(f) for f in _REF_FIELDS}])
+        kind = obj["kind"]
+        return StandIn(kind, obj.get("apiVersion"), meta.get("name"), sys.intern(meta.get("namespace") or ""),
+                       None if kind == "Pod" else meta.get("uid"), owners, self._first(obj, key))
 
     def grade(self, obj: dict, version: Version) -> None:
         """Evaluate ahead what grading ``obj`` at ``version`` asks (baseline, then restricted if it passes),
@@ -319,6 +341,12 @@ class VerdictCache:
         first = self._first(obj, key)[1]
         if first is not spec:
             holder["spec"] = {field: (value if field == "volumes" else first[field]) for field, value in spec.items()}
+
+    def of(self, registry: Registry) -> "VerdictCache":
+        """The cache of another registry (e.g. ``without_overrides``), made once per run."""
+        if registry is self.registry:
+            return self
+        return self._others.setdefault(registry, VerdictCache(registry))
 
     def summary(self) -> str:
         lookups = self.hits + self.misses
@@ -412,7 +440,7 @@ def strictest_of(subjects: Iterable[Subject], evaluator: Evaluator) -> Level:
     return strictest
 
 
-__all__ = ["Evaluator", "VerdictCache", "view_key", "Finding", "LEVELS", "Owner", "OwnerIndex", "Subject", "SubjectSet", "collect_subjects",
+__all__ = ["Evaluator", "StandIn", "VerdictCache", "view_key", "Finding", "LEVELS", "Owner", "OwnerIndex", "Subject", "SubjectSet", "collect_subjects",
            "findings_at", "strictest_of"]
 
 

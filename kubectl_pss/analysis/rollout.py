@@ -144,10 +144,12 @@ def exempt_namespace_warning(name: str, policy: NamespacePolicy, labels: dict[st
 
 def expected_server_warnings(name: str, old: NamespacePolicy, new: NamespacePolicy, new_labels: dict[str, Any],
                              pods: Iterable[dict], exempt: bool, config: AdmissionConfig,
-                             registry: Registry) -> tuple[list[str], str | None, dict[str, list[str]]]:
+                             registry: Registry, verdicts: VerdictCache | None = None,
+                             ) -> tuple[list[str], str | None, dict[str, list[str]]]:
     """The Warning headers a namespace update should get from PodSecurity admission, a note when it
     checks nothing, and the pods the new enforce level rejects with their reasons: as this engine words
-    them, then as PodSecurity before v1.25 did (no check overrides)."""
+    them, then as PodSecurity before v1.25 did (no check overrides). With ``verdicts`` (of ``registry``)
+    equal pods are evaluated once."""
     skip = server_skip_reason(old.enforce, new.enforce)
     if skip is not None:
         return [], skip, {}
@@ -156,13 +158,21 @@ def expected_server_warnings(name: str, old: NamespacePolicy, new: NamespacePoli
                 "the namespace is exempt, so the server checks no pods", {})
     pods = list(pods)
     level, version = new.enforce.level, new.enforce.version
-    outcome = namespace_dry_run(name, pods, level, version, config.exemptions, registry)
     old_style = without_overrides(registry)
+    if verdicts is not None and verdicts.registry is registry:
+        outcome = namespace_dry_run(name, pods, level, version, config.exemptions, registry,
+                                    result=lambda pod: verdicts.result(pod, level, version))
+        old_verdicts = verdicts.of(old_style)
+        old_reasons = lambda pod: old_verdicts.result(pod, level, version).reasons()  # noqa: E731
+    else:
+        outcome = namespace_dry_run(name, pods, level, version, config.exemptions, registry)
+        old_reasons = lambda pod: evaluate_pod(pod.get("metadata"), pod.get("spec"), level, version,  # noqa: E731
+                                               old_style).reasons()
     rejected: dict[str, list[str]] = {}
     for pod in pods:
         pod_name = str((pod.get("metadata") or {}).get("name", ""))
         if pod_name in outcome.rejected:
-            before_1_25 = evaluate_pod(pod.get("metadata"), pod.get("spec"), level, version, old_style).reasons()
+            before_1_25 = old_reasons(pod)
             rejected[pod_name] = [outcome.rejected[pod_name], before_1_25]
     return outcome.warnings, None, rejected
 
@@ -365,7 +375,7 @@ def plan_namespace(
         plan.findings = simulation.findings
     if patch:
         plan.expected_warnings, plan.expected_note, plan.expected_rejected = expected_server_warnings(
-            name, old_policy, new_policy, new_labels, pods, exempt, config, registry)
+            name, old_policy, new_policy, new_labels, pods, exempt, config, registry, verdicts)
 
     if not patch:
         return plan

@@ -263,6 +263,6 @@ def dry_run_enforce(cluster: Any, state: ClusterState, level: Level, version: Ve
         new_labels = apply_patch(labels, patch)
         expected, note, rejected = expected_server_warnings(
             name, resolve_policy(labels, state.config.defaults), resolve_policy(new_labels, state.config.defaults),
-            new_labels, state.pods.get(name, []), False, state.config, state.registry)
+            new_labels, state.pods.get(name, []), False, state.config, state.registry, state.verdicts)
         entry["server"] = dry_run_patch(cluster, name, {"metadata": {"labels": patch}}, expected, rejected, state,
                                         note)
