@@ -243,7 +243,7 @@ class VerdictCache:
         self._templates: dict[str, tuple[Any, dict]] = {}  # key -> the first (annotations, spec) with it
         self._keys: dict[tuple[int, int], tuple[Any, dict, str | None]] = {}
         self._clean: set[str] = set()  # keys whose annotations and spec have the right types
-        self._owners: dict[str, list[dict]] = {}  # controller uid -> [its controller reference], shared
+        self._owners: dict[tuple, list[dict]] = {}  # a controller reference's fields -> [it], shared
         self._others: dict[Registry, VerdictCache] = {}
         self.hits = 0
         self.misses = 0
@@ -309,7 +309,11 @@ class VerdictCache:
         ref = controller_ref(obj)
         owners = None
         if ref is not None:
-            owners = self._owners.setdefault(str(ref.get("uid") or ""), [{f: ref.get(f) for f in _REF_FIELDS}])
+            read = tuple(ref.get(f) for f in _REF_FIELDS)
+            try:
+                owners = self._owners.setdefault(read, [dict(zip(_REF_FIELDS, read))])
+            except TypeError:  # a field that is not a plain value (hostile): its own copy
+                owners = [dict(zip(_REF_FIELDS, read))]
         kind = obj["kind"]
         return StandIn(kind, obj.get("apiVersion"), meta.get("name"), sys.intern(meta.get("namespace") or ""),
                        None if kind == "Pod" else meta.get("uid"), owners, self._first(obj, key))
