@@ -327,13 +327,13 @@ class VerdictCache:
                 self.result(obj, Level.RESTRICTED, version, key)
         except (InvalidObjectError, KeyError):
             pass
-        self.share(obj)
+        self.share(obj, key)
 
-    def share(self, obj: dict) -> None:
+    def share(self, obj: dict, key: str | None = None) -> None:
         """Let a pod's (or a workload template's) spec hold the very containers (and the rest) of the first
         one with its key, which are equal (the key says so; only the volumes, whose names it leaves out,
         stay its own): 100,000 pods of 500 templates hold 500 container lists, not 100,000."""
-        key = self.key(obj)
+        key = key or self.key(obj)
         if key is None:
             return
         holder: Any = obj
@@ -342,7 +342,8 @@ class VerdictCache:
         spec = holder.get("spec")
         if not isinstance(spec, dict):
             return
-        first = self._first(obj, key)[1]
+        known = self._templates.get(key)
+        first = known[1] if known is not None else self._first(obj, key)[1]
         if first is not spec:
             holder["spec"] = {field: (value if field == "volumes" else first[field]) for field, value in spec.items()}
 
