@@ -351,7 +351,10 @@ class VerdictCache:
         """The cache of another registry (e.g. ``without_overrides``), made once per run."""
         if registry is self.registry:
             return self
-        return self._others.setdefault(registry, VerdictCache(registry))
+        other = self._others.get(registry)
+        if other is None:
+            other = self._others[registry] = VerdictCache(registry)
+        return other
 
     def summary(self) -> str:
         lookups = self.hits + self.misses
