@@ -295,9 +295,11 @@ class VerdictCache:
 
     def _first(self, obj: dict, key: bytes) -> tuple[Any, dict]:
         """The annotations and spec of the first template with ``key`` (``obj``'s, if it is the first)."""
-        metadata, spec = pod_template(obj) or ({}, {})
-        first = self._templates.setdefault(key, (metadata.get("annotations"), spec))
-        self._keys.setdefault((id(first[0]), id(first[1])), (*first, key))
+        first = self._templates.get(key)
+        if first is None:
+            metadata, spec = pod_template(obj) or ({}, {})
+            first = self._templates.setdefault(key, (metadata.get("annotations"), spec))
+            self._keys.setdefault((id(first[0]), id(first[1])), (*first, key))
         return first
 
     def stand_in(self, obj: dict, key: bytes | None) -> "StandIn | dict":
@@ -343,8 +345,7 @@ class VerdictCache:
         spec = holder.get("spec")
         if not isinstance(spec, dict):
             return
-        known = self._templates.get(key)
-        first = known[1] if known is not None else self._first(obj, key)[1]
+        first = self._first(obj, key)[1]
         if first is not spec:
             holder["spec"] = {field: (value if field == "volumes" else first[field]) for field, value in spec.items()}
 
