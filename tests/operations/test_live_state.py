@@ -110,8 +110,9 @@ def test_wrong_types_are_found_in_every_pod_of_a_template_already_seen_clean(api
 
 
 def test_label_plans_a_namespace_of_many_pods_with_one_evaluation_per_template(apiserver, run_cli, monkeypatch):
-    """label's expected server warnings go through the verdict cache: 30 pods of one template are evaluated
-    once at the level (and once the way PodSecurity before v1.25 did); the warnings still count every pod."""
+    """label's expected server warnings (worked out when the server's dry run is asked for) go through the
+    verdict cache: 30 pods of one template are evaluated once at the level (and once the way PodSecurity
+    before v1.25 did); the warnings still count every pod, and the server agrees."""
     import importlib
 
     from kubectl_pss.analysis import rollout
@@ -127,13 +128,19 @@ def test_label_plans_a_namespace_of_many_pods_with_one_evaluation_per_template(a
 
     for module in (evaluate, admission, rollout):
         monkeypatch.setattr(module, "evaluate_pod", spy)
+    from tests.apiserver.podsecurity import warnings_hook
+
+    apiserver.namespace_patch_warnings = warnings_hook(apiserver)  # upstream's rules, written apart from the engine
     apiserver.add_namespace("a")
     for i in range(30):
         apiserver.add_pod("a", f"p{i:02d}", _spec(hostNetwork=True))
-    code, out, err = run_cli("label", "a", "--enforce", "baseline", "--dry-run=client", "-o", "json",
+    code, out, err = run_cli("label", "a", "--enforce", "baseline", "--dry-run=server", "-o", "json",
                              "--kubeconfig", apiserver.kubeconfig_path)
     assert code == 1, err
     plan = json.loads(out)["namespaces"][0]
     assert plan["action"] == "refused"  # bare pods: each its own owner
     assert sorted(pod for f in plan["findings"] for pod in f["pods"]) == [f"p{i:02d}" for i in range(30)]
+    assert plan["server"]["agrees"] is True, plan["server"]
+    assert "p00 (and 29 other pods): host namespaces" in "\n".join(
+        plan["server"]["expected"])
     assert len(calls) <= 2, calls  # baseline at latest: once with overrides, once without
