@@ -282,7 +282,7 @@ class NamespacePlan:
     findings: list[Finding] = field(default_factory=list)
     forced: bool = False
     notes: list[str] = field(default_factory=list)
-    expected_warnings: list[str] = field(default_factory=list)
+    expected_warnings: list[str] = field(default_factory=list)  # expect_server: when the server is asked
     expected_note: str | None = None
     expected_rejected: dict[str, list[str]] = field(default_factory=dict)  # pod -> reasons (expected_server_warnings)
     changed_since: dict[str, dict[str, Any]] = field(default_factory=dict)  # undo: key -> {expected, current}
@@ -373,10 +373,6 @@ def plan_namespace(
         plan.checked = level_version(*target)
         plan.evaluated_at = policy_version(target[1], registry)
         plan.findings = simulation.findings
-    if patch:
-        plan.expected_warnings, plan.expected_note, plan.expected_rejected = expected_server_warnings(
-            name, old_policy, new_policy, new_labels, pods, exempt, config, registry, verdicts)
-
     if not patch:
         return plan
     if plan.changed_since:
@@ -403,6 +399,15 @@ def plan_namespace(
     return plan
 
 
+def expect_server(plan: NamespacePlan, pods: Iterable[dict], config: AdmissionConfig, registry: Registry,
+                  verdicts: VerdictCache | None = None) -> None:
+    """Fill in what the API server's dry run of the plan's patch should answer (``expected_server_warnings``
+    over the namespace's pods), before it is asked."""
+    plan.expected_warnings, plan.expected_note, plan.expected_rejected = expected_server_warnings(
+        plan.name, plan.old_policy, plan.new_policy, apply_patch(plan.labels, plan.patch), pods, plan.exempt,
+        config, registry, verdicts)
+
+
 def refuse_unless(plan: NamespacePlan, force: bool, what: str, hint: str, action: str = REFUSED,
                    anyway: str = "enforcing anyway") -> None:
     """With ``force`` the plan goes ahead, noted; without it, it becomes ``action`` (``hint`` says why)."""
@@ -421,6 +426,7 @@ def _violators(plan: NamespacePlan) -> str:
 
 __all__ = [
     "CHANGE", "CHANGED_SINCE", "DryRunVerdict", "EXEMPT", "LabelRequest", "NamespacePlan", "REFUSED", "UNCHANGED",
-    "apply_patch", "compare_server_warnings", "desired_labels", "dry_run_verdict", "expected_server_warnings",
+    "apply_patch", "compare_server_warnings", "desired_labels", "dry_run_verdict", "expect_server",
+    "expected_server_warnings",
     "label_patch", "plan_namespace", "pod_security_labels", "server_skip_reason", "stage_target", "wording_note",
 ]
