@@ -8,7 +8,8 @@ run by a Deployment is covered by the Deployment's template and its own pods.
 """
 from __future__ import annotations
 
-import json
+import marshal
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -19,6 +20,10 @@ from ..policy.evaluate import Result, Violation, evaluate
 from ..policy.levels import LEVELS, Level, Version
 from ..policy.objects import TEMPLATE_PATHS, InvalidObjectError, pod_template
 from ..policy.registry import DEFAULT_REGISTRY, Registry
+from ..policy.schema import identity_clean, type_errors
+
+_MARSHAL_VERSION = 2  # no back-references: equal values give equal bytes whatever objects they share
+_REF_FIELDS = ("apiVersion", "kind", "name", "uid", "controller")  # of a controller reference, what is read
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -189,8 +194,45 @@ def _template_spec(workload: dict) -> dict | None:
     return node if isinstance(node, dict) else None
 
 
+@dataclass(slots=True)
+class StandIn:
+    """A listed pod or workload as held until its namespace is reported (~100 bytes and its name): kind,
+    name, namespace, uid (workloads), its controller reference and its pod template (annotations, spec),
+    both shared with the other objects that have them. ``as_object`` is what the checks and the owner
+    grouping read; evaluating it gives the listed object's verdict (its template has the same key)."""
+
+    kind: str
+    api_version: Any
+    name: Any
+    namespace: str
+    uid: Any
+    owners: list[dict] | None  # [its controller reference]
+    template: tuple[Any, dict]  # (annotations, spec)
+
+    def as_object(self) -> dict:
+        annotations, spec = self.template
+        metadata: dict[str, Any] = {"name": self.name, "namespace": self.namespace}
+        if self.uid is not None:
+            metadata["uid"] = self.uid
+        if self.owners is not None:
+            metadata["ownerReferences"] = self.owners
+        template: dict[str, Any] = {} if annotations is None else {"annotations": annotations}
+        obj: dict[str, Any] = {"apiVersion": self.api_version, "kind": self.kind}
+        path = TEMPLATE_PATHS[self.kind]
+        if path is None:
+            obj["metadata"] = {**metadata, **template}
+            obj["spec"] = spec
+            return obj
+        obj["metadata"] = metadata
+        node = obj
+        for step in path[:-1]:
+            node = node.setdefault(step, {})
+        node[path[-1]] = {"metadata": template, "spec": spec}
+        return obj
+
+
 class VerdictCache:
-    """Verdicts by what the checks read (the pod's or template's annotations and spec, canonical JSON),
+    """Verdicts by what the checks read (the pod's or template's annotations and spec, ``view_key``),
     per (level, version): the pods of one ReplicaSet, DaemonSet or Job are evaluated once per run.
 
     ``hits``/``misses`` count lookups (``-v=4`` prints the rate). An object whose view is not plain JSON
@@ -198,16 +240,19 @@ class VerdictCache:
 
     def __init__(self, registry: Registry = DEFAULT_REGISTRY) -> None:
         self.registry = registry
-        self._results: dict[tuple[str, Level, Version], Result] = {}
-        self._specs: dict[str, dict] = {}
-        self._keys: dict[int, tuple[dict, str | None]] = {}
+        self._results: dict[tuple[bytes, Level, Version], Result] = {}
+        self._templates: dict[bytes, tuple[Any, dict]] = {}  # key -> the first (annotations, spec) with it
+        self._keys: dict[tuple[int, int], tuple[Any, dict, bytes | None]] = {}
+        self._clean: set[bytes] = set()  # keys whose annotations and spec have the right types
+        self._owners: dict[tuple, list[dict]] = {}  # a controller reference's fields -> [it], shared
+        self._others: dict[Registry, VerdictCache] = {}
         self.hits = 0
         self.misses = 0
         self.seconds = 0.0  # spent evaluating (misses)
 
-    def result(self, obj: dict, level: Level, version: Version, key: str | None = None) -> Result:
+    def result(self, obj: dict, level: Level, version: Version, key: bytes | None = None) -> Result:
         """``obj``'s verdict; ``key`` its ``view_key`` when already known."""
-        key = key or self._key(obj)
+        key = key or self.key(obj)
         if key is None:
             return evaluate(obj, level, version, self.registry)
         cached = self._results.get((key, level, version))
@@ -220,31 +265,78 @@ class VerdictCache:
             self.hits += 1
         return cached
 
-    def _key(self, obj: dict) -> str | None:
-        """``view_key(obj)``, computed once per object (grading ahead, then audit, ask for it again)."""
-        known = self._keys.get(id(obj))
-        if known is not None and known[0] is obj:
-            return known[1]
+    def key(self, obj: dict) -> bytes | None:
+        """``view_key(obj)``, computed once per pod template (annotations and spec objects): grading ahead,
+        then audit, ask for it again, and stand-ins (``stand_in``) share their template's."""
+        try:
+            template = pod_template(obj)
+        except (InvalidObjectError, KeyError):
+            return None
+        if template is None:
+            return None
+        annotations, spec = template[0].get("annotations"), template[1]
+        known = self._keys.get((id(annotations), id(spec)))
+        if known is not None and known[0] is annotations and known[1] is spec:
+            return known[2]
         key = view_key(obj)
-        self._keys[id(obj)] = (obj, key)  # holding obj keeps its id from being reused
+        self._keys[(id(annotations), id(spec))] = (annotations, spec, key)  # held: their ids are not reused
         return key
+
+    def wrong_types(self, obj: dict, key: bytes | None) -> list[str]:
+        """``policy.schema.type_errors(obj)``; ``key`` its ``view_key``. The annotations and spec of a key
+        are checked once (equal keys have equal JSON values, so equal types); the names of its metadata
+        and its template's each time."""
+        if key is not None and key in self._clean and identity_clean(obj):
+            return []
+        errors = type_errors(obj)
+        if not errors and key is not None:
+            self._clean.add(key)
+        return errors
+
+    def _first(self, obj: dict, key: bytes) -> tuple[Any, dict]:
+        """The annotations and spec of the first template with ``key`` (``obj``'s, if it is the first)."""
+        first = self._templates.get(key)
+        if first is None:
+            metadata, spec = pod_template(obj) or ({}, {})
+            first = self._templates.setdefault(key, (metadata.get("annotations"), spec))
+            self._keys.setdefault((id(first[0]), id(first[1])), (*first, key))
+        return first
+
+    def stand_in(self, obj: dict, key: bytes | None) -> "StandIn | dict":
+        """What audit, simulate and label keep of a listed pod or workload (``key`` its ``view_key``) until
+        its namespace is reported: a ``StandIn``, whose template is the first one with its key, shared.
+        Without a key, ``obj`` itself."""
+        if key is None:
+            return obj
+        meta = obj["metadata"]
+        ref = controller_ref(obj)
+        owners = None
+        if ref is not None:
+            read = tuple(ref.get(f) for f in _REF_FIELDS)
+            try:
+                owners = self._owners.setdefault(read, [dict(zip(_REF_FIELDS, read))])
+            except TypeError:  # a field that is not a plain value (hostile): its own copy
+                owners = [dict(zip(_REF_FIELDS, read))]
+        kind = obj["kind"]
+        return StandIn(kind, obj.get("apiVersion"), meta.get("name"), sys.intern(meta.get("namespace") or ""),
+                       None if kind == "Pod" else meta.get("uid"), owners, self._first(obj, key))
 
     def grade(self, obj: dict, version: Version) -> None:
         """Evaluate ahead what grading ``obj`` at ``version`` asks (baseline, then restricted if it passes),
         while the next page is read; an object evaluation refuses is left to the type check that follows."""
-        key = self._key(obj)
+        key = self.key(obj)
         try:
             if self.result(obj, Level.BASELINE, version, key).allowed:
                 self.result(obj, Level.RESTRICTED, version, key)
         except (InvalidObjectError, KeyError):
             pass
-        self.share(obj)
+        self.share(obj, key)
 
-    def share(self, obj: dict) -> None:
+    def share(self, obj: dict, key: bytes | None = None) -> None:
         """Let a pod's (or a workload template's) spec hold the very containers (and the rest) of the first
         one with its key, which are equal (the key says so; only the volumes, whose names it leaves out,
         stay its own): 100,000 pods of 500 templates hold 500 container lists, not 100,000."""
-        key = self._key(obj)
+        key = key or self.key(obj)
         if key is None:
             return
         holder: Any = obj
@@ -253,9 +345,18 @@ class VerdictCache:
         spec = holder.get("spec")
         if not isinstance(spec, dict):
             return
-        first = self._specs.setdefault(key, spec)
+        first = self._first(obj, key)[1]
         if first is not spec:
             holder["spec"] = {field: (value if field == "volumes" else first[field]) for field, value in spec.items()}
+
+    def of(self, registry: Registry) -> "VerdictCache":
+        """The cache of another registry (e.g. ``without_overrides``), made once per run."""
+        if registry is self.registry:
+            return self
+        other = self._others.get(registry)
+        if other is None:
+            other = self._others[registry] = VerdictCache(registry)
+        return other
 
     def summary(self) -> str:
         lookups = self.hits + self.misses
@@ -264,8 +365,10 @@ class VerdictCache:
                 f"{len(self._results)} distinct (view, level, version), {self.seconds:.3f} s evaluating")
 
 
-def view_key(obj: dict) -> str | None:
-    """The canonical text of what the checks read of ``obj`` (annotations and pod spec), or None."""
+def view_key(obj: dict) -> bytes | None:
+    """What the checks read of ``obj`` (annotations and pod spec) as bytes, or None. Equal bytes are equal
+    values, types included (``marshal``, which reads back what it wrote; 3x faster than sorted JSON):
+    the same fields in another order only make another key, never a wrong verdict."""
     try:
         template = pod_template(obj)
         if template is None:
@@ -274,16 +377,16 @@ def view_key(obj: dict) -> str | None:
         volumes = spec.get("volumes")
         if isinstance(volumes, list):
             spec = {**spec, "volumes": [_volume_key(volume) for volume in volumes]}
-        return json.dumps((metadata.get("annotations"), spec), sort_keys=True, separators=(",", ":"),
-                          allow_nan=False)
-    except (KeyError, TypeError, ValueError):  # not JSON data, unknown kind, bad shape: evaluate() says what
+        return marshal.dumps((metadata.get("annotations"), spec), _MARSHAL_VERSION)
+    except (KeyError, TypeError, ValueError):  # not plain data, unknown kind, bad shape: evaluate() says what
         return None
 
 
 def _volume_key(volume: object) -> object:
     """A volume without its name when no check can name it: an allowed type and no hostPath (the
-    per-pod ``kube-api-access-xxxxx`` would otherwise make every pod of a template distinct)."""
-    if (isinstance(volume, dict) and volume.get("hostPath") is None
+    per-pod ``kube-api-access-xxxxx`` would otherwise make every pod of a template distinct). A name
+    that is not a string stays: equal keys mean equal types (``VerdictCache.wrong_types``)."""
+    if (isinstance(volume, dict) and volume.get("hostPath") is None and isinstance(volume.get("name"), str)
             and any(volume.get(source) is not None for source in ALLOWED_SOURCES)):
         return {key: value for key, value in volume.items() if key != "name"}
     return volume
@@ -348,7 +451,7 @@ def strictest_of(subjects: Iterable[Subject], evaluator: Evaluator) -> Level:
     return strictest
 
 
-__all__ = ["Evaluator", "VerdictCache", "view_key", "Finding", "LEVELS", "Owner", "OwnerIndex", "Subject", "SubjectSet", "collect_subjects",
+__all__ = ["Evaluator", "StandIn", "VerdictCache", "view_key", "Finding", "LEVELS", "Owner", "OwnerIndex", "Subject", "SubjectSet", "collect_subjects",
            "findings_at", "strictest_of"]
 
 

@@ -144,10 +144,12 @@ def exempt_namespace_warning(name: str, policy: NamespacePolicy, labels: dict[st
 
 def expected_server_warnings(name: str, old: NamespacePolicy, new: NamespacePolicy, new_labels: dict[str, Any],
                              pods: Iterable[dict], exempt: bool, config: AdmissionConfig,
-                             registry: Registry) -> tuple[list[str], str | None, dict[str, list[str]]]:
+                             registry: Registry, verdicts: VerdictCache | None = None,
+                             ) -> tuple[list[str], str | None, dict[str, list[str]]]:
     """The Warning headers a namespace update should get from PodSecurity admission, a note when it
     checks nothing, and the pods the new enforce level rejects with their reasons: as this engine words
-    them, then as PodSecurity before v1.25 did (no check overrides)."""
+    them, then as PodSecurity before v1.25 did (no check overrides). With ``verdicts`` (of ``registry``)
+    equal pods are evaluated once."""
     skip = server_skip_reason(old.enforce, new.enforce)
     if skip is not None:
         return [], skip, {}
@@ -156,13 +158,21 @@ def expected_server_warnings(name: str, old: NamespacePolicy, new: NamespacePoli
                 "the namespace is exempt, so the server checks no pods", {})
     pods = list(pods)
     level, version = new.enforce.level, new.enforce.version
-    outcome = namespace_dry_run(name, pods, level, version, config.exemptions, registry)
     old_style = without_overrides(registry)
+    if verdicts is not None and verdicts.registry is registry:
+        outcome = namespace_dry_run(name, pods, level, version, config.exemptions, registry,
+                                    result=lambda pod: verdicts.result(pod, level, version))
+        old_verdicts = verdicts.of(old_style)
+        old_reasons = lambda pod: old_verdicts.result(pod, level, version).reasons()  # noqa: E731
+    else:
+        outcome = namespace_dry_run(name, pods, level, version, config.exemptions, registry)
+        old_reasons = lambda pod: evaluate_pod(pod.get("metadata"), pod.get("spec"), level, version,  # noqa: E731
+                                               old_style).reasons()
     rejected: dict[str, list[str]] = {}
     for pod in pods:
         pod_name = str((pod.get("metadata") or {}).get("name", ""))
         if pod_name in outcome.rejected:
-            before_1_25 = evaluate_pod(pod.get("metadata"), pod.get("spec"), level, version, old_style).reasons()
+            before_1_25 = old_reasons(pod)
             rejected[pod_name] = [outcome.rejected[pod_name], before_1_25]
     return outcome.warnings, None, rejected
 
@@ -272,7 +282,7 @@ class NamespacePlan:
     findings: list[Finding] = field(default_factory=list)
     forced: bool = False
     notes: list[str] = field(default_factory=list)
-    expected_warnings: list[str] = field(default_factory=list)
+    expected_warnings: list[str] = field(default_factory=list)  # expect_server: when the server is asked
     expected_note: str | None = None
     expected_rejected: dict[str, list[str]] = field(default_factory=dict)  # pod -> reasons (expected_server_warnings)
     changed_since: dict[str, dict[str, Any]] = field(default_factory=dict)  # undo: key -> {expected, current}
@@ -363,10 +373,6 @@ def plan_namespace(
         plan.checked = level_version(*target)
         plan.evaluated_at = policy_version(target[1], registry)
         plan.findings = simulation.findings
-    if patch:
-        plan.expected_warnings, plan.expected_note, plan.expected_rejected = expected_server_warnings(
-            name, old_policy, new_policy, new_labels, pods, exempt, config, registry)
-
     if not patch:
         return plan
     if plan.changed_since:
@@ -393,6 +399,15 @@ def plan_namespace(
     return plan
 
 
+def expect_server(plan: NamespacePlan, pods: Iterable[dict], config: AdmissionConfig, registry: Registry,
+                  verdicts: VerdictCache | None = None) -> None:
+    """Fill in what the API server's dry run of the plan's patch should answer (``expected_server_warnings``
+    over the namespace's pods), before it is asked."""
+    plan.expected_warnings, plan.expected_note, plan.expected_rejected = expected_server_warnings(
+        plan.name, plan.old_policy, plan.new_policy, apply_patch(plan.labels, plan.patch), pods, plan.exempt,
+        config, registry, verdicts)
+
+
 def refuse_unless(plan: NamespacePlan, force: bool, what: str, hint: str, action: str = REFUSED,
                    anyway: str = "enforcing anyway") -> None:
     """With ``force`` the plan goes ahead, noted; without it, it becomes ``action`` (``hint`` says why)."""
@@ -411,6 +426,7 @@ def _violators(plan: NamespacePlan) -> str:
 
 __all__ = [
     "CHANGE", "CHANGED_SINCE", "DryRunVerdict", "EXEMPT", "LabelRequest", "NamespacePlan", "REFUSED", "UNCHANGED",
-    "apply_patch", "compare_server_warnings", "desired_labels", "dry_run_verdict", "expected_server_warnings",
+    "apply_patch", "compare_server_warnings", "desired_labels", "dry_run_verdict", "expect_server",
+    "expected_server_warnings",
     "label_patch", "plan_namespace", "pod_security_labels", "server_skip_reason", "stage_target", "wording_note",
 ]

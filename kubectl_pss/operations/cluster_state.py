@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 import sys
-from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from .. import logs
-from ..analysis.findings import VerdictCache
+from ..analysis.findings import StandIn, VerdictCache, view_key
 from ..errors import UsageError
 from ..report.envelope import envelope, server_info
 from ..manifests import load_admission_config
@@ -32,8 +31,8 @@ class ClusterState:
     registry: Registry
     config: AdmissionConfig
     namespaces: list[dict]
-    pods: dict[str, list[dict]] = field(default_factory=dict)
-    workloads: dict[str, list[dict]] = field(default_factory=dict)
+    pods: Mapping[str, list[dict]] = field(default_factory=dict)  # namespace -> its pods (a live read: Held)
+    workloads: Mapping[str, list[dict]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     snapshot: list[str] | None = None  # the files read instead of a cluster
@@ -77,6 +76,27 @@ class ClusterState:
         """``body`` in the report envelope, with this state's context, server and read errors."""
         return envelope(kind, body, context=self.context, server=server_info(self.server_version, self.server_minor),
                         errors=self.errors)
+
+
+class Held(Mapping[str, list[dict]]):
+    """A live read's pods (or workloads) by namespace, held as ``StandIn``s (an object whose key could not
+    be made, as itself): each namespace's objects are made when asked for, used and dropped, so a whole
+    cluster is never held as objects at once."""
+
+    def __init__(self) -> None:
+        self._by_namespace: dict[str, list[StandIn | dict]] = {}
+
+    def add(self, namespace: str, held: StandIn | dict) -> None:
+        self._by_namespace.setdefault(namespace, []).append(held)
+
+    def __getitem__(self, namespace: str) -> list[dict]:
+        return [h.as_object() if isinstance(h, StandIn) else h for h in self._by_namespace[namespace]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_namespace)
+
+    def __len__(self) -> int:
+        return len(self._by_namespace)
 
 
 def _counts_against_completeness(error: dict[str, Any]) -> bool:
@@ -278,15 +298,22 @@ def load_live_state(connection: Connection, scope: NamespaceScope, config_path: 
         minor = server_minor(version)
         verdicts.append(VerdictCache(registry_for(minor if lower_latest_to_cluster else None)))
 
-    def view(obj: dict) -> dict:
-        """Each pod and workload cut down as it arrives; a pod also graded (at latest, as most namespaces
-        are) while the reader thread fetches the next page: what audit asks next is in the cache."""
+    def view(obj: dict) -> StandIn | dict:
+        """Each pod and workload, as it arrives, cut down to its ``StandIn`` (identity, controller reference,
+        and its template shared with every object of its key: the page it came in is then dropped), and a
+        pod graded (at latest, as most namespaces are) while the reader thread fetches the next page: what
+        audit asks next is in the cache. One with wrong types is kept whole: the check below makes it an
+        error of its namespace."""
         cut = admission_view(obj)
-        if verdicts and cut.get("kind") == "Pod":
-            verdicts[0].grade(cut, LATEST)
-        elif verdicts:
-            verdicts[0].share(cut)
-        return cut
+        if not verdicts:
+            return cut
+        key = view_key(cut)
+        if verdicts[0].wrong_types(cut, key):
+            return cut
+        held = verdicts[0].stand_in(cut, key)
+        if cut.get("kind") == "Pod":
+            verdicts[0].grade(held.as_object() if isinstance(held, StandIn) else held, LATEST)
+        return held
 
     try:
         cluster = connection.cluster()
@@ -310,20 +337,25 @@ def load_live_state(connection: Connection, scope: NamespaceScope, config_path: 
                           f"latest is evaluated as v1.{NEWEST_MINOR}")
     if config.source is None:
         state.notes.append("no --admission-config: assuming Kubernetes' defaults (privileged:latest, no exemptions)")
-    pods: dict[str, list[dict]] = defaultdict(list)
-    workloads: dict[str, list[dict]] = defaultdict(list)
+    pods, workloads = Held(), Held()
+    cache = state.verdicts
+    assert cache is not None
     for kind, objects in inventory.objects.items():
         target = pods if kind == "Pod" else workloads
         for obj in objects:
+            if isinstance(obj, StandIn):  # its types were checked as it arrived
+                target.add(obj.namespace, obj)
+                continue
             namespace = (obj.get("metadata") or {}).get("namespace", "")
-            wrong_types = type_errors(obj)
+            wrong_types = cache.wrong_types(obj, cache.key(obj))
             if wrong_types:  # no verdict for what the API server would refuse; the namespace is not fully read
                 name = (obj.get("metadata") or {}).get("name")
                 inventory.errors.append(InventoryError(namespace, resource_names.get(kind, kind),
                                                        f"{kind} {name}: {describe(wrong_types)}"))
                 continue
-            target[namespace].append(obj)
-    state.pods, state.workloads = dict(pods), dict(workloads)
+            target.add(namespace, obj)
+        objects.clear()  # the stand-ins are held by namespace now
+    state.pods, state.workloads = pods, workloads
     state.errors = [{"namespace": e.namespace, "resource": e.resource, "message": e.message, "status": e.status}
                    for e in inventory.errors]
     for note in inventory.notes:

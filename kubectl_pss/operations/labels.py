@@ -19,6 +19,7 @@ from ..analysis.rollout import (
     compare_server_warnings,
     desired_labels,
     dry_run_verdict,
+    expect_server,
     plan_namespace,
     refuse_unless,
     stage_target,
@@ -88,6 +89,7 @@ def server_dry_run(cluster: Any, plans: list[NamespacePlan], state: ClusterState
     for plan in plans:
         if plan.action not in (CHANGE, REFUSED):
             continue
+        expect_server(plan, state.pods.get(plan.name, []), state.config, state.registry, state.verdicts)
         plan.server = dry_run_patch(cluster, plan.name, patch_body(plan), plan.expected_warnings,
                                     plan.expected_rejected, state, plan.expected_note)
         if not plan.enforce_change and "error" not in plan.server:
@@ -263,6 +265,6 @@ def dry_run_enforce(cluster: Any, state: ClusterState, level: Level, version: Ve
         new_labels = apply_patch(labels, patch)
         expected, note, rejected = expected_server_warnings(
             name, resolve_policy(labels, state.config.defaults), resolve_policy(new_labels, state.config.defaults),
-            new_labels, state.pods.get(name, []), False, state.config, state.registry)
+            new_labels, state.pods.get(name, []), False, state.config, state.registry, state.verdicts)
         entry["server"] = dry_run_patch(cluster, name, {"metadata": {"labels": patch}}, expected, rejected, state,
                                         note)

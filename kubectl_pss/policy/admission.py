@@ -3,9 +3,9 @@ and the warnings of a namespace enforce-label change (upstream api/ and admissio
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from .evaluate import evaluate_pod
+from .evaluate import Result, evaluate_pod
 from .helpers import go_quote
 from .levels import (LATEST, LEVEL_ERROR, VERSION_ERROR, Level, PolicyValueError, Version, level_version, parse_level,
                      parse_version)
@@ -274,10 +274,12 @@ def namespace_dry_run(
     exemptions: Exemptions = Exemptions(),
     registry: Registry = DEFAULT_REGISTRY,
     limit: int | None = DRY_RUN_POD_LIMIT,
+    result: Callable[[dict], Result] | None = None,
 ) -> DryRunOutcome:
     """Reproduce the warnings of upstream's namespace dry-run (prioritise pods, group by reasons).
 
-    ``limit`` None checks every pod; the server's time budget is not emulated.
+    ``limit`` None checks every pod; the server's time budget is not emulated. ``result`` is a pod's
+    verdict at level:version (one that remembers verdicts of equal pods); by default evaluated here.
     """
     first: list[dict] = []
     rest: list[dict] = []
@@ -299,10 +301,11 @@ def namespace_dry_run(
     groups: dict[str, tuple[int, str]] = {}
     rejected: dict[str, str] = {}
     for pod in ordered:
-        result = evaluate_pod(pod.get("metadata"), pod.get("spec"), level, version, registry)
-        if result.allowed:
+        verdict = (evaluate_pod(pod.get("metadata"), pod.get("spec"), level, version, registry) if result is None
+                   else result(pod))
+        if verdict.allowed:
             continue
-        reasons = result.reasons()
+        reasons = verdict.reasons()
         name = str((pod.get("metadata") or {}).get("name", ""))
         rejected[name] = reasons
         count, smallest = groups.get(reasons, (0, name))

@@ -181,6 +181,19 @@ def _compile(schema: Any) -> Callable[[Any], bool]:
 
 
 _CHECKS = {kind: _compile(schema) for kind, schema in SCHEMAS.items()}
+_METADATA_CHECK = _compile(_METADATA)
+
+
+def identity_clean(obj: dict) -> bool:
+    """True when the metadata of ``obj`` and of the pod template it holds have the right types: with its
+    template's annotations and spec known to be right, ``type_errors(obj)`` is then empty (see SCHEMAS)."""
+    path = TEMPLATE_PATHS.get(obj.get("kind"), ())
+    node: Any = obj
+    for key in (path or ()):
+        node = node.get(key) if type(node) is dict else None
+    if type(node) is not dict:
+        return False
+    return all(meta is None or _METADATA_CHECK(meta) for meta in (obj.get("metadata"), node.get("metadata")))
 
 
 def type_errors(obj: dict) -> list[str]:
@@ -199,4 +212,4 @@ def describe(errors: list[str]) -> str:
     return errors[0] + more
 
 
-__all__ = ["SCHEMAS", "describe", "json_type", "type_errors"]
+__all__ = ["SCHEMAS", "describe", "identity_clean", "json_type", "type_errors"]

@@ -281,3 +281,31 @@ def test_verdict_cache_gives_identical_results_on_every_fixture():
                     assert cache.result(obj, level, version) == expected, fixture.path
     # the full pod is keyed apart from its view (more fields), the view's template shares the view's verdicts
     assert cache.misses <= 2 * 2 * 4537 and cache.hits >= (2 + 3 * 2) * 4537
+
+
+def test_stand_ins_give_identical_results_on_every_fixture():
+    """Issue 20: what a live read keeps of each object (``StandIn``: its identity and the template of the
+    first object with its key, shared across the run) evaluates, uncached, exactly as the object does;
+    pods and a workload holding each fixture's template, through one cache as for a whole cluster."""
+    from kubectl_pss.analysis.findings import StandIn, VerdictCache, view_key
+    from kubectl_pss.policy.objects import admission_view
+    from kubectl_pss.policy.schema import type_errors
+
+    cache = VerdictCache()
+    stood = 0
+    for fixture in all_fixtures():
+        pod = apply_manifest_defaults(fixture.pod)
+        pod = {**pod, "metadata": {**(pod.get("metadata") or {}), "name": "p", "namespace": "ns"}}
+        workload = {"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "d", "namespace": "ns"},
+                    "spec": {"template": {"metadata": pod.get("metadata"), "spec": pod.get("spec")}}}
+        version = f"v1.{fixture.minor}"
+        for obj in (pod, workload):
+            view = admission_view(obj)
+            key = view_key(view)
+            assert cache.wrong_types(view, key) == type_errors(view), fixture.path
+            held = cache.stand_in(view, key)
+            stood += isinstance(held, StandIn)
+            made = held.as_object() if isinstance(held, StandIn) else held
+            for level in ("baseline", "restricted"):
+                assert evaluate(made, level, version) == evaluate(obj, level, version), fixture.path
+    assert stood == 2 * 4537
