@@ -80,10 +80,13 @@ CLUSTER_INFO = "ClusterInfo"
 
 
 def cluster_info(server_version: dict[str, Any] | None, lists: list[str],
-                 read_errors: list[dict[str, Any]], scope: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The snapshot's item that carries the server's /version answer (when there was one), the lists
-    dumped, what could not be read and the namespaces asked for (``scope``, as reports record it)."""
+                 read_errors: list[dict[str, Any]], scope: dict[str, Any] | None = None,
+                 context: str | None = None) -> dict[str, Any]:
+    """The snapshot's item that carries the kubeconfig context and server's /version answer (when there was
+    one), the lists dumped, what could not be read and the namespaces asked for (``scope``, as reports record it)."""
     info: dict[str, Any] = {"apiVersion": API_VERSION, "kind": CLUSTER_INFO, "metadata": {"name": "cluster"}}
+    if context:
+        info["context"] = context
     if server_version:
         info["serverVersion"] = server_version
     return {**info, "lists": lists, "readErrors": read_errors, **({"scope": scope} if scope is not None else {})}
@@ -100,12 +103,28 @@ def _bare_version(obj: dict) -> dict[str, Any] | None:
     return None
 
 
+def _one_cluster(clusters: dict[str, dict[str, str]], info: dict[str, Any], source: str) -> None:
+    """Refuse dumps of different clusters read as one (a fleet's ``dumps/`` directory): their namespaces
+    would be merged into one cluster that does not exist. Two contexts, or two server versions, differ."""
+    version = info.get("serverVersion") if isinstance(info.get("serverVersion"), dict) else {}
+    for what, value in (("context", info.get("context")), ("server", version.get("gitVersion"))):
+        if not isinstance(value, str) or not value:
+            continue
+        seen = clusters.setdefault(what, {})
+        seen.setdefault(value, source)
+        if len(seen) > 1:
+            (first, first_source), (second, second_source) = list(seen.items())[:2]
+            raise SnapshotError(f'{first_source} ({what} "{first}") and {second_source} ({what} "{second}") are '
+                                "dumps of different clusters: read one cluster's files at a time")
+
+
 def read_snapshot(paths: list[str]) -> Snapshot:
     """Read a snapshot; raises SnapshotError for unreadable input or a dump that is no cluster."""
     documents, errors = load_documents(paths)
     if errors:
         raise SnapshotError(str(errors[0]))
     snapshot = Snapshot(objects={kind: [] for kind in TEMPLATE_PATHS})
+    clusters: dict[str, dict[str, str]] = {}  # context / server -> each value seen -> the file that says so
     for doc in documents:
         for obj in iter_items(doc.data):
             if not isinstance(obj, dict):
@@ -115,6 +134,7 @@ def read_snapshot(paths: list[str]) -> Snapshot:
                 snapshot.server_version = version
                 continue
             if is_cluster_info(obj):
+                _one_cluster(clusters, obj, doc.source)
                 version = obj.get("serverVersion")
                 if isinstance(version, dict) and version:
                     snapshot.server_version = version
@@ -168,7 +188,8 @@ def dump_cluster(cluster: Any, scope: NamespaceScope) -> tuple[dict[str, Any], l
             progress("")
     items: list[Any] = [cluster_info(inventory.server_version, ["namespaces"] + [r.name for r in RESOURCES],
                                      [{"namespace": e.namespace, "resource": e.resource, "message": e.message,
-                                       "status": e.status} for e in inventory.errors], scope.as_dict())]
+                                       "status": e.status} for e in inventory.errors], scope.as_dict(),
+                                     cluster.context)]
     items.extend(inventory.namespaces[name] for name in sorted(inventory.namespaces))
     for kind in sorted(inventory.objects):
         items.extend(inventory.objects[kind])

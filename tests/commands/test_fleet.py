@@ -146,6 +146,13 @@ def test_snapshot_writes_one_file_per_context(run_cli, fleet, tmp_path):
     # audited back, each dump is its own cluster
     code, out, _ = run_cli("audit", "--snapshot", tmp_path / "dump-beta.json", "-o", "json")
     assert json.loads(out)["server"]["minor"] == 29
+    info = next(i for i in alpha["items"] if i.get("kind") == "ClusterInfo")
+    assert info["context"] == "alpha"
+    # the fleet's dumps read together would be one cluster that does not exist: refused, never merged
+    for command in (["audit"], ["simulate", "restricted"]):
+        code, out, err = run_cli(*command, "--snapshot", tmp_path, "-o", "json")
+        assert (code, out) == (2, "")
+        assert "are dumps of different clusters: read one cluster's files at a time" in err and err.count("\n") == 1
 
 
 def test_snapshot_of_several_contexts_needs_a_pattern(run_cli, fleet, tmp_path):
