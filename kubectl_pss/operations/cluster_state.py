@@ -253,7 +253,17 @@ def load_snapshot_state(paths: list[str], scope: NamespaceScope, config_path: st
             target.setdefault(namespace, []).append(view_obj)
     if orphans:
         state.notes.append(f"objects in namespaces missing from the snapshot were skipped: {', '.join(sorted(orphans))}")
+    warn_unmatched(state)
     return state
+
+
+def warn_unmatched(state: ClusterState) -> None:
+    """``warning:`` lines for a scope that matched no namespace, or left out one named with -n."""
+    from ..scope import unmatched_warnings
+
+    found = {ns["metadata"]["name"] for ns in state.namespaces}
+    for warning in unmatched_warnings(state.scope, found, {e.get("namespace") or "" for e in state.errors}):
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _note_latest(state: ClusterState, latest_is_cluster: bool) -> None:
@@ -329,4 +339,5 @@ def load_live_state(connection: Connection, scope: NamespaceScope, config_path: 
     for note in inventory.notes:
         print(f"note: {note}", file=sys.stderr)
     state.notes += inventory.notes
+    warn_unmatched(state)
     return state

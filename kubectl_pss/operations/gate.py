@@ -121,6 +121,10 @@ def run_gate(state: Any, report: dict[str, Any], fail_on: "FailOn | None", basel
         write_baseline(write_path, document)
         print(f"baseline written: {write_path}", file=sys.stderr)
         gate = judge(parse_baseline(document, "audit", write_path))
+    if gate is not None and not state.namespaces and not report["errors"]:
+        # a gate over nothing is no pass: the run exits 2 as for what could not be read
+        report["errors"].append({"namespace": None, "resource": "namespaces", "status": None,
+                                 "message": f"--fail-on {gate['failOn']} judged nothing: no namespace in scope"})
     if gate is not None:
         report["gate"] = gate
         failed = gate["failedNamespaces"]
