@@ -208,28 +208,10 @@ def test_bad_fleet_flags_are_one_line(run_cli, fleet, argv, message):
     assert fleet.alpha.requests == [] and fleet.beta.requests == []
 
 
-class FakeTerminal:
-    """A stderr that is a terminal (progress lines are drawn on it)."""
-
-    def __init__(self) -> None:
-        self.written: list[str] = []
-
-    def isatty(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self.written.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
-def test_progress_is_a_line_per_context_on_a_terminal(fleet, monkeypatch, capsys):
+def test_progress_is_a_line_per_context_on_a_terminal(fleet, monkeypatch, capsys, fake_terminal):
     from kubectl_pss.cli import main
 
-    terminal = FakeTerminal()
-    monkeypatch.setattr("sys.stderr", terminal)
+    terminal = fake_terminal()
     monkeypatch.setenv("TERM", "xterm")
     assert main(["audit", "-A", "--contexts", "alpha,gone", "--parallel-contexts", "1", "-o", "json"]) == 2
     drawn = "".join(terminal.written)
