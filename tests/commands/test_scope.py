@@ -130,6 +130,12 @@ def test_a_scope_matching_nothing_is_warned_and_exits_0_without_a_gate(cluster, 
     assert code == 2 and "warning: no namespace matched" in err and "judged nothing" in err
 
 
+def test_a_snapshot_of_no_namespace_is_warned(cluster, run_cli, tmp_path):
+    code, _, err = run_cli("snapshot", "-l", "nosuch=x", "--exclude-namespace", "kube-*", "-o", tmp_path / "d.yaml",
+                           *kube(cluster))
+    assert code == 0 and err.startswith("warning: no namespace matched -l 'nosuch=x' --exclude-namespace 'kube-*'\n")
+
+
 @pytest.mark.parametrize("command", [["audit"], ["simulate", "baseline"], ["snapshot", "-o", "dump.yaml"],
                                      ["label", "--enforce", "baseline"]])
 def test_named_namespaces_with_exclude_namespace_are_refused_as_label_does(cluster, run_cli, command):
