@@ -8,10 +8,12 @@ file read); 7 also the request headers; 8 also the response body, truncated; 9 t
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterable
+from typing import Any, Iterable, Iterator
 
 REQUESTS = 6
 REQUEST_HEADERS = 7
@@ -55,3 +57,50 @@ def body_text(payload: bytes, verbosity: int) -> str:
     if verbosity < FULL_BODY and len(text) > BODY_LIMIT:
         return f"{text[:BODY_LIMIT]} [truncated {len(text) - BODY_LIMIT} chars]"
     return text
+
+
+_context = threading.local()
+_KLOG_LINE = re.compile(r"[IWEF][0-9]{4} ")
+
+
+class _ContextStderr:
+    """stderr while a fleet runs: each whole line a thread writes inside ``context_diagnostics`` starts with
+    ``context "NAME": `` (klog lines of -v keep their own format, which names no context)."""
+
+    def __init__(self, real: Any):
+        self.real = real
+
+    def write(self, text: str) -> int:
+        prefix = getattr(_context, "prefix", None)
+        if prefix is None:
+            return self.real.write(text)
+        *lines, _context.pending = (_context.pending + text).split("\n")
+        for line in lines:
+            self.real.write(("" if _KLOG_LINE.match(line) else prefix) + line + "\n")
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+@contextmanager
+def fleet_stderr() -> Iterator[None]:
+    """Around a fleet's workers (entered by the main thread): stderr that ``context_diagnostics`` prefixes."""
+    real = sys.stderr
+    sys.stderr = real if isinstance(real, _ContextStderr) else _ContextStderr(real)
+    try:
+        yield
+    finally:
+        sys.stderr = real
+
+
+@contextmanager
+def context_diagnostics(context: str) -> Iterator[None]:
+    """Inside (one thread, within ``fleet_stderr``): every diagnostic line says which context it belongs to."""
+    _context.prefix, _context.pending = f'context "{context}": ', ""
+    try:
+        yield
+    finally:
+        pending, _context.prefix = _context.pending, None
+        if pending:
+            sys.stderr.write(f'context "{context}": {pending}\n')

@@ -249,6 +249,18 @@ class NamespaceScope:
 ALL_NAMESPACES = NamespaceScope()
 
 
+def unmatched_warnings(scope: NamespaceScope, found: set[str], unreadable: set[str]) -> list[str]:
+    """What stderr warns about a scope (concrete, not the default): each namespace named with ``-n`` that
+    the selector left out (or that does not exist), and a scope that matched no namespace at all."""
+    warnings = []
+    if scope.namespaces and scope.selector is not None:
+        warnings += [f'namespace "{name}" (-n) does not match -l \'{scope.selector}\' (or does not exist): not audited'
+                     for name in scope.namespaces if name not in found and name not in unreadable]
+    if not found and not unreadable:
+        warnings.append(f"no namespace matched {NamespaceScope.describe(scope.as_dict()) or '-A'}")
+    return warnings
+
+
 
 def default_scope_note(doing: str, namespace: str) -> str:
     """What stderr says when no -n/-A/-l was given (``doing``: "auditing")."""

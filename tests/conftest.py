@@ -54,3 +54,32 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str,
         return code, out, err
 
     return run
+
+
+class FakeTerminal:
+    """A stderr that is a terminal: what is drawn on it (progress lines) is kept in ``written``."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.written.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_terminal(monkeypatch: pytest.MonkeyPatch) -> Callable[[], FakeTerminal]:
+    """Call it in the test to make sys.stderr a FakeTerminal until the test ends (TERM is the test's to set).
+    Installed by the call, not the fixture: pytest sets its own capture back on sys.stderr after setup."""
+    def install() -> FakeTerminal:
+        terminal = FakeTerminal()
+        monkeypatch.setattr("sys.stderr", terminal)
+        return terminal
+
+    return install

@@ -163,3 +163,57 @@ def test_the_readmes_continuous_audit_commands_are_ones_the_parser_takes():
         command_parser("audit").parse_args(argv[3:])
     assert "kubectl-pss audit -A --write-reports --yes" in text
     assert " ".join(POD["containers"][0]["args"]) == "audit -A --write-reports --yes"
+
+
+def enabled_admission_config(tmp_path: Path) -> dict[tuple[str, str], dict]:
+    """deploy/ rendered by ``kubectl kustomize`` with its commented admission-config lines uncommented."""
+    import shutil
+    import subprocess
+
+    copy_ = tmp_path / "deploy"
+    shutil.copytree(DEPLOY, copy_)
+    text = (copy_ / "kustomization.yaml").read_text()
+    optional = [line for line in text.splitlines() if line.startswith("# - ") or line == "# patches:"]
+    assert len(optional) == 3, text
+    for line in optional:
+        text = text.replace(line, line[2:])
+    (copy_ / "kustomization.yaml").write_text(text)
+    proc = subprocess.run(["kubectl", "kustomize", str(copy_)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(proc.stdout) if d}
+
+
+@pytest.mark.skipif(__import__("shutil").which("kubectl") is None, reason="kubectl kustomize renders deploy/")
+def test_the_optional_admission_config_mounts_the_configmap_and_passes_it(in_cluster, tmp_path, capsys):
+    from kubectl_pss.manifests import load_admission_config
+
+    rendered = enabled_admission_config(tmp_path)
+    assert set(rendered) == set(OBJECTS) | {("ConfigMap", "kubectl-pss-admission")}
+    assert {k: v for k, v in rendered.items() if k[0] in ("ClusterRole", "ClusterRoleBinding")} == {
+        k: v for k, v in OBJECTS.items() if k[0] in ("ClusterRole", "ClusterRoleBinding")}  # RBAC unchanged
+    cronjob = rendered[("CronJob", "kubectl-pss")]
+    assert evaluate(cronjob, Level.RESTRICTED, LATEST).allowed  # still passes restricted
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    args = container["args"]
+    assert args[:4] == ["audit", "-A", "--write-reports", "--yes"] and args[4] == "--admission-config"
+    [volume] = [v for v in pod["volumes"] if "configMap" in v]
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert volume["configMap"]["name"] == "kubectl-pss-admission" and mount["readOnly"] is True
+    [key] = rendered[("ConfigMap", "kubectl-pss-admission")]["data"]
+    assert args[5] == f"{mount['mountPath']}/{key}"
+    assert {m["mountPath"] for m in container["volumeMounts"]} == {"/tmp", mount["mountPath"]}  # /tmp kept
+    # the command, with the ConfigMap's file where the kubelet would mount it: its exemptions and defaults hold
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    (mounted / key).write_text(rendered[("ConfigMap", "kubectl-pss-admission")]["data"][key])
+    config, warnings = load_admission_config(str(mounted / key))
+    assert warnings == [] and config.exemptions.namespace_exempt("kube-system")
+    in_cluster.clear_requests()
+    assert main([*args[:5], str(mounted / key)]) == 0
+    capsys.readouterr()
+    for request in in_cluster.requests:
+        for attrs in attributes(request):
+            assert allows(ROLE["rules"], attrs), f"{request.method} {request.path} -> {attrs}"
+    system = in_cluster.reports.get("policyreports", "kube-system", "kubectl-pss")
+    assert system["summary"]["skip"] >= 1 and system["summary"]["fail"] == 0  # exempt, as the API server has it

@@ -104,6 +104,11 @@ class Baseline:
     today: datetime.date = field(default_factory=datetime.date.today)
     matched: set[tuple[str, ...]] = field(default_factory=set)
     source: str | None = None  # the file it was read from
+    judged: set[str] | None = None  # the namespaces read to the end (audit, simulate); None: all of the input
+
+    def in_judged(self, key: tuple[str, ...]) -> bool:
+        """Whether the run judged ``key``'s namespace: only then can its entry be fixed, or be dropped."""
+        return self.judged is None or key[self.keys.index("namespace")] in self.judged
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -120,7 +125,12 @@ class Baseline:
         return "unchanged"
 
     def fixed(self) -> list[dict[str, Any]]:
-        return [e.as_dict(self.keys) for k, e in sorted(self.entries.items()) if k not in self.matched]
+        return [e.as_dict(self.keys) for k, e in sorted(self.entries.items())
+                if k not in self.matched and self.in_judged(k)]
+
+    def kept(self) -> list[tuple[str, ...]]:
+        """The entries this run did not judge (their namespace out of scope, or not read to the end)."""
+        return [k for k in self.entries if not self.in_judged(k)]
 
     def expired(self) -> list[dict[str, Any]]:
         return [e.as_dict(self.keys) for k, e in sorted(self.entries.items())
@@ -166,10 +176,11 @@ def parse_baseline(doc: Any, target: str, source: str, today: datetime.date | No
 
 
 def baseline_document(target: str, keys: Iterable[tuple[str, ...]], previous: Baseline | None = None) -> dict[str, Any]:
-    """The baseline file of today's violations, sorted; what ``previous`` said of one (reason, expires) is kept."""
+    """The baseline file of today's violations, sorted; what ``previous`` said of one (reason, expires) is kept,
+    and so are its entries of namespaces this run did not judge (``Baseline.judged``)."""
     names = CHECK_KEYS if target == "check" else AUDIT_KEYS
     entries = []
-    for key in sorted(set(keys)):
+    for key in sorted(set(keys) | set(previous.kept() if previous is not None else ())):
         old = previous.entries.get(key) if previous is not None else None
         entries.append((old or BaselineEntry(key)).as_dict(names))
     return {"apiVersion": "kubectl-pss/v1", "kind": BASELINE_KIND, "target": target, "entries": entries}

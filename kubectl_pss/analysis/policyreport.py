@@ -260,16 +260,21 @@ class Action:
         return f"{self.kind.lower()} {self.name}{where}"
 
 
-def plan(desired: list[dict[str, Any]], existing: list[dict[str, Any]], scope: set[str] | None) -> list[Action]:
+def plan(desired: list[dict[str, Any]], existing: list[dict[str, Any]], scope: set[str] | None,
+         whole_cluster: bool) -> list[Action]:
     """The writes that turn ``existing`` (the managed reports read, namespaced and cluster-scoped) into
     ``desired``: create what is missing, update what is there (keeping its other labels and annotations),
     delete managed reports no longer desired in the audited namespaces (``scope``; None: every namespace)
-    and a stale cluster-scoped one. Objects not labelled as managed by kubectl-pss are never in the plan."""
+    and a stale cluster-scoped one. Objects not labelled as managed by kubectl-pss are never in the plan.
+    The cluster-scoped report is only planned by a ``whole_cluster`` run: it holds the read errors of
+    every namespace, which a narrower run did not look at."""
     by_key = {(_meta(o).get("namespace"), _meta(o).get("name")): o for o in existing if is_managed(o)}
     actions: list[Action] = []
     for doc in desired:
         meta = doc["metadata"]
         key = (meta.get("namespace"), meta["name"])
+        if key[0] is None and not whole_cluster:
+            continue
         current = by_key.pop(key, None)
         if current is None:
             actions.append(Action("create", doc["kind"], key[0], key[1], doc))
@@ -280,8 +285,16 @@ def plan(desired: list[dict[str, Any]], existing: list[dict[str, Any]], scope: s
                                     **({"annotations": old["annotations"]} if old.get("annotations") else {})}}
         actions.append(Action("update", doc["kind"], key[0], key[1], body, old.get("uid"), old.get("resourceVersion")))
     for (namespace, name), stale in sorted(by_key.items(), key=lambda item: (item[0][0] or "", item[0][1])):
-        if namespace is None or scope is None or namespace in scope:
+        if (whole_cluster if namespace is None else scope is None or namespace in scope):
             old = _meta(stale)
             actions.append(Action("delete", str(stale.get("kind")), namespace, name, None, old.get("uid"),
                                   old.get("resourceVersion")))
     return actions
+
+
+def cluster_report_left_alone(desired: list[dict[str, Any]], existing: list[dict[str, Any]]) -> str | None:
+    """What a run that did not cover every namespace says about the cluster-scoped report it leaves alone."""
+    if not any("namespace" not in _meta(d) for d in desired + [o for o in existing if is_managed(o)]):
+        return None
+    return ("the cluster-scoped report kubectl-pss is left alone: only a run over every namespace (-A without -l "
+            "or --exclude-namespace) writes or deletes it; this run's cluster-wide read errors are on stderr")

@@ -171,8 +171,8 @@ def report_run(source: Source, options: AuditOptions, reports: ReportOptions, ba
         state = load_state(source, options.scope, options.admission_config, "auditing")
         run = ReportRun(gated_audit(state, options, baseline), build_reports(state, reports.api, reports.level))
         if reports.write:
-            run.written = write_reports(source.connection, state, run.desired, reports.api,
-                                        options.scope.namespaces is None, reports.yes, reports.dry_run)
+            run.written = write_reports(source.connection, state, run.desired, reports.api, reports.yes,
+                                        reports.dry_run)
     return run
 
 
@@ -187,7 +187,7 @@ def run_reports(options: AuditOptions, reports: ReportOptions, baseline: "Baseli
     from ..report.policyreport import render_writes, write_report_list
 
     def show_writes(run: ReportRun, out: Any) -> None:
-        render_writes(run.written.actions, run.written.applied, out, run.written.dry_run)
+        render_writes(run.written.actions, run.written.applied, out, run.written.dry_run, run.written.notes)
 
     if options.fleet is not None:
         from ..operations.fleet import FleetResult, fleet_exit_code, run_fleet

@@ -32,6 +32,7 @@ from .flags import (
     add_output_flags,
     connection_args,
     dry_run_arg,
+    EXCLUDE_NAMED,
     exclude_arg,
     level_version_arg,
     namespaces_arg,
@@ -138,7 +139,7 @@ def complete(args: argparse.Namespace) -> LabelOptions:
     selector = selector_arg(args.selector)
     exclude = exclude_arg(args.exclude_namespace)
     if exclude and namespaces:
-        raise UsageError("--exclude-namespace narrows -A or -l, not namespaces named")
+        raise UsageError(EXCLUDE_NAMED)
     return LabelOptions(
         connection=connection_args(args),
         namespaces=namespaces, all_namespaces=args.all_namespaces, selector=selector, request=request, undo=undo,

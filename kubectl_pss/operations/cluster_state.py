@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from .. import logs
 from ..analysis.findings import StandIn, VerdictCache, view_key
@@ -273,7 +273,22 @@ def load_snapshot_state(paths: list[str], scope: NamespaceScope, config_path: st
             target.setdefault(namespace, []).append(view_obj)
     if orphans:
         state.notes.append(f"objects in namespaces missing from the snapshot were skipped: {', '.join(sorted(orphans))}")
+    _warn_unmatched(state)
     return state
+
+
+def warn_unmatched(scope: NamespaceScope, found: Iterable[str], unread: Iterable[str | None]) -> None:
+    """``warning:`` lines for a scope that matched no namespace (``found``, none ``unread``: the namespaces of
+    read errors, None cluster-wide), or left out one named with -n (audit, simulate, snapshot, label)."""
+    from ..scope import unmatched_warnings
+
+    for warning in unmatched_warnings(scope, set(found), {name or "" for name in unread}):
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def _warn_unmatched(state: ClusterState) -> None:
+    warn_unmatched(state.scope, (ns["metadata"]["name"] for ns in state.namespaces),
+                   (e.get("namespace") for e in state.errors))
 
 
 def _note_latest(state: ClusterState, latest_is_cluster: bool) -> None:
@@ -361,4 +376,5 @@ def load_live_state(connection: Connection, scope: NamespaceScope, config_path: 
     for note in inventory.notes:
         print(f"note: {note}", file=sys.stderr)
     state.notes += inventory.notes
+    _warn_unmatched(state)
     return state

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from ..errors import FatalError, UsageError
+from ..logs import context_diagnostics, fleet_stderr
 from .connection import Connection
 from .progress import progress_to, terminal_stream
 
@@ -68,7 +69,7 @@ def run_fleet(connection: Connection, contexts: list[str], parallel: int,
         own = Connection(dataclasses.replace(connection.options, context=name))
         show = board.line(name) if board is not None else None
         try:
-            with progress_to(show), own:
+            with progress_to(show), own, context_diagnostics(name):
                 result = build(own)
         except (ClusterError, FatalError) as exc:
             if isinstance(exc, UsageError):  # bad input: the same for every context
@@ -82,7 +83,8 @@ def run_fleet(connection: Connection, contexts: list[str], parallel: int,
 
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="fleet")
     try:
-        results = list(pool.map(one, contexts))
+        with fleet_stderr():
+            results = list(pool.map(one, contexts))
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not start the contexts still waiting
         raise

@@ -107,7 +107,14 @@ def run_gate(state: Any, report: dict[str, Any], fail_on: "FailOn | None", basel
     report's ``gate``; a written baseline is in force for this run (what it holds is not new)."""
     from ..analysis.gate import audit_keys, baseline_document, live_gate
 
+    # only namespaces in scope and read to the end can have fixed entries (or lose them when writing)
+    judged = {name for name in (ns["metadata"]["name"] for ns in state.namespaces) if not state.incomplete(name)}
+    if baseline is not None:
+        baseline.judged = judged
+
     def judge(known: Baseline | None) -> dict[str, Any] | None:
+        if known is not None:
+            known.judged = judged
         if fail_on is None:
             return None
         for key in audit_keys({"findings": []}, report["namespaces"]) if known is not None else ():
@@ -121,6 +128,10 @@ def run_gate(state: Any, report: dict[str, Any], fail_on: "FailOn | None", basel
         write_baseline(write_path, document)
         print(f"baseline written: {write_path}", file=sys.stderr)
         gate = judge(parse_baseline(document, "audit", write_path))
+    if gate is not None and not state.namespaces and not report["errors"]:
+        # a gate over nothing is no pass: the run exits 2 as for what could not be read
+        report["errors"].append({"namespace": None, "resource": "namespaces", "status": None,
+                                 "message": f"--fail-on {gate['failOn']} judged nothing: no namespace in scope"})
     if gate is not None:
         report["gate"] = gate
         failed = gate["failedNamespaces"]

@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..analysis.policyreport import (KINDS, MANAGED_BY, Action, cluster_results, namespace_results, plan,
-                                     report)
+from ..analysis.policyreport import (KINDS, MANAGED_BY, Action, cluster_report_left_alone, cluster_results,
+                                     namespace_results, plan, report)
 from ..errors import FatalError
 from ..policy import Level
+from ..scope import ALL_NAMESPACES
 from .cluster_state import ClusterState
 from .connection import Connection
 
@@ -80,6 +81,7 @@ class WriteResult:
     actions: list[Outcome] = field(default_factory=list)
     applied: bool = False
     dry_run: bool = False  # sent with dryRun=All: checked by the API server, nothing saved
+    notes: list[str] = field(default_factory=list)  # what the plan leaves alone, and why
 
     @property
     def failed(self) -> list[Outcome]:
@@ -119,12 +121,15 @@ def read_managed(connection: Connection, api: str, namespaces: list[str] | None)
     return found
 
 
-def plan_writes(connection: Connection, state: ClusterState, desired: list[dict[str, Any]], api: str,
-                all_namespaces: bool) -> list[Action]:
-    """The create/update/delete actions for this cluster (reads its managed reports, writes nothing)."""
+def plan_writes(connection: Connection, state: ClusterState, desired: list[dict[str, Any]],
+                api: str) -> tuple[list[Action], list[str]]:
+    """The create/update/delete actions for this cluster (reads its managed reports, writes nothing), and
+    notes on what they leave alone: the cluster-scoped report, unless the run covered every namespace."""
     audited = [ns["metadata"]["name"] for ns in state.namespaces]
-    existing = read_managed(connection, api, None if all_namespaces else audited)
-    return plan(desired, existing, set(audited))
+    existing = read_managed(connection, api, None if state.scope.namespaces is None else audited)
+    whole_cluster = state.scope == ALL_NAMESPACES
+    note = None if whole_cluster else cluster_report_left_alone(desired, existing)
+    return plan(desired, existing, set(audited), whole_cluster), [note] if note else []
 
 
 def apply(connection: Connection, api: str, actions: list[Action], dry_run: bool = False) -> WriteResult:
@@ -165,12 +170,15 @@ def _why(action: Action, exc: "ClusterError") -> str:
 
 
 def write_reports(connection: Connection, state: ClusterState, desired: list[dict[str, Any]], api: str,
-                  all_namespaces: bool, yes: bool, dry_run: str = "none") -> WriteResult:
+                  yes: bool, dry_run: str = "none") -> WriteResult:
     """Plan the writes of one cluster and, with ``yes``, make them; ``dry_run`` client: only the plan,
     server: send them with dryRun=All (the entry a fleet runs per context)."""
-    actions = plan_writes(connection, state, desired, api, all_namespaces)
+    actions, notes = plan_writes(connection, state, desired, api)
     if dry_run == "server":
-        return apply(connection, api, actions, dry_run=True)
-    if not yes or dry_run == "client":
-        return WriteResult([Outcome(action) for action in actions])
-    return apply(connection, api, actions)
+        result = apply(connection, api, actions, dry_run=True)
+    elif not yes or dry_run == "client":
+        result = WriteResult([Outcome(action) for action in actions])
+    else:
+        result = apply(connection, api, actions)
+    result.notes = notes
+    return result

@@ -186,6 +186,9 @@ def dump_cluster(cluster: Any, scope: NamespaceScope) -> tuple[dict[str, Any], l
     finally:
         if progress is not None:
             progress("")
+    from .cluster_state import warn_unmatched
+
+    warn_unmatched(scope, inventory.namespaces, (e.namespace for e in inventory.errors))
     items: list[Any] = [cluster_info(inventory.server_version, ["namespaces"] + [r.name for r in RESOURCES],
                                      [{"namespace": e.namespace, "resource": e.resource, "message": e.message,
                                        "status": e.status} for e in inventory.errors], scope.as_dict(),

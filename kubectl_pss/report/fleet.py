@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Protocol, TextIO
 
+from ..logs import context_diagnostics, fleet_stderr
 from .envelope import API_VERSION, envelope
 from .render import TABLE_FORMATS, context_column, format_table, heading, write_report
 
@@ -44,7 +45,7 @@ def write_fleet(outcomes: list[Outcome], kind: str, output: str, stream: TextIO,
         out.write(preamble)
         for o in outcomes:
             if o.error is None and table is not None:
-                with context_column(o.context):
+                with context_column(o.context), context_diagnostics(o.context):  # its notes on stderr too
                     table(o.result, out)
                 out.write("\n")
         out.write(heading("Contexts:\n") + format_table([roll_up_row(o, summary) for o in outcomes],
@@ -52,9 +53,11 @@ def write_fleet(outcomes: list[Outcome], kind: str, output: str, stream: TextIO,
                                                          wrap=("summary",)) + "\n")
 
     data = fleet_list(outcomes, kind) if output not in TABLE_FORMATS else None
-    write_report(data, output, stream, tables)
-    for o in outcomes:
-        if o.error is not None:
-            print(f'error: context "{o.context}": {o.error}', file=sys.stderr)
-        elif stderr is not None:
-            stderr(o.result)
+    with fleet_stderr():
+        write_report(data, output, stream, tables)
+        for o in outcomes:
+            if o.error is not None:
+                print(f'error: context "{o.context}": {o.error}', file=sys.stderr)
+            elif stderr is not None:
+                with context_diagnostics(o.context):
+                    stderr(o.result)

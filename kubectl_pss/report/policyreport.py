@@ -30,8 +30,10 @@ def _counts(body: dict[str, Any] | None) -> str:
     return " (" + ", ".join(f"{counts.get(key, 0)} {key}" for key in ("fail", "error", "pass", "skip")) + ")"
 
 
-def render_writes(outcomes: list[Any], applied: bool, stream: TextIO, dry_run: bool = False) -> None:
-    """Each planned write, done or failed (``--yes``), or only planned; failures again on stderr."""
+def render_writes(outcomes: list[Any], applied: bool, stream: TextIO, dry_run: bool = False,
+                  notes: tuple[str, ...] | list[str] = ()) -> None:
+    """Each planned write, done or failed (``--yes``), or only planned, then what was left alone (``notes``);
+    failures again on stderr."""
     out = TerminalSafeStream(stream)
     suffix = " (server dry run)" if dry_run else ""
     done = {verb: f"{verb}d{suffix}" for verb in ("create", "update", "delete")}
@@ -48,5 +50,7 @@ def render_writes(outcomes: list[Any], applied: bool, stream: TextIO, dry_run: b
             print(f"error: {action.verb} {action.describe()}: {outcome.error}", file=sys.stderr)
     if not outcomes:
         out.write("no report to write\n")
+    for note in notes:
+        out.write(f"{note}\n")
     if not applied and outcomes:
         out.write("run again with --yes to write them\n")

@@ -77,7 +77,7 @@ def test_the_plan_creates_updates_and_deletes_only_managed_reports_in_scope():
                existing("b", "kubectl-pss", labels={}),  # same name, not managed: not in the plan (the create fails)
                existing("a", "old"), existing("c", "old"),  # c is not audited
                existing(None, "kubectl-pss")]
-    actions = plan(desired, current, {"a", "b"})
+    actions = plan(desired, current, {"a", "b"}, whole_cluster=True)
     assert [(a.verb, a.kind, a.namespace, a.name) for a in actions] == [
         ("update", "PolicyReport", "a", "kubectl-pss"), ("create", "PolicyReport", "b", "kubectl-pss"),
         ("delete", "ClusterPolicyReport", None, "kubectl-pss"), ("delete", "PolicyReport", "a", "old")]

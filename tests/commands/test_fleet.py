@@ -215,28 +215,10 @@ def test_bad_fleet_flags_are_one_line(run_cli, fleet, argv, message):
     assert fleet.alpha.requests == [] and fleet.beta.requests == []
 
 
-class FakeTerminal:
-    """A stderr that is a terminal (progress lines are drawn on it)."""
-
-    def __init__(self) -> None:
-        self.written: list[str] = []
-
-    def isatty(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self.written.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
-def test_progress_is_a_line_per_context_on_a_terminal(fleet, monkeypatch, capsys):
+def test_progress_is_a_line_per_context_on_a_terminal(fleet, monkeypatch, capsys, fake_terminal):
     from kubectl_pss.cli import main
 
-    terminal = FakeTerminal()
-    monkeypatch.setattr("sys.stderr", terminal)
+    terminal = fake_terminal()
     monkeypatch.setenv("TERM", "xterm")
     assert main(["audit", "-A", "--contexts", "alpha,gone", "--parallel-contexts", "1", "-o", "json"]) == 2
     drawn = "".join(terminal.written)
@@ -296,3 +278,21 @@ def test_the_gate_is_judged_in_each_context(run_cli, fleet, tmp_path):
         assert (code, out) == (2, "")
         assert err == "error: --write-baseline records one cluster's violations: give one --context\n"
         assert not (tmp_path / "b.yaml").exists()
+
+
+def test_each_contexts_diagnostics_on_stderr_say_which_context_they_belong_to(run_cli, fleet):
+    fleet.beta.add_pod("shop", "root", PRIVILEGED)
+    fleet.beta.inject("/api/v1/namespaces/default/pods", 403, times=10**9)
+    code, out, err = run_cli("audit", "-n", "default,shop", "--contexts", "alpha,beta", "--fail-on", "enforce")
+    assert code == 2, err
+    lines = err.splitlines()
+    assert 'context "alpha": --fail-on enforce: 1 namespace(s) fail: shop' in lines
+    assert 'context "beta": --fail-on enforce: 1 namespace(s) fail: shop' in lines
+    assert any(line.startswith('context "beta": error: namespace "default": pods: ') for line in lines), err
+    assert 'context "alpha": note: no --admission-config: assuming Kubernetes\' defaults (privileged:latest, ' \
+           'no exemptions)' in lines
+    assert not any(line.startswith(("error:", "warning:", "note:", "--fail-on")) for line in lines), err
+    code, _, err = run_cli("audit", "--contexts", "alpha,beta")  # the default scope's note, per context
+    scoped = sorted(line for line in err.splitlines() if "auditing" in line)  # contexts run side by side
+    assert scoped == [f'context "{c}": auditing namespace "default" only: -A for every namespace'
+                      for c in ("alpha", "beta")]

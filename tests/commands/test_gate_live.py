@@ -120,3 +120,27 @@ def test_audit_expired_entry_fails_again(run_cli, cluster, tmp_path):
                                                       "check": "runAsUser", "reason": "API-7: root until the base image moves",
                                                       "expires": yesterday}]
     assert f"warning: baseline entry expired on {yesterday}: namespace prod Deployment/api runAsUser" in err
+
+
+@pytest.mark.parametrize("command", [["audit"], ["simulate", "restricted"]])
+def test_baseline_entries_of_namespaces_not_judged_are_neither_fixed_nor_dropped(run_cli, cluster, tmp_path, command):
+    baseline = tmp_path / "b.yaml"
+    gate_of(run_cli, cluster, *command, "-A", "--fail-on", "baseline", "--write-baseline", baseline)
+    document = yaml.safe_load(baseline.read_text())
+    etcd = {"namespace": "kube-system", "ownerKind": "Pod", "ownerName": "etcd-node1", "check": "privileged"}
+    kept = {**etcd, "reason": "the control plane", "expires": "2999-01-01"}
+    assert etcd in document["entries"]
+    document["entries"] = [kept if e == etcd else e for e in document["entries"]]
+    baseline.write_text(yaml.safe_dump(document))
+    cluster.forbid("pods")  # -A falls back to lists per namespace, and kube-system's is forbidden:
+    cluster.forbid("pods", namespace="kube-system")  # not read to the end, nothing of it is known fixed
+    code, report, err = gate_of(run_cli, cluster, *command, "-A", "--fail-on", "baseline", "--baseline", baseline)
+    assert code == 2 and report["gate"]["baseline"]["fixed"] == [] and "baseline entry fixed" not in err
+    assert 'namespace "kube-system"' in err
+    cluster.allow_all()
+    # out of scope: kept as written (reason, expires), not fixed
+    code, report, err = gate_of(run_cli, cluster, *command, "-n", "prod", "--fail-on", "baseline", "--baseline",
+                                baseline, "--write-baseline", baseline)
+    assert report["gate"]["baseline"]["fixed"] == [] and "baseline entry fixed" not in err
+    assert kept in yaml.safe_load(baseline.read_text())["entries"]
+    assert [e for e in yaml.safe_load(baseline.read_text())["entries"] if e["namespace"] == "batch"]

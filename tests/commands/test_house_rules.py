@@ -242,26 +242,10 @@ def test_commands_without_a_cluster_do_not_import_kubernetes(tmp_path):
 
 
 # --- escape codes --------------------------------------------------------------------------------------------
-class _Terminal:
-    def __init__(self) -> None:
-        self.written: list[str] = []
-
-    def isatty(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self.written.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
-def test_progress_lines_need_a_terminal_that_takes_escape_codes(monkeypatch):
+def test_progress_lines_need_a_terminal_that_takes_escape_codes(monkeypatch, fake_terminal):
     from kubectl_pss.operations.progress import progress_printer
 
-    terminal = _Terminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
+    terminal = fake_terminal()
     monkeypatch.setenv("TERM", "dumb")
     assert progress_printer() is None
     monkeypatch.setenv("TERM", "xterm-256color")

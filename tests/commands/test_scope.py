@@ -100,11 +100,49 @@ def test_selector_goes_to_the_namespaces_list_and_nothing_else_is_read(cluster, 
 
 
 def test_selector_with_named_namespaces_is_their_intersection(cluster, run_cli):
-    code, out, _ = run_cli("simulate", "baseline", "-n", "shop,web,ops", "-l", "team=blue", "-o", "json",
-                           *kube(cluster))
+    code, out, err = run_cli("simulate", "baseline", "-n", "shop,web,ops", "-l", "team=blue", "-o", "json",
+                             *kube(cluster))
     report = json.loads(out)
     assert names(report) == ["ops", "shop"] and report["errors"] == []  # web: named, not selected: not an error
     assert touched_namespaces(cluster) == {"ops", "shop"}
+    # ...but never silently: stderr names what the selector left out
+    assert err == ("warning: namespace \"web\" (-n) does not match -l 'team=blue' (or does not exist): "
+                   "not audited\n")
+
+
+@pytest.mark.parametrize("command", [["audit"], ["simulate", "baseline"]])
+def test_a_named_namespace_the_selector_drops_does_not_pass_a_gate(cluster, run_cli, command):
+    cluster.forbid("pods", namespace="web")
+    code, out, err = run_cli(*command, "-n", "web", "-l", "team=blue", "--fail-on", "baseline", "-o", "json",
+                             *kube(cluster))
+    assert code == 2, err
+    assert 'warning: namespace "web" (-n) does not match' in err
+    assert "warning: no namespace matched -n web -l 'team=blue'" in err
+    assert "--fail-on baseline judged nothing: no namespace in scope" in err
+    assert json.loads(out)["namespaces"] == []
+
+
+def test_a_scope_matching_nothing_is_warned_and_exits_0_without_a_gate(cluster, run_cli):
+    code, out, err = run_cli("audit", "-A", "-l", "nosuch=x", "-o", "policyreport", *kube(cluster))
+    assert code == 0 and "items: []" in out
+    assert err == "warning: no namespace matched -l 'nosuch=x'\n"
+    code, out, err = run_cli("audit", "-A", "-l", "nosuch=x", "--fail-on", "enforce", *kube(cluster))
+    assert code == 2 and "warning: no namespace matched" in err and "judged nothing" in err
+
+
+def test_a_snapshot_of_no_namespace_is_warned(cluster, run_cli, tmp_path):
+    code, _, err = run_cli("snapshot", "-l", "nosuch=x", "--exclude-namespace", "kube-*", "-o", tmp_path / "d.yaml",
+                           *kube(cluster))
+    assert code == 0 and err.startswith("warning: no namespace matched -l 'nosuch=x' --exclude-namespace 'kube-*'\n")
+
+
+@pytest.mark.parametrize("command", [["audit"], ["simulate", "baseline"], ["snapshot", "-o", "dump.yaml"],
+                                     ["label", "--enforce", "baseline"]])
+def test_named_namespaces_with_exclude_namespace_are_refused_as_label_does(cluster, run_cli, command):
+    code, out, err = run_cli(*command, "-n", "shop", "--exclude-namespace", "shop", *kube(cluster))
+    assert (code, out) == (2, "")
+    assert err == "error: --exclude-namespace narrows -A or -l, not namespaces named\n"
+    assert cluster.requests == []
 
 
 # --- --exclude-namespace ---------------------------------------------------------------------------
@@ -135,9 +173,10 @@ def test_a_small_scope_is_read_per_namespace_a_large_one_cluster_wide(cluster, r
 
 
 def test_an_excluded_namespace_is_not_reported_as_clean_even_if_named(cluster, run_cli):
-    code, out, _ = run_cli("audit", "-n", "shop,kube-system", "--exclude-namespace", "kube-*", "-o", "json",
-                           *kube(cluster))
-    assert names(json.loads(out)) == ["shop"] and "kube-system" not in touched_namespaces(cluster)
+    code, out, err = run_cli("audit", "-n", "shop,kube-system", "--exclude-namespace", "kube-*", "-o", "json",
+                             *kube(cluster))
+    assert (code, out) == (2, "") and "--exclude-namespace narrows -A or -l" in err  # refused: not read at all
+    assert "kube-system" not in touched_namespaces(cluster)
 
 
 def test_a_namespace_in_scope_whose_list_failed_is_incomplete(cluster, run_cli):

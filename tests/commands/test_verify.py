@@ -509,24 +509,10 @@ def test_apparmor_stream_cut_without_status_is_unparsable(run_cli, lab):
     assert short(report["containers"][0])[:2] == ("unverifiable", "unparsable")
 
 
-def test_verify_counts_containers_on_a_terminal(lab, monkeypatch, capsys):
+def test_verify_counts_containers_on_a_terminal(lab, monkeypatch, capsys, fake_terminal):
     from kubectl_pss.cli import main
 
-    class Terminal:
-        written: list[str] = []
-
-        def isatty(self) -> bool:
-            return True
-
-        def write(self, text: str) -> int:
-            self.written.append(text)
-            return len(text)
-
-        def flush(self) -> None:
-            pass
-
-    terminal = Terminal()
-    monkeypatch.setattr("sys.stderr", terminal)
+    terminal = fake_terminal()
     monkeypatch.setenv("TERM", "xterm")
     main(["verify-apparmor", "web", "local", "crio-web", "--kubeconfig", str(lab.kubeconfig_path), "-o", "json"])
     counts = [w.split("\x1b[K")[1] for w in terminal.written if w.startswith("\r\x1b[Kcontainers checked")]

@@ -228,3 +228,29 @@ def test_a_stale_report_someone_else_deleted_meanwhile_is_not_an_error(run_cli, 
     assert (code, err) == (0, "")
     assert [(r.method, r.reply.status) for r in writes(cluster)] == [("POST", 201), ("DELETE", 404)]
     assert "policyreport old-kubectl-pss -n prod: deleted" in out
+
+
+@pytest.mark.parametrize("scope", [("-n", "prod"), ("-A", "-l", "kubernetes.io/metadata.name"),
+                                   ("-A", "--exclude-namespace", "sandbox")])
+def test_a_scoped_run_leaves_the_cluster_report_of_a_cluster_wide_run_alone(run_cli, cluster, scope):
+    cluster.inject("/apis/apps/v1/deployments", 500, times=10**9, exact=True)
+    assert write(run_cli, cluster, "-A", "--yes")[0] == 2
+    held = cluster.reports.get("clusterpolicyreports", None, "kubectl-pss")
+    assert held["summary"]["error"] == 1 and held["results"][0]["message"].startswith("deployments")
+    cluster._faults.clear()
+    cluster.clear_requests()
+    code, out, err = write(run_cli, cluster, *scope, "--yes")
+    assert code == 0, err
+    assert not [r for r in writes(cluster) if "clusterpolicyreports" in r.path]
+    assert cluster.reports.get("clusterpolicyreports", None, "kubectl-pss") == held
+    assert "the cluster-scoped report kubectl-pss is left alone: only a run over every namespace" in out
+    cluster.clear_requests()
+    code, out, _ = write(run_cli, cluster, "-n", "prod")  # the plan says so too, and plans no write of it
+    assert "clusterpolicyreport" not in out and "is left alone" in out
+
+
+def test_a_scoped_run_with_a_cluster_wide_failure_does_not_write_the_cluster_report(run_cli, cluster):
+    code, out, err = write(run_cli, cluster, "-n", "prod,nowhere", "--yes")
+    assert code == 2 and 'namespace "nowhere"' in err
+    assert cluster.reports.get("clusterpolicyreports", None, "kubectl-pss") is None
+    assert "is left alone" in out and cluster.reports.get("policyreports", "prod", "kubectl-pss") is not None

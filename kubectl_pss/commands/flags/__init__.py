@@ -262,6 +262,9 @@ def exclude_arg(values: list[str]) -> tuple[str, ...]:
     return tuple(patterns)
 
 
+EXCLUDE_NAMED = "--exclude-namespace narrows -A or -l, not namespaces named"
+
+
 def namespace_scope_arg(args: argparse.Namespace) -> "NamespaceScope":
     """-n, -A, -l and --exclude-namespace as one scope: -n names namespaces, -A or -l alone means every
     namespace (narrowed by -l and the excludes), nothing the context's namespace."""
@@ -270,6 +273,8 @@ def namespace_scope_arg(args: argparse.Namespace) -> "NamespaceScope":
     names = scope_arg(args)
     selector = selector_arg(args.selector)
     exclude = exclude_arg(args.exclude_namespace)
+    if names and exclude:
+        raise UsageError(EXCLUDE_NAMED)
     if names:
         return NamespaceScope(tuple(names), selector, exclude)
     if args.all_namespaces or selector is not None:
