@@ -59,7 +59,8 @@ class Finding:
     detail: str
 
 
-def findings(located: LocatedResult) -> Iterator[Finding]:
+def findings(located: LocatedResult, gated: bool) -> Iterator[Finding]:
+    """The object's findings; an error is what fails the gate (``gated``: --fail-on), else what enforce denies."""
     entry = located.entry
     admission = entry["admission"]
     by_check: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -74,7 +75,7 @@ def findings(located: LocatedResult) -> Iterator[Finding]:
         first = hits[0][1]
         modes = [mode for mode, _ in hits if mode]
         message = f"{first['reason']}: {first['detail']}" if first["detail"] else first["reason"]
-        yield Finding(located, check, message, modes, "enforce" in modes or check in failing,
+        yield Finding(located, check, message, modes, check in failing if gated else "enforce" in modes,
                       all(v.get("baselined", False) for _, v in hits), first["detail"])
 
 
@@ -133,7 +134,7 @@ def _sarif_run(report: Any, with_baseline: bool, context: str | None) -> dict[st
     results = []
     for located in report.located:
         entry = located.entry
-        for found in findings(located):
+        for found in findings(located, _gated(report)):
             location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {}}}
             uri = artifact_uri(entry["source"])
             artifact = location["physicalLocation"]["artifactLocation"]
@@ -246,6 +247,10 @@ def _violation_text(violation: dict[str, str]) -> str:
     return f"{violation['reason']} ({violation['detail']})" if violation["detail"] else violation["reason"]
 
 
+def _gated(report: Any) -> bool:
+    return (report.gate or {}).get("failOn") is not None
+
+
 def _escape(text: str, property_value: bool = False) -> str:
     """GitHub's workflow-command escaping (data; property values also ``:`` and ``,``)."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -263,7 +268,7 @@ def github(reports: list[Any]) -> str:
 def _github_lines(report: Any, suffix: str) -> str:
     lines = []
     for located in report.located:
-        for found in findings(located):
+        for found in findings(located, _gated(report)):
             command = "notice" if found.baselined else "error" if found.error else "warning"
             props = []
             uri = artifact_uri(located.entry["source"])
