@@ -114,10 +114,11 @@ def test_namespaces_judged_at_the_defaults_are_named_and_marked(tmp_path, run_cl
 # S2: the table shows why a mode is violated
 
 def test_table_shows_the_violated_modes_reasons(tmp_path, run_cli):
-    path = write(tmp_path, "bundle.yaml", SHOP_AT_V1_24 + SYSCTL)
+    warn_restricted = SHOP_AT_V1_24.replace("}\n---", ", pod-security.kubernetes.io/warn: restricted}\n---")
+    path = write(tmp_path, "bundle.yaml", warn_restricted + SYSCTL)
     for output in ("table", "wide"):
         code, out, _ = run_cli("check", "-f", path, "-o", output)
-        assert "violates enforce baseline:v1.24" in out
+        assert "violates enforce baseline:v1.24, warn restricted:latest" in out
         assert "sysctls" in out and "net.ipv4.tcp_keepalive_time" in out, out
         assert "runAsNonRoot" in out  # the next level's reasons stay
 
