@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..analysis.gate import Baseline, FailOn, baseline_document
+from ..analysis.gate import Baseline, FailOn
 from ..analysis.landing import Landing, NamespaceLabels
 from ..errors import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from ..manifests import Document, LoadError, load_documents, parse_text
@@ -36,7 +37,7 @@ from ..policy.registry import NEWEST_MINOR, Registry, registry_for
 from ..policy.schema import describe, type_errors
 from ..operations.snapshot import is_cluster_info
 from ..report.check import render_check
-from ..report.ci import CI_FORMATS, LocatedResult, write_ci_report
+from ..report.ci import CI_FORMATS, STDIN, LocatedResult, write_ci_report
 from ..report.envelope import envelope
 from ..report.render import OUTPUT_FORMATS, TABLE_FORMATS, write_report
 from .flags import (add_admission_config_flag, add_connection_flags, add_gate_flags, add_output_flags, connection_args,
@@ -74,7 +75,8 @@ class CheckOptions:
     no_color: bool = False
     kustomize: list[str] = field(default_factory=list)
     admission_config: str | None = None
-    namespace: str = "default"
+    namespace: str | None = None  # -n; None: "default" offline, the context's namespace with --cluster-labels
+    stdin_name: str | None = None  # --stdin-name: the path stdin's documents are named by
     cluster_labels: bool = False
     connection: Any = None
     fail_on: FailOn | None = None
@@ -89,6 +91,7 @@ class CheckReport:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # notes that can make the gate's verdict wrong
     located: list[LocatedResult] = field(default_factory=list)  # each result with its object and positions
     gate: dict[str, Any] | None = None
     server: dict[str, Any] | None = None
@@ -103,8 +106,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--level", help="privileged, baseline or restricted: judge every object at this level")
     parser.add_argument("--version", dest="policy_version", default="latest",
                         help=f'policy version "v1.N" or "latest" (= v1.{NEWEST_MINOR}; default latest)')
-    parser.add_argument("-n", "--namespace", default="default", metavar="NS",
-                        help="where objects without metadata.namespace land (default: default)")
+    parser.add_argument("-n", "--namespace", metavar="NS",
+                        help="where objects without metadata.namespace land (default: default; with --cluster-labels "
+                             "the context's namespace, as kubectl apply)")
+    parser.add_argument("--stdin-name", metavar="PATH",
+                        help="the file path stdin's (-) documents are reported as (SARIF, annotations: code scanning "
+                             "needs a path)")
     add_admission_config_flag(parser, ": the defaults of namespaces without labels")
     parser.add_argument("--cluster-labels", action="store_true",
                         help="the live namespaces' pod-security labels (and the server's version for latest) "
@@ -126,7 +133,7 @@ def complete(args: argparse.Namespace) -> CheckOptions:
     if not args.cluster_labels and (args.contexts or args.all_contexts):
         raise UsageError(f"{'--contexts' if args.contexts else '--all-contexts'} needs --cluster-labels "
                          "(check reads no cluster without it)")
-    namespace = namespaces_arg([args.namespace])
+    namespace = namespaces_arg([args.namespace]) if args.namespace is not None else [None]
     if len(namespace) != 1:
         raise UsageError(f'invalid --namespace "{args.namespace}": give one namespace')
     fail_on = fail_on_arg(args.fail_on) if args.fail_on is not None else (
@@ -135,6 +142,7 @@ def complete(args: argparse.Namespace) -> CheckOptions:
     return CheckOptions(
         paths=args.paths, level=level, version=version, output=args.output, no_color=args.no_color,
         kustomize=args.kustomize, admission_config=args.admission_config, namespace=namespace[0],
+        stdin_name=args.stdin_name,
         cluster_labels=args.cluster_labels, connection=connection,
         fail_on=fail_on, baseline=args.baseline, write_baseline=args.write_baseline,
         fleet=fleet_args(args, connection) if connection is not None else None,
@@ -149,18 +157,24 @@ def validate(options: CheckOptions) -> None:
     validate_output(options.output, CHECK_OUTPUTS)
     if options.fleet is not None and options.write_baseline:
         raise UsageError("--write-baseline records one cluster's violations: give one --context")
+    if options.stdin_name is not None and "-" not in options.paths:
+        raise UsageError("--stdin-name names what -f - reads: give -f -")
+    if options.write_baseline and not os.path.isdir(os.path.dirname(os.path.abspath(options.write_baseline))):
+        raise UsageError(f"--write-baseline {options.write_baseline}: no such directory")
 
 
 def _violations(result: Result | None) -> list[dict[str, str]]:
     return [] if result is None else [v.as_dict() for v in result.violations]
 
 
-def _judge(obj: dict, options: CheckOptions) -> dict[str, Any]:
+def _judge(obj: dict, options: CheckOptions, registry: Registry) -> dict[str, Any]:
+    """``--level``'s verdict, else the strictest level, at ``--version`` in ``registry`` (the server's with
+    --cluster-labels: its ``latest``)."""
     if options.level is not None:
-        result = evaluate(obj, options.level, options.version)
+        result = evaluate(obj, options.level, options.version, registry)
         return {"level": options.level.value, "version": str(options.version),
                 "allowed": result.allowed, "violations": _violations(result)}
-    graded = grade(obj, options.version)
+    graded = grade(obj, options.version, registry)
     next_level = graded.level.stricter()
     return {"level": None, "strictestLevel": graded.level.value,
             "nextLevel": None if next_level is None else next_level.value,
@@ -173,6 +187,9 @@ def _documents(options: CheckOptions, track_lines: bool) -> tuple[list[Document]
     from ..operations.gate import kustomization_file, kustomize
 
     documents, errors = load_documents(options.paths, track_lines) if options.paths else ([], [])
+    if options.stdin_name is not None:
+        documents = [replace(d, source=options.stdin_name) if d.source == STDIN else d for d in documents]
+        errors = [replace(e, source=options.stdin_name) if e.source == STDIN else e for e in errors]
     for directory in options.kustomize:
         for item in parse_text(kustomization_file(directory), kustomize(directory)):
             (documents if isinstance(item, Document) else errors).append(item)
@@ -192,7 +209,7 @@ def _landing(documents: list[Document], options: CheckOptions, report: CheckRepo
         report.notes.append("the admission configuration's exemptions.usernames cannot apply to manifests (who will "
                             "apply them is not known): objects are judged as for a user who is not exempt")
     registry: Registry = registry_for(None)
-    landing = Landing(config, registry, options.namespace)
+    landing = Landing(config, registry, options.namespace or "default")
     for doc in documents:
         for _, obj in iter_item_paths(doc.data):
             if isinstance(obj, dict) and obj.get("kind") == "Namespace" and isinstance(obj.get("metadata"), dict):
@@ -206,17 +223,27 @@ def _landing(documents: list[Document], options: CheckOptions, report: CheckRepo
         from ..operations.gate import live_namespace_labels
 
         live, version = live_namespace_labels(options.connection)
-        report.context = options.connection.cluster().context
+        cluster = options.connection.cluster()
+        report.context = cluster.context
+        if options.namespace is None:  # kubectl apply puts them in the context's namespace
+            landing.default_namespace = cluster.namespace or "default"
         minor = server_minor(version)
         report.server = server_info(version, minor)
         landing.registry = registry_for(minor)
+        if minor is not None and landing.registry.max_minor < NEWEST_MINOR and (
+                options.version.minor is None or options.version.minor > landing.registry.max_minor):
+            report.notes.append(f"judged at the server's policy versions: latest is v1.{landing.registry.max_minor} "
+                                "(--cluster-labels)")
         for name, known in landing.namespaces.items():
             if name not in live:
                 report.notes.append(f'namespace "{name}" does not exist in the cluster: judged at the input\'s labels')
-            elif _pod_security(known.labels) != _pod_security(live[name]):
+            elif _pod_security(live[name]) != {**_pod_security(live[name]), **_pod_security(known.labels)}:
                 report.notes.append(f'namespace "{name}": the input sets other pod-security labels than the '
-                                    "cluster has: judged at the cluster's (--cluster-labels)")
-        landing.namespaces.update({name: NamespaceLabels(labels, "cluster") for name, labels in live.items()})
+                                    "cluster has: judged at the input's over the cluster's (what kubectl apply writes)")
+        for name, labels in live.items():  # kubectl apply writes the input's labels over the live ones
+            known = landing.namespaces.get(name)
+            ours = _pod_security(known.labels) if known is not None else {}
+            landing.namespaces[name] = NamespaceLabels({**labels, **ours}, "manifest" if ours else "cluster")
     return landing
 
 
@@ -253,9 +280,9 @@ def build_report(options: CheckOptions, documents: list[Document], errors: list[
                 continue
             try:
                 defaulted = apply_manifest_defaults(obj)
-                entry.update(_judge(defaulted, options))
+                entry.update(_judge(defaulted, options, landing.registry))
                 entry["admission"] = landing.judge(defaulted)
-                gate = _gate_violations(defaulted, entry, options)
+                gate = _gate_violations(defaulted, entry, options, landing.registry)
             except InvalidObjectError as exc:
                 report.errors.append(LoadError(doc.source, doc.index, f"{kind} {name}: {exc}"))
                 continue
@@ -266,10 +293,34 @@ def build_report(options: CheckOptions, documents: list[Document], errors: list[
             report.located.append(LocatedResult(entry, obj, doc.positions, path, gate))
     if not documents and not report.errors:  # as kubectl: an empty file or directory is a mistake, not a pass
         report.errors.append(LoadError(", ".join(options.paths + options.kustomize), None, "no Kubernetes objects found"))
+    _landing_notes(report, landing, options)
     return report
 
 
-def _gate_violations(obj: dict, entry: dict[str, Any], options: CheckOptions) -> list[dict[str, str]]:
+def _landing_notes(report: CheckReport, landing: Landing, options: CheckOptions) -> None:
+    """Where objects without a namespace went when -n did not say, and which namespaces are judged at the
+    defaults (their labels not known: a warning when a mode gate judges them)."""
+    if options.cluster_labels and options.namespace is None and any(
+            not (located.obj.get("metadata") or {}).get("namespace") for located in report.located):
+        report.notes.append(f'objects without metadata.namespace land in "{landing.default_namespace}", the '
+                            "context's namespace (-n sets another)")
+    defaults = sorted({r["admission"]["namespace"] for r in report.results
+                       if r["admission"]["labels"] == "defaults" and r["admission"]["exempt"] is None})
+    if not defaults:
+        return
+    names = ", ".join(f'"{name}"' for name in defaults)
+    where = "not in the input and not in the cluster" if options.cluster_labels else \
+        "its live labels are not known"
+    text = f"namespace(s) {names}: {where}: judged at the defaults" + \
+        ("" if options.cluster_labels else "; --cluster-labels reads them")
+    if options.fail_on is not None and options.fail_on.mode is not None:
+        report.warnings.append(text)
+    else:
+        report.notes.append(text)
+
+
+def _gate_violations(obj: dict, entry: dict[str, Any], options: CheckOptions,
+                     registry: Registry) -> list[dict[str, str]]:
     """The violations ``--fail-on`` judges: its mode's (in the object's namespace), or those of its level at
     ``--version`` (none for an exempt object: admission never judges it)."""
     fail_on = options.fail_on
@@ -281,7 +332,7 @@ def _gate_violations(obj: dict, entry: dict[str, Any], options: CheckOptions) ->
         return []
     if options.level is fail_on.level:
         return [dict(v) for v in entry["violations"]]
-    return _violations(evaluate(obj, fail_on.level, options.version))  # type: ignore[arg-type]
+    return _violations(evaluate(obj, fail_on.level, options.version, registry))  # type: ignore[arg-type]
 
 
 def identities(report: CheckReport, fail_on: FailOn | None) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
@@ -320,7 +371,8 @@ def apply_baseline(report: CheckReport, options: CheckOptions, baseline: Baselin
 
 def report_data(report: CheckReport) -> dict[str, Any]:
     """The ``-o json`` document (offline: no context and no server, unless --cluster-labels read them)."""
-    body: dict[str, Any] = {"results": report.results, "skipped": report.skipped, "notes": report.notes}
+    body: dict[str, Any] = {"results": report.results, "skipped": report.skipped,
+                            "notes": report.warnings + report.notes}
     if report.gate is not None:
         body["gate"] = report.gate
     return envelope("CheckReport", body, context=report.context, server=report.server,
@@ -332,6 +384,9 @@ def run(options: CheckOptions) -> int:
     from ..operations.gate import read_baseline
 
     baseline = read_baseline(options.baseline, "check") if options.baseline else None
+    if options.output == "sarif" and "-" in options.paths and options.stdin_name is None:
+        print("warning: -f - without --stdin-name PATH: the SARIF results from stdin have no file (code scanning "
+              "needs a path in the repository)", file=sys.stderr)
     # the CI formats keep each document's node tree (its lines) until they are written: collecting while
     # they are alive costs more than the whole read (benchmarks/bench_lines.py); they are acyclic
     with gc_paused() if options.output in CI_FORMATS else contextlib.nullcontext():
@@ -349,26 +404,21 @@ def run(options: CheckOptions) -> int:
             write_report(report_data(report) if options.output not in TABLE_FORMATS else report, options.output,
                          sys.stdout, lambda r, out: render_check(r, options.level, options.version, options.no_color,
                                                                  out))
-        _diagnose(report, baseline)
+        _diagnose(report)
         return exit_code(report)
 
 
 def judge(options: CheckOptions, baseline: Baseline | None, documents: list[Document],
           errors: list[LoadError]) -> CheckReport:
     """The report with its gate: baselined violations marked, ``--write-baseline`` written."""
-    from ..operations.gate import write_baseline
+    from ..operations.gate import judge_and_write
 
     report = build_report(options, documents, errors)
-    failed = apply_baseline(report, options, baseline)
-    if options.write_baseline:
-        write_baseline(options.write_baseline,
-                       baseline_document("check", [key for key, _ in identities(report, options.fail_on)], baseline))
-        print(f"baseline written: {options.write_baseline}", file=sys.stderr)
-        failed = 0  # what was just written is known: nothing is new
-        for located in report.located:
-            located.failing = []
+    failed, baseline = judge_and_write(lambda known: apply_baseline(report, options, known),
+                                       lambda _: [key for key, _ in identities(report, options.fail_on)],
+                                       "check", baseline, options.write_baseline)
     report.gate = {"failOn": None if options.fail_on is None else str(options.fail_on), "failed": failed,
-                   "baseline": None if baseline is None else {"file": options.baseline, "fixed": baseline.fixed(),
+                   "baseline": None if baseline is None else {"file": baseline.source, "fixed": baseline.fixed(),
                                                               "expired": baseline.expired()}}
     return report
 
@@ -379,14 +429,17 @@ def exit_code(report: CheckReport) -> int:
     return EXIT_FINDINGS if report.gate and report.gate["failed"] else EXIT_OK
 
 
-def _diagnose(report: CheckReport, baseline: Baseline | None, prefix: str = "") -> None:
+def _diagnose(report: CheckReport, prefix: str = "") -> None:
     """Notes, baseline entries fixed or expired and errors on stderr (``prefix``: a fleet's context)."""
+    for warning in report.warnings:
+        print(f"warning: {prefix}{warning}", file=sys.stderr)
     for note in report.notes:
         print(f"note: {prefix}{note}", file=sys.stderr)
-    if baseline is not None:
-        for entry in baseline.fixed():
+    known = (report.gate or {}).get("baseline")
+    if known is not None:
+        for entry in known["fixed"]:
             print(f"note: {prefix}baseline entry fixed (no longer matches): {_entry_text(entry)}", file=sys.stderr)
-        for entry in baseline.expired():
+        for entry in known["expired"]:
             print(f"warning: {prefix}baseline entry expired on {entry['expires']}: {_entry_text(entry)}",
                   file=sys.stderr)
     for error in report.errors:
@@ -421,7 +474,7 @@ def _run_fleet(options: CheckOptions, documents: list[Document], errors: list[Lo
                     lambda data: f"{len(data['results'])} object(s), {data['gate']['failed']} failing the gate")
     for r in results:
         if r.result is not None:
-            _diagnose(r.result[0], r.result[1], f'context "{r.context}": ')
+            _diagnose(r.result[0], f'context "{r.context}": ')
         elif options.output in CI_FORMATS:
             print(f'error: context "{r.context}": {r.error}', file=sys.stderr)
     return fleet_exit_code(results, lambda result: exit_code(result[0]))

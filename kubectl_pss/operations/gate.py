@@ -6,7 +6,7 @@ import shutil
 import sys
 import subprocess
 import tempfile
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from ..analysis.gate import Baseline, BaselineError, parse_baseline
 from ..errors import FatalError, UsageError
@@ -14,6 +14,8 @@ from ..manifests import load_documents
 
 if TYPE_CHECKING:
     from ..analysis.gate import FailOn
+
+Judged = TypeVar("Judged")
 
 KUSTOMIZE_TIMEOUT = 300.0
 
@@ -68,8 +70,13 @@ def write_baseline(path: str, document: dict[str, Any]) -> None:
     from ..report.render import write_json
 
     directory = os.path.dirname(os.path.abspath(path))
-    handle = tempfile.NamedTemporaryFile("w", dir=directory, prefix=".baseline-", suffix=".tmp", delete=False,
-                                         encoding="utf-8")
+    if not os.path.isdir(directory):
+        raise UsageError(f"--write-baseline {path}: no such directory")
+    try:
+        handle = tempfile.NamedTemporaryFile("w", dir=directory, prefix=".baseline-", suffix=".tmp", delete=False,
+                                             encoding="utf-8")
+    except OSError as exc:  # the temporary file's name means nothing to the user
+        raise FatalError(f"--write-baseline {path}: {(exc.strerror or str(exc)).lower()}") from None
     try:
         with handle:
             if path.lower().endswith(".json"):
@@ -101,11 +108,29 @@ def live_namespace_labels(connection: Any) -> tuple[dict[str, dict[str, Any]], d
     return labels, version
 
 
+def judge_and_write(judge: Callable[[Baseline | None], Judged], keys: Callable[[Judged], Iterable[tuple[str, ...]]],
+                    target: str, baseline: Baseline | None, write_path: str | None) -> tuple[Judged, Baseline | None]:
+    """The gate's one path for check, audit and simulate: ``judge`` against ``baseline``; with ``write_path``
+    the baseline of what it found (``previous``'s reasons and expiries kept) is written and the run judged
+    again against what was written (an expired entry still fails). Returns the judgement and the baseline
+    it was judged against."""
+    from ..analysis.gate import baseline_document
+
+    judged = judge(baseline)
+    if write_path:
+        document = baseline_document(target, keys(judged), baseline)
+        write_baseline(write_path, document)
+        print(f"baseline written: {write_path}", file=sys.stderr)
+        baseline = parse_baseline(document, target, write_path)
+        judged = judge(baseline)
+    return judged, baseline
+
+
 def run_gate(state: Any, report: dict[str, Any], fail_on: "FailOn | None", baseline: Baseline | None,
              write_path: str | None, version: Any = None, simulated: Any = None) -> None:
     """audit's and simulate's ``--fail-on``/``--baseline``/``--write-baseline`` on a read cluster state: the
     report's ``gate``; a written baseline is in force for this run (what it holds is not new)."""
-    from ..analysis.gate import audit_keys, baseline_document, live_gate
+    from ..analysis.gate import audit_keys, live_gate
 
     # only namespaces in scope and read to the end can have fixed entries (or lose them when writing)
     judged = {name for name in (ns["metadata"]["name"] for ns in state.namespaces) if not state.incomplete(name)}
@@ -122,12 +147,8 @@ def run_gate(state: Any, report: dict[str, Any], fail_on: "FailOn | None", basel
         return live_gate(state.namespaces, state.pods, state.workloads, state.config, state.registry, fail_on,
                          known, version, state.verdicts, simulated)
 
-    gate = judge(baseline)
-    if write_path:
-        document = baseline_document("audit", audit_keys(gate or {"findings": []}, report["namespaces"]), baseline)
-        write_baseline(write_path, document)
-        print(f"baseline written: {write_path}", file=sys.stderr)
-        gate = judge(parse_baseline(document, "audit", write_path))
+    gate, _ = judge_and_write(judge, lambda gate: audit_keys(gate or {"findings": []}, report["namespaces"]),
+                              "audit", baseline, write_path)
     if gate is not None and not state.namespaces and not report["errors"]:
         # a gate over nothing is no pass: the run exits 2 as for what could not be read
         report["errors"].append({"namespace": None, "resource": "namespaces", "status": None,

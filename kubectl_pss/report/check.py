@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from ..policy import Level, Version
-from ..policy.admission import MODES
+from ..analysis.landing import violated_modes
 from ..policy.registry import NEWEST_MINOR
 from .color import Palette, color_enabled
 from .render import format_table, heading
@@ -20,7 +20,7 @@ def render_check(report: Any, level: Level | None, version: Version, no_color: b
             verdict = palette.paint("allowed", "good") if entry["allowed"] else palette.paint("denied", "error")
         else:
             verdict = palette.level(entry["strictestLevel"])
-        violations = entry["violations"] or [{"check": "-", "reason": "", "detail": ""}]
+        violations = _shown(entry) or [{"check": "-", "reason": "", "detail": ""}]
         for i, violation in enumerate(violations):
             first = i == 0
             message = violation["reason"] + (f": {violation['detail']}" if violation["detail"] else "")
@@ -37,22 +37,38 @@ def render_check(report: Any, level: Level | None, version: Version, no_color: b
     stream.write(heading(_summary(report, level, version) + "\n"))
 
 
+def _shown(entry: dict[str, Any]) -> list[dict[str, str]]:
+    """The violations of the modes the object fails in its namespace (what admission will say), then those of
+    ``--level`` or the next level not already among them."""
+    shown: dict[str, dict[str, str]] = {}
+    for mode in violated_modes(entry["admission"]):
+        for violation in entry["admission"][mode]["violations"]:
+            shown.setdefault(violation["check"], violation)
+    for violation in entry["violations"]:
+        shown.setdefault(violation["check"], violation)
+    return list(shown.values())
+
+
 def _admission(admission: dict[str, Any], palette: Palette) -> str:
     """What PodSecurity does to the object in its namespace: ``exempt``, ``ok``, or the modes it violates
-    with their levels (``enforce restricted:latest, warn ...``)."""
+    with their levels (``enforce restricted:latest, warn ...``); `` (defaults)`` when the namespace's labels
+    are not known."""
     if admission["exempt"] is not None:
         return "exempt"
-    violated = [f"{mode} {admission[mode]['level']}:{admission[mode]['version']}" for mode in MODES
-                if not admission[mode]["allowed"]]
+    marker = " (defaults)" if admission["labels"] == "defaults" else ""
+    violated = [f"{mode} {admission[mode]['level']}:{admission[mode]['version']}" for mode in violated_modes(admission)]
     if not violated:
-        return palette.paint("ok", "good")
-    return palette.paint("violates " + ", ".join(violated), "error" if "enforce" in violated[0] else "warning")
+        return palette.paint("ok" + marker, "good")
+    return palette.paint("violates " + ", ".join(violated) + marker, "error" if "enforce" in violated[0] else "warning")
 
 
 def _summary(report: Any, level: Level | None, version: Version) -> str:
     policy = f"{level.value}:{version}" if level else f"version {version}"
-    if version.minor is None or version.minor > NEWEST_MINOR:
-        policy += f" (evaluated as v1.{NEWEST_MINOR})"
+    newest = NEWEST_MINOR
+    if report.server is not None and isinstance(report.server.get("minor"), int):  # --cluster-labels: the server's
+        newest = min(newest, report.server["minor"])
+    if version.minor is None or version.minor > newest:
+        policy += f" (evaluated as v1.{newest})"
     parts = [f"{len(report.results)} object(s) checked at {policy}"]
     if level is not None:
         denied = sum(1 for r in report.results if not r["allowed"])

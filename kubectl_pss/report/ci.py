@@ -5,12 +5,14 @@ import hashlib
 import json
 import os
 import sys
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Iterator, TextIO
 
 from ..analysis.landing import violated_modes
 from ..analysis.locate import field_path
 from ..manifests import Positions
+from ..policy.admission import MODES
 from ..policy.registry import DEFAULT_REGISTRY
 
 CI_FORMATS = ("sarif", "junit", "github")
@@ -57,7 +59,8 @@ class Finding:
     detail: str
 
 
-def findings(located: LocatedResult) -> Iterator[Finding]:
+def findings(located: LocatedResult, gated: bool) -> Iterator[Finding]:
+    """The object's findings; an error is what fails the gate (``gated``: --fail-on), else what enforce denies."""
     entry = located.entry
     admission = entry["admission"]
     by_check: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -72,15 +75,19 @@ def findings(located: LocatedResult) -> Iterator[Finding]:
         first = hits[0][1]
         modes = [mode for mode, _ in hits if mode]
         message = f"{first['reason']}: {first['detail']}" if first["detail"] else first["reason"]
-        yield Finding(located, check, message, modes, "enforce" in modes or check in failing,
+        yield Finding(located, check, message, modes, check in failing if gated else "enforce" in modes,
                       all(v.get("baselined", False) for _, v in hits), first["detail"])
 
 
 def artifact_uri(source: str) -> str | None:
-    """The source as a path relative to the working directory, with ``/`` (None for stdin)."""
+    """The source as a path relative to the working directory, with ``/``; outside it an absolute ``file://``
+    URI (a relative ``../..`` names nothing in the repository); None for stdin."""
     if source == STDIN:
         return None
-    return os.path.relpath(source).replace(os.sep, "/")
+    relative = os.path.relpath(source)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return Path(os.path.abspath(source)).as_uri()
+    return relative.replace(os.sep, "/")
 
 
 def _describe(check_id: str) -> tuple[str, str]:
@@ -127,7 +134,7 @@ def _sarif_run(report: Any, with_baseline: bool, context: str | None) -> dict[st
     results = []
     for located in report.located:
         entry = located.entry
-        for found in findings(located):
+        for found in findings(located, _gated(report)):
             location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {}}}
             uri = artifact_uri(entry["source"])
             artifact = location["physicalLocation"]["artifactLocation"]
@@ -148,6 +155,7 @@ def _sarif_run(report: Any, with_baseline: bool, context: str | None) -> dict[st
                 "locations": [location],
                 "partialFingerprints": {"kubectlPssObjectCheck/v1": hashlib.sha256(identity.encode()).hexdigest()},
                 "properties": {"modes": found.modes, "namespace": entry["admission"]["namespace"],
+                               "labels": entry["admission"]["labels"],
                                "policies": {m: f"{entry['admission'][m]['level']}:{entry['admission'][m]['version']}"
                                             for m in found.modes}},
             }
@@ -195,6 +203,9 @@ def _junit_cases(report: Any, suites: dict[str, Any], prefix: str) -> None:
     """``report``'s testcases into ``suites`` (by suite name: ``prefix`` + file)."""
     import xml.etree.ElementTree as ET
 
+    fail_on = (report.gate or {}).get("failOn")
+    level_gate = fail_on if fail_on is not None and fail_on not in MODES else None
+
     def suite(source: str) -> ET.Element:
         name = prefix + source
         if name not in suites:
@@ -205,9 +216,17 @@ def _junit_cases(report: Any, suites: dict[str, Any], prefix: str) -> None:
         entry = located.entry
         case = ET.SubElement(suite(entry["source"]), "testcase", classname=prefix + entry["source"],
                              name=_object_name(entry))
+        if entry["admission"]["labels"] == "defaults":  # the namespace's labels are not known
+            properties = ET.SubElement(case, "properties")
+            ET.SubElement(properties, "property", name="labels", value="defaults")
         if entry["admission"]["exempt"] is not None:
             ET.SubElement(case, "skipped", message=f"exempt: {entry['admission']['exempt']}")
             continue
+        if located.failing and level_gate is not None:
+            failure = ET.SubElement(case, "failure", type=f"fail-on {level_gate}",
+                                    message=f"--fail-on {level_gate}: cannot pass {level_gate}: "
+                                            + ", ".join(_violation_text(v) for v in located.failing))
+            failure.text = "\n".join(f"{v['check']}: {v['reason']}: {v['detail']}" for v in located.failing)
         for mode in violated_modes(entry["admission"]):
             verdict = entry["admission"][mode]
             new = [v for v in verdict["violations"] if not v.get("baselined")]
@@ -216,13 +235,20 @@ def _junit_cases(report: Any, suites: dict[str, Any], prefix: str) -> None:
             policy = f"{verdict['level']}:{verdict['version']}"
             failure = ET.SubElement(case, "failure", type=mode,
                                     message=f'{mode}: violates PodSecurity "{policy}": '
-                                            + ", ".join(f"{v['reason']} ({v['detail']})" if v["detail"] else v["reason"]
-                                                        for v in new))
+                                            + ", ".join(_violation_text(v) for v in new))
             failure.text = "\n".join(f"{v['check']}: {v['reason']}: {v['detail']}" for v in new)
     for error in report.errors:
         case = ET.SubElement(suite(error.source), "testcase", classname=prefix + error.source,
                              name="(the whole file)" if error.index is None else f"document {error.index}")
         ET.SubElement(case, "error", message=error.message)
+
+
+def _violation_text(violation: dict[str, str]) -> str:
+    return f"{violation['reason']} ({violation['detail']})" if violation["detail"] else violation["reason"]
+
+
+def _gated(report: Any) -> bool:
+    return (report.gate or {}).get("failOn") is not None
 
 
 def _escape(text: str, property_value: bool = False) -> str:
@@ -242,7 +268,7 @@ def github(reports: list[Any]) -> str:
 def _github_lines(report: Any, suffix: str) -> str:
     lines = []
     for located in report.located:
-        for found in findings(located):
+        for found in findings(located, _gated(report)):
             command = "notice" if found.baselined else "error" if found.error else "warning"
             props = []
             uri = artifact_uri(located.entry["source"])

@@ -26,10 +26,16 @@ spec:
 """
 
 
+def defaults_note(*namespaces: str) -> str:
+    """The note of namespaces whose labels no input gives (judged at the defaults)."""
+    names = ", ".join(f'"{n}"' for n in namespaces)
+    return f"note: namespace(s) {names}: its live labels are not known: judged at the defaults; --cluster-labels reads them\n"
+
+
 def test_json_contract_with_level(tmp_path, run_cli):
     (tmp_path / "pod.yaml").write_text(PRIVILEGED_POD)
     code, out, err = run_cli("check", "-f", str(tmp_path / "pod.yaml"), "--level", "baseline", "-o", "json")
-    assert code == 1 and err == ""
+    assert code == 1 and err == defaults_note("ns1")
     data = json.loads(out)
     assert data["results"] == [{
         "source": str(tmp_path / "pod.yaml"), "document": 0, "kind": "Pod", "namespace": "ns1", "name": "x",
@@ -131,7 +137,7 @@ def test_yaml_yes_and_on_are_booleans_as_kubectl_reads_them(tmp_path, run_cli):
                                      "    securityContext: {privileged: true}\n")
     code, out, err = run_cli("check", "-f", str(tmp_path / "p.yaml"), "--level", "baseline", "-o", "json")
     assert code == 2
-    assert err == (f"error: {tmp_path / 'p.yaml'} (document 0): Pod True: metadata.name: expected string, got boolean "
+    assert err == defaults_note("default") + (f"error: {tmp_path / 'p.yaml'} (document 0): Pod True: metadata.name: expected string, got boolean "
                    "(and 1 more)\n")
     result, = json.loads(out)["results"]
     assert result["name"] == "yes" and result["document"] == 1
@@ -150,7 +156,8 @@ def test_bad_input_one_line_exit_2_and_other_files_still_reported(tmp_path, run_
     (tmp_path / "b-good.yaml").write_text(PRIVILEGED_POD)
     code, out, err = run_cli("check", "-f", str(tmp_path), "--level", "baseline", "-o", "json")
     assert code == 2
-    lines = err.strip().splitlines()
+    note, *lines = err.strip().splitlines(keepends=True)
+    assert note == defaults_note("ns1")
     assert len(lines) == 1 and lines[0].startswith(f"error: {tmp_path / 'a-bad.yaml'}") and message in lines[0]
     assert [r["name"] for r in json.loads(out)["results"]] == ["x"]
 
@@ -159,7 +166,7 @@ def test_invalid_json_names_document(tmp_path, run_cli):
     (tmp_path / "x.json").write_text('{"kind": "Pod"}\n{"kind": ')
     code, _, err = run_cli("check", "-f", str(tmp_path / "x.json"), "--level", "baseline")
     assert code == 2
-    assert err.startswith(f"error: {tmp_path / 'x.json'} (document 1): invalid JSON")
+    assert err.startswith(defaults_note("default") + f"error: {tmp_path / 'x.json'} (document 1): invalid JSON")
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -186,7 +193,8 @@ def run_process(*argv: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_process_exit_codes_and_streams():
     ok = run_process("check", "-f", "examples/manifests/restricted-deployment.yaml", "--level", "restricted", "-o", "json")
-    assert ok.returncode == 0 and json.loads(ok.stdout)["results"][0]["allowed"] is True and ok.stderr == ""
+    assert ok.returncode == 0 and json.loads(ok.stdout)["results"][0]["allowed"] is True
+    assert ok.stderr == defaults_note("shop")
     denied = run_process("check", "-f", "examples/manifests", "--level", "restricted")
     assert denied.returncode == 1
     bad = run_process("check", "-f", "missing.yaml")

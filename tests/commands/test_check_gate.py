@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.commands.test_check import defaults_note
 from tests.scenarios import ADMISSION_CONFIG
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -64,7 +65,7 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 def test_a_bundle_namespace_label_is_enforced_where_the_pod_lands(tmp_path, run_cli):
     path = write(tmp_path, "bundle.yaml", BUNDLE)
     code, report, err = check_json(run_cli, "-f", path)
-    assert code == 0 and err == ""  # without --fail-on nothing fails
+    assert code == 0 and err == defaults_note("default")  # without --fail-on nothing fails
     web = by_name(report)["web"]["admission"]
     assert web["namespace"] == "shop" and web["labels"] == "manifest" and web["exempt"] is None
     assert (web["enforce"]["level"], web["enforce"]["version"], web["enforce"]["allowed"]) == ("restricted", "v1.30", False)
@@ -171,7 +172,8 @@ def test_kustomize_runs_the_kubectl_on_path(tmp_path, run_cli, monkeypatch):
     overlay = DATA / "kustomize" / "overlays" / "prod"
     code, report, err = check_json(run_cli, "-k", str(overlay), "--fail-on", "enforce")
     assert args.read_text().split() == ["kustomize", str(overlay)]
-    assert code == 1 and err == ""
+    assert code == 1 and err == ('warning: namespace(s) "default": its live labels are not known: judged at the '
+                                 "defaults; --cluster-labels reads them\n")
     web = by_name(report)["web"]
     assert web["source"] == str(overlay / "kustomization.yaml") and not web["admission"]["enforce"]["allowed"]
 
@@ -289,7 +291,9 @@ def test_a_missing_baseline_file_is_one_line_exit_2(tmp_path, run_cli):
 # --cluster-labels
 
 def test_cluster_labels_read_the_live_namespaces(tmp_path, run_cli, apiserver):
-    apiserver.add_namespace("shop", {PSA + "enforce": "baseline"})  # prod says baseline, the bundle restricted
+    """kubectl apply of the bundle writes its Namespace's labels over the live ones: shop is judged at the
+    input's enforce restricted:v1.30 with the cluster's warn label kept."""
+    apiserver.add_namespace("shop", {PSA + "enforce": "baseline", PSA + "warn": "baseline", "team": "web"})
     apiserver.add_namespace("default", {PSA + "enforce": "baseline", PSA + "warn": "restricted"})
     path = write(tmp_path, "bundle.yaml", BUNDLE)
     code, report, err = check_json(run_cli, "-f", path, "--cluster-labels", "--fail-on", "enforce",
@@ -297,12 +301,19 @@ def test_cluster_labels_read_the_live_namespaces(tmp_path, run_cli, apiserver):
     results = by_name(report)
     assert report["context"] == "fake" and report["server"]["minor"] == apiserver.minor
     web, loose = results["web"]["admission"], results["loose"]["admission"]
-    assert web["labels"] == "cluster" and web["enforce"]["level"] == "baseline" and web["enforce"]["allowed"]
+    assert web["labels"] == "manifest" and not web["enforce"]["allowed"]
+    assert (web["enforce"]["level"], web["enforce"]["version"]) == ("restricted", "v1.30")
+    assert (web["audit"]["level"], web["warn"]["level"]) == ("baseline", "baseline")  # warn: the cluster's
     assert loose["labels"] == "cluster" and loose["enforce"]["level"] == "baseline" and not loose["enforce"]["allowed"]
     assert loose["warn"]["level"] == "restricted"
-    assert code == 1 and report["gate"]["failed"] == 1
-    assert report["notes"] == ['namespace "shop": the input sets other pod-security labels than the cluster has: '
-                               "judged at the cluster's (--cluster-labels)"]
+    assert code == 1 and report["gate"]["failed"] == 2
+    assert 'note: namespace "shop": the input sets other pod-security labels than the cluster has: judged at the ' \
+           "input's over the cluster's (what kubectl apply writes)\n" in err
+    # the input's labels equal to the live ones: judged at the cluster's, no note
+    apiserver.add_namespace("shop", {PSA + "enforce": "restricted", PSA + "enforce-version": "v1.30",
+                                     PSA + "audit": "baseline"})
+    code, report, err = check_json(run_cli, "-f", path, "--cluster-labels", "--kubeconfig", apiserver.kubeconfig_path)
+    assert by_name(report)["web"]["admission"]["labels"] == "manifest" and "shop" not in err
     lists = apiserver.requests_to("/api/v1/namespaces")
     assert lists and all(r.query.get("limit") == "500" for r in lists)  # paged, as every list
 
@@ -339,7 +350,7 @@ def test_cluster_labels_for_a_namespace_the_cluster_lacks_and_a_forbidden_list(t
                                  "--kubeconfig", apiserver.kubeconfig_path)
     web = by_name(report)["web"]["admission"]
     assert web["labels"] == "manifest" and not web["enforce"]["allowed"] and code == 1
-    assert report["notes"] == ['namespace "shop" does not exist in the cluster: judged at the input\'s labels']
+    assert 'namespace "shop" does not exist in the cluster: judged at the input\'s labels' in report["notes"]
     apiserver.forbid("namespaces")
     code, out, err = run_cli("check", "-f", path, "--cluster-labels", "--kubeconfig", apiserver.kubeconfig_path)
     assert code == 2 and out == "" and err.count("\n") == 1 and "forbidden" in err

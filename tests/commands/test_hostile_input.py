@@ -15,6 +15,10 @@ import pytest
 from kubectl_pss.confinement.nodes import parse_kubelet_config
 from kubectl_pss.manifests import load_admission_config
 
+from tests.commands.test_check import defaults_note
+
+NOTE = defaults_note("default")  # no input names these namespaces' labels
+
 
 # --- everywhere a Kubernetes object or config is read from YAML ------------------------------------------
 HOSTILE_POD = """\
@@ -109,7 +113,7 @@ def test_check_objects_with_wrong_types_are_errors_and_the_rest_is_reported(tmp_
     path.write_text("---\n".join(docs))
     code, out, err = run_cli("check", "-f", path, "--level", "baseline", "-o", "json")
     assert code == 2
-    assert err.splitlines() == [f"error: {path} (document {i + 1}): {message}" for i, (_, _, message) in enumerate(WRONG_TYPES)]
+    assert err.splitlines() == [NOTE.strip()] + [f"error: {path} (document {i + 1}): {message}" for i, (_, _, message) in enumerate(WRONG_TYPES)]
     result, = json.loads(out)["results"]
     assert (result["name"], result["allowed"]) == ("ok", False)
 
@@ -128,7 +132,7 @@ def test_integral_json_numbers_are_integers_as_kubectl_sends_them(tmp_path, run_
     path.write_text(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
                                 "spec": {"securityContext": {"runAsUser": 0.0}, "containers": [{"name": "c"}]}}))
     code, out, err = run_cli("check", "-f", path, "-o", "json")
-    assert code == 0 and err == ""
+    assert code == 0 and err == NOTE
     assert json.loads(out)["results"][0]["name"] == "p"
 
 
@@ -219,7 +223,7 @@ def test_check_table_and_error_lines_escape_manifest_strings(tmp_path, run_cli):
     assert code == 2
     assert_no_raw_controls(out + err)
     assert "Pod/p\\x1b]0;t\\x07" in out and 'container "c\\x1b[1;1H\\u202e" must not set' in out
-    assert err == f"error: {path} (document 1): Pod q\\x1b[2J: spec.hostPID: expected boolean, got string\n"
+    assert err == NOTE + f"error: {path} (document 1): Pod q\\x1b[2J: spec.hostPID: expected boolean, got string\n"
 
 
 def test_painted_cells_keep_their_colours_and_lose_everything_else():
@@ -274,7 +278,7 @@ def test_unreadable_subdirectory_is_an_error_and_the_rest_is_read(tmp_path, run_
     monkeypatch.setattr(os, "scandir", scandir)
     code, out, err = run_cli("check", "-f", tmp_path, "-o", "json")
     assert code == 2
-    assert err == f"error: {tmp_path / 'locked'}: cannot read directory: permission denied\n"
+    assert err == NOTE + f"error: {tmp_path / 'locked'}: cannot read directory: permission denied\n"
     assert [r["name"] for r in json.loads(out)["results"]] == ["a", "z"]
 
 
@@ -288,7 +292,7 @@ def test_fifos_and_devices_are_skipped_with_an_error(tmp_path):
     proc = check_subprocess("-f", "dir", "-f", "named.json", "-f", "/dev/zero", "-f", "-", cwd=tmp_path,
                             stdin=good_pod("from-stdin"))
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.splitlines() == [
+    assert proc.stderr.splitlines() == [NOTE.strip(),
         "error: dir/pipe.yaml: a FIFO, not a regular file: skipped",
         "error: named.json: a FIFO, not a regular file: skipped",
         "error: /dev/zero: a character device, not a regular file: skipped"]
@@ -301,7 +305,7 @@ def test_an_input_over_256_mib_is_not_read(tmp_path, run_cli):
         handle.truncate(256 * 1024 * 1024 + 1)  # sparse: no disk, and no memory if it is not read
     (tmp_path / "ok.yaml").write_text(good_pod("ok"))
     code, out, err = run_cli("check", "-f", big, "-f", tmp_path / "ok.yaml", "-o", "json")
-    assert code == 2 and err == f"error: {big}: larger than 256 MiB: not read\n"
+    assert code == 2 and err == NOTE + f"error: {big}: larger than 256 MiB: not read\n"
     assert [r["name"] for r in json.loads(out)["results"]] == ["ok"]
 
 
@@ -314,7 +318,7 @@ def test_json_integer_over_4300_digits_is_an_error_of_its_document(tmp_path, run
     path.write_text(json.dumps({**pod, "metadata": {"name": "a"}}) + '\n{"kind": "Pod", "x": ' + HUGE + '}\n'
                     + json.dumps({**pod, "metadata": {"name": "b"}}))
     code, out, err = run_cli("check", "-f", path, "-o", "json")
-    assert code == 2 and err == f"error: {path} (document 1): invalid JSON: an integer has too many digits\n"
+    assert code == 2 and err == NOTE + f"error: {path} (document 1): invalid JSON: an integer has too many digits\n"
     assert [(r["document"], r["name"]) for r in json.loads(out)["results"]] == [(0, "a"), (2, "b")]
 
 
@@ -325,7 +329,7 @@ def test_yaml_integer_over_4300_digits_is_a_string_as_go_reads_it(tmp_path, run_
                     + "---\n" + good_pod("c") + f"---\nkind: ConfigMap\nmetadata: {{name: big}}\ndata: {{n: {HUGE}}}\n")
     code, out, err = run_cli("check", "-f", path, "-o", "json")
     assert code == 2
-    assert err == f"error: {path} (document 1): Pod b: spec.securityContext.runAsUser: expected integer, got string\n"
+    assert err == NOTE + f"error: {path} (document 1): Pod b: spec.securityContext.runAsUser: expected integer, got string\n"
     report = json.loads(out)
     assert [r["name"] for r in report["results"]] == ["a", "c"] and report["skipped"][0]["name"] == "big"
 
@@ -343,7 +347,7 @@ def test_nesting_5000_deep_is_an_error_of_its_document(tmp_path, run_cli, suffix
         message = "invalid YAML: exceeded maximum nesting depth at line 7 column"
     path.write_text(text)
     code, out, err = run_cli("check", "-f", path, "-o", "json")
-    assert code == 2 and err.startswith(f"error: {path} (document 1): {message}") and err.count("\n") == 1, err
+    assert code == 2 and err.startswith(NOTE + f"error: {path} (document 1): {message}") and err.count("\n") == 2, err
     assert [(r["document"], r["name"]) for r in json.loads(out)["results"]] == [(0, "a"), (2, "b")]
 
 
@@ -352,8 +356,8 @@ def test_a_bad_yaml_document_does_not_hide_the_next_ones(tmp_path, run_cli):
     path.write_text(good_pod("a") + "---\nkind: Pod\nmetadata: [\n---\n" + good_pod("b") + "---\nv: .inf\n---\n" + good_pod("c"))
     code, out, err = run_cli("check", "-f", path, "-o", "json")
     assert code == 2
-    lines = err.splitlines()
-    assert len(lines) == 2 and lines[0].startswith(f"error: {path} (document 1): invalid YAML: ")
+    note, *lines = err.splitlines()
+    assert note == NOTE.strip() and len(lines) == 2 and lines[0].startswith(f"error: {path} (document 1): invalid YAML: ")
     assert lines[1].startswith(f"error: {path} (document 3): invalid YAML: the value .inf cannot be represented in JSON")
     assert [(r["document"], r["name"]) for r in json.loads(out)["results"]] == [(0, "a"), (2, "b"), (4, "c")]
 
@@ -399,7 +403,7 @@ def test_json_nan_and_infinity_are_errors_of_their_document(tmp_path, run_cli):
     path.write_text('{"kind": "Pod", "spec": {"securityContext": {"runAsUser": NaN}}}\n'
                     + json.dumps({**pod, "metadata": {"name": "b"}}))
     code, out, err = run_cli("check", "-f", path, "-o", "json")
-    assert code == 2 and err == f"error: {path} (document 0): invalid JSON: NaN is not a JSON number\n"
+    assert code == 2 and err == NOTE + f"error: {path} (document 0): invalid JSON: NaN is not a JSON number\n"
     assert [(r["document"], r["name"]) for r in json.loads(out)["results"]] == [(1, "b")]
 
 

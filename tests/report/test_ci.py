@@ -214,3 +214,65 @@ def test_junit_known_violations_pass_and_exempt_objects_are_skipped(bundle, run_
     assert code == 0 and root.get("failures") == "0" and root.get("skipped") == "1" and root.get("tests") == "3"
     skipped = root.find("testsuite[@name='deploy/other.yaml']/testcase/skipped")
     assert skipped.get("message").startswith('exempt: namespace "other" is exempt')
+
+
+GATED = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels: {pod-security.kubernetes.io/enforce: restricted, pod-security.kubernetes.io/warn: baseline}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: root, namespace: shop}
+spec: {containers: [{name: c, image: x}]}
+"""
+
+
+@pytest.mark.parametrize("fail_on, code", [("enforce", 1), ("warn", 0), ("audit", 0), ("baseline", 0),
+                                           ("restricted", 1)])
+@pytest.mark.parametrize("output", ["sarif", "junit", "github"])
+def test_every_ci_format_fails_exactly_when_the_gate_fails(bundle, run_cli, fail_on, code, output):
+    """A pod that passes baseline in a namespace enforcing restricted: what each format calls a failure (SARIF
+    error, JUnit failure of the gate, ::error) is what the exit code says."""
+    (bundle / "gated.yaml").write_text(GATED)
+    got, out, _ = run_cli("check", "-f", "gated.yaml", "--fail-on", fail_on, "-o", output)
+    assert got == code
+    if output == "sarif":
+        failed = any(r["level"] == "error" for r in json.loads(out)["runs"][0]["results"])
+    elif output == "junit":
+        gate = fail_on if fail_on in ("enforce", "audit", "warn") else f"fail-on {fail_on}"
+        failed = bool(ET.fromstring(out).findall(f".//failure[@type='{gate}']"))
+    else:
+        failed = any(line.startswith("::error ") for line in out.splitlines())
+    assert failed == bool(code)
+
+
+def test_junit_fails_a_level_gate(run_cli):
+    code, out, _ = run_cli("check", "-f", "examples/ci/app.yaml", "--fail-on", "restricted", "-o", "junit")
+    root = ET.fromstring(out)
+    failures = root.findall(".//failure[@type='fail-on restricted']")
+    assert code == 1 and root.get("failures") != "0" and failures
+    assert failures[0].get("message").startswith("--fail-on restricted: cannot pass restricted: ")
+
+
+def test_sarif_from_stdin_named_by_stdin_name(bundle, run_cli, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(BLOCK_AND_FLOW.encode())))
+    code, data, err = sarif_of(run_cli, "-f", "-", "--stdin-name", "chart/templates/all.yaml")
+    location = next(r for r in data["runs"][0]["results"] if r["ruleId"] == "privileged")["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"] == {"uri": "chart/templates/all.yaml"}
+    assert err == ""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(BLOCK_AND_FLOW.encode())))
+    code, data, err = sarif_of(run_cli, "-f", "-")
+    assert err.startswith("warning: -f - without --stdin-name PATH: the SARIF results from stdin have no file")
+    code, out, err = run_cli("check", "-f", "deploy/pods.yaml", "--stdin-name", "x.yaml")
+    assert (code, out, err) == (2, "", "error: --stdin-name names what -f - reads: give -f -\n")
+
+
+def test_sarif_uri_of_a_file_outside_the_working_directory_is_absolute(bundle, run_cli, monkeypatch):
+    (bundle / "work").mkdir()
+    monkeypatch.chdir(bundle / "work")
+    code, data, _ = sarif_of(run_cli, "-f", str(bundle / "deploy" / "pods.yaml"))
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in data["runs"][0]["results"]}
+    assert uris == {(bundle / "deploy" / "pods.yaml").as_uri()} and all(u.startswith("file:///") for u in uris)
