@@ -197,7 +197,7 @@ def _template_spec(workload: dict) -> dict | None:
 @dataclass(slots=True)
 class StandIn:
     """A listed pod or workload as held until its namespace is reported (~100 bytes and its name): kind,
-    name, namespace, uid (workloads), its controller reference and its pod template (annotations, spec),
+    name, namespace, uid (reports name it: a bare pod is its own owner), its controller reference and its pod template (annotations, spec),
     both shared with the other objects that have them. ``as_object`` is what the checks and the owner
     grouping read; evaluating it gives the listed object's verdict (its template has the same key)."""
 
@@ -319,7 +319,7 @@ class VerdictCache:
                 owners = [dict(zip(_REF_FIELDS, read))]
         kind = obj["kind"]
         return StandIn(kind, obj.get("apiVersion"), meta.get("name"), sys.intern(meta.get("namespace") or ""),
-                       None if kind == "Pod" else meta.get("uid"), owners, self._first(obj, key))
+                       meta.get("uid"), owners, self._first(obj, key))
 
     def grade(self, obj: dict, version: Version) -> None:
         """Evaluate ahead what grading ``obj`` at ``version`` asks (baseline, then restricted if it passes),

@@ -180,10 +180,11 @@ def _read_namespaces(cluster: "Cluster", inv: Inventory, named: list[str] | None
             if problem is not None or not ns["metadata"].get("name"):  # no namespace can be known: no scope
                 raise UnexpectedAnswer(f"the server answered {NAMESPACES.path()} with {problem or 'a nameless item'}")
             listed[ns["metadata"]["name"]] = ns
-    except Forbidden as exc:
-        if wanted is None:
+    except ClusterError as exc:  # a 403, or a list that failed part-way: named namespaces are read one by one
+        if wanted is None or isinstance(exc, FATAL):
             raise
-        say(f"cannot list namespaces ({exc.reason}); reading the {len(wanted)} named ones")
+        reason = exc.reason if isinstance(exc, Forbidden) else str(exc)
+        say(f"cannot list namespaces ({reason}); reading the {len(wanted)} named ones")
         for name in wanted:
             try:
                 ns = cluster.request("GET", f"{NAMESPACES.path()}/{name}").data

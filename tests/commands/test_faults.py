@@ -262,3 +262,26 @@ def test_a_list_failing_on_page_n_leaves_namespaces_already_evaluated_incomplete
         assert report[ns]["complete"] is False and report[ns]["strictestLevel"] is None, report[ns]
         assert any(e.startswith("pods: ") for e in report[ns]["errors"])
     assert report["a"]["violatesEnforce"] is None  # privileged by default: nothing violated, not known clean
+
+
+@pytest.mark.parametrize("fault", [503, "truncated"])
+def test_named_namespaces_are_read_one_by_one_when_the_namespace_list_fails(run_cli, apiserver, monkeypatch, fault):
+    """`-n a` needs namespace a only: a namespace list that fails part-way (page 2 of 2) is no reason to read
+    nothing. The named ones are read one by one (as when listing is forbidden); one that cannot be read is
+    still an error of its own."""
+    from kubectl_pss.cluster import client as client_mod
+
+    monkeypatch.setattr(client_mod, "BACKOFF", (0.0,))
+    monkeypatch.setattr("kubectl_pss.cluster.inventory.PAGE_SIZE", 5)
+    for i in range(8):
+        apiserver.add_namespace(f"n{i}", {"pod-security.kubernetes.io/enforce": "baseline"})
+    apiserver.add_pod("n1", "web")
+    apiserver.inject("/api/v1/namespaces", fault, page=2, times=FOREVER, exact=True)
+    code, out, err = run_cli("audit", "-n", "n1", "--kubeconfig", apiserver.kubeconfig_path, "--fail-on", "baseline",
+                             "-o", "json")
+    assert code == 0, err
+    [entry] = json.loads(out)["namespaces"]
+    assert (entry["name"], entry["complete"], entry["strictestLevel"]) == ("n1", True, "baseline")
+    assert apiserver.requests_to("/api/v1/namespaces/n1")
+    code, out, err = run_cli("audit", "-n", "n1,gone", "--kubeconfig", apiserver.kubeconfig_path, "-o", "json")
+    assert code == 2 and 'namespaces "gone" not found' in err

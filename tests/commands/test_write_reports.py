@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import yaml
 
 from tests.report.crds import crd_errors
 from tests.scenarios import load_mixed_cluster
@@ -254,3 +255,22 @@ def test_a_scoped_run_with_a_cluster_wide_failure_does_not_write_the_cluster_rep
     assert code == 2 and 'namespace "nowhere"' in err
     assert cluster.reports.get("clusterpolicyreports", None, "kubectl-pss") is None
     assert "is left alone" in out and cluster.reports.get("policyreports", "prod", "kubectl-pss") is not None
+
+
+def test_a_bare_pods_resource_names_its_uid_live_and_from_a_snapshot(run_cli, apiserver, tmp_path):
+    """A pod that is its own owner is named by uid as a workload is (consumers match resources by uid); the
+    live read (streamed) and its snapshot say the same."""
+    apiserver.add_namespace("shop", {"pod-security.kubernetes.io/enforce": "baseline"})
+    pod = apiserver.add_pod("shop", "bare", {"containers": [{"name": "c", "image": "i",
+                                                             "securityContext": {"privileged": True}}]})
+    apiserver.reports.install()
+    assert write(run_cli, apiserver, "-n", "shop", "--yes")[0] == 0
+    stored = apiserver.reports.get("policyreports", "shop", "kubectl-pss")
+    dump = tmp_path / "dump.json"
+    assert run_cli("snapshot", "-n", "shop", "--kubeconfig", apiserver.kubeconfig_path, "--output-file", dump)[0] == 0
+    code, out, _ = run_cli("audit", "--snapshot", dump, "-o", "policyreport")
+    from_snapshot = yaml.safe_load(out)["items"][0]
+    for report in (stored, from_snapshot):
+        resources = [r for result in report["results"] for r in result.get("resources", [])]
+        assert {"apiVersion": "v1", "kind": "Pod", "name": "bare", "namespace": "shop",
+                "uid": pod["metadata"]["uid"]} in resources, resources
