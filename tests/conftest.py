@@ -22,6 +22,18 @@ def apiserver(tmp_path: Path) -> Iterator[FakeApiServer]:
 
 
 @pytest.fixture
+def mixed_cluster(apiserver: FakeApiServer, tmp_path: Path) -> FakeApiServer:
+    """``apiserver`` holding tests/scenarios.py's mixed cluster; ``mixed_cluster.admission_config`` is the
+    scenarios' AdmissionConfiguration written to a file (the API server's own defaults and exemptions)."""
+    from tests.scenarios import ADMISSION_CONFIG, load_mixed_cluster
+
+    load_mixed_cluster(apiserver)
+    apiserver.admission_config = tmp_path / "admission.yaml"
+    apiserver.admission_config.write_text(ADMISSION_CONFIG)
+    return apiserver
+
+
+@pytest.fixture
 def make_kubeconfig(tmp_path: Path) -> Callable[..., Path]:
     """``make_kubeconfig([ctx, ...], current_context=None, name="kubeconfig") -> Path`` in tmp_path.
 

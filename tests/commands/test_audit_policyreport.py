@@ -9,17 +9,13 @@ import pytest
 import yaml
 
 from tests.report.crds import crd_errors
-from tests.scenarios import ADMISSION_CONFIG, load_mixed_cluster
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture
-def cluster(apiserver, tmp_path):
-    load_mixed_cluster(apiserver)
-    apiserver.admission_config = tmp_path / "admission.yaml"
-    apiserver.admission_config.write_text(ADMISSION_CONFIG)
-    return apiserver
+def cluster(mixed_cluster):
+    return mixed_cluster
 
 
 def reports(run_cli, cluster, *extra, code=0):

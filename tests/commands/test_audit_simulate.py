@@ -5,15 +5,11 @@ import json
 
 import pytest
 
-from tests.scenarios import ADMISSION_CONFIG, load_mixed_cluster
 
 
 @pytest.fixture
-def cluster(apiserver, tmp_path):
-    load_mixed_cluster(apiserver)
-    apiserver.admission_config = tmp_path / "admission.yaml"
-    apiserver.admission_config.write_text(ADMISSION_CONFIG)
-    return apiserver
+def cluster(mixed_cluster):
+    return mixed_cluster
 
 
 def audit_json(run_cli, cluster, *extra):

@@ -12,7 +12,7 @@ import signal
 
 import pytest
 
-from tests.scenarios import ADMISSION_CONFIG, RESTRICTED_SPEC, load_mixed_cluster
+from tests.scenarios import RESTRICTED_SPEC
 from tests.signals import start, wait_held
 
 PSA = "pod-security.kubernetes.io/"
@@ -25,14 +25,12 @@ def in_tmp(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def cluster(apiserver, tmp_path):
-    load_mixed_cluster(apiserver)
+def cluster(mixed_cluster):
+    apiserver = mixed_cluster
     apiserver.add_namespace("team", {"app": "shop", "team": "blue", PSA + "audit": "baseline"},
                             annotations={"owner": "shop-team", "scheduler.alpha.kubernetes.io/node-selector": "pool=a"})
     apiserver.add_pod("team", "web", RESTRICTED_SPEC)
     apiserver.add_namespace("blue-2", {"team": "blue"})
-    apiserver.admission_config = tmp_path / "admission.yaml"
-    apiserver.admission_config.write_text(ADMISSION_CONFIG)
     return apiserver
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.scenarios import ADMISSION_CONFIG, RESTRICTED_SPEC, load_mixed_cluster
+from tests.scenarios import RESTRICTED_SPEC
 
 PSA = "pod-security.kubernetes.io/"
 
@@ -18,13 +18,10 @@ def in_tmp(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def cluster(apiserver, tmp_path):
-    load_mixed_cluster(apiserver)
-    apiserver.add_namespace("team", {"team": "blue"})
-    apiserver.add_pod("team", "web", RESTRICTED_SPEC)
-    apiserver.admission_config = tmp_path / "admission.yaml"
-    apiserver.admission_config.write_text(ADMISSION_CONFIG)
-    return apiserver
+def cluster(mixed_cluster):
+    mixed_cluster.add_namespace("team", {"team": "blue"})
+    mixed_cluster.add_pod("team", "web", RESTRICTED_SPEC)
+    return mixed_cluster
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 
 from tests.apiserver import FakeApiServer, write_kubeconfig
 from tests.report.schemas import SCHEMA_DIR, schema_errors
-from tests.scenarios import ADMISSION_CONFIG, load_mixed_cluster
+from tests.scenarios import ADMISSION_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 KIND_SNAPSHOT = ROOT / "examples" / "kind-cluster.json"
@@ -31,11 +31,9 @@ JSON_ONLY = {"AdmissionConfigCheck", "AdmissionConfigProposal", "SeccompInstallR
 
 
 @pytest.fixture
-def cluster(apiserver, tmp_path):
-    load_mixed_cluster(apiserver)
+def cluster(mixed_cluster, tmp_path):
+    apiserver = mixed_cluster
     apiserver.runtime.add_node("node-a")
-    apiserver.admission_config = tmp_path / "admission.yaml"
-    apiserver.admission_config.write_text(ADMISSION_CONFIG)
     apiserver.profile = tmp_path / "profile.json"
     apiserver.profile.write_text(json.dumps(RUNTIME_PROFILE))
     return apiserver
