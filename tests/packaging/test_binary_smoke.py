@@ -168,7 +168,7 @@ def test_kubectl_completes_through_the_helper(installed, kubectl, tmp_path):
     assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == ["simulate", ":4"]
     proc = run([kubectl, "__completeNoDesc", "pss", "audit", "--fail-on", ""], cwd=tmp_path, PATH=path,
                KUBECONFIG=str(tmp_path / "no-kubeconfig"))
-    assert proc.stdout.splitlines() == ["privileged", "baseline", "restricted", ":36"]
+    assert proc.stdout.splitlines() == ["enforce", "audit", "warn", "baseline", "restricted", ":36"]
 
 
 EXEC_PLUGIN = """#!/bin/sh
