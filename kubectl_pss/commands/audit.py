@@ -87,8 +87,6 @@ def validate(options: AuditOptions) -> None:
     if options.fleet is not None and options.reports is not None and not options.reports.write:
         raise UsageError("-o policyreport prints one cluster's reports: for several contexts use --write-reports "
                          "(each cluster gets its own) or one --context at a time")
-    if options.fleet is not None and options.write_baseline:
-        raise UsageError("--write-baseline records one cluster's violations: give one --context")
 
 
 def audit_entry(state: ClusterState, audit: Any) -> dict[str, Any]:
@@ -190,17 +188,20 @@ def run_reports(options: AuditOptions, reports: ReportOptions, baseline: "Baseli
         render_writes(run.written.actions, run.written.applied, out, run.written.dry_run, run.written.notes)
 
     if options.fleet is not None:
+        from ..logs import context_diagnostics, fleet_stderr
         from ..operations.fleet import FleetResult, fleet_exit_code, run_fleet
         from ..report.fleet import write_fleet
         from ..report.render import heading
 
         results = run_fleet(options.source.connection, options.fleet.contexts, options.fleet.parallel,
                             lambda conn: report_run(replace(options.source, connection=conn), options, reports, baseline))
-        for result in results:
-            if result.result is not None:
-                sys.stdout.write(heading(f'Context "{result.context}":\n'))
-                show_writes(result.result, sys.stdout)
-                sys.stdout.write("\n")
+        with fleet_stderr():
+            for result in results:
+                if result.result is not None:
+                    sys.stdout.write(heading(f'Context "{result.context}":\n'))
+                    with context_diagnostics(result.context):  # a failed write on stderr names its context
+                        show_writes(result.result, sys.stdout)
+                    sys.stdout.write("\n")
         write_fleet([FleetResult(r.context, None if r.result is None else r.result.audit, r.error) for r in results],
                     "AuditReport", "table", sys.stdout, None, lambda r: roll_up(r["namespaces"]),
                     lambda r: print_read_errors(r["errors"]))

@@ -155,8 +155,6 @@ def validate(options: CheckOptions) -> None:
     if options.paths.count("-") > 1:
         raise UsageError("stdin (-) can only be read once")
     validate_output(options.output, CHECK_OUTPUTS)
-    if options.fleet is not None and options.write_baseline:
-        raise UsageError("--write-baseline records one cluster's violations: give one --context")
     if options.stdin_name is not None and "-" not in options.paths:
         raise UsageError("--stdin-name names what -f - reads: give -f -")
     if options.write_baseline and not os.path.isdir(os.path.dirname(os.path.abspath(options.write_baseline))):
@@ -429,55 +427,59 @@ def exit_code(report: CheckReport) -> int:
     return EXIT_FINDINGS if report.gate and report.gate["failed"] else EXIT_OK
 
 
-def _diagnose(report: CheckReport, prefix: str = "") -> None:
-    """Notes, baseline entries fixed or expired and errors on stderr (``prefix``: a fleet's context)."""
+def _diagnose(report: CheckReport) -> None:
+    """Notes, baseline entries fixed or expired and errors on stderr."""
     for warning in report.warnings:
-        print(f"warning: {prefix}{warning}", file=sys.stderr)
+        print(f"warning: {warning}", file=sys.stderr)
     for note in report.notes:
-        print(f"note: {prefix}{note}", file=sys.stderr)
+        print(f"note: {note}", file=sys.stderr)
     known = (report.gate or {}).get("baseline")
     if known is not None:
         for entry in known["fixed"]:
-            print(f"note: {prefix}baseline entry fixed (no longer matches): {_entry_text(entry)}", file=sys.stderr)
+            print(f"note: baseline entry fixed (no longer matches): {_entry_text(entry)}", file=sys.stderr)
         for entry in known["expired"]:
-            print(f"warning: {prefix}baseline entry expired on {entry['expires']}: {_entry_text(entry)}",
+            print(f"warning: baseline entry expired on {entry['expires']}: {_entry_text(entry)}",
                   file=sys.stderr)
     for error in report.errors:
-        print(f"error: {prefix}{error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
 
 
 def _run_fleet(options: CheckOptions, documents: list[Document], errors: list[LoadError]) -> int:
     """The same documents judged against each context's live namespace labels (each its own baseline
     reading: which entries are fixed is a cluster's own)."""
+    from ..logs import context_diagnostics, fleet_stderr
     from ..operations.fleet import fleet_exit_code, run_fleet
     from ..operations.gate import read_baseline
     from ..report.fleet import write_fleet
 
     assert options.fleet is not None and options.connection is not None
 
-    def one(connection: Any) -> tuple[CheckReport, Baseline | None]:
+    def one(connection: Any) -> CheckReport:
         baseline = read_baseline(options.baseline, "check") if options.baseline else None
-        return judge(replace(options, connection=connection), baseline, documents, errors), baseline
+        return judge(replace(options, connection=connection), baseline, documents, errors)
 
     results = run_fleet(options.connection, options.fleet.contexts, options.fleet.parallel, one)
     if options.output in CI_FORMATS:
-        reports = [r.result[0] if r.result is not None else
+        reports = [r.result if r.result is not None else
                    CheckReport(errors=[LoadError(f'context "{r.context}"', None, r.error or "")], context=r.context)
                    for r in results]
         write_ci_report(reports, options.output, sys.stdout, options.baseline is not None)
+        with fleet_stderr():
+            for r in results:
+                if r.result is None:
+                    print(f'error: context "{r.context}": {r.error}', file=sys.stderr)
+                    continue
+                with context_diagnostics(r.context):
+                    _diagnose(r.result)
     else:
-        by_context = {r.context: r.result[0] for r in results if r.result is not None}
-        outcomes = [replace(r, result=None if r.result is None else report_data(r.result[0])) for r in results]
+        by_context = {r.context: r.result for r in results if r.result is not None}
+        outcomes = [replace(r, result=None if r.result is None else report_data(r.result)) for r in results]
         write_fleet(outcomes, "CheckReport", options.output, sys.stdout,
                     lambda data, out: render_check(by_context[data["context"]], options.level, options.version,
                                                    options.no_color, out),
-                    lambda data: f"{len(data['results'])} object(s), {data['gate']['failed']} failing the gate")
-    for r in results:
-        if r.result is not None:
-            _diagnose(r.result[0], f'context "{r.context}": ')
-        elif options.output in CI_FORMATS:
-            print(f'error: context "{r.context}": {r.error}', file=sys.stderr)
-    return fleet_exit_code(results, lambda result: exit_code(result[0]))
+                    lambda data: f"{len(data['results'])} object(s), {data['gate']['failed']} failing the gate",
+                    lambda data: _diagnose(by_context[data["context"]]))
+    return fleet_exit_code(results, exit_code)
 
 
 def _entry_text(entry: dict[str, Any]) -> str:

@@ -99,8 +99,6 @@ def validate(options: SimulateOptions) -> None:
     if options.server_dry_run and options.mode != "enforce":
         raise UsageError("--server-dry-run needs --mode enforce: the API server only dry-runs enforce label changes")
     validate_output(options.output)
-    if options.fleet is not None and options.write_baseline:
-        raise UsageError("--write-baseline records one cluster's violations: give one --context")
 
 
 def build_simulation(state: ClusterState, options: SimulateOptions) -> tuple[dict[str, Any], list]:

@@ -53,6 +53,8 @@ def test_each_context_judges_the_bundle_at_its_own_labels(run_cli, prod):
     assert (eu["enforce"]["level"], eu["enforce"]["allowed"]) == ("baseline", True)
     assert (us["enforce"]["level"], us["enforce"]["allowed"]) == ("restricted", False)
     assert [i["gate"]["failed"] for i in data["items"]] == [0, 1]
+    notes = sorted(line for line in err.splitlines() if "latest is" in line)  # each context's own, named
+    assert [line.split(": note: ")[0] for line in notes] == ['context "eu"', 'context "us"']
 
 
 def test_a_context_that_cannot_be_read_fails_alone_and_is_never_clean(run_cli, prod):

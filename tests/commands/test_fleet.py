@@ -296,3 +296,14 @@ def test_each_contexts_diagnostics_on_stderr_say_which_context_they_belong_to(ru
     scoped = sorted(line for line in err.splitlines() if "auditing" in line)  # contexts run side by side
     assert scoped == [f'context "{c}": auditing namespace "default" only: -A for every namespace'
                       for c in ("alpha", "beta")]
+
+
+def test_a_failed_report_write_in_a_fleet_names_its_context(run_cli, fleet):
+    fleet.alpha.reports.install()
+    fleet.beta.reports.install()
+    fleet.beta.forbid("policyreports", namespace="shop", verbs=["create"])
+    code, out, err = run_cli("audit", "-A", "--contexts", "alpha,beta", "--write-reports", "--yes")
+    assert code == 2
+    [line] = [line for line in err.splitlines() if "policyreports" in line]
+    assert line.startswith('context "beta": error: create policyreport kubectl-pss -n shop: '), err
+    assert fleet.alpha.reports.get("policyreports", "shop", "kubectl-pss") is not None

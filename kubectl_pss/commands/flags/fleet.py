@@ -59,4 +59,6 @@ def fleet_args(args: argparse.Namespace, connection: "Connection | None") -> Fle
     if len(contexts) == 1 and not args.all_contexts:
         connection.with_context(contexts[0])
         return None
+    if getattr(args, "write_baseline", None):
+        raise UsageError("--write-baseline records one cluster's violations: give one --context")
     return Fleet(contexts, args.parallel_contexts or DEFAULT_PARALLEL)
